@@ -1,0 +1,1 @@
+"""The brand managers' panel, mounted at /admin (see admin/app.py)."""

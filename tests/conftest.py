@@ -1,0 +1,189 @@
+"""Fixtures: the real app over httpx, a real SQLite file and (when configured) a real PostgreSQL.
+
+Store and end-to-end fixtures are parametrised over both engines. PostgreSQL runs use
+``TRACKER_TEST_POSTGRES_URL``; each test gets its own schema, dropped afterwards. Without
+the variable the PostgreSQL cases are skipped with a visible reason (CI always sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tracker.app import create_app
+from tracker.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "")
+SECRET = "test-secret-" + "x" * 40
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}search_path={schema}"
+
+
+def _psql(sql: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need TRACKER_TEST_POSTGRES_URL (CI sets it)")
+    schema = "t_" + secrets.token_hex(6)
+    _psql(f"CREATE SCHEMA {schema}")
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        _psql(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    url: str = request.getfixturevalue("pg_schema_url")
+    return url
+
+
+def make_settings(tmp_path: Path, database_url: str, **env: str) -> Settings:
+    environ = {"TRACKER_DATA_DIR": str(tmp_path), "TRACKER_SECRET_KEY": SECRET,
+               "TRACKER_DATABASE_URL": database_url, "TRACKER_FLUSH_INTERVAL_MS": "10", **env}
+    return Settings.from_env(environ)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+class Running:
+    """The app with its lifespan running, and an httpx client talking to it."""
+
+    def __init__(self, app: Any, client: httpx.AsyncClient) -> None:
+        self.app = app
+        self.client = client
+        self.state = app.state.tracker
+
+    @property
+    def store(self) -> Any:
+        return self.state.store
+
+    async def flush(self) -> None:
+        await self.state.writer.flush()
+
+    async def token(self) -> dict[str, str]:
+        _, token = await self.store.create_token("test")
+        return {"Authorization": f"Bearer {token}"}
+
+
+async def running(settings: Settings) -> AsyncIterator[Running]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5555))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Running(app, client)
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[Running]:
+    async for r in running(settings):
+        yield r
+
+
+@pytest.fixture
+async def auth(live: Running) -> dict[str, str]:
+    return await live.token()
+
+
+# -- real server processes ----------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log_path = env, port, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tracker", "serve", "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self.log.close()
+        return code
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "tracker", *args], cwd=ROOT, env=self.env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+
+def server_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update({"TRACKER_DATA_DIR": str(tmp_path), "TRACKER_SECRET_KEY": SECRET,
+                "TRACKER_DATABASE_URL": database_url, "TRACKER_LOG_LEVEL": "warning", **extra})
+    return env
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
+    srv = Server(server_env(tmp_path, database_url), free_port(), tmp_path / "server.log").start()
+    try:
+        yield srv
+    finally:
+        if srv.proc and srv.proc.poll() is None:
+            srv.stop()

@@ -1,0 +1,112 @@
+"""The app factory: ``create_app(settings)`` wires routes, middleware and the lifespan.
+
+Lifespan: open the store (migrating it), warm the link cache, start the click writer; on
+shutdown (SIGTERM under uvicorn) drain the writer completely before closing the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
+
+from tracker import api
+from tracker.clicks import ClickWriter
+from tracker.errors import HTTPError, TooManyRequests
+from tracker.redirect import LinkCache, RedirectMiddleware
+from tracker.settings import Settings
+from tracker.state import AppState
+from tracker.store import open_store
+
+log = logging.getLogger("tracker")
+
+
+class _Redirects:
+    """Builds the redirect middleware from the live state once the lifespan has filled it."""
+
+    def __init__(self, app: Any, state: AppState) -> None:
+        self.app = app
+        self.state = state
+        self._mw: RedirectMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._mw is None:
+            st = self.state
+            self._mw = RedirectMiddleware(self.app, cache=st.cache, capture=st.capture,
+                                          writer=st.writer, settings=st.settings)
+        await self._mw(scope, receive, send)
+
+
+async def healthz(request: Request) -> Response:
+    st: AppState = request.app.state.tracker
+    try:
+        ok = await st.store.ping()
+    except Exception:
+        ok = False
+    body = {"status": "ok" if ok else "unavailable", "engine": st.store.db.dialect,
+            "click_writer": st.writer.stats()}
+    return JSONResponse(body, status_code=200 if ok else 503,
+                        headers={"cache-control": "no-store"})
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPError)
+    headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    if exc.status in (401, 413, 429):
+        log.info("rejected %s %s: %s %s", request.method, request.url.path, exc.status, exc.reason)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+async def on_starlette_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": "http_error", "detail": exc.detail}, status_code=exc.status_code)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    state = AppState(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.store = await open_store(settings)
+        if settings.is_sqlite:
+            log.info("sqlite %s: %s", settings.sqlite_path, await state.store.db.pragmas())
+        state.cache = LinkCache(state.store, settings)
+        warmed = await state.cache.warm(settings.link_cache_size)
+        state.writer = ClickWriter(state.store, interval_ms=settings.flush_interval_ms,
+                                   max_rows=settings.flush_max_rows,
+                                   max_queue=settings.click_queue_max)
+        state.writer.start()
+        log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
+        try:
+            yield
+        finally:
+            await state.writer.close()
+            await state.cache.close()
+            log.info("shutdown: %s", state.writer.stats())
+            await state.store.close()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Mount("/api/v1", routes=api.routes()),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(_Redirects, state=state)],
+        exception_handlers={HTTPError: on_http_error, HTTPException: on_starlette_http},
+    )
+    app.state.tracker = state
+    return app

@@ -1,0 +1,290 @@
+"""Click capture: who clicked (device, bot or human, privacy-safe fingerprint), and the writer.
+
+Per request the redirect calls ``ClickCapture.row`` (no I/O) and hands the row to
+``ClickWriter.add``; the writer commits rows in batches from a background task, at least
+every ``TRACKER_FLUSH_INTERVAL_MS``, and drains completely on shutdown. Work that depends
+only on the user agent (parsing, bot rules) is cached per distinct user agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import logging
+import re
+import time
+from collections import deque
+from functools import lru_cache
+from typing import Any
+
+import user_agents
+from crawlerdetect import CrawlerDetect
+
+from tracker import clock
+from tracker.settings import Settings
+
+log = logging.getLogger("tracker.clicks")
+
+MAX_UA = 512
+MAX_REFERRER_HOST = 255
+MAX_LANG = 128
+
+#: Link previewers and fetchers that unfurl a link in a chat or feed: redirected, never counted.
+PREVIEWERS = re.compile(
+    r"(facebookexternalhit|facebot|facebookcatalog|meta-externalagent|twitterbot|slackbot|"
+    r"slack-imgproxy|whatsapp|telegrambot|discordbot|linkedinbot|skypeuripreview|googlebot|"
+    r"google-inspectiontool|adsbot-google|bingbot|bingpreview|applebot|pinterest(bot)?|"
+    r"redditbot|embedly|iframely|vkshare|viber|snapchat|skype|mastodon|bluesky|"
+    r"yandex(bot)?|baiduspider|duckduckbot|bytespider|gptbot|chatgpt-user|claudebot|"
+    r"perplexitybot|amazonbot|petalbot|semrushbot|ahrefsbot|headlesschrome|lighthouse|"
+    r"curl/|wget/|python-requests|python-httpx|go-http-client|okhttp|java/|libwww|"
+    r"httpclient|node-fetch|axios/)",
+    re.IGNORECASE,
+)
+_crawler = CrawlerDetect()
+
+
+@lru_cache(maxsize=16384)
+def describe_agent(ua: str) -> tuple[str, str, str, str | None]:
+    """User agent -> (device, os, browser, bot_reason or None). Cached per distinct agent."""
+    if not ua:
+        return "unknown", "", "", "empty-user-agent"
+    m = PREVIEWERS.search(ua)
+    parsed = user_agents.parse(ua)
+    if parsed.is_mobile:
+        device = "mobile"
+    elif parsed.is_tablet:
+        device = "tablet"
+    elif parsed.is_pc:
+        device = "desktop"
+    elif parsed.is_bot:
+        device = "bot"
+    else:
+        device = "other"
+    reason: str | None = None
+    if m:
+        reason = f"previewer:{m.group(1).lower().rstrip('/')}"
+    elif parsed.is_bot:
+        reason = "user-agents:is_bot"
+    elif _crawler.isCrawler(ua):
+        matches = _crawler.getMatches()
+        reason = f"crawlerdetect:{(matches or 'match')!s}"[:64]
+    return device, parsed.os.family[:64], parsed.browser.family[:64], reason
+
+
+class ClickCapture:
+    """Turns an ASGI scope into a click row, with settings parsed once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._mac = hmac.new(settings.secret_key.encode(), digestmod=hashlib.sha256)
+        self._trusted = settings.trusted_proxies
+        self._v4 = settings.fingerprint_ipv4_prefix
+        self._v6 = settings.fingerprint_ipv6_prefix
+        self._raw_ip = settings.store_raw_ip
+
+    def fingerprint(self, ip: str, ua: str, lang: str) -> str:
+        """HMAC(secret, truncated IP | user agent | accept-language): stable, not reversible."""
+        mac = self._mac.copy()
+        mac.update(f"{self.truncate(ip)}|{ua}|{lang}".encode("utf-8", "surrogateescape"))
+        return mac.hexdigest()[:32]
+
+    def truncate(self, ip: str) -> str:
+        if self._v4 == 24 and ip.count(".") == 3 and ":" not in ip:
+            return ip[: ip.rfind(".")] + ".0/24"
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return "invalid"
+        prefix = self._v4 if addr.version == 4 else self._v6
+        return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
+
+    def client_ip(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+        peer = (scope.get("client") or ("", 0))[0] or ""
+        if not self._trusted or not _in(peer, self._trusted):
+            return peer
+        chain: list[str] = []
+        fwd = headers.get(b"forwarded")
+        if fwd:
+            for part in fwd.decode("latin-1").split(","):
+                for kv in part.split(";"):
+                    k, _, v = kv.strip().partition("=")
+                    if k.lower() == "for":
+                        v = v.strip('"')
+                        if v.startswith("["):
+                            v = v[1 : v.find("]")]
+                        elif v.count(":") == 1:
+                            v = v.split(":")[0]
+                        chain.append(v)
+        else:
+            xff = headers.get(b"x-forwarded-for")
+            if xff:
+                chain = [p.strip() for p in xff.decode("latin-1").split(",") if p.strip()]
+        # Walk from the nearest hop back; the first address we do not trust is the client.
+        for hop in reversed(chain):
+            if not _in(hop, self._trusted):
+                return hop
+        return chain[0] if chain else peer
+
+    def row(
+        self, scope: dict[str, Any], slug: str, link_id: str | None, creator_id: str | None,
+        click_id: str, now: float,
+    ) -> tuple[Any, ...]:
+        headers = dict(scope["headers"])
+        ua = headers.get(b"user-agent", b"").decode("latin-1")[:MAX_UA]
+        lang = headers.get(b"accept-language", b"").decode("latin-1")[:MAX_LANG]
+        device, os_, browser, reason = describe_agent(ua)
+        purpose = headers.get(b"sec-purpose") or headers.get(b"purpose") or b""
+        prefetch = b"prefetch" in purpose.lower() or b"prerender" in purpose.lower()
+        method = scope["method"]
+        if reason is None:
+            if method == "HEAD":
+                reason = "head-request"
+            elif prefetch:
+                reason = "prefetch"
+        ip = self.client_ip(scope, headers)
+        referrer = headers.get(b"referer")
+        return (
+            click_id, now, slug[:64], link_id, creator_id, self.fingerprint(ip, ua, lang),
+            device, os_, browser, 0 if reason is None else 1, reason, int(prefetch),
+            _referrer_host(referrer) if referrer else None,
+            ip if self._raw_ip else None, method,
+        )
+
+
+def _in(ip: str, networks: tuple[Any, ...]) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in net for net in networks)
+
+
+def _referrer_host(raw: bytes) -> str | None:
+    text = raw.decode("latin-1")
+    _, sep, rest = text.partition("//")
+    if not sep:
+        return None
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    return host.split(":", 1)[0].lower()[:MAX_REFERRER_HOST] or None
+
+
+class ClickWriter:
+    """Bounded in-memory queue of clicks, committed in batches by one background task.
+
+    Overflow policy (explicit): when ``max_queue`` clicks wait, a redirect blocks until the
+    next flush makes room (at most ``block_timeout`` seconds); if the store is down that long
+    the click is counted in ``dropped`` and logged, and the shopper is still redirected.
+    """
+
+    def __init__(self, store: Any, *, interval_ms: int, max_rows: int, max_queue: int,
+                 block_timeout: float = 5.0) -> None:
+        self._store = store
+        self._interval = interval_ms / 1000
+        self._max_rows = max_rows
+        self._max_queue = max_queue
+        self._block_timeout = block_timeout
+        self._buf: list[tuple[Any, ...]] = []
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.written = 0
+        self.batches = 0
+        self.dropped = 0
+        self.failures = 0
+        self.max_lag = 0.0
+        self._lags: deque[float] = deque(maxlen=100_000)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="click-writer")
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)
+
+    def add(self, row: tuple[Any, ...]) -> bool:
+        """Queue a click; False when the queue is full (the caller then awaits ``make_room``)."""
+        if len(self._buf) >= self._max_queue:
+            self._room.clear()
+            return False
+        self._buf.append(row)
+        if len(self._buf) >= self._max_rows:
+            self._wake.set()
+        return True
+
+    async def add_waiting(self, row: tuple[Any, ...]) -> None:
+        deadline = time.monotonic() + self._block_timeout
+        while not self.add(row):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.dropped += 1
+                log.error("click queue full for %.1fs; click %s not recorded", self._block_timeout,
+                          row[0])
+                return
+            self._wake.set()
+            try:
+                await asyncio.wait_for(self._room.wait(), left)
+            except TimeoutError:
+                pass
+
+    async def _run(self) -> None:
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self._buf:
+                await self.flush()
+
+    async def flush(self) -> None:
+        """Commit everything queued now; on failure keep the rows for the next attempt."""
+        batch, self._buf = self._buf, []
+        if not batch:
+            return
+        try:
+            rows = [(r[0], clock.iso(r[1]), *r[2:]) for r in batch]
+            for start in range(0, len(rows), 20_000):
+                await self._store.insert_clicks(rows[start : start + 20_000])
+        except Exception:
+            self.failures += 1
+            log.exception("writing %d clicks failed; will retry", len(batch))
+            self._buf[:0] = batch
+            await asyncio.sleep(min(1.0, self._interval * 4))
+            return
+        done = time.time()
+        self.written += len(batch)
+        self.batches += 1
+        self._lags.extend(done - r[1] for r in batch)
+        self.max_lag = max(self.max_lag, done - batch[0][1])
+        self._room.set()
+
+    async def close(self) -> None:
+        """Stop the loop and drain every queued click (retrying a few times)."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        for _ in range(10):
+            if not self._buf:
+                break
+            await self.flush()
+        if self._buf:
+            log.error("%d clicks could not be written at shutdown", len(self._buf))
+
+    def stats(self) -> dict[str, Any]:
+        lags = sorted(self._lags)
+        p = (lambda q: round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 2)) if lags \
+            else (lambda q: 0.0)
+        return {
+            "written": self.written, "batches": self.batches, "pending": len(self._buf),
+            "dropped": self.dropped, "failures": self.failures,
+            "lag_ms_p50": p(0.50), "lag_ms_p99": p(0.99), "lag_ms_max": round(self.max_lag * 1000, 2),
+        }
+
+    def reset_stats(self) -> None:
+        self._lags.clear()
+        self.max_lag = 0.0

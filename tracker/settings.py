@@ -1,0 +1,245 @@
+"""Every setting, read from the environment in one place.
+
+Each setting is declared once (name, parser, default, help) in ``SETTINGS``; the README's
+settings table is checked against this list by a test. Start-up fails with one clear line
+(``SettingsError``) on a bad value or on an unknown ``TRACKER_*`` name, because a typo such
+as ``TRACKER_STORE_RAW_IPS=0`` must never silently fall back to a default that weakens
+durability or privacy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tracker.errors import SettingsError
+
+#: Names under TRACKER_ that belong to the test suite, never to a server.
+TEST_PREFIX = "TRACKER_TEST_"
+
+
+def _bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true/false")
+
+
+def _int_range(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw.strip())
+        if not lo <= value <= hi:
+            raise ValueError(f"expected an integer in {lo}..{hi}")
+        return value
+
+    return parse
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower().rstrip(".") for h in raw.split(",") if h.strip())
+    for host in hosts:
+        if "/" in host or ":" in host or " " in host:
+            raise ValueError(f"{host!r} is not a bare host name")
+    return hosts
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in raw.split(",") if n.strip())
+
+
+def _base_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an absolute http(s) URL")
+    return raw.strip().rstrip("/")
+
+
+def _database_url(raw: str) -> str:
+    value = raw.strip()
+    if value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        return value
+    raise ValueError("expected sqlite:///PATH or postgresql://...")
+
+
+def _param_name(raw: str) -> str:
+    value = raw.strip()
+    if not value or not all(c.isalnum() or c in "_-" for c in value):
+        raise ValueError("expected letters, digits, _ or -")
+    return value
+
+
+def _str(raw: str) -> str:
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("TRACKER_ENV", _choice("development", "production"), "development",
+            "development generates and keeps a secret key in the data dir; production "
+            "requires TRACKER_SECRET_KEY and TRACKER_BASE_URL."),
+    Setting("TRACKER_DATA_DIR", _str, "./data", "Directory for the SQLite file and the dev secret."),
+    Setting("TRACKER_DATABASE_URL", _database_url, None,
+            "sqlite:///path/to/file.db (default: DATA_DIR/tracker.db) or postgresql://..."),
+    Setting("TRACKER_SECRET_KEY", _str, None,
+            "Keys fingerprints, customer hashes and admin sessions. At least 32 characters."),
+    Setting("TRACKER_BASE_URL", _base_url, "http://127.0.0.1:8000",
+            "Public URL of this server, used to print short links and postback URLs."),
+    Setting("TRACKER_CLICK_ID_PARAM", _param_name, "cl_cid",
+            "Query parameter that carries the click id to the shop."),
+    Setting("TRACKER_ALLOWED_HOSTS", _hosts, "",
+            "Comma-separated destination hosts (subdomains included). Empty: any public host."),
+    Setting("TRACKER_TRUSTED_PROXIES", _networks, "",
+            "CIDRs of load balancers whose X-Forwarded-For / Forwarded is believed."),
+    Setting("TRACKER_STORE_RAW_IP", _bool, "false",
+            "Store the client IP with each click. Off: only a keyed fingerprint is kept."),
+    Setting("TRACKER_FINGERPRINT_IPV4_PREFIX", _int_range(8, 32), "24",
+            "IPv4 prefix length kept in the fingerprint."),
+    Setting("TRACKER_FINGERPRINT_IPV6_PREFIX", _int_range(16, 128), "48",
+            "IPv6 prefix length kept in the fingerprint."),
+    Setting("TRACKER_FLUSH_INTERVAL_MS", _int_range(1, 1000), "50",
+            "Click writer flushes at least this often."),
+    Setting("TRACKER_FLUSH_MAX_ROWS", _int_range(1, 100000), "2000",
+            "Click writer flushes as soon as this many clicks wait."),
+    Setting("TRACKER_CLICK_QUEUE_MAX", _int_range(100, 10000000), "50000",
+            "Clicks held in memory at most; beyond it a redirect waits for the writer."),
+    Setting("TRACKER_LINK_CACHE_SIZE", _int_range(0, 10000000), "200000",
+            "Links kept in the in-process cache."),
+    Setting("TRACKER_LINK_CACHE_TTL", _int_range(0, 3600), "5",
+            "Seconds a cached link is trusted; how long a change made on another node "
+            "(or by the CLI) takes to reach this one."),
+    Setting("TRACKER_SQLITE_SYNCHRONOUS", _choice("full", "normal"), "full",
+            "SQLite synchronous level in WAL mode: full survives power loss, normal may "
+            "lose the last commits on power loss (never on a process crash)."),
+    Setting("TRACKER_SQLITE_BUSY_TIMEOUT_MS", _int_range(0, 600000), "5000",
+            "How long SQLite waits for a lock before failing."),
+    Setting("TRACKER_PG_POOL_SIZE", _int_range(1, 200), "10", "PostgreSQL connections per node."),
+    Setting("TRACKER_MAX_BODY_BYTES", _int_range(1024, 100_000_000), "1000000",
+            "Largest request body accepted (413 beyond)."),
+    Setting("TRACKER_LOOKBACK_CLICK_DAYS", _int_range(0, 365), "30",
+            "A click id found on an order counts if the click is at most this old."),
+    Setting("TRACKER_LOOKBACK_FINGERPRINT_DAYS", _int_range(0, 365), "7",
+            "A fingerprint match counts if the click is at most this old."),
+    Setting("TRACKER_CONFLICT_POLICY", _choice("code", "click"), "code",
+            "Which signal wins when a code and a click point at different creators."),
+    Setting("TRACKER_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",
+            "Log level."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    base_url: str
+    click_id_param: str
+    allowed_hosts: tuple[str, ...]
+    trusted_proxies: tuple[Any, ...]
+    store_raw_ip: bool
+    fingerprint_ipv4_prefix: int
+    fingerprint_ipv6_prefix: int
+    flush_interval_ms: int
+    flush_max_rows: int
+    click_queue_max: int
+    link_cache_size: int
+    link_cache_ttl: int
+    sqlite_synchronous: str
+    sqlite_busy_timeout_ms: int
+    pg_pool_size: int
+    max_body_bytes: int
+    lookback_click_days: int
+    lookback_fingerprint_days: int
+    conflict_policy: str
+    log_level: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read, validate and complete the settings; raise SettingsError with one clear line."""
+        env = dict(os.environ if environ is None else environ)
+        unknown = sorted(
+            k for k in env if k.startswith("TRACKER_") and k not in _BY_NAME
+            and not k.startswith(TEST_PREFIX)
+        )
+        if unknown:
+            raise SettingsError(f"unknown setting {unknown[0]} (see README: Settings)")
+        values: dict[str, Any] = {}
+        for s in SETTINGS:
+            raw = env.get(s.name)
+            key = s.name.removeprefix("TRACKER_").lower()
+            if raw is None or raw == "":
+                values[key] = None if s.default is None else s.parse(s.default)
+                continue
+            try:
+                values[key] = s.parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"bad value for {s.name}: {exc}") from None
+        values.update(overrides)
+        data_dir = Path(values["data_dir"])
+        values["data_dir"] = data_dir
+        if values["database_url"] is None:
+            values["database_url"] = f"sqlite:///{data_dir / 'tracker.db'}"
+        production = values["env"] == "production"
+        if production and not env.get("TRACKER_BASE_URL") and "base_url" not in overrides:
+            raise SettingsError("TRACKER_BASE_URL is required when TRACKER_ENV=production")
+        if values["secret_key"] is None:
+            if production:
+                raise SettingsError("TRACKER_SECRET_KEY is required when TRACKER_ENV=production")
+            values["secret_key"] = _dev_secret(data_dir)
+        if len(values["secret_key"]) < 32:
+            raise SettingsError("TRACKER_SECRET_KEY must be at least 32 characters")
+        return cls(**values)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A development secret, generated once and kept, so fingerprints stay stable across runs."""
+    path = data_dir / "secret_key"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        return key
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"cannot keep a secret key in {data_dir}: {exc}") from None

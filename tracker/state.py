@@ -1,0 +1,25 @@
+"""What the running app holds: settings, the store, the link cache and the click writer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tracker.clicks import ClickCapture
+from tracker.settings import Settings
+
+if TYPE_CHECKING:
+    from tracker.clicks import ClickWriter
+    from tracker.redirect import LinkCache
+    from tracker.store import Store
+
+
+class AppState:
+    """Built by ``create_app``; the store, cache and writer exist between start-up and shutdown."""
+
+    store: Store
+    cache: LinkCache
+    writer: ClickWriter
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.capture = ClickCapture(settings)

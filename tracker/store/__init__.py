@@ -1,0 +1,60 @@
+"""The store: one async interface over SQLite (default) or PostgreSQL.
+
+``Store`` holds every query (SQL lives only in this package), grouped by concept in mixins;
+``Store.db`` is the engine that runs them. ``open_store(settings)`` picks the engine from
+``TRACKER_DATABASE_URL`` and applies pending migrations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.settings import Settings
+from tracker.store.catalogue import CatalogueQueries
+from tracker.store.clicks import ClickQueries
+from tracker.store.engine import Engine
+from tracker.store.migrate import migrate
+from tracker.store.tokens import TokenQueries
+
+
+class Store(CatalogueQueries, ClickQueries, TokenQueries):
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+
+    async def ping(self) -> bool:
+        row = await self.db.fetch_one("SELECT 1 AS ok")
+        return bool(row and row["ok"] == 1)
+
+    async def insert_clicks(self, rows: list[tuple[Any, ...]]) -> None:
+        await self.db.insert_clicks(rows)
+
+    async def migrate(self) -> list[str]:
+        return await migrate(self.db)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def open_engine(settings: Settings) -> Engine:
+    if settings.is_sqlite:
+        from tracker.store.sqlite import SQLiteEngine
+
+        return await SQLiteEngine(
+            settings.sqlite_path,
+            synchronous=settings.sqlite_synchronous,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        ).open()
+    from tracker.store.postgres import PostgresEngine
+
+    return await PostgresEngine(settings.database_url, pool_size=settings.pg_pool_size).open()
+
+
+async def open_store(settings: Settings, *, migrate: bool = True) -> Store:
+    store = Store(await open_engine(settings))
+    if migrate:
+        try:
+            await store.migrate()
+        except BaseException:
+            await store.close()
+            raise
+    return store

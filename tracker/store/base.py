@@ -1,0 +1,58 @@
+"""Shared plumbing of the store's query mixins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker import clock
+from tracker.errors import Conflict, NotFound
+from tracker.store.engine import Conn, Engine, Row
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True for a UNIQUE/PRIMARY KEY violation on either engine."""
+    name = type(exc).__name__
+    text = str(exc).lower()
+    return name == "UniqueViolationError" or (
+        name == "IntegrityError" and ("unique" in text or "primary key" in text)
+    )
+
+
+class StoreBase:
+    db: Engine
+
+    async def _insert(self, table: str, row: dict[str, Any], what: str, conn: Conn | None = None) -> None:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        try:
+            await (conn or self.db).execute(
+                f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values())
+            )
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise Conflict(f"{what} already exists") from None
+            raise
+
+    async def _update(self, table: str, id_: str, fields: dict[str, Any], what: str) -> Row:
+        fields = {**fields, "updated_at": clock.now_iso()}
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        try:
+            async with self.db.transaction() as tx:
+                n = await tx.execute(
+                    f"UPDATE {table} SET {sets} WHERE id = ?", (*fields.values(), id_)
+                )
+                if not n:
+                    raise NotFound(f"no such {what}")
+                row = await tx.fetch_one(f"SELECT * FROM {table} WHERE id = ?", (id_,))
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise Conflict(f"{what} with that value already exists") from None
+            raise
+        assert row is not None
+        return row
+
+    async def _get(self, table: str, id_: str, what: str) -> Row:
+        row = await self.db.fetch_one(f"SELECT * FROM {table} WHERE id = ?", (id_,))
+        if row is None:
+            raise NotFound(f"no such {what}")
+        return row

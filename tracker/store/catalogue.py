@@ -1,0 +1,126 @@
+"""Creators, campaigns and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker import clock, ids
+from tracker.errors import NotFound, Unprocessable
+from tracker.store.base import StoreBase
+from tracker.store.engine import Row
+
+
+class CatalogueQueries(StoreBase):
+    # -- creators ---------------------------------------------------------------------------
+    async def create_creator(self, data: dict[str, Any]) -> Row:
+        now = clock.now_iso()
+        row = {"id": ids.new_id("cr"), **data, "handle_key": data["handle"].lower(),
+               "created_at": now, "updated_at": now}
+        await self._insert("creators", row, f"creator {data['handle']!r}")
+        return await self.get_creator(row["id"])
+
+    async def get_creator(self, ref: str) -> Row:
+        """By id or by handle (case-insensitive, '@' optional)."""
+        row = await self.db.fetch_one(
+            "SELECT * FROM creators WHERE id = ? OR handle_key = ?", (ref, ref.lower().lstrip("@"))
+        )
+        if row is None:
+            raise NotFound(f"no such creator {ref!r}")
+        return row
+
+    async def list_creators(
+        self, *, status: str | None = None, q: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Row]:
+        where, params = ["1 = 1"], []
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if q:
+            where.append("handle_key LIKE ?")
+            params.append(f"%{q.lower().lstrip('@')}%")
+        return await self.db.fetch_all(
+            f"SELECT * FROM creators WHERE {' AND '.join(where)} ORDER BY handle_key "
+            "LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def update_creator(self, ref: str, fields: dict[str, Any]) -> Row:
+        creator = await self.get_creator(ref)
+        if "handle" in fields:
+            fields = {**fields, "handle_key": fields["handle"].lower()}
+        return await self._update("creators", creator["id"], fields, "creator")
+
+    # -- campaigns --------------------------------------------------------------------------
+    async def create_campaign(self, data: dict[str, Any]) -> Row:
+        now = clock.now_iso()
+        row = {"id": ids.new_id("cp"), **data, "name_key": data["name"].lower(),
+               "created_at": now, "updated_at": now}
+        await self._insert("campaigns", row, f"campaign {data['name']!r}")
+        return await self.get_campaign(row["id"])
+
+    async def get_campaign(self, ref: str) -> Row:
+        row = await self.db.fetch_one(
+            "SELECT * FROM campaigns WHERE id = ? OR name_key = ?", (ref, ref.lower())
+        )
+        if row is None:
+            raise NotFound(f"no such campaign {ref!r}")
+        return row
+
+    async def list_campaigns(self, *, limit: int = 100, offset: int = 0) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT * FROM campaigns ORDER BY name_key LIMIT ? OFFSET ?", (limit, offset)
+        )
+
+    async def update_campaign(self, ref: str, fields: dict[str, Any]) -> Row:
+        campaign = await self.get_campaign(ref)
+        if "name" in fields:
+            fields = {**fields, "name_key": fields["name"].lower()}
+        return await self._update("campaigns", campaign["id"], fields, "campaign")
+
+    # -- links ------------------------------------------------------------------------------
+    async def _resolve_refs(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = dict(data)
+        for key, getter in (("creator_id", self.get_creator), ("campaign_id", self.get_campaign)):
+            if out.get(key):
+                try:
+                    out[key] = (await getter(out[key]))["id"]
+                except NotFound as exc:
+                    raise Unprocessable(f"{key}: {exc.reason}") from None
+        return out
+
+    async def create_link(self, data: dict[str, Any]) -> Row:
+        now = clock.now_iso()
+        data = await self._resolve_refs(data)
+        row = {"id": ids.new_id("ln"), **data, "created_at": now, "updated_at": now}
+        await self._insert("links", row, f"slug {data['slug']!r}")
+        return await self.get_link(row["id"])
+
+    async def get_link(self, ref: str) -> Row:
+        row = await self.db.fetch_one("SELECT * FROM links WHERE id = ? OR slug = ?", (ref, ref))
+        if row is None:
+            raise NotFound(f"no such link {ref!r}")
+        return row
+
+    async def link_by_slug(self, slug: str) -> Row | None:
+        return await self.db.fetch_one("SELECT * FROM links WHERE slug = ?", (slug,))
+
+    async def list_links(
+        self, *, creator_id: str | None = None, campaign_id: str | None = None,
+        status: str | None = None, limit: int = 100, offset: int = 0,
+    ) -> list[Row]:
+        where, params = ["1 = 1"], []
+        for col, value in (("creator_id", creator_id), ("campaign_id", campaign_id),
+                           ("status", status)):
+            if value:
+                where.append(f"{col} = ?")
+                params.append(value)
+        return await self.db.fetch_all(
+            f"SELECT * FROM links WHERE {' AND '.join(where)} ORDER BY created_at, id "
+            "LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def update_link(self, ref: str, fields: dict[str, Any]) -> Row:
+        link = await self.get_link(ref)
+        fields = await self._resolve_refs(fields)
+        return await self._update("links", link["id"], fields, "link")

@@ -1,0 +1,123 @@
+"""PostgreSQL engine on an asyncpg pool: many stateless tracker nodes, one database.
+
+The store's SQL uses ``?`` placeholders; they become ``$1..$n`` here (cached per statement).
+Click batches go in as one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING``
+(a retried batch never duplicates), migrations run under a session advisory lock so
+several nodes may start, or run ``tracker migrate``, at the same time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+
+from tracker.store.engine import CLICK_COLUMNS, Params, Row
+
+MIGRATION_LOCK_KEY = 7_215_530_001  # arbitrary, fixed: "creatorlink migrations"
+_CLICK_TYPES = {"is_bot": "int", "is_prefetch": "int"}
+_CLICK_INSERT = (
+    f"INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${i + 1}::{_CLICK_TYPES.get(c, 'text')}[]" for i, c in enumerate(CLICK_COLUMNS))
+    + ") ON CONFLICT (id) DO NOTHING"
+)
+_QMARK = re.compile(r"\?")
+
+
+@lru_cache(maxsize=1024)
+def to_dollar(sql: str) -> str:
+    """``?`` -> ``$n``. Our SQL never has a literal '?' inside a string."""
+    counter = iter(range(1, 10_000))
+    return _QMARK.sub(lambda _: f"${next(counter)}", sql)
+
+
+class _Tx:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        status: str = await self._conn.execute(to_dollar(sql), *params)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        return [dict(r) for r in await self._conn.fetch(to_dollar(sql), *params)]
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        row = await self._conn.fetchrow(to_dollar(sql), *params)
+        return None if row is None else dict(row)
+
+    async def run_script(self, sql: str) -> None:
+        await self._conn.execute(sql)
+
+
+class PostgresEngine:
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> PostgresEngine:
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=self.pool_size, command_timeout=60
+        )
+        return self
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "engine not open"
+        return self._pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_Tx]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield _Tx(conn)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        async with self.pool.acquire() as conn:
+            return await _Tx(conn).execute(sql, params)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self.pool.acquire() as conn:
+            return await _Tx(conn).fetch_all(sql, params)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        async with self.pool.acquire() as conn:
+            return await _Tx(conn).fetch_one(sql, params)
+
+    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Row]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            async for record in conn.cursor(to_dollar(sql), *params, prefetch=1000):
+                yield dict(record)
+
+    async def insert_clicks(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        columns = [list(col) for col in zip(*rows, strict=True)]
+        async with self.pool.acquire() as conn:
+            await conn.execute(_CLICK_INSERT, *columns)
+
+    @asynccontextmanager
+    async def migration_lock(self) -> AsyncIterator[None]:
+        async with self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+    async def pragmas(self) -> dict[str, Any]:
+        row = await self.fetch_one(
+            "SELECT current_setting('synchronous_commit') AS synchronous_commit, "
+            "current_setting('server_version') AS server_version"
+        )
+        return row or {}
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

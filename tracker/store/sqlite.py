@@ -1,0 +1,156 @@
+"""SQLite engine: one write connection (WAL, BEGIN IMMEDIATE) and one read connection.
+
+Reads run on their own connection so a report never waits behind the click batch; writes
+are serialised by an asyncio lock on the single writer, as datasette does. Each click batch
+is one ``INSERT ... SELECT ... FROM json_each(?)`` statement: a single call into the
+aiosqlite thread, which keeps flush lag low when the event loop is saturated (an
+``executemany`` of N rows gets starved of the GIL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from tracker.store.engine import CLICK_COLUMNS, Params, Row
+
+_CLICK_INSERT = (
+    f"INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) SELECT "
+    + ", ".join(f"value ->> {i}" for i in range(len(CLICK_COLUMNS)))
+    + " FROM json_each(?) WHERE true ON CONFLICT (id) DO NOTHING"
+)
+
+
+class _Tx:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    # Cursors are always closed: a half-read SELECT would keep a read snapshot open.
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        async with self._conn.execute(sql, params) as cur:
+            return cur.rowcount
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            row = await cur.fetchone()
+        return None if row is None else dict(row)
+
+    async def run_script(self, sql: str) -> None:
+        for statement in split_statements(sql):
+            await self.execute(statement)
+
+
+class SQLiteEngine:
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, *, synchronous: str = "full", busy_timeout_ms: int = 5000):
+        self.path = path
+        self.synchronous = synchronous
+        self.busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> SQLiteEngine:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await _Tx(self._writer).fetch_all("PRAGMA journal_mode=WAL")
+        self._reader = await self._connect()
+        return self
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        tx = _Tx(conn)
+        await tx.fetch_all(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        await tx.fetch_all("PRAGMA foreign_keys=ON")
+        await tx.fetch_all(f"PRAGMA synchronous={self.synchronous.upper()}")
+        return conn
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        assert self._reader is not None, "engine not open"
+        return self._reader
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_Tx]:
+        assert self._writer is not None, "engine not open"
+        async with self._write_lock:
+            tx = _Tx(self._writer)
+            await tx.execute("BEGIN IMMEDIATE")
+            try:
+                yield tx
+            except BaseException:
+                await tx.execute("ROLLBACK")
+                raise
+            else:
+                await tx.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        return await _Tx(self.reader).fetch_all(sql, params)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        return await _Tx(self.reader).fetch_one(sql, params)
+
+    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Row]:
+        async with self.reader.execute(sql, params) as cur:
+            while rows := await cur.fetchmany(1000):
+                for r in rows:
+                    yield dict(r)
+
+    async def insert_clicks(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        payload = json.dumps(rows, separators=(",", ":"))
+        async with self.transaction() as tx:
+            await tx.execute(_CLICK_INSERT, (payload,))
+
+    @asynccontextmanager
+    async def migration_lock(self) -> AsyncIterator[None]:
+        # BEGIN IMMEDIATE in the migration transaction already excludes other writers.
+        yield
+
+    async def pragmas(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys"):
+            row = await self.fetch_one(f"PRAGMA {name}")
+            out[name] = next(iter(row.values())) if row else None
+        assert self._writer is not None
+        row = await _Tx(self._writer).fetch_one("PRAGMA synchronous")
+        level = next(iter(row.values())) if row else None
+        out["synchronous"] = {0: "off", 1: "normal", 2: "full", 3: "extra"}.get(level, level)
+        return out
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a migration file on ``;`` at line ends (our migrations keep to that shape)."""
+    parts, current = [], []
+    for line in sql.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            parts.append("\n".join(current).strip())
+            current = []
+    tail = "\n".join(current).strip()
+    if tail:
+        parts.append(tail)
+    return [p for p in parts if p.strip(" ;\n")]
