@@ -44,8 +44,9 @@ class _Redirects:
             return
         if self._mw is None:
             st = self.state
-            self._mw = RedirectMiddleware(self.app, cache=st.cache, capture=st.capture,
-                                          writer=st.writer, settings=st.settings)
+            self._mw = RedirectMiddleware(
+                self.app, cache=st.cache, capture=st.capture, writer=st.writer, settings=st.settings
+            )
         await self._mw(scope, receive, send)
 
 
@@ -55,10 +56,12 @@ async def healthz(request: Request) -> Response:
         ok = await st.store.ping()
     except Exception:
         ok = False
-    body = {"status": "ok" if ok else "unavailable", "engine": st.store.db.dialect,
-            "click_writer": st.writer.stats()}
-    return JSONResponse(body, status_code=200 if ok else 503,
-                        headers={"cache-control": "no-store"})
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "engine": st.store.db.dialect,
+        "click_writer": st.writer.stats(),
+    }
+    return JSONResponse(body, status_code=200 if ok else 503, headers={"cache-control": "no-store"})
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -85,9 +88,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info("sqlite %s: %s", settings.sqlite_path, await state.store.db.pragmas())
         state.cache = LinkCache(state.store, settings)
         warmed = await state.cache.warm(settings.link_cache_size)
-        state.writer = ClickWriter(state.store, interval_ms=settings.flush_interval_ms,
-                                   max_rows=settings.flush_max_rows,
-                                   max_queue=settings.click_queue_max)
+        state.writer = ClickWriter(
+            state.store,
+            interval_ms=settings.flush_interval_ms,
+            max_rows=settings.flush_max_rows,
+            max_queue=settings.click_queue_max,
+        )
         state.writer.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:

@@ -83,19 +83,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tracker.app import create_app
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     base = f"http://{args.host}:{args.port}"
     print(f"Creatorlink serving on {base}  (database: {settings.database_url.split('@')[-1]})")
     print(f"  short links:  {base}/SLUG")
     print(f"  admin panel:  {base}/admin")
     print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
-    print("  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)")
+    print(
+        "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
+    )
     sys.stdout.flush()
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level=settings.log_level,
-        loop="uvloop", http="httptools", proxy_headers=False, server_header=False,
-        date_header=False, access_log=args.access_log, timeout_graceful_shutdown=10,
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
+        access_log=args.access_log,
+        timeout_graceful_shutdown=10,
         h11_max_incomplete_event_size=16 * 1024,
     )
     return 0
@@ -114,8 +125,10 @@ def cmd_token(args: argparse.Namespace) -> int:
         if args.action == "create":
             record, token = await store.create_token(args.name)
             print(token)
-            print(f"(token {record['id']} named {args.name!r}; shown once, stored hashed)",
-                  file=sys.stderr)
+            print(
+                f"(token {record['id']} named {args.name!r}; shown once, stored hashed)",
+                file=sys.stderr,
+            )
         elif args.action == "list":
             _table(await store.list_tokens(), ["id", "name", "created_at", "revoked_at"])
         else:
@@ -129,11 +142,17 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 RESOURCES: dict[str, tuple[type[BaseModel], type[BaseModel], list[str]]] = {
-    "creator": (schemas.CreatorIn, schemas.CreatorPatch,
-                ["id", "handle", "platform", "followers", "tier", "status"]),
+    "creator": (
+        schemas.CreatorIn,
+        schemas.CreatorPatch,
+        ["id", "handle", "platform", "followers", "tier", "status"],
+    ),
     "campaign": (schemas.CampaignIn, schemas.CampaignPatch, ["id", "name", "status"]),
-    "link": (schemas.LinkIn, schemas.LinkPatch,
-             ["id", "slug", "creator_id", "status", "destination"]),
+    "link": (
+        schemas.LinkIn,
+        schemas.LinkPatch,
+        ["id", "slug", "creator_id", "status", "destination"],
+    ),
 }
 
 
@@ -160,19 +179,30 @@ def cmd_resource(args: argparse.Namespace) -> int:
                 out = await catalogue.create_link(store, settings, row, model.model_fields_set)
             _print(present(out, settings))
         elif args.action == "list":
-            lister = {"creator": store.list_creators, "campaign": store.list_campaigns,
-                      "link": store.list_links}[kind]
+            lister = {
+                "creator": store.list_creators,
+                "campaign": store.list_campaigns,
+                "link": store.list_links,
+            }[kind]
             rows = await lister(limit=args.limit, offset=0)
             _table([present(r, settings) for r in rows], cols)
         elif args.action == "get":
-            getter = {"creator": store.get_creator, "campaign": store.get_campaign,
-                      "link": store.get_link}[kind]
+            getter = {
+                "creator": store.get_creator,
+                "campaign": store.get_campaign,
+                "link": store.get_link,
+            }[kind]
             _print(present(await getter(args.ref), settings))
         else:
-            fields = ({"status": "disabled"} if args.action == "disable" else
-                      {"status": "active"} if args.action == "enable" else
-                      schemas.to_row(validate(patch_model, _model_args(args, patch_model)),
-                                     only_set=True))
+            fields = (
+                {"status": "disabled"}
+                if args.action == "disable"
+                else {"status": "active"}
+                if args.action == "enable"
+                else schemas.to_row(
+                    validate(patch_model, _model_args(args, patch_model)), only_set=True
+                )
+            )
             if kind == "creator":
                 out = await store.update_creator(args.ref, fields)
             elif kind == "campaign":
@@ -184,6 +214,18 @@ def cmd_resource(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print every setting as the README's markdown table."""
+    from tracker.settings import SETTINGS
+
+    print("| Setting | Default | What it does |")
+    print("|---|---|---|")
+    for s in SETTINGS:
+        default = "(none)" if s.default is None else f"`{s.default}`" if s.default else "(empty)"
+        print(f"| `{s.name}` | {default} | {s.help} |")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tracker", description="Creatorlink tracking server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -193,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("settings", help="print every setting (markdown table)")
+    p.set_defaults(fn=cmd_settings)
 
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(fn=cmd_migrate)

@@ -1,4 +1,4 @@
-"""API input models: validated and cropped where they enter, and the source of the OpenAPI schemas."""
+"""API input models: validated where they enter; also the source of the OpenAPI schemas."""
 
 from __future__ import annotations
 
@@ -77,9 +77,11 @@ class LinkIn(Model):
     )
     slug: Slug | None = Field(None, description="Custom slug; generated when absent")
     creator_id: Annotated[str, StringConstraints(max_length=100)] | None = Field(
-        None, description="Creator id or handle")
+        None, description="Creator id or handle"
+    )
     campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
-        None, description="Campaign id or name")
+        None, description="Campaign id or name"
+    )
     utm_source: Utm = Field(None, description="Default: the creator's platform")
     utm_medium: Utm = Field(None, description="Default: influencer")
     utm_campaign: Utm = Field(None, description="Default: the campaign's name")
