@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from tracker import api
 from tracker.clicks import ClickWriter
 from tracker.errors import HTTPError, TooManyRequests
+from tracker.postbacks.routes import routes as postback_routes
 from tracker.redirect import LinkCache, RedirectMiddleware
 from tracker.settings import Settings
 from tracker.state import AppState
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Mount("/api/v1", routes=api.routes()),
+        Mount("/postbacks", routes=postback_routes()),
     ]
     app = Starlette(
         routes=routes,
