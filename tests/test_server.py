@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -102,3 +103,48 @@ def test_clicks_survive_restart(tmp_path: Path, database_url: str) -> None:
         assert stats["clicks"] == len(ids) == 50
     finally:
         srv2.stop()
+
+
+def test_click_then_shopify_order_is_attributed_over_real_http(server: Server) -> None:
+    from datetime import UTC, datetime
+
+    from tests.postback_helpers import SHOPIFY_SECRET, dumps, shopify_headers, shopify_order
+
+    server.cli("creator", "create", "--handle", "maya")
+    server.cli(
+        "link",
+        "create",
+        "--destination",
+        "https://shop.example.com/",
+        "--creator",
+        "maya",
+        "--slug",
+        "maya",
+    )
+    server.cli(
+        "shop", "create", "--slug", "demo", "--platform", "shopify", "--secret", SHOPIFY_SECRET
+    )
+    token = server.cli("token", "create", "t").strip()
+    r = httpx.get(
+        f"{server.url}/maya", headers={"user-agent": "Mozilla/5.0 (X11; Linux) Firefox/120"}
+    )
+    click_id = parse_qs(urlsplit(r.headers["location"]).query)["cl_cid"][0]
+    order = shopify_order(
+        discount_codes=[],
+        discount_applications=[],
+        landing_site=f"https://shop.example.com/?utm_source=instagram&cl_cid={click_id}",
+        created_at=datetime.now(UTC).isoformat(),
+    )
+    body = dumps(order)
+    time.sleep(0.3)  # a shopper takes longer than one flush interval (50 ms) to check out
+    r = httpx.post(
+        f"{server.url}/postbacks/shopify/demo",
+        content=body,
+        headers=shopify_headers(body, topic="orders/create"),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "created"
+    auth = {"Authorization": f"Bearer {token}"}
+    data = httpx.get(f"{server.url}/api/v1/orders/{r.json()['order_id']}", headers=auth).json()
+    assert data["winning_signal"] == "click" and data["touches"][0]["click_id"] == click_id
+    maya = json.loads(server.cli("creator", "get", "maya"))
+    assert data["creator_id"] == maya["id"]
