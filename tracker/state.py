@@ -23,3 +23,5 @@ class AppState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.capture = ClickCapture(settings)
+        #: Durability settings read back from the engine at start (journal mode, sync...).
+        self.durability: dict[str, object] = {}
