@@ -93,11 +93,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
     print("  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)")
     sys.stdout.flush()
-    from tracker.limits import UVICORN_LIMITS
+    from tracker.limits import UVICORN_LIMITS, bounded_httptools_protocol
 
     uvicorn.run(
         create_app(settings), host=args.host, port=args.port, log_level=settings.log_level,
-        loop="uvloop", http="httptools", proxy_headers=False, server_header=False,
+        loop="uvloop", http=bounded_httptools_protocol(), proxy_headers=False, server_header=False,
         date_header=False, access_log=args.access_log, **UVICORN_LIMITS,
     )
     return 0
