@@ -232,8 +232,13 @@ class ClickWriter:
 
     async def _run(self) -> None:
         while not self._closing:
+            # Wait until the oldest queued click is one interval old, not a fresh interval
+            # after the last flush: a slow commit then delays clicks by that commit only.
+            timeout = self._interval
+            if self._buf:
+                timeout = max(0.0, self._buf[0][1] + self._interval - time.time())
             try:
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
                 pass
             self._wake.clear()
