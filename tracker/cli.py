@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -98,19 +99,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
     )
     sys.stdout.flush()
+    from tracker.limits import UVICORN_LIMITS, bounded_httptools_protocol
+
     uvicorn.run(
         create_app(settings),
         host=args.host,
         port=args.port,
         log_level=settings.log_level,
         loop="uvloop",
-        http="httptools",
+        http=bounded_httptools_protocol(),
         proxy_headers=False,
         server_header=False,
         date_header=False,
         access_log=args.access_log,
-        timeout_graceful_shutdown=10,
-        h11_max_incomplete_event_size=16 * 1024,
+        **UVICORN_LIMITS,
     )
     return 0
 
@@ -242,6 +244,86 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from tracker.retention import purge
+
+    async def go(store: Store, settings: Settings) -> None:
+        done = await purge(store, settings)
+        if not done:
+            print("nothing to purge: every retention period is 0 (keep forever)")
+        for name, n in done.items():
+            print(f"{name}: {n} rows erased")
+
+    return _run(go)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tracker.store.backup import BackupError, backup_sqlite
+
+    settings = _settings()
+    if not settings.is_sqlite:
+        print(
+            "error: tracker backup copies the SQLite store; for PostgreSQL use pg_dump "
+            '(see README: Backups), e.g. pg_dump -Fc -f tracker.dump "$DATABASE_URL"',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        facts = asyncio.run(backup_sqlite(settings.sqlite_path, Path(args.path)))
+    except (BackupError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backup written to {args.path}: {facts['clicks']} clicks, {facts['bytes']} bytes, "
+        "integrity ok"
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tracker.store.transfer import TransferError, export_store
+
+    async def go(store: Store, settings: Settings) -> None:
+        if args.file == "-":
+            counts = await export_store(store.db, sys.stdout)
+        else:
+            partial = args.file + ".partial"
+            try:
+                with open(partial, "w", encoding="utf-8") as fh:
+                    counts = await export_store(store.db, fh)
+            except BaseException:
+                os.unlink(partial)
+                raise
+            os.replace(partial, args.file)
+        print(f"exported {sum(counts.values())} rows: {counts}", file=sys.stderr)
+
+    try:
+        return _run(go, migrate=False)
+    except (TransferError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from tracker.store.transfer import TransferError, import_store
+
+    async def go(store: Store, settings: Settings) -> None:
+        if args.file == "-":
+            counts = await import_store(store.db, sys.stdin)
+        else:
+            with open(args.file, encoding="utf-8") as fh:
+                counts = await import_store(store.db, fh)
+        print(f"imported {sum(counts.values())} rows: {counts}")
+
+    try:
+        return _run(go)
+    except (TransferError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
 def cmd_resource(args: argparse.Namespace) -> int:
     kind = KINDS[args.kind]
 
@@ -317,6 +399,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(fn=cmd_migrate)
+
+    p = sub.add_parser("purge", help="erase personal data past its retention period")
+    p.set_defaults(fn=cmd_purge)
+
+    p = sub.add_parser("backup", help="online backup of the SQLite store to PATH")
+    p.add_argument("path")
+    p.set_defaults(fn=cmd_backup)
+
+    p = sub.add_parser("export", help="write the whole store to FILE (JSON lines, - = stdout)")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_export)
+
+    p = sub.add_parser("import", help="load an export FILE into an empty store (one transaction)")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_import)
 
     p = sub.add_parser("token", help="API tokens: create NAME | list | revoke NAME")
     p.add_argument("action", choices=["create", "list", "revoke"])

@@ -255,8 +255,13 @@ class ClickWriter:
 
     async def _run(self) -> None:
         while not self._closing:
+            # Wait until the oldest queued click is one interval old, not a fresh interval
+            # after the last flush: a slow commit then delays clicks by that commit only.
+            timeout = self._interval
+            if self._buf:
+                timeout = max(0.0, self._buf[0][1] + self._interval - time.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
             if self._buf:
                 await self.flush()

@@ -235,6 +235,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TRACKER_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level."
     ),
+    # -- reliability: rate limits, retention (tracker/ratelimit.py, tracker/retention.py) --
+    Setting(
+        "TRACKER_API_RATE_PER_SEC",
+        _int_range(0, 1_000_000),
+        "20",
+        "Sustained API requests per second per client IP (0: no limit); 429 beyond.",
+    ),
+    Setting(
+        "TRACKER_API_RATE_BURST",
+        _int_range(1, 1_000_000),
+        "200",
+        "API requests a client IP may make at once before the sustained rate applies.",
+    ),
+    Setting(
+        "TRACKER_RETENTION_FINGERPRINT_DAYS",
+        _int_range(0, 3650),
+        "30",
+        "Click fingerprints (and raw IPs) older than this are erased by `tracker purge` "
+        "and the periodic retention job (0: keep forever). At least the fingerprint "
+        "lookback.",
+    ),
+    Setting(
+        "TRACKER_RETENTION_INTERVAL_MINUTES",
+        _int_range(0, 10080),
+        "60",
+        "How often a running server applies the retention rules (0: only `tracker purge`).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -266,6 +293,10 @@ class Settings:
     lookback_fingerprint_days: int
     conflict_policy: str
     log_level: str
+    api_rate_per_sec: int
+    api_rate_burst: int
+    retention_fingerprint_days: int
+    retention_interval_minutes: int
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -302,6 +333,13 @@ class Settings:
             if production:
                 raise SettingsError("TRACKER_SECRET_KEY is required when TRACKER_ENV=production")
             values["secret_key"] = _dev_secret(data_dir)
+        keep = values["retention_fingerprint_days"]
+        if keep and keep < values["lookback_fingerprint_days"]:
+            raise SettingsError(
+                "TRACKER_RETENTION_FINGERPRINT_DAYS must be 0 or at least "
+                "TRACKER_LOOKBACK_FINGERPRINT_DAYS (fingerprints are needed "
+                "for that long)"
+            )
         if len(values["secret_key"]) < 32:
             raise SettingsError("TRACKER_SECRET_KEY must be at least 32 characters")
         return cls(**values)

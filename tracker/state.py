@@ -26,3 +26,5 @@ class AppState:
         self.capture = ClickCapture(settings)
         #: recent rejected postbacks per shop (kept in memory: a rejected request writes nothing)
         self.rejections: dict[str, deque[dict[str, str]]] = {}
+        #: Durability settings read back from the engine at start (journal mode, sync...).
+        self.durability: dict[str, object] = {}
