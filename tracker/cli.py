@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from admin.users import add_admin_parser, run_admin_command
 from tracker import catalogue, schemas
 from tracker.api import present_campaign, present_creator, validate
 from tracker.errors import HTTPError, SettingsError
@@ -128,6 +129,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    return run_admin_command(args, _run)
+
+
 RESOURCES: dict[str, tuple[type[BaseModel], type[BaseModel], list[str]]] = {
     "creator": (schemas.CreatorIn, schemas.CreatorPatch,
                 ["id", "handle", "platform", "followers", "tier", "status"]),
@@ -201,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["create", "list", "revoke"])
     p.add_argument("name", nargs="?")
     p.set_defaults(fn=cmd_token)
+
+    add_admin_parser(sub).set_defaults(fn=cmd_admin)
 
     for kind, (create_model, patch_model, _) in RESOURCES.items():
         p = sub.add_parser(kind, help=f"{kind}s: create | list | get | update | disable | enable")

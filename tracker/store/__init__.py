@@ -14,10 +14,12 @@ from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
 from tracker.store.engine import Engine
 from tracker.store.migrate import migrate
+from tracker.store.panel import PanelQueries
 from tracker.store.tokens import TokenQueries
+from tracker.store.users import UserQueries
 
 
-class Store(CatalogueQueries, ClickQueries, TokenQueries):
+class Store(CatalogueQueries, ClickQueries, TokenQueries, UserQueries, PanelQueries):
     def __init__(self, db: Engine) -> None:
         self.db = db
 
