@@ -137,10 +137,28 @@ async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -
     user = await store.create_admin_user("zoë@example.com", "admin", "scrypt$x")
     await store.create_admin_session("h" * 64, user["id"], "2999-01-01T00:00:00.000000Z")
     await store.record_login_failure("e" * 16, "i" * 16)
-    await store.add_cost({"creator_id": creator_id, "kind": "fee", "amount_minor": 10**12,
-                          "currency": "EUR", "incurred_on": "2026-11-01", "note": "Zoë"})
-    await store.add_posts([{"creator_id": creator_id, "platform": "tiktok", "format": "reel",
-                            "posted_at": clock.now_iso(), "likes": 5, "reach": None}])
+    await store.add_cost(
+        {
+            "creator_id": creator_id,
+            "kind": "fee",
+            "amount_minor": 10**12,
+            "currency": "EUR",
+            "incurred_on": "2026-11-01",
+            "note": "Zoë",
+        }
+    )
+    await store.add_posts(
+        [
+            {
+                "creator_id": creator_id,
+                "platform": "tiktok",
+                "format": "reel",
+                "posted_at": clock.now_iso(),
+                "likes": 5,
+                "reach": None,
+            }
+        ]
+    )
 
 
 async def dump(db: Engine) -> dict[str, list[tuple[Any, ...]]]:
