@@ -58,6 +58,10 @@ def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = 
             response = await endpoint(request)
         except HTTPError as exc:
             response = error_page(request, exc)
+        finally:
+            form = getattr(request.state, "form", None)
+            if form is not None:
+                await form.close()  # spooled upload files
         return _set_cookie(a, response, sess)
 
     handler.__name__ = endpoint.__name__

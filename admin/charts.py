@@ -13,15 +13,19 @@ from datetime import date, timedelta
 from markupsafe import Markup, escape
 
 
+TICKS = 4
+
+
 def nice_max(value: float) -> float:
-    """The smallest 1/2/2.5/5 x 10^k at or above ``value`` (at least 1)."""
-    if value <= 1:
-        return 1
-    exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * exp:
-            return step * exp
-    return 10 * exp
+    """Top of the y axis: ``TICKS`` equal round steps (whole numbers, since the charts
+    count things), the smallest that reaches ``value``."""
+    raw = max(value, 1) / TICKS
+    exp = 10 ** math.floor(math.log10(raw))
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        tick = step * exp
+        if raw <= tick and tick == int(tick):
+            return int(tick) * TICKS
+    return 10 * exp * TICKS
 
 
 def day_range(last: date, days: int) -> list[str]:
@@ -47,9 +51,9 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
              f"<title>{escape(title)}</title>"]
-    for i in range(5):  # horizontal grid and y ticks
-        value = top_value * i / 4
-        y = top + plot_h - plot_h * i / 4
+    for i in range(TICKS + 1):  # horizontal grid and y ticks
+        value = top_value * i / TICKS
+        y = top + plot_h - plot_h * i / TICKS
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
                      f'y2="{y:.1f}"/>')
         parts.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" '

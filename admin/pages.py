@@ -131,8 +131,10 @@ async def creator_detail(request: Request, *, ref: str | None = None,
     items = []
     for ln in links:
         short = f"{a.settings.base_url}/{ln['slug']}"
-        qr = segno.make(short, error="m").svg_inline(scale=3, border=2, dark="#111",
-                                                      svgclass="qr", lineclass=None)
+        # viewBox instead of a fixed size, so CSS scales it; printed at any size it stays sharp.
+        qr = segno.make(short, error="m").svg_inline(
+            scale=3, border=2, dark="#111", svgclass="qr", lineclass=None, omitsize=True,
+            title=f"QR code for {short}")
         items.append({**ln, "short_url": short, "qr": Markup(qr),
                       **counts.get(ln["id"], {"clicks": 0, "human_clicks": 0})})
     daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])

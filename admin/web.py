@@ -92,14 +92,20 @@ def base(request: Request) -> str:
 
 
 async def read_form(request: Request) -> FormData:
+    """The request's form, parsed once; ``admin.app.guard`` closes its uploads afterwards."""
+    cached: FormData | None = getattr(request.state, "form", None)
+    if cached is not None:
+        return cached
     limit = admin(request).settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"form larger than {limit} bytes")
     try:
-        return await request.form(max_files=2, max_fields=200, max_part_size=limit)
+        form = await request.form(max_files=2, max_fields=200, max_part_size=limit)
     except Exception as exc:  # malformed multipart, part too large
         raise BadRequest(f"could not read the form: {exc}") from None
+    request.state.form = form
+    return form
 
 
 def form_dict(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, str]:

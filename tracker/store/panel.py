@@ -61,10 +61,12 @@ class PanelQueries(StoreBase):
         """One page of creators matching the filters, and how many match in all."""
         where, params = ["1 = 1"], []
         if q:
-            where.append("handle_key LIKE ?")
-            params.append("%" + q.lower().lstrip("@").replace("%", "").replace("_", "\\_")
-                          + "%")
-            where[-1] += " ESCAPE '\\'"
+            # The search text is literal: LIKE wildcards in it are escaped.
+            text = q.lower().lstrip("@")
+            for ch in ("\\", "%", "_"):
+                text = text.replace(ch, "\\" + ch)
+            where.append("handle_key LIKE ? ESCAPE '\\'")
+            params.append(f"%{text}%")
         for col, value in (("platform", platform), ("category", category), ("status", status)):
             if value:
                 where.append(f"{col} = ?")
