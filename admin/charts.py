@@ -12,7 +12,6 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-
 TICKS = 4
 
 

@@ -378,9 +378,9 @@ async def test_creators_list_filters_sorts_and_pages(live: Running) -> None:
             for i in range(120)]
     await live.store.import_creators(rows)
     r = await live.client.get("/admin/creators")
-    assert "1–50 of 120" in r.text and "page 1 / 3" in r.text
+    assert "1\u201350 of 120" in r.text and "page 1 / 3" in r.text
     r = await live.client.get("/admin/creators?page=3")
-    assert "101–120 of 120" in r.text and "@c119" in r.text
+    assert "101\u2013120 of 120" in r.text and "@c119" in r.text
     r = await live.client.get("/admin/creators?sort=followers&dir=desc")
     assert r.text.index("@c119") < r.text.index("@c118")
     r = await live.client.get("/admin/creators?tier=mid")  # 100k..500k followers
