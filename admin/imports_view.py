@@ -44,7 +44,7 @@ async def import_creators(request: Request) -> Response:
         except Conflict as exc:  # a handle taken between preview and import: none written
             return render(request, "import.html", status=409, active="import", preview=preview,
                           text=text, columns=imports.COLUMNS, error=exc.reason)
-        return redirect(request, "/creators", msg="imported", imported=str(n))
+        return redirect(request, "/creators", imported=str(n))
     status = 200 if preview.ok else Unprocessable.status
     return render(request, "import.html", status=status, active="import", preview=preview,
                   text=text, columns=imports.COLUMNS, error=None)
