@@ -99,8 +99,8 @@ async def creators(request: Request, *, form_error: HTTPError | None = None,
         status=filters["status"], followers_min=fmin, followers_max=fmax, sort=sort,
         descending=descending, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
-    items = [{**r, "tier": tier_for(int(r["followers"])),
-              **counts.get(r["id"], {"clicks": 0, "human_clicks": 0})} for r in rows]
+    items = [{**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)}
+             for r in rows]
     return render(
         request, "creators.html", status=form_error.status if form_error else 200,
         active="creators", items=items, page=Page(number, PAGE_SIZE, total), filters=filters,
@@ -136,7 +136,7 @@ async def creator_detail(request: Request, *, ref: str | None = None,
             scale=3, border=2, dark="#111", svgclass="qr", lineclass=None, omitsize=True,
             title=f"QR code for {short}")
         items.append({**ln, "short_url": short, "qr": Markup(qr),
-                      **counts.get(ln["id"], {"clicks": 0, "human_clicks": 0})})
+                      "clicks": counts.get(ln["id"], 0)})
     daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
     chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
     return render(request, "creator.html", status=form_error.status if form_error else 200,
@@ -194,7 +194,7 @@ async def links(request: Request, *, form_error: HTTPError | None = None,
                                             offset=(number - 1) * PAGE_SIZE)
     counts = await a.store.click_counts_by_link([r["id"] for r in rows])
     items = [{**r, "short_url": f"{a.settings.base_url}/{r['slug']}",
-              **counts.get(r["id"], {"clicks": 0, "human_clicks": 0})} for r in rows]
+              "clicks": counts.get(r["id"], 0)} for r in rows]
     return render(request, "links.html", status=form_error.status if form_error else 200,
                   active="links", items=items, page=Page(number, PAGE_SIZE, total),
                   query_with=lambda **kw: query_with(request, **kw),
