@@ -89,14 +89,14 @@ async def creators(request: Request, *, form_error: HTTPError | None = None,
     store = admin(request).store
     qp = request.query_params
     filters = {k: qp.get(k, "").strip()[:100] for k in ("q", "tier", "platform", "category",
-                                                        "status")}
+                                                        "status", "campaign")}
     sort = qp.get("sort", "handle")
     descending = qp.get("dir") == "desc"
     fmin, fmax = tier_range(filters["tier"])
     number = page_number(request)
     rows, total = await store.search_creators(
         q=filters["q"], platform=filters["platform"], category=filters["category"],
-        status=filters["status"], followers_min=fmin, followers_max=fmax, sort=sort,
+        status=filters["status"], campaign_id=filters["campaign"], followers_min=fmin, followers_max=fmax, sort=sort,
         descending=descending, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
     items = [{**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)}
@@ -105,6 +105,7 @@ async def creators(request: Request, *, form_error: HTTPError | None = None,
         request, "creators.html", status=form_error.status if form_error else 200,
         active="creators", items=items, page=Page(number, PAGE_SIZE, total), filters=filters,
         sort=sort, descending=descending, facets=await store.creator_facets(), tiers=TIERS,
+        campaigns=await store.list_campaigns(limit=500),
         platforms=PLATFORMS, query_with=lambda **kw: query_with(request, **kw),
         form_error=form_error, form=form_values or {},
     )

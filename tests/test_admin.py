@@ -389,6 +389,13 @@ async def test_creators_list_filters_sorts_and_pages(live: Running) -> None:
     assert "of 20" in r.text  # odd multiples of 3 below 120
     r = await live.client.get("/admin/creators?q=%40c11")
     assert "of 10" in r.text
+    campaign = await live.store.create_campaign({"name": "Launch"})
+    for handle in ("c005", "c007"):
+        await live.store.create_link({"slug": f"l-{handle}", "creator_id": handle,
+                                      "campaign_id": campaign["id"],
+                                      "destination": "https://shop.example.com/"})
+    r = await live.client.get(f"/admin/creators?campaign={campaign['id']}")
+    assert "of 2" in r.text and "@c005" in r.text and "@c007" in r.text
     r = await live.client.get("/admin/creators?q=%25&sort=nonsense&page=abc")
     assert r.status_code == 200 and "No creator matches" in r.text
 

@@ -55,7 +55,7 @@ class PanelQueries(StoreBase):
 
     async def search_creators(
         self, *, q: str = "", platform: str = "", category: str = "", status: str = "",
-        followers_min: int | None = None, followers_max: int | None = None,
+        campaign_id: str = "", followers_min: int | None = None, followers_max: int | None = None,
         sort: str = "handle", descending: bool = False, limit: int = 50, offset: int = 0,
     ) -> tuple[list[Row], int]:
         """One page of creators matching the filters, and how many match in all."""
@@ -71,6 +71,9 @@ class PanelQueries(StoreBase):
             if value:
                 where.append(f"{col} = ?")
                 params.append(value)
+        if campaign_id:  # creators with a link in the campaign
+            where.append("id IN (SELECT creator_id FROM links WHERE campaign_id = ?)")
+            params.append(campaign_id)
         if followers_min is not None:
             where.append("followers >= ?")
             params.append(followers_min)
