@@ -96,8 +96,9 @@ async def creators(request: Request, *, form_error: HTTPError | None = None,
     number = page_number(request)
     rows, total = await store.search_creators(
         q=filters["q"], platform=filters["platform"], category=filters["category"],
-        status=filters["status"], campaign_id=filters["campaign"], followers_min=fmin, followers_max=fmax, sort=sort,
-        descending=descending, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+        status=filters["status"], campaign_id=filters["campaign"], followers_min=fmin,
+        followers_max=fmax, sort=sort, descending=descending, limit=PAGE_SIZE,
+        offset=(number - 1) * PAGE_SIZE)
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
     items = [{**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)}
              for r in rows]

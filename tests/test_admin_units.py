@@ -138,3 +138,39 @@ def test_csv_decode_refuses_non_utf8() -> None:
     assert imports.decode("\ufeffhandle\n".encode()) == "handle\n"
     with pytest.raises(UnicodeDecodeError):
         imports.decode("caf\xe9".encode("latin-1"))
+
+
+# -- report tables -------------------------------------------------------------------------
+def _table() -> object:
+    from admin.tables import Column, Table
+
+    cols = [Column("handle", "Creator"), Column("revenue", "Revenue", "money"),
+            Column("roi", "ROI", "pct"), Column("band", "Band", "band"),
+            Column("clicks", "Clicks", "int")]
+    rows = [{"handle": "b", "revenue": 123456, "roi": 410.0, "band": "moderate", "clicks": 10},
+            {"handle": "=cmd()", "revenue": 100, "roi": None, "band": None, "clicks": 3},
+            {"handle": "A", "revenue": 999999, "roi": 620.5, "band": "strong", "clicks": 1200}]
+    totals = {"handle": "Total", "revenue": 1223555, "roi": 500.0, "band": "", "clicks": 1213}
+    return Table(cols, rows, totals, currency="EUR")
+
+
+def test_report_table_sorts_with_empty_last() -> None:
+    t = _table()
+    assert [r["handle"] for r in t.sorted("roi", True).rows] == ["A", "b", "=cmd()"]  # type: ignore[attr-defined]
+    assert [r["handle"] for r in t.sorted("roi", False).rows] == ["b", "A", "=cmd()"]  # type: ignore[attr-defined]
+    assert [r["handle"] for r in t.sorted("handle", False).rows] == ["=cmd()", "A", "b"]  # type: ignore[attr-defined]
+    assert t.sorted("nonsense", True) is t  # type: ignore[attr-defined]
+
+
+def test_report_csv_is_what_the_page_shows() -> None:
+    import csv
+    import io
+
+    t = _table().sorted("revenue", True)  # type: ignore[attr-defined]
+    rows = list(csv.reader(io.StringIO(t.to_csv())))
+    assert rows[0] == ["Creator", "Revenue", "ROI", "Band", "Clicks"]
+    assert rows[1] == ["A", "9,999.99 EUR", "620.5%", "strong", "1,200"]
+    assert rows[3] == ["'=cmd()", "1.00 EUR", "—", "—", "3"]  # no formula injection
+    assert rows[4][0] == "Total" and rows[4][1] == "12,235.55 EUR"
+    assert [t.cell(r, c) for c in t.columns for r in [t.rows[0]]][:2] == ["A", "9,999.99 EUR"]
+    assert t.css(t.rows[0], t.columns[3]) == "band-strong"
