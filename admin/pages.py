@@ -144,7 +144,24 @@ async def creator_detail(request: Request, *, ref: str | None = None,
     return render(request, "creator.html", status=form_error.status if form_error else 200,
                   active="creators", creator=creator, tier=tier_for(int(creator["followers"])),
                   links=items, chart=chart, campaigns=await a.store.list_campaigns(limit=500),
+                  platforms=PLATFORMS,
                   form=form_values or {}, form_error=form_error)
+
+
+async def update_creator(request: Request) -> Response:
+    a = admin(request)
+    creator = await a.store.get_creator(request.path_params["ref"])
+    form = await read_form(request)
+    values = form_dict(form, CREATOR_FIELDS)
+    try:
+        model = validate(schemas.CreatorPatch, values)
+        fields = schemas.to_row(model, only_set=True)
+        if fields:
+            await a.store.update_creator(creator["id"], fields)
+    except (Unprocessable, Conflict) as exc:
+        return await creator_detail(request, ref=creator["id"], form_error=exc,
+                                    form_values={"edit": True, **values})
+    return redirect(request, f"/creators/{creator['id']}", msg="saved")
 
 
 # -- campaigns ------------------------------------------------------------------------------
@@ -224,6 +241,21 @@ async def create_link(request: Request) -> Response:
     if back == "creator" and link.get("creator_id"):
         return redirect(request, f"/creators/{link['creator_id']}", msg="link_created")
     return redirect(request, "/links", msg="link_created")
+
+
+async def set_link_status(request: Request) -> Response:
+    """Disable or re-enable a link; the redirect follows at once on this node."""
+    a = admin(request)
+    form = await read_form(request)
+    status = str(form.get("status") or "")
+    if status not in ("active", "disabled"):
+        raise Unprocessable("status: active or disabled")
+    before, after = await catalogue.update_link(a.store, a.settings, request.path_params["ref"],
+                                                {"status": status})
+    a.state.cache.invalidate(before["slug"], after["slug"])
+    if str(form.get("back") or "") == "creator" and after.get("creator_id"):
+        return redirect(request, f"/creators/{after['creator_id']}", msg="saved")
+    return redirect(request, "/links", msg="saved")
 
 
 # -- API tokens -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ PAGE_SIZE = 50
 #: Messages a redirect may ask the next page to show (by key, so nothing is reflected).
 MESSAGES = {
     "created": "Created.",
+    "saved": "Saved.",
     "revoked": "Token revoked.",
     "logged_out": "You are logged out.",
     "link_created": "Link created.",

@@ -257,12 +257,14 @@ async def test_viewer_can_read_but_not_change_anything(live: Running) -> None:
         ("/admin/tokens", {"name": "viewer token"}),
         (f"/admin/tokens/{tokens[0]['id']}/revoke", {}),
         ("/admin/import", {"text": "handle\nviewerimport\n", "action": "import"}),
+        ("/admin/creators/existing", {"handle": "renamed"}),
     ]
     for path, form in writes:
         r = await live.client.post(path, data={**form, "csrf": token})
         assert r.status_code == 403, path
         assert "read-only" in r.text
     assert await creator_count(live) == 1
+    assert (await live.store.get_creator("existing"))["handle"] == "existing"
     assert (await live.store.panel_totals())["campaigns"] == 0
     assert (await live.store.panel_totals())["links"] == 0
     assert [t["revoked_at"] for t in await live.store.list_tokens()] == [None]
@@ -419,3 +421,33 @@ async def test_creator_detail_shows_links_qr_and_clicks(live: Running) -> None:
     assert (await live.client.get("/admin/creators/nobody")).status_code == 404
     dash = (await live.client.get("/admin/")).text
     assert re.search(r'Clicks</span><span class="kpi-value">3<', dash)
+
+
+@pytest.mark.anyio
+async def test_edit_creator_and_disable_link(live: Running) -> None:
+    token = await logged_in(live)
+    creator = await live.store.create_creator({"handle": "editme", "platform": "instagram"})
+    await live.store.create_link({"slug": "edit-link", "creator_id": creator["id"],
+                                  "destination": "https://shop.example.com/"})
+    assert (await live.client.get("/edit-link")).status_code == 302  # cached as active
+    r = await live.client.post(f"/admin/creators/{creator['id']}", data={
+        "csrf": token, "handle": "editme", "followers": "-1"})
+    assert r.status_code == 422 and "followers" in r.text
+    r = await live.client.post(f"/admin/creators/{creator['id']}", data={
+        "csrf": token, "handle": "edited", "followers": "120000", "platform": "youtube",
+        "status": "disabled"})
+    assert r.status_code == 303
+    row = await live.store.get_creator(creator["id"])
+    assert (row["handle"], row["followers"], row["platform"], row["status"]) == (
+        "edited", 120000, "youtube", "disabled")
+    link = await live.store.get_link("edit-link")
+    r = await live.client.post(f"/admin/links/{link['id']}/status", data={
+        "csrf": token, "status": "disabled", "back": "creator"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/creators/")
+    assert (await live.client.get("/edit-link")).status_code == 410  # cache invalidated
+    r = await live.client.post(f"/admin/links/{link['id']}/status", data={
+        "csrf": token, "status": "deleted"})
+    assert r.status_code == 422
+    r = await live.client.post(f"/admin/links/{link['id']}/status", data={
+        "csrf": token, "status": "active"})
+    assert r.status_code == 303 and (await live.client.get("/edit-link")).status_code == 302
