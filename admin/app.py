@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from admin import auth, imports_view, pages
 from admin.security import SecurityHeaders
 from admin.sessions import COOKIE
-from admin.web import HERE, Admin, admin, base, read_form, render
+from admin.web import HERE, Admin, admin, base, check_url, read_form, render
 from tracker.errors import Forbidden, HTTPError, TooManyRequests
 from tracker.state import AppState
 
@@ -40,6 +40,7 @@ def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = 
         sess = await a.sessions.load(request.cookies.get(COOKIE))
         request.state.session = sess
         try:
+            check_url(request)
             if request.method not in SAFE_METHODS:
                 form = await read_form(request)
                 token = form.get("csrf") or request.headers.get("x-csrf-token")

@@ -105,7 +105,16 @@ async def read_form(request: Request) -> FormData:
     except Exception as exc:  # malformed multipart, part too large
         raise BadRequest(f"could not read the form: {exc}") from None
     request.state.form = form
+    if any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items()):
+        raise BadRequest("a form field contains a NUL character")
     return form
+
+
+def check_url(request: Request) -> None:
+    """NUL has no business in a URL, and PostgreSQL text refuses it: 400, not a 500."""
+    if "\x00" in request.scope.get("path", "") or any(
+            "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
+        raise BadRequest("the URL contains a NUL character")
 
 
 def form_dict(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -451,3 +452,48 @@ async def test_edit_creator_and_disable_link(live: Running) -> None:
     r = await live.client.post(f"/admin/links/{link['id']}/status", data={
         "csrf": token, "status": "active"})
     assert r.status_code == 303 and (await live.client.get("/edit-link")).status_code == 302
+
+
+HOSTILE = ["\x00", "a\x00b", "%", "'; DROP TABLE creators; --", "\ud800", "x" * 5000, "../..",
+           "<script>alert(1)</script>", "-1", "99999999999999999999"]
+
+
+@pytest.mark.anyio
+async def test_hostile_input_never_500(live: Running) -> None:
+    token = await logged_in(live)
+    creator = await live.store.create_creator({"handle": "target", "platform": "instagram"})
+    for value in HOSTILE:
+        safe = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        for param in ("q", "tier", "platform", "category", "status", "campaign", "sort", "dir",
+                      "page"):
+            r = await live.client.get("/admin/creators", params={param: safe})
+            assert r.status_code < 500, (param, value)
+            assert "<script>alert" not in r.text
+        for path in (f"/admin/creators/{creator['id']}", "/admin/links", "/admin/creators"):
+            assert (await live.client.get(path, params={"page": safe, "creator": safe})
+                    ).status_code < 500
+        forms = [("/admin/creators", {"handle": safe, "name": safe, "followers": safe}),
+                 (f"/admin/creators/{creator['id']}", {"name": safe, "category": safe}),
+                 ("/admin/links", {"destination": safe, "creator_id": safe, "slug": safe,
+                                   "campaign_id": safe, "title": safe}),
+                 ("/admin/campaigns", {"name": safe, "budget": safe, "starts_on": safe}),
+                 ("/admin/tokens", {"name": safe}),
+                 ("/admin/import", {"text": f"handle,name\n{safe},{safe}\n",
+                                    "action": "import"}),
+                 ("/admin/login", {"email": safe, "password": safe})]
+        for path, form in forms:
+            r = await live.client.post(path, data={**form, "csrf": token})
+            assert r.status_code < 500, (path, value, r.text[:300])
+        r = await live.client.post(f"/admin/links/{quote(safe[:50], safe='')}/status",
+                                   data={"csrf": token, "status": "disabled"})
+        assert r.status_code < 500
+    assert (await live.client.get("/admin/creators/%00")).status_code < 500
+
+
+@pytest.mark.anyio
+async def test_uploaded_file_with_nul_is_refused(live: Running) -> None:
+    token = await logged_in(live)
+    r = await live.client.post("/admin/import", data={"csrf": token, "action": "preview"},
+                               files={"file": ("c.csv", b"handle,name\nx,a\x00b\n", "text/csv")})
+    assert r.status_code == 422 and "NUL" in r.text
+    assert await creator_count(live) == 0

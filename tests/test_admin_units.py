@@ -122,6 +122,7 @@ def test_csv_rows_numbered_like_a_spreadsheet() -> None:
     ("handle,colour\nx,red\n", "unknown column 'colour'"),
     ("handle,handle\nx,y\n", "named twice"),
     ("handle\n", "no data rows"),
+    ("handle,name\nx,a\x00b\n", "NUL bytes"),
 ])
 def test_csv_file_level_errors(text: str, reason: str) -> None:
     p = imports.parse_creators(text)
@@ -174,3 +175,12 @@ def test_report_csv_is_what_the_page_shows() -> None:
     assert rows[4][0] == "Total" and rows[4][1] == "12,235.55 EUR"
     assert [t.cell(r, c) for c in t.columns for r in [t.rows[0]]][:2] == ["A", "9,999.99 EUR"]
     assert t.css(t.rows[0], t.columns[3]) == "band-strong"
+
+
+@given(st.text(max_size=400))
+@settings(max_examples=200)
+def test_csv_parser_never_raises(text: str) -> None:
+    p = imports.parse_creators("handle,name,followers\n" + text)
+    assert p.ok == (not p.errors and bool(p.rows) and all(not r.errors for r in p.rows))
+    for r in p.rows:
+        assert (r.data is None) == bool(r.errors)
