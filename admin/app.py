@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin import auth, imports_view, pages
+from admin import auth, imports_view, pages, reports_view
 from admin.security import SecurityHeaders
 from admin.sessions import COOKIE
 from admin.web import HERE, Admin, admin, base, check_url, read_form, render
@@ -48,13 +48,23 @@ def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = 
                     raise Forbidden("missing or invalid CSRF token: reload the page and retry")
             if not public and sess.user is None:
                 if request.method in SAFE_METHODS:
-                    target = request.url.path + (f"?{request.url.query}" if request.url.query
-                                                 else "")
-                    return _set_cookie(a, RedirectResponse(
-                        f"{base(request)}/login?next={quote(target, safe='')}", 303), sess)
+                    target = request.url.path + (
+                        f"?{request.url.query}" if request.url.query else ""
+                    )
+                    return _set_cookie(
+                        a,
+                        RedirectResponse(
+                            f"{base(request)}/login?next={quote(target, safe='')}", 303
+                        ),
+                        sess,
+                    )
                 raise Forbidden("log in first")
-            if (request.method not in SAFE_METHODS and not public and not any_role_may_post
-                    and not sess.is_admin):
+            if (
+                request.method not in SAFE_METHODS
+                and not public
+                and not any_role_may_post
+                and not sess.is_admin
+            ):
                 raise Forbidden("your role is read-only (viewer): changes are not allowed")
             response = await endpoint(request)
         except HTTPError as exc:
@@ -74,15 +84,18 @@ def _set_cookie(a: Admin, response: Response, sess: object) -> Response:
 
     assert isinstance(sess, Session)
     if sess.issue_cookie:
-        response.set_cookie(value=a.sessions.cookie_value(sess.sid),
-                            **a.sessions.cookie_options(logged_in=sess.user is not None))
+        response.set_cookie(
+            value=a.sessions.cookie_value(sess.sid),
+            **a.sessions.cookie_options(logged_in=sess.user is not None),
+        )
     return response
 
 
 def error_page(request: Request, exc: HTTPError) -> Response:
     if exc.status in (401, 403, 429):
-        log.info("admin refused %s %s: %s %s", request.method, request.url.path, exc.status,
-                 exc.reason)
+        log.info(
+            "admin refused %s %s: %s %s", request.method, request.url.path, exc.status, exc.reason
+        )
     response = render(request, "error.html", status=exc.status, error=exc)
     if isinstance(exc, TooManyRequests):
         response.headers["retry-after"] = str(exc.retry_after)
@@ -110,14 +123,19 @@ def create_admin(state: AppState) -> Starlette:
         Route("/tokens/{ref:str}/revoke", G(pages.revoke_token), methods=["POST"]),
         Route("/import", G(imports_view.import_form), methods=["GET"]),
         Route("/import", G(imports_view.import_creators), methods=["POST"]),
-        *(Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
-          for name in pages.PLACEHOLDERS),
+        Route("/reports", G(reports_view.roi_page), methods=["GET"]),
+        *(
+            Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
+            for name in pages.PLACEHOLDERS
+            if name != "reports"
+        ),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders,
-                               hsts=state.settings.base_url.startswith("https://"))],
+        middleware=[
+            Middleware(SecurityHeaders, hsts=state.settings.base_url.startswith("https://"))
+        ],
     )
     app.state.admin = Admin(state)
     return app

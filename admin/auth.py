@@ -37,17 +37,25 @@ async def login(request: Request) -> Response:
     email = str(form.get("email") or "").strip()[:254]
     password = str(form.get("password") or "")
     nxt = _safe_next(request, str(form.get("next") or ""))
-    ip = a.state.capture.client_ip(request.scope, {k.lower(): v for k, v in
-                                                   request.scope["headers"]})
+    ip = a.state.capture.client_ip(
+        request.scope, {k.lower(): v for k, v in request.scope["headers"]}
+    )
     email_key = email.lower()
     await a.sessions.check_throttle(email_key, ip)
-    record = await a.store_credentials(email_key) if email and len(password) <= MAX_PASSWORD \
-        else None
+    record = (
+        await a.store_credentials(email_key) if email and len(password) <= MAX_PASSWORD else None
+    )
     ok = await verify_async(password, record["password_hash"] if record else None)
     if not ok or record is None:
         await a.sessions.record_failure(email_key, ip)
-        return render(request, "login.html", status=401, next=nxt, email=email,
-                      error="Wrong e-mail or password.")
+        return render(
+            request,
+            "login.html",
+            status=401,
+            next=nxt,
+            email=email,
+            error="Wrong e-mail or password.",
+        )
     await a.sessions.record_success(email_key)
     if needs_rehash(record["password_hash"]):  # cost parameters raised since it was set
         new_hash = await asyncio.to_thread(hash_password, password)

@@ -35,8 +35,15 @@ def _fmt(v: float) -> str:
     return f"{int(v):,}" if v == int(v) else f"{v:,.1f}"
 
 
-def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]], *,
-              unit: str, title: str, width: int = 720, height: int = 240) -> Markup:
+def bar_chart(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float], str]],
+    *,
+    unit: str,
+    title: str,
+    width: int = 720,
+    height: int = 240,
+) -> Markup:
     """Grouped-over bars: each series drawn over the previous (e.g. all clicks, then human).
 
     ``series`` is [(name, values, css class)], values aligned with ``labels`` (ISO days).
@@ -47,37 +54,52 @@ def bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
     n = max(len(labels), 1)
     slot = plot_w / n
     bar_w = max(slot * 0.7, 1)
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>{escape(title)}</title>"]
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
     for i in range(TICKS + 1):  # horizontal grid and y ticks
         value = top_value * i / TICKS
         y = top + plot_h - plot_h * i / TICKS
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
-                     f'y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" '
-                     f'text-anchor="end">{_fmt(value)}</text>')
-    parts.append(f'<text class="axis-label" x="12" y="{top + plot_h / 2:.1f}" '
-                 f'transform="rotate(-90 12 {top + plot_h / 2:.1f})" '
-                 f'text-anchor="middle">{escape(unit)}</text>')
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
+        )
+        parts.append(
+            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end">{_fmt(value)}</text>'
+        )
+    parts.append(
+        f'<text class="axis-label" x="12" y="{top + plot_h / 2:.1f}" '
+        f'transform="rotate(-90 12 {top + plot_h / 2:.1f})" '
+        f'text-anchor="middle">{escape(unit)}</text>'
+    )
     for name, values, css in series:
         for i, v in enumerate(values):
             h = plot_h * (v / top_value) if top_value else 0
             x = left + i * slot + (slot - bar_w) / 2
             y = top + plot_h - h
-            parts.append(f'<rect class="{escape(css)}" x="{x:.1f}" y="{y:.1f}" '
-                         f'width="{bar_w:.1f}" height="{h:.1f}"><title>'
-                         f'{escape(labels[i])}: {_fmt(v)} {escape(name)}</title></rect>')
+            parts.append(
+                f'<rect class="{escape(css)}" x="{x:.1f}" y="{y:.1f}" '
+                f'width="{bar_w:.1f}" height="{h:.1f}"><title>'
+                f"{escape(labels[i])}: {_fmt(v)} {escape(name)}</title></rect>"
+            )
     every = max(1, math.ceil(n / 8))
     for i, label in enumerate(labels):
         if i % every == 0 or i == n - 1:
             x = left + i * slot + slot / 2
-            parts.append(f'<text class="tick" x="{x:.1f}" y="{top + plot_h + 16}" '
-                         f'text-anchor="middle">{escape(label[5:])}</text>')
-    parts.append(f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top + plot_h}" '
-                 f'y2="{top + plot_h}"/>')
+            parts.append(
+                f'<text class="tick" x="{x:.1f}" y="{top + plot_h + 16}" '
+                f'text-anchor="middle">{escape(label[5:])}</text>'
+            )
+    parts.append(
+        f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top + plot_h}" '
+        f'y2="{top + plot_h}"/>'
+    )
     parts.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + plot_h}"/>')
-    parts.append(f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{height - 6}" '
-                 'text-anchor="middle">day (UTC, month-day)</text>')
+    parts.append(
+        f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{height - 6}" '
+        'text-anchor="middle">day (UTC, month-day)</text>'
+    )
     parts.append("</svg>")
     return Markup("".join(parts))

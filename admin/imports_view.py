@@ -17,8 +17,15 @@ from tracker.errors import Conflict, Unprocessable
 
 
 async def import_form(request: Request) -> Response:
-    return render(request, "import.html", active="import", preview=None, text="",
-                  columns=imports.COLUMNS, error=None)
+    return render(
+        request,
+        "import.html",
+        active="import",
+        preview=None,
+        text="",
+        columns=imports.COLUMNS,
+        error=None,
+    )
 
 
 async def import_creators(request: Request) -> Response:
@@ -33,18 +40,41 @@ async def import_creators(request: Request) -> Response:
         except UnicodeDecodeError:
             error = "the file is not UTF-8 text: save it as 'CSV UTF-8' and retry"
     if error or not text.strip():
-        return render(request, "import.html", status=422, active="import", preview=None,
-                      text=text, columns=imports.COLUMNS,
-                      error=error or "choose a CSV file (or paste its text) first")
+        return render(
+            request,
+            "import.html",
+            status=422,
+            active="import",
+            preview=None,
+            text=text,
+            columns=imports.COLUMNS,
+            error=error or "choose a CSV file (or paste its text) first",
+        )
     existing = await store.existing_handles(imports.handle_keys(text))
     preview = imports.parse_creators(text, existing)
     if form.get("action") == "import" and preview.ok:
         try:
             n = await store.import_creators(preview.valid_data())
         except Conflict as exc:  # a handle taken between preview and import: none written
-            return render(request, "import.html", status=409, active="import", preview=preview,
-                          text=text, columns=imports.COLUMNS, error=exc.reason)
+            return render(
+                request,
+                "import.html",
+                status=409,
+                active="import",
+                preview=preview,
+                text=text,
+                columns=imports.COLUMNS,
+                error=exc.reason,
+            )
         return redirect(request, "/creators", imported=str(n))
     status = 200 if preview.ok else Unprocessable.status
-    return render(request, "import.html", status=status, active="import", preview=preview,
-                  text=text, columns=imports.COLUMNS, error=None)
+    return render(
+        request,
+        "import.html",
+        status=status,
+        active="import",
+        preview=preview,
+        text=text,
+        columns=imports.COLUMNS,
+        error=None,
+    )

@@ -35,15 +35,25 @@ from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
 
 CHART_DAYS = 14
 PLACEHOLDERS = {
-    "codes": ("Codes", "Discount codes per creator, with bulk generation, arrive with the "
-              "promo-code work (issue 3)."),
-    "shops": ("Shops", "Shops, their webhook secrets and postback URLs arrive with the "
-              "postback work (issue 3)."),
+    "codes": (
+        "Codes",
+        "Discount codes per creator, with bulk generation, arrive with the "
+        "promo-code work (issue 3).",
+    ),
+    "shops": (
+        "Shops",
+        "Shops, their webhook secrets and postback URLs arrive with the postback work (issue 3).",
+    ),
     "costs": ("Costs", "Costs per creator and campaign arrive with the reports (issue 4)."),
-    "reports": ("ROI reports", "ROI tables (model picker, date range, bands, CSV export) are "
-                "wired in when the reports module lands (issue 4)."),
-    "settings": ("Settings", "Attribution model, lookback and reporting currency arrive with "
-                 "the reports (issue 4)."),
+    "reports": (
+        "ROI reports",
+        "ROI tables (model picker, date range, bands, CSV export) are "
+        "wired in when the reports module lands (issue 4).",
+    ),
+    "settings": (
+        "Settings",
+        "Attribution model, lookback and reporting currency arrive with the reports (issue 4).",
+    ),
 }
 
 
@@ -60,10 +70,15 @@ def clicks_chart(rows: list[dict[str, Any]], title: str) -> Markup:
     today = datetime.now(UTC).date()
     days = day_range(today, CHART_DAYS)
     by_day = {r["day"]: r for r in rows}
-    return bar_chart(days, [
-        ("clicks (all)", [by_day.get(d, {}).get("clicks", 0) for d in days], "bar-all"),
-        ("human clicks", [by_day.get(d, {}).get("human_clicks", 0) for d in days], "bar-human"),
-    ], unit="clicks per day", title=title)
+    return bar_chart(
+        days,
+        [
+            ("clicks (all)", [by_day.get(d, {}).get("clicks", 0) for d in days], "bar-all"),
+            ("human clicks", [by_day.get(d, {}).get("human_clicks", 0) for d in days], "bar-human"),
+        ],
+        unit="clicks per day",
+        title=title,
+    )
 
 
 def _since() -> str:
@@ -74,41 +89,68 @@ def _since() -> str:
 async def dashboard(request: Request) -> Response:
     store = admin(request).store
     totals = await store.panel_totals()
-    chart = clicks_chart(await store.daily_clicks(_since()),
-                         f"Clicks per day, last {CHART_DAYS} days")
-    return render(request, "dashboard.html", active="dashboard", totals=totals, chart=chart,
-                  days=CHART_DAYS)
+    chart = clicks_chart(
+        await store.daily_clicks(_since()), f"Clicks per day, last {CHART_DAYS} days"
+    )
+    return render(
+        request, "dashboard.html", active="dashboard", totals=totals, chart=chart, days=CHART_DAYS
+    )
 
 
 # -- creators -------------------------------------------------------------------------------
 CREATOR_FIELDS = tuple(schemas.CreatorIn.model_fields)
 
 
-async def creators(request: Request, *, form_error: HTTPError | None = None,
-                   form_values: dict[str, str] | None = None) -> Response:
+async def creators(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+) -> Response:
     store = admin(request).store
     qp = request.query_params
-    filters = {k: qp.get(k, "").strip()[:100] for k in ("q", "tier", "platform", "category",
-                                                        "status", "campaign")}
+    filters = {
+        k: qp.get(k, "").strip()[:100]
+        for k in ("q", "tier", "platform", "category", "status", "campaign")
+    }
     sort = qp.get("sort", "handle")
     descending = qp.get("dir") == "desc"
     fmin, fmax = tier_range(filters["tier"])
     number = page_number(request)
     rows, total = await store.search_creators(
-        q=filters["q"], platform=filters["platform"], category=filters["category"],
-        status=filters["status"], campaign_id=filters["campaign"], followers_min=fmin,
-        followers_max=fmax, sort=sort, descending=descending, limit=PAGE_SIZE,
-        offset=(number - 1) * PAGE_SIZE)
+        q=filters["q"],
+        platform=filters["platform"],
+        category=filters["category"],
+        status=filters["status"],
+        campaign_id=filters["campaign"],
+        followers_min=fmin,
+        followers_max=fmax,
+        sort=sort,
+        descending=descending,
+        limit=PAGE_SIZE,
+        offset=(number - 1) * PAGE_SIZE,
+    )
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
-    items = [{**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)}
-             for r in rows]
+    items = [
+        {**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)} for r in rows
+    ]
     return render(
-        request, "creators.html", status=form_error.status if form_error else 200,
-        active="creators", items=items, page=Page(number, PAGE_SIZE, total), filters=filters,
-        sort=sort, descending=descending, facets=await store.creator_facets(), tiers=TIERS,
+        request,
+        "creators.html",
+        status=form_error.status if form_error else 200,
+        active="creators",
+        items=items,
+        page=Page(number, PAGE_SIZE, total),
+        filters=filters,
+        sort=sort,
+        descending=descending,
+        facets=await store.creator_facets(),
+        tiers=TIERS,
         campaigns=await store.list_campaigns(limit=500),
-        platforms=PLATFORMS, query_with=lambda **kw: query_with(request, **kw),
-        form_error=form_error, form=form_values or {},
+        platforms=PLATFORMS,
+        query_with=lambda **kw: query_with(request, **kw),
+        form_error=form_error,
+        form=form_values or {},
     )
 
 
@@ -123,9 +165,13 @@ async def create_creator(request: Request) -> Response:
     return redirect(request, f"/creators/{row['id']}", msg="created")
 
 
-async def creator_detail(request: Request, *, ref: str | None = None,
-                         form_error: HTTPError | None = None,
-                         form_values: dict[str, Any] | None = None) -> Response:
+async def creator_detail(
+    request: Request,
+    *,
+    ref: str | None = None,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, Any] | None = None,
+) -> Response:
     a = admin(request)
     creator = await a.store.get_creator(ref or request.path_params["ref"])
     links = await a.store.list_links(creator_id=creator["id"], limit=500)
@@ -135,17 +181,33 @@ async def creator_detail(request: Request, *, ref: str | None = None,
         short = f"{a.settings.base_url}/{ln['slug']}"
         # viewBox instead of a fixed size, so CSS scales it; printed at any size it stays sharp.
         qr = segno.make(short, error="m").svg_inline(
-            scale=3, border=2, dark="#111", svgclass="qr", lineclass=None, omitsize=True,
-            title=f"QR code for {short}")
-        items.append({**ln, "short_url": short, "qr": Markup(qr),
-                      "clicks": counts.get(ln["id"], 0)})
+            scale=3,
+            border=2,
+            dark="#111",
+            svgclass="qr",
+            lineclass=None,
+            omitsize=True,
+            title=f"QR code for {short}",
+        )
+        items.append(
+            {**ln, "short_url": short, "qr": Markup(qr), "clicks": counts.get(ln["id"], 0)}
+        )
     daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
     chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
-    return render(request, "creator.html", status=form_error.status if form_error else 200,
-                  active="creators", creator=creator, tier=tier_for(int(creator["followers"])),
-                  links=items, chart=chart, campaigns=await a.store.list_campaigns(limit=500),
-                  platforms=PLATFORMS,
-                  form=form_values or {}, form_error=form_error)
+    return render(
+        request,
+        "creator.html",
+        status=form_error.status if form_error else 200,
+        active="creators",
+        creator=creator,
+        tier=tier_for(int(creator["followers"])),
+        links=items,
+        chart=chart,
+        campaigns=await a.store.list_campaigns(limit=500),
+        platforms=PLATFORMS,
+        form=form_values or {},
+        form_error=form_error,
+    )
 
 
 async def update_creator(request: Request) -> Response:
@@ -159,8 +221,9 @@ async def update_creator(request: Request) -> Response:
         if fields:
             await a.store.update_creator(creator["id"], fields)
     except (Unprocessable, Conflict) as exc:
-        return await creator_detail(request, ref=creator["id"], form_error=exc,
-                                    form_values={"edit": True, **values})
+        return await creator_detail(
+            request, ref=creator["id"], form_error=exc, form_values={"edit": True, **values}
+        )
     return redirect(request, f"/creators/{creator['id']}", msg="saved")
 
 
@@ -168,13 +231,23 @@ async def update_creator(request: Request) -> Response:
 CAMPAIGN_FIELDS = tuple(schemas.CampaignIn.model_fields)
 
 
-async def campaigns(request: Request, *, form_error: HTTPError | None = None,
-                    form_values: dict[str, str] | None = None) -> Response:
+async def campaigns(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+) -> Response:
     store = admin(request).store
-    return render(request, "campaigns.html", status=form_error.status if form_error else 200,
-                  active="campaigns", items=await store.list_campaigns(limit=1000),
-                  link_counts=await store.campaign_link_counts(), form_error=form_error,
-                  form=form_values or {})
+    return render(
+        request,
+        "campaigns.html",
+        status=form_error.status if form_error else 200,
+        active="campaigns",
+        items=await store.list_campaigns(limit=1000),
+        link_counts=await store.campaign_link_counts(),
+        form_error=form_error,
+        form=form_values or {},
+    )
 
 
 async def create_campaign(request: Request) -> Response:
@@ -204,21 +277,35 @@ def _money_field(values: dict[str, str]) -> dict[str, Any]:
 LINK_FIELDS = tuple(name for name in schemas.LinkIn.model_fields if name != "utm_override")
 
 
-async def links(request: Request, *, form_error: HTTPError | None = None,
-                form_values: dict[str, str] | None = None) -> Response:
+async def links(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+) -> Response:
     a = admin(request)
     number = page_number(request)
     creator_id = request.query_params.get("creator", "")
-    rows, total = await a.store.panel_links(creator_id=creator_id, limit=PAGE_SIZE,
-                                            offset=(number - 1) * PAGE_SIZE)
+    rows, total = await a.store.panel_links(
+        creator_id=creator_id, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+    )
     counts = await a.store.click_counts_by_link([r["id"] for r in rows])
-    items = [{**r, "short_url": f"{a.settings.base_url}/{r['slug']}",
-              "clicks": counts.get(r["id"], 0)} for r in rows]
-    return render(request, "links.html", status=form_error.status if form_error else 200,
-                  active="links", items=items, page=Page(number, PAGE_SIZE, total),
-                  query_with=lambda **kw: query_with(request, **kw),
-                  campaigns=await a.store.list_campaigns(limit=500), form_error=form_error,
-                  form=form_values or {})
+    items = [
+        {**r, "short_url": f"{a.settings.base_url}/{r['slug']}", "clicks": counts.get(r["id"], 0)}
+        for r in rows
+    ]
+    return render(
+        request,
+        "links.html",
+        status=form_error.status if form_error else 200,
+        active="links",
+        items=items,
+        page=Page(number, PAGE_SIZE, total),
+        query_with=lambda **kw: query_with(request, **kw),
+        campaigns=await a.store.list_campaigns(limit=500),
+        form_error=form_error,
+        form=form_values or {},
+    )
 
 
 async def create_link(request: Request) -> Response:
@@ -230,12 +317,14 @@ async def create_link(request: Request) -> Response:
     back = str(form.get("back") or "")
     try:
         model = validate(schemas.LinkIn, values)
-        link = await catalogue.create_link(a.store, a.settings, schemas.to_row(model),
-                                           model.model_fields_set)
+        link = await catalogue.create_link(
+            a.store, a.settings, schemas.to_row(model), model.model_fields_set
+        )
     except (Unprocessable, Conflict, NotFound) as exc:
         if back == "creator" and values.get("creator_id"):
-            return await creator_detail(request, ref=values["creator_id"], form_error=exc,
-                                        form_values=values)
+            return await creator_detail(
+                request, ref=values["creator_id"], form_error=exc, form_values=values
+            )
         return await links(request, form_error=exc, form_values=values)
     a.state.cache.invalidate(link["slug"])
     if back == "creator" and link.get("creator_id"):
@@ -250,8 +339,9 @@ async def set_link_status(request: Request) -> Response:
     status = str(form.get("status") or "")
     if status not in ("active", "disabled"):
         raise Unprocessable("status: active or disabled")
-    before, after = await catalogue.update_link(a.store, a.settings, request.path_params["ref"],
-                                                {"status": status})
+    before, after = await catalogue.update_link(
+        a.store, a.settings, request.path_params["ref"], {"status": status}
+    )
     a.state.cache.invalidate(before["slug"], after["slug"])
     if str(form.get("back") or "") == "creator" and after.get("creator_id"):
         return redirect(request, f"/creators/{after['creator_id']}", msg="saved")
@@ -259,19 +349,31 @@ async def set_link_status(request: Request) -> Response:
 
 
 # -- API tokens -----------------------------------------------------------------------------
-async def tokens(request: Request, *, new_token: str | None = None,
-                 form_error: HTTPError | None = None, status: int = 200) -> Response:
-    return render(request, "tokens.html", status=status, active="tokens",
-                  items=await admin(request).store.list_tokens(), new_token=new_token,
-                  form_error=form_error)
+async def tokens(
+    request: Request,
+    *,
+    new_token: str | None = None,
+    form_error: HTTPError | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "tokens.html",
+        status=status,
+        active="tokens",
+        items=await admin(request).store.list_tokens(),
+        new_token=new_token,
+        form_error=form_error,
+    )
 
 
 async def create_token(request: Request) -> Response:
     form = await read_form(request)
     name = str(form.get("name") or "").strip()
     if not name or len(name) > 100:
-        return await tokens(request, form_error=Unprocessable("name: 1 to 100 characters"),
-                            status=422)
+        return await tokens(
+            request, form_error=Unprocessable("name: 1 to 100 characters"), status=422
+        )
     _, token = await admin(request).store.create_token(name)
     # Shown once, in this response only (never in a URL, never stored in clear).
     return await tokens(request, new_token=token, status=201)
@@ -291,4 +393,3 @@ def placeholder(name: str) -> Callable[[Request], Awaitable[Response]]:
 
     page.__name__ = f"placeholder_{name}"
     return page
-

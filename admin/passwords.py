@@ -33,8 +33,15 @@ def _unb64(text: str) -> bytes:
 
 
 def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8", "surrogateescape")[:MAX_PASSWORD], salt=salt,
-                          n=n, r=r, p=p, maxmem=129 * n * r * p + 2**20, dklen=KEY_BYTES)
+    return hashlib.scrypt(
+        password.encode("utf-8", "surrogateescape")[:MAX_PASSWORD],
+        salt=salt,
+        n=n,
+        r=r,
+        p=p,
+        maxmem=129 * n * r * p + 2**20,
+        dklen=KEY_BYTES,
+    )
 
 
 def check_new_password(password: str) -> str | None:

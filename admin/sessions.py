@@ -36,8 +36,9 @@ MAX_FAILURES_PER_IP = 20
 
 
 def _key(secret: str, purpose: str) -> bytes:
-    return hmac.new(secret.encode(), f"creatorlink admin {purpose}".encode(),
-                    hashlib.sha256).digest()
+    return hmac.new(
+        secret.encode(), f"creatorlink admin {purpose}".encode(), hashlib.sha256
+    ).digest()
 
 
 def _mac(key: bytes, text: str) -> str:
@@ -89,8 +90,14 @@ class Sessions:
         return sid
 
     def cookie_options(self, *, logged_in: bool) -> dict[str, Any]:
-        return {"key": COOKIE, "path": "/admin", "httponly": True, "samesite": "lax",
-                "secure": self.secure, "max_age": SESSION_HOURS * 3600 if logged_in else None}
+        return {
+            "key": COOKIE,
+            "path": "/admin",
+            "httponly": True,
+            "samesite": "lax",
+            "secure": self.secure,
+            "max_age": SESSION_HOURS * 3600 if logged_in else None,
+        }
 
     async def load(self, cookie: str | None) -> Session:
         sid = self.read_cookie(cookie)
@@ -105,8 +112,9 @@ class Sessions:
         session.user = user
         session.issue_cookie = True
         expires = datetime.now(UTC) + timedelta(hours=SESSION_HOURS)
-        await self.store.create_admin_session(hash_session_id(session.sid), user["id"],
-                                              clock.to_iso(expires))
+        await self.store.create_admin_session(
+            hash_session_id(session.sid), user["id"], clock.to_iso(expires)
+        )
 
     async def logout(self, session: Session) -> None:
         await self.store.delete_admin_session(hash_session_id(session.sid))
@@ -119,8 +127,11 @@ class Sessions:
         return _mac(self._csrf_key, session.sid)
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
-        return bool(token) and not session.issue_cookie and hmac.compare_digest(
-            str(token), self.csrf_token(session))
+        return (
+            bool(token)
+            and not session.issue_cookie
+            and hmac.compare_digest(str(token), self.csrf_token(session))
+        )
 
     # -- throttling -------------------------------------------------------------------------
     def ip_key(self, ip: str) -> str:
@@ -130,16 +141,19 @@ class Sessions:
         """Raise TooManyRequests (with Retry-After) while either limit is reached."""
         now = datetime.now(UTC)
         since = now - timedelta(minutes=WINDOW_MINUTES)
-        row = await self.store.login_failures_since(clock.to_iso(since), email_key=email_key,
-                                                    ip_key=self.ip_key(ip))
-        for count, limit, oldest in ((row["by_email"], MAX_FAILURES_PER_ACCOUNT,
-                                      row["oldest_email"]),
-                                     (row["by_ip"], MAX_FAILURES_PER_IP, row["oldest_ip"])):
+        row = await self.store.login_failures_since(
+            clock.to_iso(since), email_key=email_key, ip_key=self.ip_key(ip)
+        )
+        for count, limit, oldest in (
+            (row["by_email"], MAX_FAILURES_PER_ACCOUNT, row["oldest_email"]),
+            (row["by_ip"], MAX_FAILURES_PER_IP, row["oldest_ip"]),
+        ):
             if count >= limit and oldest:
                 wait = clock.parse(oldest) + timedelta(minutes=WINDOW_MINUTES) - now
                 raise TooManyRequests(
                     "too many failed logins; try again later",
-                    retry_after=max(1, int(wait.total_seconds()) + 1))
+                    retry_after=max(1, int(wait.total_seconds()) + 1),
+                )
 
     async def record_failure(self, email_key: str, ip: str) -> None:
         await self.store.record_login_failure(email_key, self.ip_key(ip))

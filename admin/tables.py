@@ -51,11 +51,24 @@ class Table:
         present = [r for r in self.rows if r.get(sort) is not None]
         missing = [r for r in self.rows if r.get(sort) is None]
         present.sort(key=lambda r: _sort_key(r[sort]), reverse=descending)
-        return Table(self.columns, present + missing, self.totals, self.currency, sort,
-                     descending, self.notes)
+        return Table(
+            self.columns,
+            present + missing,
+            self.totals,
+            self.currency,
+            sort,
+            descending,
+            self.notes,
+        )
+
+    def header(self, column: Column) -> str:
+        """Money columns name their currency once, in the header, not in every cell."""
+        if column.kind == "money" and self.currency:
+            return f"{column.label} ({self.currency})"
+        return column.label
 
     def cell(self, row: dict[str, Any], column: Column) -> str:
-        return format_value(row.get(column.key), column.kind, self.currency)
+        return format_value(row.get(column.key), column.kind)
 
     def css(self, row: dict[str, Any], column: Column) -> str:
         classes = ["num"] if column.numeric else []
@@ -66,7 +79,7 @@ class Table:
     def to_csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([c.label for c in self.columns])
+        writer.writerow([self.header(c) for c in self.columns])
         body = [*self.rows, *([self.totals] if self.totals else [])]
         for row in body:
             writer.writerow([_csv_safe(self.cell(row, c), c) for c in self.columns])
@@ -77,14 +90,13 @@ def _sort_key(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def format_value(value: Any, kind: str, currency: str = "") -> str:
+def format_value(value: Any, kind: str) -> str:
     if value is None or value == "":
         return "—"
     if kind == "int":
         return f"{int(value):,}"
     if kind == "money":  # minor units
-        text = f"{int(value) / 100:,.2f}"
-        return f"{text} {currency}".strip()
+        return f"{round(value) / 100:,.2f}"
     if kind == "pct":
         return f"{float(value):,.1f}%"
     if kind == "ratio":
@@ -93,7 +105,8 @@ def format_value(value: Any, kind: str, currency: str = "") -> str:
 
 
 def _csv_safe(text: str, column: Column) -> str:
-    """A text cell that a spreadsheet would run as a formula gets a leading quote."""
+    """A text cell that a spreadsheet would run as a formula (=, +, -, @ first: '@mia'
+    included) gets a leading quote, as OWASP advises against CSV injection."""
     if not column.numeric and text.startswith(_FORMULA_START):
         return "'" + text
     return text

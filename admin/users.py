@@ -25,13 +25,17 @@ Runner = Callable[..., int]
 
 def add_admin_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
-        "admin", help="admin panel users: create | list | set-password | disable | enable")
+        "admin", help="admin panel users: create | list | set-password | disable | enable"
+    )
     asub = p.add_subparsers(dest="action", required=True)
     c = asub.add_parser("create", help="create a user (password prompted)")
     c.add_argument("--email", required=True)
     c.add_argument("--role", choices=ROLES, default="viewer")
-    c.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input (first line)")
+    c.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (first line)",
+    )
     asub.add_parser("list")
     s = asub.add_parser("set-password", help="set a new password (ends the user's sessions)")
     s.add_argument("--email", required=True)
@@ -73,8 +77,10 @@ def run_admin_command(args: argparse.Namespace, run: Runner) -> int:
             print(f"created {user['role']} {user['email']} ({user['id']})")
         elif args.action == "list":
             for u in await store.list_admin_users():
-                print(f"{u['email']}\t{u['role']}\t{u['status']}\t"
-                      f"last login {u['last_login_at'] or 'never'}")
+                print(
+                    f"{u['email']}\t{u['role']}\t{u['status']}\t"
+                    f"last login {u['last_login_at'] or 'never'}"
+                )
         elif args.action == "set-password":
             await store.update_admin_user(args.email, {"password_hash": password_hash})
             print(f"password changed for {args.email}; their sessions are ended")
@@ -87,6 +93,3 @@ def run_admin_command(args: argparse.Namespace, run: Runner) -> int:
             print(f"{args.email} {status}")
 
     return run(go)
-
-
-

@@ -59,9 +59,12 @@ class Admin:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.sessions = Sessions(state.settings, state)
-        self.env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                               autoescape=select_autoescape(default=True),
-                               trim_blocks=True, lstrip_blocks=True)
+        self.env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         self.env.filters["number"] = _number
 
     @property
@@ -113,7 +116,8 @@ async def read_form(request: Request) -> FormData:
 def check_url(request: Request) -> None:
     """NUL has no business in a URL, and PostgreSQL text refuses it: 400, not a 500."""
     if "\x00" in request.scope.get("path", "") or any(
-            "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
+        "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()
+    ):
         raise BadRequest("the URL contains a NUL character")
 
 
@@ -132,9 +136,15 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     sess = session(request)
     msg = MESSAGES.get(request.query_params.get("msg", ""))
     page = a.env.get_template(template).render(
-        request=request, base=base(request), user=sess.user, is_admin=sess.is_admin,
-        csrf=a.sessions.csrf_token(sess), nav=NAV, message=msg,
-        base_url=a.settings.base_url, **context,
+        request=request,
+        base=base(request),
+        user=sess.user,
+        is_admin=sess.is_admin,
+        csrf=a.sessions.csrf_token(sess),
+        nav=NAV,
+        message=msg,
+        base_url=a.settings.base_url,
+        **context,
     )
     return HTMLResponse(page, status_code=status)
 

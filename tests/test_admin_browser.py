@@ -9,6 +9,7 @@ installs); Playwright's own browser download is never used.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,23 +22,48 @@ from tests.conftest import ROOT, Server
 CHROMIUM = os.environ.get("TRACKER_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
 EMAIL, PASSWORD = "manager@brand.example", "correct horse battery staple"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"browser tests need Chromium at {CHROMIUM} (CI installs it)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"browser tests need Chromium at {CHROMIUM} (CI installs it)",
+    ),
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 
 
 def create_user(server: Server, email: str, role: str, password: str) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "tracker", "admin", "create", "--email", email, "--role", role,
-         "--password-stdin"],
-        cwd=ROOT, env=server.env, input=password + "\n", capture_output=True, text=True,
-        timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "tracker",
+            "admin",
+            "create",
+            "--email",
+            email,
+            "--role",
+            role,
+            "--password-stdin",
+        ],
+        cwd=ROOT,
+        env=server.env,
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -66,11 +92,25 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
     problems: list[str] = []
     # Pages answered 401/422 on purpose log "Failed to load resource"; anything else
     # (a CSP violation, a script error, a missing asset) is a problem.
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error"
-            and not m.text.startswith("Failed to load resource: the server responded with "
-                                      "a status of 4") else None)
-    page.on("requestfinished", lambda req: problems.append(f"{req.url} answered 404")
-            if (resp := req.response()) and resp.status == 404 else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error"
+            and not m.text.startswith(
+                "Failed to load resource: the server responded with a status of 4"
+            )
+            else None
+        ),
+    )
+    page.on(
+        "requestfinished",
+        lambda req: (
+            problems.append(f"{req.url} answered 404")
+            if (resp := req.response()) and resp.status == 404
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(str(e)))
 
     # Any admin page sends a stranger to the login form, then back where they were going.
@@ -118,10 +158,12 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
 
     # Import a CSV whose third data row is bad: refused with its row number, nothing written.
     bad = tmp_path / "creators.csv"
-    bad.write_text("handle,name,platform,followers,category\n"
-                   "importone,One,instagram,12000,fitness\n"
-                   "importtwo,Two,youtube,150000,tech\n"
-                   "importthree,Three,myspace,500,food\n")
+    bad.write_text(
+        "handle,name,platform,followers,category\n"
+        "importone,One,instagram,12000,fitness\n"
+        "importtwo,Two,youtube,150000,tech\n"
+        "importthree,Three,myspace,500,food\n"
+    )
     page.goto(server.url + "/admin/import")
     page.set_input_files("input[type=file]", str(bad))
     page.click("form[enctype] button[type=submit]")
@@ -135,8 +177,10 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
 
     # A good file: preview, then import all rows.
     good = tmp_path / "good.csv"
-    good.write_text("handle,platform,followers,category\n"
-                    "importone,instagram,12000,fitness\nimporttwo,youtube,150000,tech\n")
+    good.write_text(
+        "handle,platform,followers,category\n"
+        "importone,instagram,12000,fitness\nimporttwo,youtube,150000,tech\n"
+    )
     page.goto(server.url + "/admin/import")
     page.set_input_files("input[type=file]", str(good))
     page.click("form[enctype] button[type=submit]")
@@ -177,4 +221,64 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
     expect(page.locator("h1")).to_have_text("Log in")
     shot(page, "09-logged-out")
     assert problems == [], problems  # no CSP violation, no script error
+    context.close()
+
+
+def test_roi_table_switch_model_and_export(server: Server, browser: object, tmp_path: Path) -> None:
+    pytest.importorskip("tracker.reports", reason="the ROI page needs tracker.reports (issue 4)")
+    from playwright.sync_api import expect
+
+    create_user(server, EMAIL, "viewer", PASSWORD)
+    for handle in ("roialpha", "roibeta"):
+        server.cli(
+            "creator", "create", "--handle", handle, "--platform", "youtube", "--followers", "30000"
+        )
+        server.cli(
+            "link",
+            "create",
+            "--creator",
+            handle,
+            "--slug",
+            f"r-{handle}",
+            "--destination",
+            "https://shop.example.com/p",
+        )
+    import httpx
+
+    for _ in range(3):
+        httpx.get(
+            f"{server.url}/r-roialpha",
+            headers={
+                "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0"
+            },
+        )
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 800},  # type: ignore[attr-defined]
+        accept_downloads=True,
+    )
+    page = context.new_page()
+    page.goto(server.url + "/admin/login")
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(server.url + "/admin/reports")
+    expect(page.locator("#report")).to_contain_text("@roialpha")
+    expect(page.locator("#report tfoot")).to_contain_text("Total")
+    page.select_option("#model", "linear")
+    page.click("#report-form button[type=submit]")
+    expect(page).to_have_url(re.compile(r".*model=linear.*"))
+    expect(page.locator("#model")).to_have_value("linear")
+    page.click("#report th a:text('Clicks')")
+    shot(page, "10-roi-table")
+    headers = [h.strip(" ▲▼") for h in page.locator("#report thead th").all_inner_texts()]
+    shown = page.locator("#report tbody tr").first.locator("td").all_inner_texts()
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    import csv
+
+    path = tmp_path / "roi.csv"
+    info.value.save_as(str(path))
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    assert rows[0] == headers
+    assert [c.lstrip("'") for c in rows[1]] == shown  # exactly what is shown
     context.close()

@@ -52,8 +52,10 @@ def test_cookie_signature_and_csrf(tmp_path: Path) -> None:
     assert sessions.read_cookie(value[:-1] + ("x" if value[-1] != "x" else "y")) is None
     assert sessions.read_cookie("b" * 43 + "." + value.split(".")[1]) is None
     assert sessions.read_cookie("short.sig") is None and sessions.read_cookie(None) is None
-    other = Sessions(make_settings(tmp_path, "sqlite:///y.db",
-                                   TRACKER_SECRET_KEY="another-secret-" + "y" * 40), AppState(s))
+    other = Sessions(
+        make_settings(tmp_path, "sqlite:///y.db", TRACKER_SECRET_KEY="another-secret-" + "y" * 40),
+        AppState(s),
+    )
     assert other.read_cookie(value) is None  # a cookie is bound to the server key
     sess = Session(sid=sid)
     token = sessions.csrf_token(sess)
@@ -74,8 +76,14 @@ def test_nice_max_covers_value_in_whole_ticks(value: int) -> None:
 
 
 def test_chart_has_axes_units_and_escapes_labels() -> None:
-    svg = str(bar_chart(["2026-11-01", "2026-11-02"], [("clicks <all>", [3, 7], "bar-all")],
-                        unit="clicks per day", title="Clicks & more"))
+    svg = str(
+        bar_chart(
+            ["2026-11-01", "2026-11-02"],
+            [("clicks <all>", [3, 7], "bar-all")],
+            unit="clicks per day",
+            title="Clicks & more",
+        )
+    )
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "clicks per day" in svg and "day (UTC" in svg
     assert "Clicks &amp; more" in svg and "&lt;all&gt;" in svg and "<all>" not in svg
@@ -98,13 +106,15 @@ def test_tier_filter_matches_tier_for(followers: int) -> None:
 
 # -- CSV import ----------------------------------------------------------------------------
 def test_csv_rows_numbered_like_a_spreadsheet() -> None:
-    text = ("handle,platform,followers,category\n"
-            "ok1,instagram,10,food\n"
-            "\n"
-            "bad handle,instagram,10,food\n"
-            "ok2,tiktok,abc,food\n"
-            "OK1,youtube,1,x\n"
-            "short,row\n")
+    text = (
+        "handle,platform,followers,category\n"
+        "ok1,instagram,10,food\n"
+        "\n"
+        "bad handle,instagram,10,food\n"
+        "ok2,tiktok,abc,food\n"
+        "OK1,youtube,1,x\n"
+        "short,row\n"
+    )
     p = imports.parse_creators(text, existing=set())
     errors = {r.number: r.errors for r in p.rows if r.errors}
     assert set(errors) == {4, 5, 6, 7}
@@ -116,14 +126,17 @@ def test_csv_rows_numbered_like_a_spreadsheet() -> None:
     assert [d["handle"] for d in p.valid_data()] == ["ok1"]
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("", "empty"),
-    ("name,platform\nx,instagram\n", "'handle' column is required"),
-    ("handle,colour\nx,red\n", "unknown column 'colour'"),
-    ("handle,handle\nx,y\n", "named twice"),
-    ("handle\n", "no data rows"),
-    ("handle,name\nx,a\x00b\n", "NUL bytes"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("name,platform\nx,instagram\n", "'handle' column is required"),
+        ("handle,colour\nx,red\n", "unknown column 'colour'"),
+        ("handle,handle\nx,y\n", "named twice"),
+        ("handle\n", "no data rows"),
+        ("handle,name\nx,a\x00b\n", "NUL bytes"),
+    ],
+)
 def test_csv_file_level_errors(text: str, reason: str) -> None:
     p = imports.parse_creators(text)
     assert not p.ok and reason in " ".join(p.errors)
@@ -145,12 +158,18 @@ def test_csv_decode_refuses_non_utf8() -> None:
 def _table() -> object:
     from admin.tables import Column, Table
 
-    cols = [Column("handle", "Creator"), Column("revenue", "Revenue", "money"),
-            Column("roi", "ROI", "pct"), Column("band", "Band", "band"),
-            Column("clicks", "Clicks", "int")]
-    rows = [{"handle": "b", "revenue": 123456, "roi": 410.0, "band": "moderate", "clicks": 10},
-            {"handle": "=cmd()", "revenue": 100, "roi": None, "band": None, "clicks": 3},
-            {"handle": "A", "revenue": 999999, "roi": 620.5, "band": "strong", "clicks": 1200}]
+    cols = [
+        Column("handle", "Creator"),
+        Column("revenue", "Revenue", "money"),
+        Column("roi", "ROI", "pct"),
+        Column("band", "Band", "band"),
+        Column("clicks", "Clicks", "int"),
+    ]
+    rows = [
+        {"handle": "b", "revenue": 123456, "roi": 410.0, "band": "moderate", "clicks": 10},
+        {"handle": "=cmd()", "revenue": 100, "roi": None, "band": None, "clicks": 3},
+        {"handle": "A", "revenue": 999999, "roi": 620.5, "band": "strong", "clicks": 1200},
+    ]
     totals = {"handle": "Total", "revenue": 1223555, "roi": 500.0, "band": "", "clicks": 1213}
     return Table(cols, rows, totals, currency="EUR")
 
@@ -169,11 +188,11 @@ def test_report_csv_is_what_the_page_shows() -> None:
 
     t = _table().sorted("revenue", True)  # type: ignore[attr-defined]
     rows = list(csv.reader(io.StringIO(t.to_csv())))
-    assert rows[0] == ["Creator", "Revenue", "ROI", "Band", "Clicks"]
-    assert rows[1] == ["A", "9,999.99 EUR", "620.5%", "strong", "1,200"]
-    assert rows[3] == ["'=cmd()", "1.00 EUR", "—", "—", "3"]  # no formula injection
-    assert rows[4][0] == "Total" and rows[4][1] == "12,235.55 EUR"
-    assert [t.cell(r, c) for c in t.columns for r in [t.rows[0]]][:2] == ["A", "9,999.99 EUR"]
+    assert rows[0] == ["Creator", "Revenue (EUR)", "ROI", "Band", "Clicks"]
+    assert rows[1] == ["A", "9,999.99", "620.5%", "strong", "1,200"]
+    assert rows[3] == ["'=cmd()", "1.00", "—", "—", "3"]  # no formula injection
+    assert rows[4][0] == "Total" and rows[4][1] == "12,235.55"
+    assert [t.cell(r, c) for c in t.columns for r in [t.rows[0]]][:2] == ["A", "9,999.99"]
     assert t.css(t.rows[0], t.columns[3]) == "band-strong"
 
 
@@ -184,3 +203,91 @@ def test_csv_parser_never_raises(text: str) -> None:
     assert p.ok == (not p.errors and bool(p.rows) and all(not r.errors for r in p.rows))
     for r in p.rows:
         assert (r.data is None) == bool(r.errors)
+
+
+# -- the ROI page's table from a report result -------------------------------------------
+def test_roi_table_from_report_result() -> None:
+    from admin.reports_view import table_for
+
+    result = {
+        "dimension": "creator",
+        "model": "linear",
+        "currency": "USD",
+        "rows": [
+            {
+                "label": "@mia",
+                "tier": "micro",
+                "platform": "tiktok",
+                "clicks": 120,
+                "human_clicks": 100,
+                "unique_visitors": 80,
+                "orders": 2.5,
+                "revenue_minor": 50000,
+                "new_customers": 1.5,
+                "conversion_rate": 3.12,
+                "aov_minor": 20000,
+                "epc_minor": 500,
+                "cost_minor": 10000,
+                "cpa_minor": 4000,
+                "roas": 5.0,
+                "roi_pct": 400.0,
+                "band": "strong",
+                "engagement_rate": 4.2,
+                "value_90d_minor": 1200,
+            },
+            {
+                "label": "@zed",
+                "tier": "nano",
+                "platform": "instagram",
+                "clicks": 5,
+                "human_clicks": 5,
+                "unique_visitors": 5,
+                "orders": 0,
+                "revenue_minor": 0,
+                "new_customers": 0,
+                "conversion_rate": 0,
+                "aov_minor": None,
+                "epc_minor": 0,
+                "cost_minor": 0,
+                "cpa_minor": None,
+                "roas": None,
+                "roi_pct": None,
+                "band": None,
+                "engagement_rate": None,
+                "value_90d_minor": 0,
+            },
+        ],
+        "totals": {
+            "label": "ignored",
+            "clicks": 125,
+            "revenue_minor": 50000,
+            "roas": 5.0,
+            "band": "strong",
+            "orders": 2.5,
+        },
+        "unattributed": {"orders": 3, "revenue_minor": 7500},
+        "unconverted_currencies": ["JPY"],
+    }
+    t = table_for(result, "creator")
+    assert [c.label for c in t.columns][:5] == [
+        "Creator",
+        "Tier",
+        "Platform",
+        "Clicks",
+        "Human clicks",
+    ]
+    assert t.totals and t.totals["label"] == "Total"
+    assert any("3 orders (75.00 USD)" in n for n in t.notes)
+    assert any("JPY" in n for n in t.notes)
+    lines = t.to_csv().splitlines()
+    # A leading @ is a formula to spreadsheets: quoted as OWASP advises (CSV injection).
+    assert lines[0].startswith(
+        "Creator,Tier,Platform,Clicks,Human clicks,Unique visitors,Orders,Revenue (USD),"
+    )
+    assert lines[1].startswith("'@mia,micro,tiktok,120,100,80,2.50,500.00,1.50,3.1%")
+    assert "400.0%" in lines[1] and ",strong," in lines[1]
+    assert lines[2].startswith("'@zed") and ",—," in lines[2]
+    assert lines[3].startswith("Total,—,—,125")
+    asc = table_for(result, "creator", sort="clicks", descending=False)
+    assert [r["label"] for r in asc.rows] == ["@zed", "@mia"]
+    assert [c.key for c in table_for(result, "tier").columns][:2] == ["label", "clicks"]

@@ -16,8 +16,13 @@ from tracker.store.engine import Row
 
 #: Sort keys the creators list accepts -> SQL expression.
 CREATOR_SORTS = {
-    "handle": "handle_key", "name": "name", "platform": "platform", "followers": "followers",
-    "category": "category", "status": "status", "created": "created_at",
+    "handle": "handle_key",
+    "name": "name",
+    "platform": "platform",
+    "followers": "followers",
+    "category": "category",
+    "status": "status",
+    "created": "created_at",
 }
 
 
@@ -50,13 +55,25 @@ class PanelQueries(StoreBase):
             f"FROM clicks WHERE {' AND '.join(where)} GROUP BY SUBSTR(at, 1, 10) ORDER BY 1",
             tuple(params),
         )
-        return [{"day": r["day"], "clicks": _int(r["clicks"]),
-                 "human_clicks": _int(r["human_clicks"])} for r in rows]
+        return [
+            {"day": r["day"], "clicks": _int(r["clicks"]), "human_clicks": _int(r["human_clicks"])}
+            for r in rows
+        ]
 
     async def search_creators(
-        self, *, q: str = "", platform: str = "", category: str = "", status: str = "",
-        campaign_id: str = "", followers_min: int | None = None, followers_max: int | None = None,
-        sort: str = "handle", descending: bool = False, limit: int = 50, offset: int = 0,
+        self,
+        *,
+        q: str = "",
+        platform: str = "",
+        category: str = "",
+        status: str = "",
+        campaign_id: str = "",
+        followers_min: int | None = None,
+        followers_max: int | None = None,
+        sort: str = "handle",
+        descending: bool = False,
+        limit: int = 50,
+        offset: int = 0,
     ) -> tuple[list[Row], int]:
         """One page of creators matching the filters, and how many match in all."""
         where, params = ["1 = 1"], []
@@ -88,17 +105,21 @@ class PanelQueries(StoreBase):
             "LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        total = await self.db.fetch_one(f"SELECT COUNT(*) AS n FROM creators WHERE {cond}",
-                                        tuple(params))
+        total = await self.db.fetch_one(
+            f"SELECT COUNT(*) AS n FROM creators WHERE {cond}", tuple(params)
+        )
         return rows, _int(total and total["n"])
 
     async def creator_facets(self) -> Row:
         """Distinct categories and platforms in use, for the filter pickers."""
         cats = await self.db.fetch_all(
-            "SELECT DISTINCT category FROM creators WHERE category <> '' ORDER BY category")
+            "SELECT DISTINCT category FROM creators WHERE category <> '' ORDER BY category"
+        )
         plats = await self.db.fetch_all("SELECT DISTINCT platform FROM creators ORDER BY platform")
-        return {"categories": [r["category"] for r in cats],
-                "platforms": [r["platform"] for r in plats]}
+        return {
+            "categories": [r["category"] for r in cats],
+            "platforms": [r["platform"] for r in plats],
+        }
 
     async def click_counts_by_creator(self, creator_ids: Sequence[str]) -> dict[str, int]:
         """All clicks per creator, answered from the ``clicks_creator_at`` index alone.
@@ -124,8 +145,9 @@ class PanelQueries(StoreBase):
         )
         return {r["k"]: _int(r["n"]) for r in rows}
 
-    async def panel_links(self, *, creator_id: str = "", campaign_id: str = "",
-                          limit: int = 50, offset: int = 0) -> tuple[list[Row], int]:
+    async def panel_links(
+        self, *, creator_id: str = "", campaign_id: str = "", limit: int = 50, offset: int = 0
+    ) -> tuple[list[Row], int]:
         """Links, newest first, with their creator's handle and campaign's name."""
         where, params = ["1 = 1"], []
         for col, value in (("l.creator_id", creator_id), ("l.campaign_id", campaign_id)):
@@ -140,14 +162,16 @@ class PanelQueries(StoreBase):
             f"WHERE {cond} ORDER BY l.created_at DESC, l.id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        total = await self.db.fetch_one(f"SELECT COUNT(*) AS n FROM links l WHERE {cond}",
-                                        tuple(params))
+        total = await self.db.fetch_one(
+            f"SELECT COUNT(*) AS n FROM links l WHERE {cond}", tuple(params)
+        )
         return rows, _int(total and total["n"])
 
     async def campaign_link_counts(self) -> dict[str, int]:
         rows = await self.db.fetch_all(
             "SELECT campaign_id, COUNT(*) AS n FROM links WHERE campaign_id IS NOT NULL "
-            "GROUP BY campaign_id")
+            "GROUP BY campaign_id"
+        )
         return {r["campaign_id"]: _int(r["n"]) for r in rows}
 
     async def existing_handles(self, handle_keys: Sequence[str]) -> set[str]:
@@ -157,7 +181,8 @@ class PanelQueries(StoreBase):
             chunk = keys[i : i + 500]
             marks = ", ".join("?" for _ in chunk)
             rows = await self.db.fetch_all(
-                f"SELECT handle_key FROM creators WHERE handle_key IN ({marks})", tuple(chunk))
+                f"SELECT handle_key FROM creators WHERE handle_key IN ({marks})", tuple(chunk)
+            )
             found.update(r["handle_key"] for r in rows)
         return found
 
@@ -166,7 +191,12 @@ class PanelQueries(StoreBase):
         now = clock.now_iso()
         async with self.db.transaction() as tx:
             for data in rows:
-                row = {"id": ids.new_id("cr"), **data, "handle_key": data["handle"].lower(),
-                       "created_at": now, "updated_at": now}
+                row = {
+                    "id": ids.new_id("cr"),
+                    **data,
+                    "handle_key": data["handle"].lower(),
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 await self._insert("creators", row, f"creator {data['handle']!r}", conn=tx)
         return len(rows)

@@ -19,9 +19,16 @@ class UserQueries(StoreBase):
     # -- users ------------------------------------------------------------------------------
     async def create_admin_user(self, email: str, role: str, password_hash: str) -> Row:
         now = clock.now_iso()
-        row = {"id": ids.new_id("us"), "email": email.strip(), "email_key": email.strip().lower(),
-               "role": role, "password_hash": password_hash, "status": "active",
-               "created_at": now, "updated_at": now}
+        row = {
+            "id": ids.new_id("us"),
+            "email": email.strip(),
+            "email_key": email.strip().lower(),
+            "role": role,
+            "password_hash": password_hash,
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+        }
         await self._insert("admin_users", row, f"user {email!r}")
         return await self.get_admin_user(row["id"])
 
@@ -62,9 +69,17 @@ class UserQueries(StoreBase):
             await tx.execute(
                 "UPDATE admin_users SET last_login_at = ? WHERE id = ?", (now, user_id)
             )
-            await self._insert("admin_sessions", {"id_hash": id_hash, "user_id": user_id,
-                                                  "created_at": now, "expires_at": expires_at},
-                               "session", conn=tx)
+            await self._insert(
+                "admin_sessions",
+                {
+                    "id_hash": id_hash,
+                    "user_id": user_id,
+                    "created_at": now,
+                    "expires_at": expires_at,
+                },
+                "session",
+                conn=tx,
+            )
 
     async def admin_session_user(self, id_hash: str) -> Row | None:
         """The active user owning an unexpired session, or None."""
