@@ -86,7 +86,7 @@ def bar_chart(
             )
     every = max(1, math.ceil(n / 8))
     for i, label in enumerate(labels):
-        if i % every == 0 or i == n - 1:
+        if (n - 1 - i) % every == 0:  # counted back from the latest day, always labelled
             x = left + i * slot + slot / 2
             parts.append(
                 f'<text class="tick" x="{x:.1f}" y="{top + plot_h + 16}" '

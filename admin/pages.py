@@ -16,6 +16,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin import reports_view
 from admin.charts import bar_chart, day_range
 from admin.web import (
     PAGE_SIZE,
@@ -92,8 +93,15 @@ async def dashboard(request: Request) -> Response:
     chart = clicks_chart(
         await store.daily_clicks(_since()), f"Clicks per day, last {CHART_DAYS} days"
     )
+    portfolio = await reports_view.portfolio(request)
     return render(
-        request, "dashboard.html", active="dashboard", totals=totals, chart=chart, days=CHART_DAYS
+        request,
+        "dashboard.html",
+        active="dashboard",
+        totals=totals,
+        chart=chart,
+        days=CHART_DAYS,
+        portfolio=portfolio,
     )
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.tables import Column, Table
+from admin.charts import bar_chart
+from admin.tables import Column, Table, format_value
 from admin.web import admin, query_with, render
 
 DIMENSION_LABELS = {
@@ -143,3 +144,56 @@ async def roi_page(request: Request) -> Response:
         query_with=lambda **kw: query_with(request, **kw),
         csv_url=query_with(request, format="csv"),
     )
+
+
+async def portfolio(request: Request) -> dict[str, Any] | None:
+    """The dashboard's ROI block over the default range (last 30 days, default model), or
+    None until the reports module exists."""
+    reports = reports_module()
+    if reports is None:
+        return None
+    a = admin(request)
+    params = reports.params_from({}, a.settings)
+    result = await reports.build(a.store, a.settings, params, "creator")
+    rows = [r for r in result["rows"] if r.get("key")]
+    bands = {b: sum(1 for r in rows if r.get("band") == b) for b in ("strong", "moderate", "poor")}
+    bands["no cost"] = sum(1 for r in rows if r.get("band") is None)
+    ranked = sorted((r for r in rows if r.get("roi_pct") is not None), key=lambda r: r["roi_pct"])
+    days = await reports.daily(a.store, a.settings, params, "creator", None)
+    labels = [d["day"] for d in days]
+    currency = result["currency"]
+    orders_chart = bar_chart(
+        labels,
+        [("orders (credited)", [d["orders"] for d in days], "bar-human")],
+        unit="orders per day",
+        title="Credited orders per day",
+    )
+    revenue_chart = bar_chart(
+        labels,
+        [(currency, [d["revenue_minor"] / 100 for d in days], "bar-human")],
+        unit=f"revenue per day ({currency})",
+        title=f"Attributed revenue per day ({currency})",
+    )
+    totals = result["totals"]
+    money = {
+        k: format_value(totals.get(k), "money")
+        for k in ("revenue_minor", "cost_minor", "cpa_minor")
+    }
+    return {
+        "start": params.start.isoformat(),
+        "end": params.end.isoformat(),
+        "model": MODEL_LABELS.get(params.model, params.model),
+        "currency": currency,
+        "totals": totals,
+        "money": money,
+        "roi": format_value(totals.get("roi_pct"), "pct"),
+        "bands": bands,
+        "top": list(reversed(ranked[-5:])),
+        "bottom": ranked[:5],
+        "unattributed": result.get("unattributed") or {},
+        "unattributed_revenue": format_value(
+            (result.get("unattributed") or {}).get("revenue_minor", 0), "money"
+        ),
+        "orders_chart": orders_chart,
+        "revenue_chart": revenue_chart,
+    }

@@ -672,6 +672,9 @@ async def test_roi_page_model_range_sort_and_csv(live: Running) -> None:
         assert (
             await live.client.get(f"/admin/reports?dimension={dimension}")
         ).status_code == 200, dimension
+    dash = (await live.client.get("/admin/")).text
+    assert 'id="portfolio"' in dash and "Creators by ROI band" in dash
+    assert dash.count('<svg class="chart"') == 3  # clicks, orders, revenue
     assert (await live.client.get("/admin/reports?model=nonsense")).status_code == 400
     assert (await live.client.get("/admin/reports?start=2026-13-01")).status_code == 400
     assert (await live.client.get("/admin/reports?dimension=planet")).status_code == 400

@@ -198,8 +198,8 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
     expect(page.locator("#creators-table tbody tr").first).to_contain_text("@importtwo")
 
     page.goto(server.url + "/admin/")
-    expect(page.locator(".kpis")).to_contain_text("Creators")
-    expect(page.locator("svg.chart")).to_be_visible()
+    expect(page.locator(".kpis").first).to_contain_text("Creators")
+    expect(page.locator("svg.chart").first).to_be_visible()
     shot(page, "05-dashboard")
     page.goto(server.url + "/admin/links")
     expect(page.locator("#links-table")).to_contain_text("/mia-serum")
@@ -270,6 +270,10 @@ def test_roi_table_switch_model_and_export(server: Server, browser: object, tmp_
     expect(page.locator("#model")).to_have_value("linear")
     page.click("#report th a:text('Clicks')")
     shot(page, "10-roi-table")
+    page.goto(server.url + "/admin/")
+    expect(page.locator("#portfolio")).to_contain_text("Creators by ROI band")
+    shot(page, "11-dashboard-roi")
+    page.goto(server.url + "/admin/reports?model=linear&sort=clicks&dir=desc")
     headers = [h.strip(" ▲▼") for h in page.locator("#report thead th").all_inner_texts()]
     shown = page.locator("#report tbody tr").first.locator("td").all_inner_texts()
     with page.expect_download() as info:
