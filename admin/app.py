@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from admin import auth, imports_view, pages, reports_view
 from admin.security import SecurityHeaders
-from admin.sessions import COOKIE
+from admin.sessions import COOKIE, Session
 from admin.web import HERE, Admin, admin, base, check_url, read_form, render
 from tracker.errors import Forbidden, HTTPError, TooManyRequests
 from tracker.state import AppState
@@ -79,10 +79,8 @@ def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = 
     return handler
 
 
-def _set_cookie(a: Admin, response: Response, sess: object) -> Response:
-    from admin.sessions import Session
-
-    assert isinstance(sess, Session)
+def _set_cookie(a: Admin, response: Response, sess: Session) -> Response:
+    """Send the session id when it is new (first visit, login, logout)."""
     if sess.issue_cookie:
         response.set_cookie(
             value=a.sessions.cookie_value(sess.sid),
