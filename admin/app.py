@@ -122,10 +122,10 @@ def create_admin(state: AppState) -> Starlette:
         Route("/import", G(imports_view.import_form), methods=["GET"]),
         Route("/import", G(imports_view.import_creators), methods=["POST"]),
         Route("/reports", G(reports_view.roi_page), methods=["GET"]),
+        Route("/settings", G(pages.settings_page), methods=["GET"]),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS
-            if name != "reports"
         ),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -7,6 +7,7 @@ destination checks as one made through the API), then render or redirect (POST/r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from tracker import catalogue, schemas
 from tracker.api import validate
 from tracker.creators import DEFAULT_TIERS, PLATFORMS, TIERS, tier_for
 from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
+from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
 PLACEHOLDERS = {
@@ -46,15 +48,6 @@ PLACEHOLDERS = {
         "Shops, their webhook secrets and postback URLs arrive with the postback work (issue 3).",
     ),
     "costs": ("Costs", "Costs per creator and campaign arrive with the reports (issue 4)."),
-    "reports": (
-        "ROI reports",
-        "ROI tables (model picker, date range, bands, CSV export) are "
-        "wired in when the reports module lands (issue 4).",
-    ),
-    "settings": (
-        "Settings",
-        "Attribution model, lookback and reporting currency arrive with the reports (issue 4).",
-    ),
 }
 
 
@@ -390,6 +383,32 @@ async def create_token(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     await admin(request).store.revoke_token(request.path_params["ref"])
     return redirect(request, "/tokens", msg="revoked")
+
+
+# -- settings -------------------------------------------------------------------------------
+def _shown(name: str, value: Any) -> str:
+    """A setting as the page may show it: secrets never, passwords in URLs masked."""
+    if name == "TRACKER_SECRET_KEY":
+        return "(set, not shown)"
+    if isinstance(value, tuple):
+        value = ", ".join(str(v) for v in value) or "(empty)"
+    text = str(value)
+    if name == "TRACKER_DATABASE_URL":
+        text = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", text)
+    return text
+
+
+async def settings_page(request: Request) -> Response:
+    """Read-only: settings come from the environment (TRACKER_*), one place, at start-up."""
+    current = admin(request).settings
+    rows = []
+    for setting in SETTINGS:
+        key = setting.name.removeprefix("TRACKER_").lower()
+        value = getattr(current, key, None)
+        rows.append(
+            {"name": setting.name, "value": _shown(setting.name, value), "help": setting.help}
+        )
+    return render(request, "settings.html", active="settings", rows=rows)
 
 
 # -- placeholders ---------------------------------------------------------------------------

@@ -178,6 +178,7 @@ async def test_pages_have_no_inline_script(live: Running) -> None:
         "/admin/import",
         "/admin/campaigns",
         "/admin/reports",
+        "/admin/settings",
     ):
         html = (await live.client.get(path)).text
         assert "<script>" not in html and " on" + "click=" not in html
@@ -281,6 +282,7 @@ async def test_viewer_can_read_but_not_change_anything(live: Running) -> None:
         "/admin/tokens",
         "/admin/import",
         "/admin/reports",
+        "/admin/settings",
     ):
         r = await live.client.get(path)
         assert r.status_code == 200, path
@@ -678,3 +680,27 @@ async def test_roi_page_model_range_sort_and_csv(live: Running) -> None:
     assert (await live.client.get("/admin/reports?model=nonsense")).status_code == 400
     assert (await live.client.get("/admin/reports?start=2026-13-01")).status_code == 400
     assert (await live.client.get("/admin/reports?dimension=planet")).status_code == 400
+
+
+@pytest.mark.anyio
+async def test_settings_page_never_shows_secrets(live: Running) -> None:
+    from tests.conftest import SECRET
+
+    await logged_in(live, "viewer")
+    r = await live.client.get("/admin/settings")
+    assert r.status_code == 200
+    assert "TRACKER_LOOKBACK_CLICK_DAYS" in r.text and "TRACKER_BASE_URL" in r.text
+    assert SECRET not in r.text and "(set, not shown)" in r.text
+    url = live.state.settings.database_url
+    if "@" in url and ":" in url.split("@")[0].split("//")[1]:
+        assert url.split("@")[0].split(":")[-1] not in r.text
+
+
+def test_database_password_masked() -> None:
+    from admin.pages import _shown
+
+    assert _shown("TRACKER_DATABASE_URL", "postgresql://app:s3cr3t@db:5432/x") == (
+        "postgresql://app:***@db:5432/x"
+    )
+    assert _shown("TRACKER_SECRET_KEY", "k" * 40) == "(set, not shown)"
+    assert _shown("TRACKER_ALLOWED_HOSTS", ()) == "(empty)"
