@@ -704,3 +704,22 @@ def test_database_password_masked() -> None:
     )
     assert _shown("TRACKER_SECRET_KEY", "k" * 40) == "(set, not shown)"
     assert _shown("TRACKER_ALLOWED_HOSTS", ()) == "(empty)"
+
+
+@pytest.mark.anyio
+async def test_disabling_a_user_ends_their_session_at_once(live: Running) -> None:
+    await logged_in(live)
+    assert (await live.client.get("/admin/")).status_code == 200
+    await live.store.update_admin_user(ADMIN, {"status": "disabled"})
+    assert (await live.client.get("/admin/")).status_code == 303
+    assert (await login(live.client, ADMIN)).status_code == 401  # and cannot log in again
+
+
+@pytest.mark.anyio
+async def test_expired_session_is_refused(live: Running) -> None:
+    await add_user(live, ADMIN, "admin")
+    user = await live.store.get_admin_user(ADMIN)
+    await live.store.create_admin_session("e" * 64, user["id"], "2000-01-01T00:00:00.000000Z")
+    assert await live.store.admin_session_user("e" * 64) is None
+    await live.store.create_admin_session("f" * 64, user["id"], "2999-01-01T00:00:00.000000Z")
+    assert (await live.store.admin_session_user("f" * 64))["role"] == "admin"
