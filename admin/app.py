@@ -22,10 +22,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin import auth, imports_view, pages
+from admin import auth, imports_view, pages, reports_view
 from admin.security import SecurityHeaders
-from admin.sessions import COOKIE
-from admin.web import HERE, Admin, admin, base, read_form, render
+from admin.sessions import COOKIE, Session
+from admin.web import HERE, Admin, admin, base, check_url, read_form, render
 from tracker.errors import Forbidden, HTTPError, TooManyRequests
 from tracker.state import AppState
 
@@ -40,6 +40,7 @@ def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = 
         sess = await a.sessions.load(request.cookies.get(COOKIE))
         request.state.session = sess
         try:
+            check_url(request)
             if request.method not in SAFE_METHODS:
                 form = await read_form(request)
                 token = form.get("csrf") or request.headers.get("x-csrf-token")
@@ -68,16 +69,18 @@ def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = 
             response = await endpoint(request)
         except HTTPError as exc:
             response = error_page(request, exc)
+        finally:
+            form = getattr(request.state, "form", None)
+            if form is not None:
+                await form.close()  # spooled upload files
         return _set_cookie(a, response, sess)
 
     handler.__name__ = endpoint.__name__
     return handler
 
 
-def _set_cookie(a: Admin, response: Response, sess: object) -> Response:
-    from admin.sessions import Session
-
-    assert isinstance(sess, Session)
+def _set_cookie(a: Admin, response: Response, sess: Session) -> Response:
+    """Send the session id when it is new (first visit, login, logout)."""
     if sess.issue_cookie:
         response.set_cookie(
             value=a.sessions.cookie_value(sess.sid),
@@ -107,15 +110,19 @@ def create_admin(state: AppState) -> Starlette:
         Route("/creators", G(pages.creators), methods=["GET"]),
         Route("/creators", G(pages.create_creator), methods=["POST"]),
         Route("/creators/{ref:str}", G(pages.creator_detail), methods=["GET"]),
+        Route("/creators/{ref:str}", G(pages.update_creator), methods=["POST"]),
         Route("/campaigns", G(pages.campaigns), methods=["GET"]),
         Route("/campaigns", G(pages.create_campaign), methods=["POST"]),
         Route("/links", G(pages.links), methods=["GET"]),
         Route("/links", G(pages.create_link), methods=["POST"]),
+        Route("/links/{ref:str}/status", G(pages.set_link_status), methods=["POST"]),
         Route("/tokens", G(pages.tokens), methods=["GET"]),
         Route("/tokens", G(pages.create_token), methods=["POST"]),
         Route("/tokens/{ref:str}/revoke", G(pages.revoke_token), methods=["POST"]),
         Route("/import", G(imports_view.import_form), methods=["GET"]),
         Route("/import", G(imports_view.import_creators), methods=["POST"]),
+        Route("/reports", G(reports_view.roi_page), methods=["GET"]),
+        Route("/settings", G(pages.settings_page), methods=["GET"]),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS

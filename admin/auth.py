@@ -7,10 +7,12 @@ from a correct guess made while throttled.
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.passwords import MAX_PASSWORD, verify_async
+from admin.passwords import MAX_PASSWORD, hash_password, needs_rehash, verify_async
 from admin.web import admin, base, read_form, redirect, render, session
 
 
@@ -55,6 +57,9 @@ async def login(request: Request) -> Response:
             error="Wrong e-mail or password.",
         )
     await a.sessions.record_success(email_key)
+    if needs_rehash(record["password_hash"]):  # cost parameters raised since it was set
+        new_hash = await asyncio.to_thread(hash_password, password)
+        await a.store.update_admin_user(record["id"], {"password_hash": new_hash})
     user = {k: v for k, v in record.items() if k != "password_hash"}
     await a.sessions.login(session(request), user)
     return Response(status_code=303, headers={"location": nxt})

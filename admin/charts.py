@@ -12,16 +12,19 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
+TICKS = 4
+
 
 def nice_max(value: float) -> float:
-    """The smallest 1/2/2.5/5 x 10^k at or above ``value`` (at least 1)."""
-    if value <= 1:
-        return 1
-    exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * exp:
-            return step * exp
-    return 10 * exp
+    """Top of the y axis: ``TICKS`` equal round steps (whole numbers, since the charts
+    count things), the smallest that reaches ``value``."""
+    raw = max(value, 1) / TICKS
+    exp = 10 ** math.floor(math.log10(raw))
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        tick = step * exp
+        if raw <= tick and tick == int(tick):
+            return int(tick) * TICKS
+    return 10 * exp * TICKS
 
 
 def day_range(last: date, days: int) -> list[str]:
@@ -56,9 +59,9 @@ def bar_chart(
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
-    for i in range(5):  # horizontal grid and y ticks
-        value = top_value * i / 4
-        y = top + plot_h - plot_h * i / 4
+    for i in range(TICKS + 1):  # horizontal grid and y ticks
+        value = top_value * i / TICKS
+        y = top + plot_h - plot_h * i / TICKS
         parts.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
         )
@@ -83,7 +86,7 @@ def bar_chart(
             )
     every = max(1, math.ceil(n / 8))
     for i, label in enumerate(labels):
-        if i % every == 0 or i == n - 1:
+        if (n - 1 - i) % every == 0:  # counted back from the latest day, always labelled
             x = left + i * slot + slot / 2
             parts.append(
                 f'<text class="tick" x="{x:.1f}" y="{top + plot_h + 16}" '

@@ -55,6 +55,12 @@ def decode(raw: bytes) -> str:
 def parse_creators(text: str, existing: set[str] | None = None) -> ImportPreview:
     """Validate a creators CSV; ``existing`` holds handle keys already in the database."""
     out = ImportPreview()
+    if "\x00" in text:
+        out.errors.append(
+            "the file contains NUL bytes: is it a spreadsheet (.xlsx) rather "
+            "than CSV? Save it as 'CSV UTF-8'"
+        )
+        return out
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)

@@ -66,7 +66,7 @@ async def import_creators(request: Request) -> Response:
                 columns=imports.COLUMNS,
                 error=exc.reason,
             )
-        return redirect(request, "/creators", msg="imported", imported=str(n))
+        return redirect(request, "/creators", imported=str(n))
     status = 200 if preview.ok else Unprocessable.status
     return render(
         request,

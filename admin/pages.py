@@ -7,6 +7,7 @@ destination checks as one made through the API), then render or redirect (POST/r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin import reports_view
 from admin.charts import bar_chart, day_range
 from admin.web import (
     PAGE_SIZE,
@@ -32,6 +34,7 @@ from tracker import catalogue, schemas
 from tracker.api import validate
 from tracker.creators import DEFAULT_TIERS, PLATFORMS, TIERS, tier_for
 from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
+from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
 PLACEHOLDERS = {
@@ -45,15 +48,6 @@ PLACEHOLDERS = {
         "Shops, their webhook secrets and postback URLs arrive with the postback work (issue 3).",
     ),
     "costs": ("Costs", "Costs per creator and campaign arrive with the reports (issue 4)."),
-    "reports": (
-        "ROI reports",
-        "ROI tables (model picker, date range, bands, CSV export) are "
-        "wired in when the reports module lands (issue 4).",
-    ),
-    "settings": (
-        "Settings",
-        "Attribution model, lookback and reporting currency arrive with the reports (issue 4).",
-    ),
 }
 
 
@@ -92,8 +86,15 @@ async def dashboard(request: Request) -> Response:
     chart = clicks_chart(
         await store.daily_clicks(_since()), f"Clicks per day, last {CHART_DAYS} days"
     )
+    portfolio = await reports_view.portfolio(request)
     return render(
-        request, "dashboard.html", active="dashboard", totals=totals, chart=chart, days=CHART_DAYS
+        request,
+        "dashboard.html",
+        active="dashboard",
+        totals=totals,
+        chart=chart,
+        days=CHART_DAYS,
+        portfolio=portfolio,
     )
 
 
@@ -110,7 +111,8 @@ async def creators(
     store = admin(request).store
     qp = request.query_params
     filters = {
-        k: qp.get(k, "").strip()[:100] for k in ("q", "tier", "platform", "category", "status")
+        k: qp.get(k, "").strip()[:100]
+        for k in ("q", "tier", "platform", "category", "status", "campaign")
     }
     sort = qp.get("sort", "handle")
     descending = qp.get("dir") == "desc"
@@ -121,6 +123,7 @@ async def creators(
         platform=filters["platform"],
         category=filters["category"],
         status=filters["status"],
+        campaign_id=filters["campaign"],
         followers_min=fmin,
         followers_max=fmax,
         sort=sort,
@@ -130,12 +133,7 @@ async def creators(
     )
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
     items = [
-        {
-            **r,
-            "tier": tier_for(int(r["followers"])),
-            **counts.get(r["id"], {"clicks": 0, "human_clicks": 0}),
-        }
-        for r in rows
+        {**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)} for r in rows
     ]
     return render(
         request,
@@ -149,6 +147,7 @@ async def creators(
         descending=descending,
         facets=await store.creator_facets(),
         tiers=TIERS,
+        campaigns=await store.list_campaigns(limit=500),
         platforms=PLATFORMS,
         query_with=lambda **kw: query_with(request, **kw),
         form_error=form_error,
@@ -181,16 +180,18 @@ async def creator_detail(
     items = []
     for ln in links:
         short = f"{a.settings.base_url}/{ln['slug']}"
+        # viewBox instead of a fixed size, so CSS scales it; printed at any size it stays sharp.
         qr = segno.make(short, error="m").svg_inline(
-            scale=3, border=2, dark="#111", svgclass="qr", lineclass=None
+            scale=3,
+            border=2,
+            dark="#111",
+            svgclass="qr",
+            lineclass=None,
+            omitsize=True,
+            title=f"QR code for {short}",
         )
         items.append(
-            {
-                **ln,
-                "short_url": short,
-                "qr": Markup(qr),
-                **counts.get(ln["id"], {"clicks": 0, "human_clicks": 0}),
-            }
+            {**ln, "short_url": short, "qr": Markup(qr), "clicks": counts.get(ln["id"], 0)}
         )
     daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
     chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
@@ -204,9 +205,27 @@ async def creator_detail(
         links=items,
         chart=chart,
         campaigns=await a.store.list_campaigns(limit=500),
+        platforms=PLATFORMS,
         form=form_values or {},
         form_error=form_error,
     )
+
+
+async def update_creator(request: Request) -> Response:
+    a = admin(request)
+    creator = await a.store.get_creator(request.path_params["ref"])
+    form = await read_form(request)
+    values = form_dict(form, CREATOR_FIELDS)
+    try:
+        model = validate(schemas.CreatorPatch, values)
+        fields = schemas.to_row(model, only_set=True)
+        if fields:
+            await a.store.update_creator(creator["id"], fields)
+    except (Unprocessable, Conflict) as exc:
+        return await creator_detail(
+            request, ref=creator["id"], form_error=exc, form_values={"edit": True, **values}
+        )
+    return redirect(request, f"/creators/{creator['id']}", msg="saved")
 
 
 # -- campaigns ------------------------------------------------------------------------------
@@ -273,11 +292,7 @@ async def links(
     )
     counts = await a.store.click_counts_by_link([r["id"] for r in rows])
     items = [
-        {
-            **r,
-            "short_url": f"{a.settings.base_url}/{r['slug']}",
-            **counts.get(r["id"], {"clicks": 0, "human_clicks": 0}),
-        }
+        {**r, "short_url": f"{a.settings.base_url}/{r['slug']}", "clicks": counts.get(r["id"], 0)}
         for r in rows
     ]
     return render(
@@ -318,6 +333,22 @@ async def create_link(request: Request) -> Response:
     return redirect(request, "/links", msg="link_created")
 
 
+async def set_link_status(request: Request) -> Response:
+    """Disable or re-enable a link; the redirect follows at once on this node."""
+    a = admin(request)
+    form = await read_form(request)
+    status = str(form.get("status") or "")
+    if status not in ("active", "disabled"):
+        raise Unprocessable("status: active or disabled")
+    before, after = await catalogue.update_link(
+        a.store, a.settings, request.path_params["ref"], {"status": status}
+    )
+    a.state.cache.invalidate(before["slug"], after["slug"])
+    if str(form.get("back") or "") == "creator" and after.get("creator_id"):
+        return redirect(request, f"/creators/{after['creator_id']}", msg="saved")
+    return redirect(request, "/links", msg="saved")
+
+
 # -- API tokens -----------------------------------------------------------------------------
 async def tokens(
     request: Request,
@@ -352,6 +383,32 @@ async def create_token(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     await admin(request).store.revoke_token(request.path_params["ref"])
     return redirect(request, "/tokens", msg="revoked")
+
+
+# -- settings -------------------------------------------------------------------------------
+def _shown(name: str, value: Any) -> str:
+    """A setting as the page may show it: secrets never, passwords in URLs masked."""
+    if name == "TRACKER_SECRET_KEY":
+        return "(set, not shown)"
+    if isinstance(value, tuple):
+        value = ", ".join(str(v) for v in value) or "(empty)"
+    text = str(value)
+    if name == "TRACKER_DATABASE_URL":
+        text = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", text)
+    return text
+
+
+async def settings_page(request: Request) -> Response:
+    """Read-only: settings come from the environment (TRACKER_*), one place, at start-up."""
+    current = admin(request).settings
+    rows = []
+    for setting in SETTINGS:
+        key = setting.name.removeprefix("TRACKER_").lower()
+        value = getattr(current, key, None)
+        rows.append(
+            {"name": setting.name, "value": _shown(setting.name, value), "help": setting.help}
+        )
+    return render(request, "settings.html", active="settings", rows=rows)
 
 
 # -- placeholders ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ PAGE_SIZE = 50
 #: Messages a redirect may ask the next page to show (by key, so nothing is reflected).
 MESSAGES = {
     "created": "Created.",
-    "imported": "Import done: every row was written.",
+    "saved": "Saved.",
     "revoked": "Token revoked.",
     "logged_out": "You are logged out.",
     "link_created": "Link created.",
@@ -95,14 +95,30 @@ def base(request: Request) -> str:
 
 
 async def read_form(request: Request) -> FormData:
+    """The request's form, parsed once; ``admin.app.guard`` closes its uploads afterwards."""
+    cached: FormData | None = getattr(request.state, "form", None)
+    if cached is not None:
+        return cached
     limit = admin(request).settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"form larger than {limit} bytes")
     try:
-        return await request.form(max_files=2, max_fields=200, max_part_size=limit)
+        form = await request.form(max_files=2, max_fields=200, max_part_size=limit)
     except Exception as exc:  # malformed multipart, part too large
         raise BadRequest(f"could not read the form: {exc}") from None
+    request.state.form = form
+    if any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items()):
+        raise BadRequest("a form field contains a NUL character")
+    return form
+
+
+def check_url(request: Request) -> None:
+    """NUL has no business in a URL, and PostgreSQL text refuses it: 400, not a 500."""
+    if "\x00" in request.scope.get("path", "") or any(
+        "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()
+    ):
+        raise BadRequest("the URL contains a NUL character")
 
 
 def form_dict(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, str]:

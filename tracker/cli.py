@@ -60,7 +60,7 @@ def _print(obj: Any) -> None:
 
 def _table(rows: list[dict[str, Any]], cols: list[str]) -> None:
     widths = {
-        c: max([len(c), *(len(("" if r.get(c) is None else str(r.get(c)))) for r in rows)])
+        c: max([len(c), *(len("" if r.get(c) is None else str(r.get(c))) for r in rows)])
         for c in cols
     }
     print("  ".join(c.ljust(widths[c]) for c in cols))

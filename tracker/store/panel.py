@@ -67,6 +67,7 @@ class PanelQueries(StoreBase):
         platform: str = "",
         category: str = "",
         status: str = "",
+        campaign_id: str = "",
         followers_min: int | None = None,
         followers_max: int | None = None,
         sort: str = "handle",
@@ -77,13 +78,19 @@ class PanelQueries(StoreBase):
         """One page of creators matching the filters, and how many match in all."""
         where, params = ["1 = 1"], []
         if q:
-            where.append("handle_key LIKE ?")
-            params.append("%" + q.lower().lstrip("@").replace("%", "").replace("_", "\\_") + "%")
-            where[-1] += " ESCAPE '\\'"
+            # The search text is literal: LIKE wildcards in it are escaped.
+            text = q.lower().lstrip("@")
+            for ch in ("\\", "%", "_"):
+                text = text.replace(ch, "\\" + ch)
+            where.append("handle_key LIKE ? ESCAPE '\\'")
+            params.append(f"%{text}%")
         for col, value in (("platform", platform), ("category", category), ("status", status)):
             if value:
                 where.append(f"{col} = ?")
                 params.append(value)
+        if campaign_id:  # creators with a link in the campaign
+            where.append("id IN (SELECT creator_id FROM links WHERE campaign_id = ?)")
+            params.append(campaign_id)
         if followers_min is not None:
             where.append("followers >= ?")
             params.append(followers_min)
@@ -114,35 +121,29 @@ class PanelQueries(StoreBase):
             "platforms": [r["platform"] for r in plats],
         }
 
-    async def click_counts_by_creator(self, creator_ids: Sequence[str]) -> dict[str, Row]:
-        if not creator_ids:
-            return {}
-        marks = ", ".join("?" for _ in creator_ids)
-        rows = await self.db.fetch_all(
-            "SELECT creator_id, COUNT(*) AS clicks, "
-            "SUM(CASE WHEN is_bot = 0 AND is_prefetch = 0 THEN 1 ELSE 0 END) AS human_clicks "
-            f"FROM clicks WHERE creator_id IN ({marks}) GROUP BY creator_id",
-            tuple(creator_ids),
-        )
-        return {
-            r["creator_id"]: {"clicks": _int(r["clicks"]), "human_clicks": _int(r["human_clicks"])}
-            for r in rows
-        }
+    async def click_counts_by_creator(self, creator_ids: Sequence[str]) -> dict[str, int]:
+        """All clicks per creator, answered from the ``clicks_creator_at`` index alone.
 
-    async def click_counts_by_link(self, link_ids: Sequence[str]) -> dict[str, Row]:
-        if not link_ids:
+        Human-only counts would read every click row (is_bot is not in the index): 2.5 s
+        for a page of 50 creators over 1M clicks. They come with the reports' roll-ups.
+        """
+        return await self._count_by("creator_id", creator_ids)
+
+    async def click_counts_by_link(self, link_ids: Sequence[str]) -> dict[str, int]:
+        """All clicks per link, from the ``clicks_link_at`` index alone."""
+        return await self._count_by("link_id", link_ids)
+
+    async def _count_by(self, column: str, keys: Sequence[str]) -> dict[str, int]:
+        assert column in ("creator_id", "link_id")
+        if not keys:
             return {}
-        marks = ", ".join("?" for _ in link_ids)
+        marks = ", ".join("?" for _ in keys)
         rows = await self.db.fetch_all(
-            "SELECT link_id, COUNT(*) AS clicks, "
-            "SUM(CASE WHEN is_bot = 0 AND is_prefetch = 0 THEN 1 ELSE 0 END) AS human_clicks "
-            f"FROM clicks WHERE link_id IN ({marks}) GROUP BY link_id",
-            tuple(link_ids),
+            f"SELECT {column} AS k, COUNT(*) AS n FROM clicks WHERE {column} IN ({marks}) "
+            f"GROUP BY {column}",
+            tuple(keys),
         )
-        return {
-            r["link_id"]: {"clicks": _int(r["clicks"]), "human_clicks": _int(r["human_clicks"])}
-            for r in rows
-        }
+        return {r["k"]: _int(r["n"]) for r in rows}
 
     async def panel_links(
         self, *, creator_id: str = "", campaign_id: str = "", limit: int = 50, offset: int = 0
