@@ -294,6 +294,13 @@ SETTINGS: tuple[Setting, ...] = (
         "60",
         "How often a running server applies the retention rules (0: only `tracker purge`).",
     ),
+    Setting(
+        "TRACKER_POSTBACK_FAILURES_PER_MIN",
+        _int_range(0, 1_000_000),
+        "60",
+        "Rejected postbacks (bad signature, bad payload) a client IP may send per minute "
+        "before it gets 429s (0: no limit). Valid postbacks are never limited.",
+    ),
     # -- reports (tracker/reports.py) --
     Setting(
         "TRACKER_ATTRIBUTION_MODEL",
@@ -361,6 +368,7 @@ class Settings:
     api_rate_burst: int
     retention_fingerprint_days: int
     retention_interval_minutes: int
+    postback_failures_per_min: int
     attribution_model: str
     half_life_days: int
     reporting_currency: str
