@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,10 @@ async def run_examples(tmp_path: Path, examples: list[Example]) -> int:
 
 
 def test_random_and_hostile_postbacks(tmp_path: Path) -> None:
-    ran = asyncio.run(run_examples(tmp_path, collect_examples(300)))
+    ran = asyncio.run(
+        run_examples(
+            tmp_path, collect_examples(int(os.environ.get("TRACKER_TEST_FUZZ_EXAMPLES", "300")))
+        )
+    )
     print(f"fuzzed postbacks: {ran} cases")
-    assert ran == 300
+    assert ran >= 300

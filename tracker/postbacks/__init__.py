@@ -100,6 +100,11 @@ def items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """A JSON object as a dict; anything else as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     return value.strip()[:256] if value else None

@@ -25,6 +25,7 @@ from tracker.postbacks import (
     header,
     items,
     load_json,
+    mapping,
     obj,
     text,
     verify_base64_hmac,
@@ -107,7 +108,7 @@ def _refund(data: dict[str, Any], currency: str, fallback_at: str) -> Refund | N
 def parse_order(data: dict[str, Any], click_param: str) -> Order:
     if data.get("id") is None:
         raise Unprocessable("id: missing order id")
-    shop_money = (data.get("total_price_set") or {}).get("shop_money") or {}
+    shop_money = mapping(mapping(data.get("total_price_set")).get("shop_money"))
     currency = currency_code(shop_money.get("currency_code") or data.get("currency"))
     placed = timestamp(data.get("created_at") or data.get("processed_at"), "created_at")
     updated = timestamp(data.get("updated_at"), "updated_at") if data.get("updated_at") else placed
@@ -131,8 +132,8 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
     ref = text(data.get("landing_site_ref"), 64)
     if ref and _CLICK_ID.match(ref):
         clicks.append(ref)
-    client = data.get("client_details") if isinstance(data.get("client_details"), dict) else {}
-    customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
+    client = mapping(data.get("client_details"))
+    customer = mapping(data.get("customer"))
     orders_count = customer.get("orders_count")
     cancelled_at = data.get("cancelled_at")
     financial = text(data.get("financial_status"), 32)
@@ -177,7 +178,7 @@ def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
     data = obj(load_json(body))
     delivery = Delivery("shopify", _keys(headers, topic, body), topic, body.decode())
     if topic in PRIVACY_TOPICS:
-        customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
+        customer = mapping(data.get("customer"))
         ids = items(data.get("orders_to_redact")) or items(data.get("orders_requested"))
         return PrivacyEvent(
             PRIVACY_TOPICS[topic],

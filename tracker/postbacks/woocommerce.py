@@ -21,6 +21,7 @@ from tracker.postbacks import (
     header,
     items,
     load_json,
+    mapping,
     obj,
     text,
     verify_base64_hmac,
@@ -77,7 +78,7 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
     for meta in items(data.get("meta_data")):
         if isinstance(meta, dict) and str(meta.get("key", "")).lower() in names:
             clicks.append(text(meta.get("value"), 64))
-    billing = data.get("billing") if isinstance(data.get("billing"), dict) else {}
+    billing = mapping(data.get("billing"))
     return Order(
         external_id=str(data["id"]),
         order_number=text(data.get("number"), 64),

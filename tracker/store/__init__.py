@@ -13,6 +13,7 @@ from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
 from tracker.store.engine import Engine
+from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
@@ -36,6 +37,7 @@ class Store(
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db
+        self.writes = GroupCommit(db)
 
     async def ping(self) -> bool:
         row = await self.db.fetch_one("SELECT 1 AS ok")

@@ -7,6 +7,7 @@ from typing import Any
 from tracker import clock
 from tracker.errors import Conflict, NotFound
 from tracker.store.engine import Conn, Engine, Row
+from tracker.store.group import GroupCommit
 
 
 def is_unique_violation(exc: BaseException) -> bool:
@@ -20,6 +21,7 @@ def is_unique_violation(exc: BaseException) -> bool:
 
 class StoreBase:
     db: Engine
+    writes: GroupCommit
 
     async def _insert(
         self, table: str, row: dict[str, Any], what: str, conn: Conn | None = None

@@ -11,6 +11,7 @@ only after this commits.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -92,35 +93,42 @@ class OrderQueries(StoreBase):
         customer_hash: str | None,
         matching: Matching,
     ) -> dict[str, Any]:
+        async def job(tx: Conn) -> dict[str, Any]:
+            await self._claim(tx, shop["id"], delivery, order.external_id, "accepted")
+            await self._merge_refunds(
+                tx, shop["id"], order.external_id, order.refunds, order.currency
+            )
+            order_id, created = await self._upsert(
+                tx, shop["id"], order, fingerprint, customer_hash
+            )
+            if order_id is None:  # the stored copy is newer: an out-of-order delivery
+                existing = await self.order_by_external_tx(tx, shop["id"], order.external_id)
+                await tx.execute(
+                    "UPDATE deliveries SET outcome = 'stale' "
+                    "WHERE shop_id = ? AND delivery_key = ?",
+                    (shop["id"], delivery.keys[0][:300]),
+                )
+                await self._recompute_net(tx, existing["id"])
+                return {"status": "stale", "order_id": existing["id"]}
+            await self._recompute_net(tx, order_id)
+            touches = await self._find_touches(tx, order, fingerprint, matching)
+            touches, why = choose_winner(touches, matching.policy)
+            await self._store_touches(tx, order_id, touches, why)
+            return {
+                "status": "created" if created else "updated",
+                "order_id": order_id,
+                "explanation": why,
+            }
+
+        return await self._grouped(job)
+
+    async def _grouped(self, job: Callable[[Conn], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """Run a delivery's writes in the shared group commit; a replay changes nothing."""
         try:
-            async with self.db.transaction() as tx:
-                await self._claim(tx, shop["id"], delivery, order.external_id, "accepted")
-                await self._merge_refunds(
-                    tx, shop["id"], order.external_id, order.refunds, order.currency
-                )
-                order_id, created = await self._upsert(
-                    tx, shop["id"], order, fingerprint, customer_hash
-                )
-                if order_id is None:  # the stored copy is newer: an out-of-order delivery
-                    existing = await self.order_by_external_tx(tx, shop["id"], order.external_id)
-                    await tx.execute(
-                        "UPDATE deliveries SET outcome = 'stale' "
-                        "WHERE shop_id = ? AND delivery_key = ?",
-                        (shop["id"], delivery.keys[0][:300]),
-                    )
-                    await self._recompute_net(tx, existing["id"])
-                    return {"status": "stale", "order_id": existing["id"]}
-                await self._recompute_net(tx, order_id)
-                touches = await self._find_touches(tx, order, fingerprint, matching)
-                touches, why = choose_winner(touches, matching.policy)
-                await self._store_touches(tx, order_id, touches, why)
-                return {
-                    "status": "created" if created else "updated",
-                    "order_id": order_id,
-                    "explanation": why,
-                }
+            result: dict[str, Any] = await self.writes.run(job)
         except _Replay:
             return {"status": "duplicate"}
+        return result
 
     async def _upsert(
         self, tx: Conn, shop_id: str, o: Order, fingerprint: str | None, customer_hash: str | None
@@ -350,40 +358,38 @@ class OrderQueries(StoreBase):
     async def ingest_refunds(
         self, shop: Row, order_ext: str, refunds: list[Refund], delivery: Delivery
     ) -> dict[str, Any]:
-        try:
-            async with self.db.transaction() as tx:
-                await self._claim(tx, shop["id"], delivery, order_ext, "refund")
-                order = await tx.fetch_one(
-                    "SELECT id, currency FROM orders WHERE shop_id = ? AND external_id = ?",
-                    (shop["id"], order_ext),
-                )
-                await self._merge_refunds(
-                    tx, shop["id"], order_ext, refunds, order["currency"] if order else None
-                )
-                if order:
-                    await self._recompute_net(tx, order["id"])
-                return {"status": "refund recorded", "order_id": order["id"] if order else None}
-        except _Replay:
-            return {"status": "duplicate"}
+        async def job(tx: Conn) -> dict[str, Any]:
+            await self._claim(tx, shop["id"], delivery, order_ext, "refund")
+            order = await tx.fetch_one(
+                "SELECT id, currency FROM orders WHERE shop_id = ? AND external_id = ?",
+                (shop["id"], order_ext),
+            )
+            await self._merge_refunds(
+                tx, shop["id"], order_ext, refunds, order["currency"] if order else None
+            )
+            if order:
+                await self._recompute_net(tx, order["id"])
+            return {"status": "refund recorded", "order_id": order["id"] if order else None}
+
+        return await self._grouped(job)
 
     async def cancel_order(self, shop: Row, order_ext: str, delivery: Delivery) -> dict[str, Any]:
-        try:
-            async with self.db.transaction() as tx:
-                await self._claim(tx, shop["id"], delivery, order_ext, "cancelled")
-                order = await tx.fetch_one(
-                    "SELECT id FROM orders WHERE shop_id = ? AND external_id = ?",
-                    (shop["id"], order_ext),
+        async def job(tx: Conn) -> dict[str, Any]:
+            await self._claim(tx, shop["id"], delivery, order_ext, "cancelled")
+            order = await tx.fetch_one(
+                "SELECT id FROM orders WHERE shop_id = ? AND external_id = ?",
+                (shop["id"], order_ext),
+            )
+            if order:
+                await tx.execute(
+                    "UPDATE orders SET status = 'cancelled', cancelled_at = ?, updated_at = ? "
+                    "WHERE id = ?",
+                    (clock.now_iso(), clock.now_iso(), order["id"]),
                 )
-                if order:
-                    await tx.execute(
-                        "UPDATE orders SET status = 'cancelled', cancelled_at = ?, updated_at = ? "
-                        "WHERE id = ?",
-                        (clock.now_iso(), clock.now_iso(), order["id"]),
-                    )
-                    await self._recompute_net(tx, order["id"])
-                return {"status": "cancelled", "order_id": order["id"] if order else None}
-        except _Replay:
-            return {"status": "duplicate"}
+                await self._recompute_net(tx, order["id"])
+            return {"status": "cancelled", "order_id": order["id"] if order else None}
+
+        return await self._grouped(job)
 
     # -- privacy ------------------------------------------------------------------------------
     async def redact(
@@ -396,39 +402,39 @@ class OrderQueries(StoreBase):
         whole_shop: bool,
     ) -> dict[str, Any]:
         """Forget a customer's (or a whole shop's) hashes and raw bodies; keep the money."""
-        try:
-            async with self.db.transaction() as tx:
-                await self._claim(tx, shop["id"], delivery, None, "redact", keep_body=False)
-                if whole_shop:
-                    n = await tx.execute(
-                        "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
-                        "landing_site = NULL WHERE shop_id = ?",
-                        (shop["id"],),
-                    )
-                    await tx.execute(
-                        "UPDATE deliveries SET body = NULL WHERE shop_id = ?", (shop["id"],)
-                    )
-                    return {"status": "redacted", "orders": n}
-                exts = set(order_external_ids)
-                if customer_hash:
-                    rows = await tx.fetch_all(
-                        "SELECT external_id FROM orders WHERE shop_id = ? AND customer_hash = ?",
-                        (shop["id"], customer_hash),
-                    )
-                    exts |= {r["external_id"] for r in rows}
-                for ext in exts:
-                    await tx.execute(
-                        "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
-                        "landing_site = NULL WHERE shop_id = ? AND external_id = ?",
-                        (shop["id"], ext),
-                    )
-                    await tx.execute(
-                        "UPDATE deliveries SET body = NULL WHERE shop_id = ? AND order_external_id = ?",
-                        (shop["id"], ext),
-                    )
-                return {"status": "redacted", "orders": len(exts)}
-        except _Replay:
-            return {"status": "duplicate"}
+
+        async def job(tx: Conn) -> dict[str, Any]:
+            await self._claim(tx, shop["id"], delivery, None, "redact", keep_body=False)
+            if whole_shop:
+                n = await tx.execute(
+                    "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
+                    "landing_site = NULL WHERE shop_id = ?",
+                    (shop["id"],),
+                )
+                await tx.execute(
+                    "UPDATE deliveries SET body = NULL WHERE shop_id = ?", (shop["id"],)
+                )
+                return {"status": "redacted", "orders": n}
+            exts = set(order_external_ids)
+            if customer_hash:
+                rows = await tx.fetch_all(
+                    "SELECT external_id FROM orders WHERE shop_id = ? AND customer_hash = ?",
+                    (shop["id"], customer_hash),
+                )
+                exts |= {r["external_id"] for r in rows}
+            for ext in exts:
+                await tx.execute(
+                    "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
+                    "landing_site = NULL WHERE shop_id = ? AND external_id = ?",
+                    (shop["id"], ext),
+                )
+                await tx.execute(
+                    "UPDATE deliveries SET body = NULL WHERE shop_id = ? AND order_external_id = ?",
+                    (shop["id"], ext),
+                )
+            return {"status": "redacted", "orders": len(exts)}
+
+        return await self._grouped(job)
 
     async def customer_orders(
         self, shop_id: str, customer_hash: str | None, order_external_ids: list[str]

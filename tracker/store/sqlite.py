@@ -31,19 +31,18 @@ class _Tx:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    # Cursors are always closed: a half-read SELECT would keep a read snapshot open.
+    # One round trip into the aiosqlite thread per statement: a DML cursor is finished once
+    # executed, and reads use execute_fetchall, so no half-read SELECT keeps a snapshot open.
     async def execute(self, sql: str, params: Params = ()) -> int:
-        async with self._conn.execute(sql, params) as cur:
-            return cur.rowcount
+        cur = await self._conn.execute(sql, params)
+        return int(cur.rowcount)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return [dict(r) for r in await cur.fetchall()]
+        return [dict(r) for r in await self._conn.execute_fetchall(sql, params)]
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            row = await cur.fetchone()
-        return None if row is None else dict(row)
+        rows = await self._conn.execute_fetchall(sql, params)
+        return dict(rows[0]) if rows else None
 
     async def run_script(self, sql: str) -> None:
         for statement in split_statements(sql):
