@@ -106,7 +106,8 @@ async def test_kill9_during_flood(tmp_path: Path, database_url: str,
         stored = await stored_ids(database_url)
         lost = {cid: t for cid, t in result.acks.items() if cid not in stored}
         ages = [killed_at - t for t in lost.values()]
-        print(f"cycle {cycle}: acknowledged {len(result.acks)}, stored {len(result.acks) - len(lost)},"
+        print(f"cycle {cycle}: acknowledged {len(result.acks)}, "
+              f"stored {len(result.acks) - len(lost)},"
               f" lost {len(lost)} (oldest {max(ages, default=0) * 1000:.0f} ms before the kill),"
               f" statuses {result.statuses}")
         assert len(result.acks) >= 100, "the flood never got going"

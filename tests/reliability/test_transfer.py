@@ -124,7 +124,7 @@ async def test_truncated_or_mismatched_files_import_nothing(tmp_path: Path, pg_s
             await import_store(pg.db, io.StringIO("".join(lines[:-200])))
         with pytest.raises(TransferError, match="counts differ"):
             await import_store(pg.db, io.StringIO("".join(lines[:-2] + lines[-1:])))
-        hostile = lines[:2] + ['{"table": "creators", "columns": ["id; DROP TABLE links"]}\n']
+        hostile = [*lines[:2], '{"table": "creators", "columns": ["id; DROP TABLE links"]}\n']
         with pytest.raises(TransferError):
             await import_store(pg.db, io.StringIO("".join(hostile)))
         with pytest.raises(TransferError, match="not a creatorlink-export"):
@@ -173,7 +173,7 @@ async def test_concurrent_migrate_on_fresh_postgres(tmp_path: Path, pg_schema_ur
         sys.executable, "-m", "tracker", "migrate", cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)))
     outs = [await p.communicate() for p in procs]
-    for p, (stdout, stderr) in zip(procs, outs, strict=True):
+    for p, (_stdout, stderr) in zip(procs, outs, strict=True):
         assert p.returncode == 0, stderr.decode()[-2000:]
     applied = [o.decode() for o, _ in outs if "nothing" not in o.decode()]
     assert len(applied) == 1, [o.decode() for o, _ in outs]  # one node applied, others waited
