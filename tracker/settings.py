@@ -149,9 +149,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRACKER_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",
             "Log level."),
     # -- reliability: rate limits, retention (tracker/ratelimit.py, tracker/retention.py) --
-    Setting("TRACKER_API_RATE_PER_SEC", _int_range(0, 1_000_000), "20",
+    Setting("TRACKER_API_RATE_PER_SEC", _int_range(0, 1_000_000), "50",
             "Sustained API requests per second per client IP (0: no limit); 429 beyond."),
-    Setting("TRACKER_API_RATE_BURST", _int_range(1, 1_000_000), "200",
+    Setting("TRACKER_API_RATE_BURST", _int_range(1, 1_000_000), "500",
             "API requests a client IP may make at once before the sustained rate applies."),
     Setting("TRACKER_RETENTION_FINGERPRINT_DAYS", _int_range(0, 3650), "30",
             "Click fingerprints (and raw IPs) older than this are erased by `tracker purge` "
