@@ -56,7 +56,7 @@ async def purge(store: Any, settings: Settings, *, now: float | None = None) -> 
 class RetentionJob:
     """Runs ``purge`` shortly after start and then every interval, until ``close``."""
 
-    def __init__(self, store: Any, settings: Settings, *, first_delay: float = 5.0) -> None:
+    def __init__(self, store: Any, settings: Settings, *, first_delay: float = 60.0) -> None:
         self._store = store
         self._settings = settings
         self._interval = settings.retention_interval_minutes * 60
