@@ -23,6 +23,7 @@ from tracker import api, durability
 from tracker.clicks import ClickWriter
 from tracker.errors import HTTPError, TooManyRequests
 from tracker.limits import BodyLimitMiddleware, HeaderLimitMiddleware
+from tracker.postbacks.routes import routes as postback_routes
 from tracker.ratelimit import RateLimiter, RateLimitMiddleware
 from tracker.redirect import LinkCache, RedirectMiddleware
 from tracker.retention import RetentionJob
@@ -47,8 +48,9 @@ class _Redirects:
             return
         if self._mw is None:
             st = self.state
-            self._mw = RedirectMiddleware(self.app, cache=st.cache, capture=st.capture,
-                                          writer=st.writer, settings=st.settings)
+            self._mw = RedirectMiddleware(
+                self.app, cache=st.cache, capture=st.capture, writer=st.writer, settings=st.settings
+            )
         await self._mw(scope, receive, send)
 
 
@@ -58,10 +60,13 @@ async def healthz(request: Request) -> Response:
         ok = await st.store.ping()
     except Exception:
         ok = False
-    body = {"status": "ok" if ok else "unavailable", "engine": st.store.db.dialect,
-            "click_writer": st.writer.stats(), "durability": st.durability}
-    return JSONResponse(body, status_code=200 if ok else 503,
-                        headers={"cache-control": "no-store"})
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "engine": st.store.db.dialect,
+        "click_writer": st.writer.stats(),
+        "durability": st.durability,
+    }
+    return JSONResponse(body, status_code=200 if ok else 503, headers={"cache-control": "no-store"})
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -92,9 +97,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         log.info("%s durability: %s", state.store.db.dialect, state.durability)
         state.cache = LinkCache(state.store, settings)
         warmed = await state.cache.warm(settings.link_cache_size)
-        state.writer = ClickWriter(state.store, interval_ms=settings.flush_interval_ms,
-                                   max_rows=settings.flush_max_rows,
-                                   max_queue=settings.click_queue_max)
+        state.writer = ClickWriter(
+            state.store,
+            interval_ms=settings.flush_interval_ms,
+            max_rows=settings.flush_max_rows,
+            max_queue=settings.click_queue_max,
+        )
         state.writer.start()
         retention = RetentionJob(state.store, settings)
         retention.start()
@@ -111,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Mount("/api/v1", routes=api.routes()),
+        Mount("/postbacks", routes=postback_routes()),
     ]
     app = Starlette(
         routes=routes,
@@ -119,9 +128,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(HeaderLimitMiddleware),
             Middleware(_Redirects, state=state),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-            Middleware(RateLimitMiddleware, prefix="/api/", client_ip=state.capture.client_ip,
-                       limiter=RateLimiter(settings.api_rate_per_sec, settings.api_rate_burst)
-                       if settings.api_rate_per_sec else None),
+            Middleware(
+                RateLimitMiddleware,
+                prefix="/api/",
+                client_ip=state.capture.client_ip,
+                limiter=RateLimiter(settings.api_rate_per_sec, settings.api_rate_burst)
+                if settings.api_rate_per_sec
+                else None,
+            ),
         ],
         exception_handlers={HTTPError: on_http_error, HTTPException: on_starlette_http},
     )

@@ -9,6 +9,7 @@ only on the user agent (parsing, bot rules) is cached per distinct user agent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -128,8 +129,13 @@ class ClickCapture:
         return chain[0] if chain else peer
 
     def row(
-        self, scope: dict[str, Any], slug: str, link_id: str | None, creator_id: str | None,
-        click_id: str, now: float,
+        self,
+        scope: dict[str, Any],
+        slug: str,
+        link_id: str | None,
+        creator_id: str | None,
+        click_id: str,
+        now: float,
     ) -> tuple[Any, ...]:
         headers = dict(scope["headers"])
         ua = headers.get(b"user-agent", b"").decode("latin-1")[:MAX_UA]
@@ -146,10 +152,21 @@ class ClickCapture:
         ip = self.client_ip(scope, headers)
         referrer = headers.get(b"referer")
         return (
-            click_id, now, slug[:64], link_id, creator_id, self.fingerprint(ip, ua, lang),
-            device, os_, browser, 0 if reason is None else 1, reason, int(prefetch),
+            click_id,
+            now,
+            slug[:64],
+            link_id,
+            creator_id,
+            self.fingerprint(ip, ua, lang),
+            device,
+            os_,
+            browser,
+            0 if reason is None else 1,
+            reason,
+            int(prefetch),
             _referrer_host(referrer) if referrer else None,
-            ip if self._raw_ip else None, method,
+            ip if self._raw_ip else None,
+            method,
         )
 
 
@@ -178,8 +195,15 @@ class ClickWriter:
     the click is counted in ``dropped`` and logged, and the shopper is still redirected.
     """
 
-    def __init__(self, store: Any, *, interval_ms: int, max_rows: int, max_queue: int,
-                 block_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: Any,
+        *,
+        interval_ms: int,
+        max_rows: int,
+        max_queue: int,
+        block_timeout: float = 5.0,
+    ) -> None:
         self._store = store
         self._interval = interval_ms / 1000
         self._max_rows = max_rows
@@ -222,14 +246,13 @@ class ClickWriter:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.dropped += 1
-                log.error("click queue full for %.1fs; click %s not recorded", self._block_timeout,
-                          row[0])
+                log.error(
+                    "click queue full for %.1fs; click %s not recorded", self._block_timeout, row[0]
+                )
                 return
             self._wake.set()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._room.wait(), left)
-            except TimeoutError:
-                pass
 
     async def _run(self) -> None:
         while not self._closing:
@@ -238,10 +261,8 @@ class ClickWriter:
             timeout = self._interval
             if self._buf:
                 timeout = max(0.0, self._buf[0][1] + self._interval - time.time())
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
             self._wake.clear()
             if self._buf:
                 await self.flush()
@@ -277,7 +298,6 @@ class ClickWriter:
                 self._buf[:0] = batch
                 await asyncio.sleep(min(1.0, self._interval * 4))
                 return
-            batch = []
         self._written(batch)
 
     def _written(self, batch: list[tuple[Any, ...]]) -> None:
@@ -327,12 +347,21 @@ class ClickWriter:
 
     def stats(self) -> dict[str, Any]:
         lags = sorted(self._lags)
-        p = (lambda q: round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 2)) if lags \
+        p = (
+            (lambda q: round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 2))
+            if lags
             else (lambda q: 0.0)
+        )
         return {
-            "written": self.written, "batches": self.batches, "pending": len(self._buf),
-            "dropped": self.dropped, "failures": self.failures, "rejected": self.rejected,
-            "lag_ms_p50": p(0.50), "lag_ms_p99": p(0.99), "lag_ms_max": round(self.max_lag * 1000, 2),
+            "written": self.written,
+            "batches": self.batches,
+            "pending": len(self._buf),
+            "dropped": self.dropped,
+            "failures": self.failures,
+            "rejected": self.rejected,
+            "lag_ms_p50": p(0.50),
+            "lag_ms_p99": p(0.99),
+            "lag_ms_max": round(self.max_lag * 1000, 2),
         }
 
     def reset_stats(self) -> None:

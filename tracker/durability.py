@@ -25,11 +25,17 @@ def check(settings: Settings, found: dict[str, Any]) -> dict[str, Any]:
     """Return ``found`` if it matches the settings; raise ``DurabilityError`` otherwise."""
     if not settings.is_sqlite:
         if found.get("synchronous_commit") in ("off", "local"):
-            log.warning("PostgreSQL synchronous_commit=%s: a server crash may lose commits "
-                        "already acknowledged", found["synchronous_commit"])
+            log.warning(
+                "PostgreSQL synchronous_commit=%s: a server crash may lose commits "
+                "already acknowledged",
+                found["synchronous_commit"],
+            )
         return found
-    want = {"journal_mode": "wal", "synchronous": settings.sqlite_synchronous,
-            "busy_timeout": settings.sqlite_busy_timeout_ms}
+    want = {
+        "journal_mode": "wal",
+        "synchronous": settings.sqlite_synchronous,
+        "busy_timeout": settings.sqlite_busy_timeout_ms,
+    }
     wrong = {k: found.get(k) for k, v in want.items() if str(found.get(k)).lower() != str(v)}
     if wrong:
         raise DurabilityError(f"SQLite durability not in force: wanted {want}, got {wrong}")

@@ -49,9 +49,17 @@ UVICORN_LIMITS: dict[str, Any] = {
 
 async def _reply(send: Send, status: int, code: str, detail: str) -> None:
     body = json.dumps({"error": code, "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -65,11 +73,16 @@ class HeaderLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = scope["headers"]
-            if (len(headers) > MAX_HEADER_COUNT
-                    or sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES):
-                await _reply(send, 431, "headers_too_large",
-                             f"request headers over {MAX_HEADER_BYTES} bytes or "
-                             f"{MAX_HEADER_COUNT} lines")
+            if (
+                len(headers) > MAX_HEADER_COUNT
+                or sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES
+            ):
+                await _reply(
+                    send,
+                    431,
+                    "headers_too_large",
+                    f"request headers over {MAX_HEADER_BYTES} bytes or {MAX_HEADER_COUNT} lines",
+                )
                 return
             query = scope.get("query_string", b"")
             if len(scope.get("raw_path") or b"") + len(query) > MAX_URL_BYTES:
@@ -97,8 +110,9 @@ class BodyLimitMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if value.isdigit() and int(value) > self.max_bytes:
-                    await _reply(send, 413, "payload_too_large",
-                                 f"body larger than {self.max_bytes} bytes")
+                    await _reply(
+                        send, 413, "payload_too_large", f"body larger than {self.max_bytes} bytes"
+                    )
                     return
                 break
         seen = 0
@@ -144,7 +158,8 @@ def bounded_httptools_protocol() -> type[Any]:
                     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
                     b"content-type: text/plain; charset=utf-8\r\n"
                     b"content-length: " + str(len(msg)).encode() + b"\r\n"
-                    b"connection: close\r\n\r\n" + msg)
+                    b"connection: close\r\n\r\n" + msg
+                )
                 self.transport.close()
                 return
             super().data_received(data[room:])

@@ -20,10 +20,22 @@ from tracker.errors import Unprocessable
 MAX_URL = 2048
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 #: Paths the app owns; never slugs.
-RESERVED_SLUGS = frozenset({
-    "api", "admin", "postbacks", "static", "healthz", "metrics", "favicon.ico", "robots.txt",
-    "c", "p", "login", "logout",
-})
+RESERVED_SLUGS = frozenset(
+    {
+        "api",
+        "admin",
+        "postbacks",
+        "static",
+        "healthz",
+        "metrics",
+        "favicon.ico",
+        "robots.txt",
+        "c",
+        "p",
+        "login",
+        "logout",
+    }
+)
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
@@ -36,7 +48,9 @@ class DestinationError(Unprocessable):
 
 def check_slug(slug: str) -> str:
     if not SLUG_RE.match(slug):
-        raise Unprocessable("slug: 1-64 letters, digits, '-' or '_', starting with a letter or digit")
+        raise Unprocessable(
+            "slug: 1-64 letters, digits, '-' or '_', starting with a letter or digit"
+        )
     if slug.lower() in RESERVED_SLUGS:
         raise Unprocessable(f"slug: {slug!r} is reserved")
     return slug
@@ -158,7 +172,9 @@ def passthrough(query: bytes, taken: frozenset[str]) -> str:
     return urlencode(kept, safe="/:") if kept else ""
 
 
-def compile_link(row: dict[str, Any], click_param: str, allowed_hosts: tuple[str, ...]) -> CompiledLink:
+def compile_link(
+    row: dict[str, Any], click_param: str, allowed_hosts: tuple[str, ...]
+) -> CompiledLink:
     """Row from the store -> CompiledLink; raises DestinationError for a bad stored URL."""
     dest = clean_destination(row["destination"], allowed_hosts)
     base, _, fragment = dest.partition("#")

@@ -29,8 +29,14 @@ from tracker.errors import TooManyRequests
 class RateLimiter:
     """Token bucket per key: ``burst`` tokens, refilled at ``rate`` tokens per second."""
 
-    def __init__(self, rate: float, burst: int, *, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate = rate
@@ -60,8 +66,9 @@ class RateLimiter:
         """Raise ``TooManyRequests`` with a whole-second ``retry_after`` when over the limit."""
         wait = self.take(key, cost)
         if wait:
-            raise TooManyRequests("rate limit exceeded, slow down",
-                                  retry_after=max(1, math.ceil(wait)))
+            raise TooManyRequests(
+                "rate limit exceeded, slow down", retry_after=max(1, math.ceil(wait))
+            )
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -74,26 +81,44 @@ class RateLimitMiddleware:
     same trusted-proxy rules decide who a client is on every surface.
     """
 
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter | None, prefix: str,
-                 client_ip: Callable[[dict[str, Any], dict[bytes, bytes]], str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter | None,
+        prefix: str,
+        client_ip: Callable[[dict[str, Any], dict[bytes, bytes]], str],
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.prefix = prefix
         self.client_ip = client_ip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (self.limiter is None or scope["type"] != "http"
-                or not scope["path"].startswith(self.prefix)):
+        if (
+            self.limiter is None
+            or scope["type"] != "http"
+            or not scope["path"].startswith(self.prefix)
+        ):
             await self.app(scope, receive, send)
             return
         wait = self.limiter.take(self.client_ip(scope, dict(scope["headers"])))
         if not wait:
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"error": "too_many_requests",
-                           "detail": "rate limit exceeded, slow down"}).encode()
-        await send({"type": "http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(max(1, math.ceil(wait))).encode()),
-            (b"cache-control", b"no-store")]})
+        body = json.dumps(
+            {"error": "too_many_requests", "detail": "rate limit exceeded, slow down"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(max(1, math.ceil(wait))).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -32,8 +32,11 @@ class Rule:
 
 
 RULES: list[Rule] = [
-    Rule("click fingerprints and IPs", "retention_fingerprint_days",
-         lambda store, cutoff: store.purge_click_fingerprints(cutoff)),
+    Rule(
+        "click fingerprints and IPs",
+        "retention_fingerprint_days",
+        lambda store, cutoff: store.purge_click_fingerprints(cutoff),
+    ),
 ]
 
 
@@ -48,8 +51,9 @@ async def purge(store: Any, settings: Settings, *, now: float | None = None) -> 
         cutoff = clock.iso(now - days * 86400)
         done[rule.name] = await rule.purge(store, cutoff)
         if done[rule.name]:
-            log.info("retention: %s older than %s erased in %d rows", rule.name, cutoff,
-                     done[rule.name])
+            log.info(
+                "retention: %s older than %s erased in %d rows", rule.name, cutoff, done[rule.name]
+            )
     return done
 
 

@@ -34,16 +34,21 @@ class Flood:
     sent: int = 0
 
 
-async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str,
-               agent: str, param: str) -> tuple[int, str | None]:
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {agent}\r\n"
-                 "Accept-Language: en-US\r\n\r\n".encode())
+async def _one(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, agent: str, param: str
+) -> tuple[int, str | None]:
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {agent}\r\n"
+        "Accept-Language: en-US\r\n\r\n".encode()
+    )
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in
-               (line.partition(":") for line in lines[1:] if line)}
+    headers = {
+        k.strip().lower(): v.strip()
+        for k, _, v in (line.partition(":") for line in lines[1:] if line)
+    }
     length = int(headers.get("content-length", "0"))
     if length:
         await reader.readexactly(length)
@@ -53,9 +58,17 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path:
     return status, cid
 
 
-async def flood(port: int, paths: list[str], *, conns: int = 16, max_requests: int = 50_000,
-                seconds: float = 10.0, stop: asyncio.Event | None = None,
-                param: str = "cl_cid", out: Flood | None = None) -> Flood:
+async def flood(
+    port: int,
+    paths: list[str],
+    *,
+    conns: int = 16,
+    max_requests: int = 50_000,
+    seconds: float = 10.0,
+    stop: asyncio.Event | None = None,
+    param: str = "cl_cid",
+    out: Flood | None = None,
+) -> Flood:
     """GET random ``paths`` over ``conns`` keep-alive connections until a bound or ``stop``."""
     result = out or Flood()
     stop = stop or asyncio.Event()
@@ -75,11 +88,13 @@ async def flood(port: int, paths: list[str], *, conns: int = 16, max_requests: i
                 await asyncio.sleep(0.02)
                 continue
             try:
-                while (not stop.is_set() and time.monotonic() < deadline
-                       and result.sent < max_requests):
+                while (
+                    not stop.is_set() and time.monotonic() < deadline and result.sent < max_requests
+                ):
                     result.sent += 1
-                    status, cid = await _one(reader, writer, rnd.choice(paths),
-                                             rnd.choice(AGENTS), param)
+                    status, cid = await _one(
+                        reader, writer, rnd.choice(paths), rnd.choice(AGENTS), param
+                    )
                     result.statuses[status] = result.statuses.get(status, 0) + 1
                     if cid is not None:
                         result.acks[cid] = time.monotonic()

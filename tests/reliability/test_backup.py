@@ -21,13 +21,20 @@ pytestmark = pytest.mark.slow
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tracker", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.anyio
-async def test_backup_under_load_and_restore(tmp_path: Path,
-                                             figures: Callable[[str, Any], None]) -> None:
+async def test_backup_under_load_and_restore(
+    tmp_path: Path, figures: Callable[[str, Any], None]
+) -> None:
     live_dir, restored_dir = tmp_path / "live", tmp_path / "restored"
     env = server_env(live_dir, f"sqlite:///{live_dir / 'tracker.db'}")
     srv = Server(env, free_port(), tmp_path / "live.log").start()
@@ -37,8 +44,9 @@ async def test_backup_under_load_and_restore(tmp_path: Path,
         srv.cli("link", "create", "--slug", "tee", "--destination", "https://shop.example.com/t")
         stop = asyncio.Event()
         result = Flood()
-        task = asyncio.create_task(flood(srv.port, ["/tee"], conns=8, seconds=20, stop=stop,
-                                         out=result))
+        task = asyncio.create_task(
+            flood(srv.port, ["/tee"], conns=8, seconds=20, stop=stop, out=result)
+        )
         while len(result.acks) < 300 and not task.done():
             await asyncio.sleep(0.02)
         done = await asyncio.to_thread(_cli, env, "backup", str(backup))
@@ -72,8 +80,9 @@ async def test_backup_under_load_and_restore(tmp_path: Path,
         r = httpx.get(srv2.url + "/tee", follow_redirects=False)
         assert r.status_code == 302
         token = srv2.cli("token", "create", "restore-check").strip()
-        stats = httpx.get(srv2.url + "/api/v1/links/tee/stats",
-                          headers={"Authorization": f"Bearer {token}"}).json()
+        stats = httpx.get(
+            srv2.url + "/api/v1/links/tee/stats", headers={"Authorization": f"Bearer {token}"}
+        ).json()
     finally:
         srv2.stop()
     assert stats["clicks"] >= len(in_backup)

@@ -69,8 +69,7 @@ async def flood_until(srv: Server, sig: int, rnd: random.Random) -> tuple[Flood,
     """Flood ``srv``; after a random moment (once clicks flow) send ``sig``. -> (flood, t)."""
     stop = asyncio.Event()
     result = Flood()
-    task = asyncio.create_task(flood(srv.port, PATHS, conns=12, seconds=15, stop=stop,
-                                     out=result))
+    task = asyncio.create_task(flood(srv.port, PATHS, conns=12, seconds=15, stop=stop, out=result))
     deadline = time.monotonic() + 10
     while len(result.acks) < 100 and time.monotonic() < deadline and not task.done():
         await asyncio.sleep(0.01)
@@ -89,8 +88,9 @@ async def flood_until(srv: Server, sig: int, rnd: random.Random) -> tuple[Flood,
 
 
 @pytest.mark.anyio
-async def test_kill9_during_flood(tmp_path: Path, database_url: str,
-                                  figures: Callable[[str, Any], None]) -> None:
+async def test_kill9_during_flood(
+    tmp_path: Path, database_url: str, figures: Callable[[str, Any], None]
+) -> None:
     rnd = random.Random(int(os.environ.get("TRACKER_TEST_SEED", str(time.time_ns()))))
     srv = start(tmp_path, database_url, 0)
     srv.cli("link", "create", "--slug", "flood-a", "--destination", "https://shop.example.com/a")
@@ -106,14 +106,16 @@ async def test_kill9_during_flood(tmp_path: Path, database_url: str,
         stored = await stored_ids(database_url)
         lost = {cid: t for cid, t in result.acks.items() if cid not in stored}
         ages = [killed_at - t for t in lost.values()]
-        print(f"cycle {cycle}: acknowledged {len(result.acks)}, "
-              f"stored {len(result.acks) - len(lost)},"
-              f" lost {len(lost)} (oldest {max(ages, default=0) * 1000:.0f} ms before the kill),"
-              f" statuses {result.statuses}")
+        print(
+            f"cycle {cycle}: acknowledged {len(result.acks)}, stored {len(result.acks) - len(lost)},"
+            f" lost {len(lost)} (oldest {max(ages, default=0) * 1000:.0f} ms before the kill),"
+            f" statuses {result.statuses}"
+        )
         assert len(result.acks) >= 100, "the flood never got going"
         assert all(age < window for age in ages), (
             f"cycle {cycle}: a click acknowledged {max(ages):.3f}s before kill -9 was lost "
-            f"(bound {window:.3f}s)")
+            f"(bound {window:.3f}s)"
+        )
         acked_total += len(result.acks)
         lost_total += len(lost)
         worst_age = max(worst_age, *ages, 0.0)
@@ -127,13 +129,15 @@ async def test_kill9_during_flood(tmp_path: Path, database_url: str,
     figures("clicks acknowledged", acked_total)
     figures("clicks stored of those", acked_total - lost_total)
     figures("clicks lost (buffered at the kill)", lost_total)
-    figures("oldest lost click, ms before kill (bound "
-            f"{window * 1000:.0f})", round(worst_age * 1000))
+    figures(
+        f"oldest lost click, ms before kill (bound {window * 1000:.0f})", round(worst_age * 1000)
+    )
 
 
 @pytest.mark.anyio
-async def test_sigterm_during_flood_loses_nothing(tmp_path: Path, database_url: str,
-                                                  figures: Callable[[str, Any], None]) -> None:
+async def test_sigterm_during_flood_loses_nothing(
+    tmp_path: Path, database_url: str, figures: Callable[[str, Any], None]
+) -> None:
     srv = start(tmp_path, database_url, 0)
     srv.cli("link", "create", "--slug", "flood-a", "--destination", "https://shop.example.com/a")
     srv.cli("link", "create", "--slug", "flood-b", "--destination", "https://shop.example.com/b")

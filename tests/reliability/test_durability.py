@@ -15,10 +15,15 @@ from tracker import durability
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("sync", "busy"), [("full", "5000"), ("normal", "1234")])
-async def test_sqlite_pragmas_read_back(tmp_path: Path, sync: str, busy: str,
-                                        figures: Callable[[str, Any], None]) -> None:
-    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}",
-                             TRACKER_SQLITE_SYNCHRONOUS=sync, TRACKER_SQLITE_BUSY_TIMEOUT_MS=busy)
+async def test_sqlite_pragmas_read_back(
+    tmp_path: Path, sync: str, busy: str, figures: Callable[[str, Any], None]
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'tracker.db'}",
+        TRACKER_SQLITE_SYNCHRONOUS=sync,
+        TRACKER_SQLITE_BUSY_TIMEOUT_MS=busy,
+    )
     async for live in running(settings):
         health = (await live.client.get("/healthz")).json()
         found = health["durability"]
@@ -44,8 +49,11 @@ def test_start_refuses_durability_not_in_force(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}")
     good = {"journal_mode": "wal", "synchronous": "full", "busy_timeout": 5000}
     assert durability.check(settings, good) == good
-    for bad in ({**good, "journal_mode": "delete"}, {**good, "synchronous": "normal"},
-                {**good, "busy_timeout": 0}):
+    for bad in (
+        {**good, "journal_mode": "delete"},
+        {**good, "synchronous": "normal"},
+        {**good, "busy_timeout": 0},
+    ):
         with pytest.raises(durability.DurabilityError):
             durability.check(settings, bad)
 
@@ -56,5 +64,7 @@ def test_durability_logged_at_start(tmp_path: Path) -> None:
     srv = Server(env, free_port(), tmp_path / "server.log").start()
     srv.stop()
     log = (tmp_path / "server.log").read_text()
-    assert "sqlite durability: {'journal_mode': 'wal', 'synchronous': 'full', " \
-           "'busy_timeout': 5000" in log, log[-2000:]
+    assert (
+        "sqlite durability: {'journal_mode': 'wal', 'synchronous': 'full', "
+        "'busy_timeout': 5000" in log
+    ), log[-2000:]

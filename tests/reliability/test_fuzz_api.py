@@ -30,16 +30,23 @@ pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("TRACKER_TEST_FUZZ_EXAMPLES", "25"))
 # negative_data_rejection is left out: the API deliberately ignores unknown query
 # parameters (a 200 for ``?utm_x=1`` is fine); invalid bodies are covered by the 422 checks.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 schema = schemathesis.openapi.from_dict(openapi_schema("http://127.0.0.1"))
 CASES: dict[str, int] = {}
 
 
-@pytest.fixture(scope="module",
-                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fuzz_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                ) -> Iterator[tuple[Server, dict[str, str]]]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def fuzz_target(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Server, dict[str, str]]]:
     tmp = tmp_path_factory.mktemp("fuzz")
     schema_name = ""
     if request.param == "sqlite":
@@ -50,8 +57,9 @@ def fuzz_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         schema_name = "fuzz_" + secrets.token_hex(6)
         _psql(f"CREATE SCHEMA {schema_name}")
         url = _pg_schema_url(schema_name)
-    srv = Server(server_env(tmp, url, TRACKER_API_RATE_PER_SEC="0"), free_port(),
-                 tmp / "server.log").start()
+    srv = Server(
+        server_env(tmp, url, TRACKER_API_RATE_PER_SEC="0"), free_port(), tmp / "server.log"
+    ).start()
     try:
         token = srv.cli("token", "create", "fuzz").strip()
         srv.cli("creator", "create", "--handle", "fuzzer")
@@ -67,10 +75,14 @@ def fuzz_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-def test_api_fuzz(case: schemathesis.Case, fuzz_target: tuple[Server, dict[str, str]],
-                  request: pytest.FixtureRequest) -> None:
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+def test_api_fuzz(
+    case: schemathesis.Case,
+    fuzz_target: tuple[Server, dict[str, str]],
+    request: pytest.FixtureRequest,
+) -> None:
     srv, auth = fuzz_target
     engine = request.node.callspec.params["fuzz_target"]
     CASES[engine] = CASES.get(engine, 0) + 1

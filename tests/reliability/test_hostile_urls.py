@@ -96,8 +96,11 @@ def test_idna_error_is_a_422_not_a_500() -> None:
 @pytest.mark.anyio
 async def test_api_refuses_every_trick(live: Running, figures: Callable[[str, Any], None]) -> None:
     auth = await live.token()
-    ok = await live.client.post("/api/v1/links", headers=auth, json={
-        "destination": "https://shop.example.com/p", "slug": "good"})
+    ok = await live.client.post(
+        "/api/v1/links",
+        headers=auth,
+        json={"destination": "https://shop.example.com/p", "slug": "good"},
+    )
     assert ok.status_code == 201, ok.text
     for trick, url in HOSTILE:
         r = await live.client.post("/api/v1/links", headers=auth, json={"destination": url})
@@ -107,28 +110,48 @@ async def test_api_refuses_every_trick(live: Running, figures: Callable[[str, An
         assert p.status_code == 422, (trick, "patch", p.status_code, p.text)
     links = await live.store.list_links(limit=1000)
     assert [(x["slug"], x["destination"]) for x in links] == [
-        ("good", "https://shop.example.com/p")]
+        ("good", "https://shop.example.com/p")
+    ]
     figures("hostile destinations refused (create and update)", len(HOSTILE))
 
 
 # -- properties ------------------------------------------------------------------------------
 _host = st.from_regex(r"\A[a-z][a-z0-9-]{0,12}[a-z0-9]\.(com|shop|co\.uk|store)\Z")
 _path = st.lists(st.text("abcXYZ019-_.~%é", min_size=1, max_size=8), max_size=4).map(
-    lambda parts: "/" + "/".join(parts))
-_query = st.lists(st.tuples(st.sampled_from(["variant", "utm_source", "ref", "q", PARAM]),
-                            st.text("ab1-_", max_size=6)), max_size=3).map(
-    lambda kv: "&".join(f"{k}={v}" for k, v in kv))
+    lambda parts: "/" + "/".join(parts)
+)
+_query = st.lists(
+    st.tuples(
+        st.sampled_from(["variant", "utm_source", "ref", "q", PARAM]), st.text("ab1-_", max_size=6)
+    ),
+    max_size=3,
+).map(lambda kv: "&".join(f"{k}={v}" for k, v in kv))
 _shopper = st.binary(max_size=300)
 
 
 @settings(max_examples=400, deadline=None)
-@given(host=_host, path=_path, query=_query, fragment=st.sampled_from(["", "#reviews"]),
-       shopper=_shopper)
-def test_location_keeps_stored_destination(host: str, path: str, query: str, fragment: str,
-                                           shopper: bytes) -> None:
+@given(
+    host=_host,
+    path=_path,
+    query=_query,
+    fragment=st.sampled_from(["", "#reviews"]),
+    shopper=_shopper,
+)
+def test_location_keeps_stored_destination(
+    host: str, path: str, query: str, fragment: str, shopper: bytes
+) -> None:
     dest = clean_destination(f"https://{host}{path}{'?' + query if query else ''}{fragment}")
-    link = compile_link({"id": "ln_1", "slug": "s", "destination": dest,
-                         "utm_source": "instagram", "utm_medium": "influencer"}, PARAM, ())
+    link = compile_link(
+        {
+            "id": "ln_1",
+            "slug": "s",
+            "destination": dest,
+            "utm_source": "instagram",
+            "utm_medium": "influencer",
+        },
+        PARAM,
+        (),
+    )
     location = link.location(PARAM, "CLICKID123456789", shopper)
     stored = urlsplit(dest)
     got = urlsplit(location)
@@ -144,11 +167,18 @@ def test_location_keeps_stored_destination(host: str, path: str, query: str, fra
 @pytest.fixture(scope="module")
 def redirect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp: Path = tmp_path_factory.mktemp("hostile")
-    srv = Server(server_env(tmp, f"sqlite:///{tmp / 'tracker.db'}"), free_port(),
-                 tmp / "server.log").start()
+    srv = Server(
+        server_env(tmp, f"sqlite:///{tmp / 'tracker.db'}"), free_port(), tmp / "server.log"
+    ).start()
     try:
-        srv.cli("link", "create", "--slug", "tee", "--destination",
-                "https://shop.example.com/products/tee?variant=7#reviews")
+        srv.cli(
+            "link",
+            "create",
+            "--slug",
+            "tee",
+            "--destination",
+            "https://shop.example.com/products/tee?variant=7#reviews",
+        )
         yield srv
     finally:
         srv.stop()
@@ -156,8 +186,10 @@ def redirect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
 
 def _raw_get(port: int, target: bytes) -> tuple[int, dict[str, str]]:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     b"User-Agent: Mozilla/5.0\r\n\r\n")
+        sock.sendall(
+            b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"User-Agent: Mozilla/5.0\r\n\r\n"
+        )
         data = b""
         while b"\r\n\r\n" not in data:
             chunk = sock.recv(65536)
@@ -175,11 +207,13 @@ def _raw_get(port: int, target: bytes) -> tuple[int, dict[str, str]]:
 
 # Bytes a client can put in a request target (no space, no CR/LF/NUL, no '#').
 _target_bytes = st.binary(max_size=200).map(
-    lambda b: bytes(c for c in b if 0x21 <= c <= 0x7E and c != 0x23))
+    lambda b: bytes(c for c in b if 0x21 <= c <= 0x7E and c != 0x23)
+)
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(query=_target_bytes)
 def test_redirect_location_over_http(redirect_server: Server, query: bytes) -> None:
     status, headers = _raw_get(redirect_server.port, b"/tee?" + query)

@@ -49,15 +49,19 @@ async def settle(fds: int, threads: int) -> tuple[int, int]:
 
 
 @pytest.mark.anyio
-async def test_start_stop_100_times(tmp_path: Path, database_url: str,
-                                    figures: Callable[[str, Any], None]) -> None:
+async def test_start_stop_100_times(
+    tmp_path: Path, database_url: str, figures: Callable[[str, Any], None]
+) -> None:
     settings = make_settings(tmp_path, database_url)
 
     async def cycle() -> None:
         async for live in running(settings):
             auth = await live.token()
-            await live.client.post("/api/v1/links", headers=auth, json={
-                "destination": "https://shop.example.com/", "slug": None})
+            await live.client.post(
+                "/api/v1/links",
+                headers=auth,
+                json={"destination": "https://shop.example.com/", "slug": None},
+            )
             assert (await live.client.get("/nosuch")).status_code == 404
             assert (await live.client.get("/api/v1/links", headers=auth)).status_code == 200
 
@@ -74,19 +78,24 @@ async def test_start_stop_100_times(tmp_path: Path, database_url: str,
 
 @pytest.mark.slow
 @pytest.mark.anyio
-async def test_soak_memory_and_files_flat(server: Server,
-                                          figures: Callable[[str, Any], None]) -> None:
+async def test_soak_memory_and_files_flat(
+    server: Server, figures: Callable[[str, Any], None]
+) -> None:
     """Mixed redirects (links, unknown slugs, bots) and API calls against a real server."""
     slugs = [f"soak{i}" for i in range(20)]
     for slug in slugs[:2]:
-        server.cli("link", "create", "--slug", slug, "--destination",
-                   f"https://shop.example.com/{slug}")
+        server.cli(
+            "link", "create", "--slug", slug, "--destination", f"https://shop.example.com/{slug}"
+        )
     token = server.cli("token", "create", "soak").strip()
     auth = {"Authorization": f"Bearer {token}"}
     assert server.proc is not None
     pid = server.proc.pid
-    paths = [f"/{s}" for s in slugs] + [f"/{s}?utm_term=t&ref={i}" for i, s in
-                                         enumerate(slugs[:2])] + ["/orphan-a", "/orphan-b"]
+    paths = (
+        [f"/{s}" for s in slugs]
+        + [f"/{s}?utm_term=t&ref={i}" for i, s in enumerate(slugs[:2])]
+        + ["/orphan-a", "/orphan-b"]
+    )
     stop = asyncio.Event()
     api_calls = 0
 
@@ -98,8 +107,10 @@ async def test_soak_memory_and_files_flat(server: Server,
             while not stop.is_set():
                 if rnd.random() < 0.3:
                     slug = f"soak{n % 20}"
-                    await client.post("/api/v1/links", json={
-                        "slug": f"{slug}x{n}", "destination": "https://shop.example.com/"})
+                    await client.post(
+                        "/api/v1/links",
+                        json={"slug": f"{slug}x{n}", "destination": "https://shop.example.com/"},
+                    )
                     n += 1
                 await client.get("/api/v1/links", params={"limit": 50})
                 await client.get("/api/v1/links/soak0/stats")
@@ -110,8 +121,17 @@ async def test_soak_memory_and_files_flat(server: Server,
     result = Flood()
     started = time.monotonic()
     api = asyncio.create_task(api_load())
-    load = asyncio.create_task(flood(server.port, paths, conns=8, seconds=SOAK_SECONDS + 5,
-                                     max_requests=10**7, stop=stop, out=result))
+    load = asyncio.create_task(
+        flood(
+            server.port,
+            paths,
+            conns=8,
+            seconds=SOAK_SECONDS + 5,
+            max_requests=10**7,
+            stop=stop,
+            out=result,
+        )
+    )
     await asyncio.sleep(min(5.0, SOAK_SECONDS / 3))  # warm-up: caches fill, pools open
     start_rss, start_fds = rss_kib(pid), open_fds(pid)
     samples = [(round(time.monotonic() - started, 1), start_rss, start_fds)]

@@ -58,9 +58,14 @@ def test_bucket_map_is_bounded() -> None:
 # -- through the app -------------------------------------------------------------------------
 @pytest.fixture
 async def limited(tmp_path: Path, database_url: str) -> AsyncIterator[Running]:
-    settings = make_settings(tmp_path, database_url, TRACKER_API_RATE_PER_SEC="1",
-                             TRACKER_API_RATE_BURST="5", TRACKER_MAX_BODY_BYTES="2048",
-                             TRACKER_TRUSTED_PROXIES="203.0.113.0/24")
+    settings = make_settings(
+        tmp_path,
+        database_url,
+        TRACKER_API_RATE_PER_SEC="1",
+        TRACKER_API_RATE_BURST="5",
+        TRACKER_MAX_BODY_BYTES="2048",
+        TRACKER_TRUSTED_PROXIES="203.0.113.0/24",
+    )
     async for r in running(settings):
         yield r
 
@@ -68,16 +73,18 @@ async def limited(tmp_path: Path, database_url: str) -> AsyncIterator[Running]:
 @pytest.mark.anyio
 async def test_api_rate_limit_per_ip(limited: Running, figures: Callable[[str, Any], None]) -> None:
     auth = await limited.token()
-    codes = [(await limited.client.get("/api/v1/creators", headers=auth)).status_code
-             for _ in range(8)]
+    codes = [
+        (await limited.client.get("/api/v1/creators", headers=auth)).status_code for _ in range(8)
+    ]
     assert codes[:5] == [200] * 5 and 429 in codes, codes  # 1/s refill: timing-tolerant
     r = await limited.client.get("/api/v1/creators", headers=auth)
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) >= 1
     assert r.json()["error"] == "too_many_requests"
     # Another client (behind the trusted proxy) has its own bucket.
-    other = await limited.client.get("/api/v1/creators",
-                                     headers={**auth, "X-Forwarded-For": "198.51.100.9"})
+    other = await limited.client.get(
+        "/api/v1/creators", headers={**auth, "X-Forwarded-For": "198.51.100.9"}
+    )
     assert other.status_code == 200
     # Redirects are never rate limited by the API limiter.
     assert {(await limited.client.get("/nosuch")).status_code for _ in range(20)} == {404}
@@ -138,8 +145,13 @@ def test_uvicorn_caps_request_heads(server: Server, figures: Callable[[str, Any]
     assert _raw(port, huge)[:12] in (b"HTTP/1.1 431", b"reset")
     # A large body is not a large head: a 30 KB POST still reaches the app (and its 401).
     body = b"x" * 30_000
-    r = _raw(port, b"POST /api/v1/creators HTTP/1.1\r\nHost: x\r\nContent-Length: "
-             + str(len(body)).encode() + b"\r\n\r\n" + body)
+    r = _raw(
+        port,
+        b"POST /api/v1/creators HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body,
+    )
     assert r.startswith(b"HTTP/1.1 401"), r
     assert httpx.get(server.url + "/healthz").status_code == 200
     figures("request head cap (bytes)", MAX_HEAD_BYTES)
@@ -167,19 +179,25 @@ async def test_text_no_engine_can_store_is_a_4xx(live: Running) -> None:
     a NOT NULL column in a PATCH, were 500s. Now refused at the edge, nothing written."""
     auth = await live.token()
     c = live.client
-    assert (await c.post("/api/v1/campaigns", headers=auth,
-                         json={"name": "spring\u0000"})).status_code == 422
-    assert (await c.post("/api/v1/creators", headers=auth,
-                         content=b'{"handle": "ok", "name": "\\ud800"}')).status_code == 422
+    assert (
+        await c.post("/api/v1/campaigns", headers=auth, json={"name": "spring\u0000"})
+    ).status_code == 422
+    assert (
+        await c.post(
+            "/api/v1/creators", headers=auth, content=b'{"handle": "ok", "name": "\\ud800"}'
+        )
+    ).status_code == 422
     assert (await c.get("/api/v1/clicks?link=a%00b", headers=auth)).status_code == 400
     assert (await c.get("/api/v1/links/a%00b", headers=auth)).status_code == 400
     assert (await c.get("/slug%00")).status_code == 400  # never an orphan click row
-    assert (await c.post("/api/v1/creators", headers=auth,
-                         json={"handle": "zoe"})).status_code == 201
+    assert (
+        await c.post("/api/v1/creators", headers=auth, json={"handle": "zoe"})
+    ).status_code == 201
     for body in ({"handle": None}, {"followers": None}, {"name": None, "status": None}):
         r = await c.patch("/api/v1/creators/zoe", headers=auth, json=body)
         assert r.status_code == 422, (body, r.text)
-    assert (await c.patch("/api/v1/creators/zoe", headers=auth,
-                          json={"name": "Zoë"})).status_code == 200
+    assert (
+        await c.patch("/api/v1/creators/zoe", headers=auth, json={"name": "Zoë"})
+    ).status_code == 200
     assert [x["handle"] for x in await live.store.list_creators()] == ["zoe"]
     assert await live.store.list_campaigns() == []

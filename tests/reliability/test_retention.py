@@ -18,8 +18,23 @@ DAY = 86400.0
 
 
 def _click(cid: str, at: float) -> tuple[object, ...]:
-    return (cid, clock.iso(at), "s", None, None, "fp" + cid, "mobile", "iOS", "Safari", 0, None,
-            0, None, "203.0.113.7", "GET")
+    return (
+        cid,
+        clock.iso(at),
+        "s",
+        None,
+        None,
+        "fp" + cid,
+        "mobile",
+        "iOS",
+        "Safari",
+        0,
+        None,
+        0,
+        None,
+        "203.0.113.7",
+        "GET",
+    )
 
 
 async def _seed(live: Running, now: float, old: int, new: int) -> None:
@@ -45,7 +60,8 @@ async def test_purge_erases_only_old_fingerprints(live: Running) -> None:
     assert all(v == (None, None) for k, v in fps.items() if k.startswith("old"))
     assert all(v[0] == "fp" + k and v[1] for k, v in fps.items() if k.startswith("new"))
     assert await purge(live.store, live.state.settings, now=now) == {
-        "click fingerprints and IPs": 0}  # idempotent
+        "click fingerprints and IPs": 0
+    }  # idempotent
 
 
 @pytest.mark.anyio
@@ -65,15 +81,29 @@ async def test_periodic_job_runs_in_the_background(live: Running) -> None:
 
 def test_cli_purge(tmp_path: Path, database_url: str) -> None:
     env = server_env(tmp_path, database_url, TRACKER_RETENTION_FINGERPRINT_DAYS="10")
-    out = subprocess.run([sys.executable, "-m", "tracker", "purge"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "tracker", "purge"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "click fingerprints and IPs: 0 rows erased" in out.stdout
 
 
 def test_retention_shorter_than_lookback_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="RETENTION"):
-        make_settings(tmp_path, "sqlite:///x.db", TRACKER_RETENTION_FINGERPRINT_DAYS="3",
-                      TRACKER_LOOKBACK_FINGERPRINT_DAYS="7")
-    assert make_settings(tmp_path, "sqlite:///x.db",
-                         TRACKER_RETENTION_FINGERPRINT_DAYS="0").retention_fingerprint_days == 0
+        make_settings(
+            tmp_path,
+            "sqlite:///x.db",
+            TRACKER_RETENTION_FINGERPRINT_DAYS="3",
+            TRACKER_LOOKBACK_FINGERPRINT_DAYS="7",
+        )
+    assert (
+        make_settings(
+            tmp_path, "sqlite:///x.db", TRACKER_RETENTION_FINGERPRINT_DAYS="0"
+        ).retention_fingerprint_days
+        == 0
+    )

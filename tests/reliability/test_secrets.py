@@ -18,12 +18,24 @@ def test_secrets_not_logged(tmp_path: Path) -> None:
     try:
         token = srv.cli("token", "create", "ci").strip()
         auth = {"Authorization": f"Bearer {token}"}
-        assert httpx.post(srv.url + "/api/v1/links", headers=auth, json={
-            "destination": "https://shop.example.com/", "slug": "s1"}).status_code == 201
-        assert httpx.get(srv.url + "/api/v1/links",
-                         headers={"Authorization": f"Bearer {token}x"}).status_code == 401
-        assert httpx.post(srv.url + "/api/v1/links", headers=auth,
-                          content=b"{not json").status_code == 400
+        assert (
+            httpx.post(
+                srv.url + "/api/v1/links",
+                headers=auth,
+                json={"destination": "https://shop.example.com/", "slug": "s1"},
+            ).status_code
+            == 201
+        )
+        assert (
+            httpx.get(
+                srv.url + "/api/v1/links", headers={"Authorization": f"Bearer {token}x"}
+            ).status_code
+            == 401
+        )
+        assert (
+            httpx.post(srv.url + "/api/v1/links", headers=auth, content=b"{not json").status_code
+            == 400
+        )
         assert httpx.get(srv.url + "/s1", follow_redirects=False).status_code == 302
     finally:
         srv.stop()

@@ -10,8 +10,23 @@ from tests.conftest import Running
 
 
 def _row(cid: str, slug: str = "s") -> tuple[object, ...]:
-    return (cid, time.time(), slug, None, None, "fp", "mobile", "iOS", "Safari", 0, None, 0,
-            None, None, "GET")
+    return (
+        cid,
+        time.time(),
+        slug,
+        None,
+        None,
+        "fp",
+        "mobile",
+        "iOS",
+        "Safari",
+        0,
+        None,
+        0,
+        None,
+        None,
+        "GET",
+    )
 
 
 @pytest.mark.anyio

@@ -43,12 +43,14 @@ async def _table_names(db: Engine) -> list[str]:
     if db.dialect == "sqlite":
         rows = await db.fetch_all(
             "SELECT name FROM sqlite_master WHERE type = 'table' "
-            "AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+            "AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+        )
     else:
         rows = await db.fetch_all(
             "SELECT table_name AS name FROM information_schema.tables "
             "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
-            "ORDER BY table_name")
+            "ORDER BY table_name"
+        )
     return [r["name"] for r in rows if r["name"] not in SKIP]
 
 
@@ -56,8 +58,9 @@ async def _references(db: Engine, names: list[str]) -> dict[str, set[str]]:
     refs: dict[str, set[str]] = {n: set() for n in names}
     if db.dialect == "sqlite":
         for name in names:
-            for r in await db.fetch_all('SELECT "table" AS ref FROM pragma_foreign_key_list(?)',
-                                        (name,)):
+            for r in await db.fetch_all(
+                'SELECT "table" AS ref FROM pragma_foreign_key_list(?)', (name,)
+            ):
                 refs[name].add(r["ref"])
     else:
         for r in await db.fetch_all(
@@ -105,8 +108,10 @@ def _encode(value: Any) -> Any:
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    raise TransferError(f"cannot export a value of type {type(value).__name__}: the schema "
-                        "keeps text, integers and 0/1 flags only")
+    raise TransferError(
+        f"cannot export a value of type {type(value).__name__}: the schema "
+        "keeps text, integers and 0/1 flags only"
+    )
 
 
 def _decode(value: Any) -> Any:
@@ -122,8 +127,17 @@ def _line(obj: Any) -> str:
 async def export_store(db: Engine, out: IO[str]) -> dict[str, int]:
     """Write every table of ``db`` to ``out``; return rows written per table."""
     names = await tables(db)
-    out.write(_line({"format": FORMAT, "version": VERSION, "engine": db.dialect,
-                     "schema": await schema_versions(db), "tables": names}))
+    out.write(
+        _line(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "engine": db.dialect,
+                "schema": await schema_versions(db),
+                "tables": names,
+            }
+        )
+    )
     counts: dict[str, int] = {}
     for name in names:
         columns: list[str] | None = None
@@ -162,8 +176,9 @@ async def _insert(tx: Conn, table: str, columns: list[str], rows: list[list[Any]
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         params = [_decode(v) for row in chunk for v in row]
-        await tx.execute(f"INSERT INTO {table} ({cols}) VALUES "
-                         + ", ".join(marks for _ in chunk), params)
+        await tx.execute(
+            f"INSERT INTO {table} ({cols}) VALUES " + ", ".join(marks for _ in chunk), params
+        )
 
 
 async def import_store(db: Engine, inp: IO[str], *, batch: int = 2000) -> dict[str, int]:
@@ -174,8 +189,10 @@ async def import_store(db: Engine, inp: IO[str], *, batch: int = 2000) -> dict[s
         raise TransferError(f"not a {FORMAT} v{VERSION} file")
     theirs, ours = header.get("schema", []), await schema_versions(db)
     if theirs != ours:
-        raise TransferError(f"schema versions differ: file has {theirs}, target has {ours}; "
-                            "bring the older one up to date first")
+        raise TransferError(
+            f"schema versions differ: file has {theirs}, target has {ours}; "
+            "bring the older one up to date first"
+        )
     target = set(await tables(db))
     missing = [t for t in header["tables"] if t not in target]
     if missing:
@@ -217,11 +234,13 @@ async def import_store(db: Engine, inp: IO[str], *, batch: int = 2000) -> dict[s
         if end is None:
             raise TransferError("the file is truncated (no end line); nothing imported")
         if end.get("counts") != counts:
-            raise TransferError(f"row counts differ from the end line: {counts} vs "
-                                f"{end.get('counts')}")
+            raise TransferError(
+                f"row counts differ from the end line: {counts} vs {end.get('counts')}"
+            )
         for name, expected in counts.items():
             row = await tx.fetch_one(f"SELECT COUNT(*) AS n FROM {name}")
             if not row or int(row["n"]) != expected:
-                raise TransferError(f"{name}: {row and row['n']} rows after import, "
-                                    f"expected {expected}")
+                raise TransferError(
+                    f"{name}: {row and row['n']} rows after import, expected {expected}"
+                )
     return counts
