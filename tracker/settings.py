@@ -257,6 +257,13 @@ SETTINGS: tuple[Setting, ...] = (
         "lookback.",
     ),
     Setting(
+        "TRACKER_RETENTION_RAW_BODY_DAYS",
+        _int_range(0, 3650),
+        "90",
+        "Raw postback bodies (kept for audit) older than this are erased; the order and "
+        "its attribution stay (0: keep forever).",
+    ),
+    Setting(
         "TRACKER_RETENTION_INTERVAL_MINUTES",
         _int_range(0, 10080),
         "60",
@@ -296,6 +303,7 @@ class Settings:
     api_rate_per_sec: int
     api_rate_burst: int
     retention_fingerprint_days: int
+    retention_raw_body_days: int
     retention_interval_minutes: int
     extra: dict[str, Any] = field(default_factory=dict)
 
