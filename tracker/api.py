@@ -336,7 +336,8 @@ def routes() -> list[Route]:
         out.extend(resource_routes(res))
     out.append(Route("/links/{ref:str}/stats", link_stats, methods=["GET"]))
     out.append(Route("/clicks", list_clicks, methods=["GET"]))
-    from tracker import api_shops
+    from tracker import api_reports, api_shops
 
     out.extend(api_shops.routes())
+    out.extend(api_reports.routes())
     return out
