@@ -219,6 +219,7 @@ class ClickWriter:
         self.batches = 0
         self.dropped = 0
         self.failures = 0
+        self.rejected = 0
         self.max_lag = 0.0
         self._lags: deque[float] = deque(maxlen=100_000)
 
@@ -266,27 +267,70 @@ class ClickWriter:
             if self._buf:
                 await self.flush()
 
+    async def _insert(self, batch: list[tuple[Any, ...]]) -> None:
+        rows = [(r[0], clock.iso(r[1]), *r[2:]) for r in batch]
+        for start in range(0, len(rows), 20_000):
+            await self._store.insert_clicks(rows[start : start + 20_000])
+
     async def flush(self) -> None:
-        """Commit everything queued now; on failure keep the rows for the next attempt."""
+        """Commit everything queued now; on failure keep the rows for the next attempt.
+
+        If the store answers a ping but the batch still fails, a row in it is one the
+        database refuses; the batch is bisected so that row is set aside (``rejected``,
+        logged) instead of blocking every click behind it forever. Inserts are idempotent
+        (``ON CONFLICT DO NOTHING``), so retried halves never duplicate.
+        """
         batch, self._buf = self._buf, []
         if not batch:
             return
         try:
-            rows = [(r[0], clock.iso(r[1]), *r[2:]) for r in batch]
-            for start in range(0, len(rows), 20_000):
-                await self._store.insert_clicks(rows[start : start + 20_000])
+            await self._insert(batch)
         except Exception:
             self.failures += 1
             log.exception("writing %d clicks failed; will retry", len(batch))
-            self._buf[:0] = batch
-            await asyncio.sleep(min(1.0, self._interval * 4))
-            return
+            try:
+                store_up = await self._store.ping()
+            except Exception:
+                store_up = False
+            if store_up:
+                batch = await self._bisect(batch)
+            if batch:
+                self._buf[:0] = batch
+                await asyncio.sleep(min(1.0, self._interval * 4))
+                return
+        self._written(batch)
+
+    def _written(self, batch: list[tuple[Any, ...]]) -> None:
         done = time.time()
-        self.written += len(batch)
-        self.batches += 1
-        self._lags.extend(done - r[1] for r in batch)
-        self.max_lag = max(self.max_lag, done - batch[0][1])
+        if batch:
+            self.written += len(batch)
+            self.batches += 1
+            self._lags.extend(done - r[1] for r in batch)
+            self.max_lag = max(self.max_lag, done - batch[0][1])
         self._room.set()
+
+    async def _bisect(self, batch: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Write what can be written; return rows to retry (all of them if nothing could be)."""
+        stack, failed, wrote = [batch], [], False
+        while stack:
+            part = stack.pop()
+            try:
+                await self._insert(part)
+            except Exception:
+                if len(part) == 1:
+                    failed.append(part[0])
+                else:
+                    mid = len(part) // 2
+                    stack += [part[mid:], part[:mid]]
+                continue
+            wrote = True
+            self._written(part)
+        if not wrote:
+            return batch  # nothing went in: the store is in trouble, not one row
+        for row in failed:
+            self.rejected += 1
+            log.error("click %s refused by the store, set aside: %r", row[0], row)
+        return []
 
     async def close(self) -> None:
         """Stop the loop and drain every queued click (retrying a few times)."""
@@ -314,6 +358,7 @@ class ClickWriter:
             "pending": len(self._buf),
             "dropped": self.dropped,
             "failures": self.failures,
+            "rejected": self.rejected,
             "lag_ms_p50": p(0.50),
             "lag_ms_p99": p(0.99),
             "lag_ms_max": round(self.max_lag * 1000, 2),

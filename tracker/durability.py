@@ -9,9 +9,12 @@ So start-up reads the values back (``Engine.pragmas()``), logs them, shows them 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tracker.settings import Settings
+
+log = logging.getLogger("tracker.durability")
 
 
 class DurabilityError(RuntimeError):
@@ -21,6 +24,12 @@ class DurabilityError(RuntimeError):
 def check(settings: Settings, found: dict[str, Any]) -> dict[str, Any]:
     """Return ``found`` if it matches the settings; raise ``DurabilityError`` otherwise."""
     if not settings.is_sqlite:
+        if found.get("synchronous_commit") in ("off", "local"):
+            log.warning(
+                "PostgreSQL synchronous_commit=%s: a server crash may lose commits "
+                "already acknowledged",
+                found["synchronous_commit"],
+            )
         return found
     want = {
         "journal_mode": "wal",

@@ -64,7 +64,8 @@ async def _reply(send: Send, status: int, code: str, detail: str) -> None:
 
 
 class HeaderLimitMiddleware:
-    """431 for oversized or too many headers, 414 for an oversized URL."""
+    """431 for oversized or too many headers, 414 for an oversized URL, 400 for a NUL byte
+    in the path or query."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -83,11 +84,14 @@ class HeaderLimitMiddleware:
                     f"request headers over {MAX_HEADER_BYTES} bytes or {MAX_HEADER_COUNT} lines",
                 )
                 return
-            if (
-                len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
-                > MAX_URL_BYTES
-            ):
+            query = scope.get("query_string", b"")
+            if len(scope.get("raw_path") or b"") + len(query) > MAX_URL_BYTES:
                 await _reply(send, 414, "uri_too_long", f"URL over {MAX_URL_BYTES} bytes")
+                return
+            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+                # PostgreSQL text cannot hold NUL: refused here, it never reaches a query
+                # (or a click batch, where one such row would fail the whole batch).
+                await _reply(send, 400, "bad_request", "NUL byte in the URL")
                 return
         await self.app(scope, receive, send)
 

@@ -5,9 +5,9 @@ forever) and the store call that erases rows older than a cutoff. ``tracker purg
 every rule once; a running server also runs them every
 ``TRACKER_RETENTION_INTERVAL_MINUTES`` (``RetentionJob``, started by the app's lifespan).
 
-Hook for later data (raw postback bodies, customer hashes...): append a ``Rule`` to
-``RULES``, e.g.
-``Rule("postback bodies", "retention_raw_body_days", lambda store, t: store.purge_raw_bodies(t))``.
+To cover more data (customer hashes, say), append a ``Rule`` to ``RULES`` with its own
+``TRACKER_RETENTION_*_DAYS`` setting and a batched store query in
+``tracker/store/retention.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ RULES: list[Rule] = [
         "retention_fingerprint_days",
         lambda store, cutoff: store.purge_click_fingerprints(cutoff),
     ),
+    Rule(
+        "raw postback bodies",
+        "retention_raw_body_days",
+        lambda store, cutoff: store.purge_raw_bodies(cutoff),
+    ),
 ]
 
 
@@ -60,7 +65,7 @@ async def purge(store: Any, settings: Settings, *, now: float | None = None) -> 
 class RetentionJob:
     """Runs ``purge`` shortly after start and then every interval, until ``close``."""
 
-    def __init__(self, store: Any, settings: Settings, *, first_delay: float = 5.0) -> None:
+    def __init__(self, store: Any, settings: Settings, *, first_delay: float = 60.0) -> None:
         self._store = store
         self._settings = settings
         self._interval = settings.retention_interval_minutes * 60

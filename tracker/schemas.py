@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from tracker import clock
 from tracker.creators import PLATFORMS
@@ -19,8 +26,46 @@ Utm = Annotated[str, StringConstraints(max_length=200)] | None
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
 
+def _clean_text(value: object) -> None:
+    """Refuse text no engine can store: NUL (PostgreSQL) and lone surrogates (not UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text cannot contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (lone surrogate)") from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _clean_text(k)
+            _clean_text(v)
+    elif isinstance(value, list):
+        for v in value:
+            _clean_text(v)
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: object) -> object:
+        _clean_text(data)
+        return data
+
+
+class Patch(Model):
+    """A partial update. ``null`` clears a nullable column; for a column that cannot be
+    empty (``NOT_NULL``) an explicit ``null`` is a 422, never a 500 from the database."""
+
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> Patch:
+        for name in sorted(self.model_fields_set & self.NOT_NULL):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class CreatorIn(Model):
@@ -38,7 +83,8 @@ class CreatorIn(Model):
         return v.lstrip("@")
 
 
-class CreatorPatch(Model):
+class CreatorPatch(Patch):
+    NOT_NULL = frozenset({"handle", "name", "platform", "followers", "category", "email", "status"})
     handle: Handle | None = None
     name: Short | None = None
     platform: Platform | None = None
@@ -62,7 +108,8 @@ class CampaignIn(Model):
     status: Status = "active"
 
 
-class CampaignPatch(Model):
+class CampaignPatch(Patch):
+    NOT_NULL = frozenset({"name", "currency", "status"})
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     starts_on: date | None = None
     ends_on: date | None = None
@@ -94,7 +141,8 @@ class LinkIn(Model):
     expires_at: datetime | None = None
 
 
-class LinkPatch(Model):
+class LinkPatch(Patch):
+    NOT_NULL = frozenset({"utm_override", "content_type", "title", "status"})
     destination: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
     slug: Slug | None = None
     creator_id: Annotated[str, StringConstraints(max_length=100)] | None = None

@@ -271,13 +271,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TRACKER_API_RATE_PER_SEC",
         _int_range(0, 1_000_000),
-        "20",
+        "50",
         "Sustained API requests per second per client IP (0: no limit); 429 beyond.",
     ),
     Setting(
         "TRACKER_API_RATE_BURST",
         _int_range(1, 1_000_000),
-        "200",
+        "500",
         "API requests a client IP may make at once before the sustained rate applies.",
     ),
     Setting(
@@ -287,6 +287,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Click fingerprints (and raw IPs) older than this are erased by `tracker purge` "
         "and the periodic retention job (0: keep forever). At least the fingerprint "
         "lookback.",
+    ),
+    Setting(
+        "TRACKER_RETENTION_RAW_BODY_DAYS",
+        _int_range(0, 3650),
+        "90",
+        "Raw postback bodies (kept for audit) older than this are erased; the order and "
+        "its attribution stay (0: keep forever).",
     ),
     Setting(
         "TRACKER_RETENTION_INTERVAL_MINUTES",
@@ -367,6 +374,7 @@ class Settings:
     api_rate_per_sec: int
     api_rate_burst: int
     retention_fingerprint_days: int
+    retention_raw_body_days: int
     retention_interval_minutes: int
     postback_failures_per_min: int
     attribution_model: str

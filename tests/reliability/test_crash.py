@@ -8,7 +8,7 @@ waiting in the writer's buffer. The bound asserted, per lost click:
 
     ack time > kill time - (TRACKER_FLUSH_INTERVAL_MS + COMMIT_ALLOWANCE)
 
-COMMIT_ALLOWANCE (1 s) covers one batch commit (fsync) and event-loop delay on a shared,
+COMMIT_ALLOWANCE (2 s) covers one batch commit (fsync) and event-loop delay on a shared,
 saturated 2-core machine. A SIGTERM during a flood must lose nothing.
 
 Cycles: ``TRACKER_TEST_CRASH_CYCLES`` (default 4).
@@ -35,7 +35,7 @@ from tests.reliability.loadgen import Flood, flood
 pytestmark = pytest.mark.slow
 
 FLUSH_MS = 50
-COMMIT_ALLOWANCE = 1.0
+COMMIT_ALLOWANCE = 2.0
 CYCLES = int(os.environ.get("TRACKER_TEST_CRASH_CYCLES", "4"))
 PATHS = ["/flood-a", "/flood-b", "/flood-a?utm_term=x&gclid=abc", "/no-such-slug"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_settings, running
+from tests.conftest import Server, free_port, make_settings, running, server_env
 from tracker import durability
 
 
@@ -56,3 +56,15 @@ def test_start_refuses_durability_not_in_force(tmp_path: Path) -> None:
     ):
         with pytest.raises(durability.DurabilityError):
             durability.check(settings, bad)
+
+
+@pytest.mark.slow
+def test_durability_logged_at_start(tmp_path: Path) -> None:
+    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}", TRACKER_LOG_LEVEL="info")
+    srv = Server(env, free_port(), tmp_path / "server.log").start()
+    srv.stop()
+    log = (tmp_path / "server.log").read_text()
+    assert (
+        "sqlite durability: {'journal_mode': 'wal', 'synchronous': 'full', "
+        "'busy_timeout': 5000" in log
+    ), log[-2000:]

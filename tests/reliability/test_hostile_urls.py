@@ -227,3 +227,21 @@ def test_redirect_location_over_http(redirect_server: Server, query: bytes) -> N
     assert len(qs[PARAM]) == 1 and len(qs[PARAM][0]) == 16
     assert qs["variant"] == ["7"] and qs["utm_medium"] == ["influencer"]
     assert loc.fragment == "reviews"
+
+
+ALLOW_LIST_TRICKS = [
+    ("allowed host as a prefix", "https://shop.example.com.evil.example/"),
+    ("allowed host as a suffix without a dot", "https://evilshop.example.com/"),
+    ("allowed host in the path", "https://evil.example/shop.example.com"),
+    ("allowed host in userinfo", "https://shop.example.com@evil.example/"),
+    ("allowed host in the query", "https://evil.example/?next=https://shop.example.com"),
+    ("look-alike of the allowed host", "https://sh\u043ep.example.com/"),
+]
+
+
+@pytest.mark.parametrize(("trick", "url"), ALLOW_LIST_TRICKS, ids=[t for t, _ in ALLOW_LIST_TRICKS])
+def test_allow_list_cannot_be_sidestepped(trick: str, url: str) -> None:
+    allowed = ("shop.example.com",)
+    assert clean_destination("https://www.shop.example.com/p", allowed)
+    with pytest.raises(DestinationError):
+        clean_destination(url, allowed)

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server, make_settings, running
+from tests.postback_helpers import SHOPIFY_SECRET, dumps, shopify_headers, shopify_order
 from tests.reliability.loadgen import Flood, flood
 
 CYCLES = 100
@@ -81,7 +82,8 @@ async def test_start_stop_100_times(
 async def test_soak_memory_and_files_flat(
     server: Server, figures: Callable[[str, Any], None]
 ) -> None:
-    """Mixed redirects (links, unknown slugs, bots) and API calls against a real server."""
+    """Mixed redirects (links, unknown slugs, bots), API calls and signed Shopify postbacks
+    (new orders and replays) against a real server."""
     slugs = [f"soak{i}" for i in range(20)]
     for slug in slugs[:2]:
         server.cli(
@@ -118,9 +120,42 @@ async def test_soak_memory_and_files_flat(
                 api_calls += 3
                 await asyncio.sleep(0.01)
 
+    postbacks: dict[int, int] = {}
+
+    async def postback_load() -> None:
+        """Signed Shopify order webhooks: new orders (some carrying a recent click id) and
+        replays of earlier ones, as a shop sends them on a busy day."""
+        rnd = random.Random(2)
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            r = await client.post(
+                "/api/v1/shops",
+                headers=auth,
+                json={"slug": "demo", "platform": "shopify", "secret": SHOPIFY_SECRET},
+            )
+            assert r.status_code == 201, r.text
+            n = 0
+            while not stop.is_set():
+                order_id = 10**9 + (rnd.randrange(n) if n and rnd.random() < 0.2 else n)
+                n += 1
+                cid = next(reversed(result.acks), "none") if result.acks else "none"
+                body = dumps(
+                    shopify_order(
+                        id=order_id, name=f"#{order_id}", landing_site=f"/products/tee?cl_cid={cid}"
+                    )
+                )
+                hook = f"wh-{order_id}-{rnd.random()}"
+                r = await client.post(
+                    "/postbacks/shopify/demo",
+                    content=body,
+                    headers=shopify_headers(body, webhook_id=hook),
+                )
+                postbacks[r.status_code] = postbacks.get(r.status_code, 0) + 1
+                await asyncio.sleep(0.02)
+
     result = Flood()
     started = time.monotonic()
     api = asyncio.create_task(api_load())
+    hooks = asyncio.create_task(postback_load())
     load = asyncio.create_task(
         flood(
             server.port,
@@ -140,15 +175,17 @@ async def test_soak_memory_and_files_flat(
         samples.append((round(time.monotonic() - started, 1), rss_kib(pid), open_fds(pid)))
     end_rss, end_fds = samples[-1][1], samples[-1][2]
     stop.set()
-    await asyncio.gather(api, load)
+    await asyncio.gather(api, load, hooks)
     health = httpx.get(server.url + "/healthz").json()
     print("soak samples (s, rss KiB, fds):", samples)
     figures("soak seconds", SOAK_SECONDS)
     figures("requests (redirects / API)", f"{result.sent} / {api_calls}")
+    figures("Shopify postbacks by status", postbacks)
     figures("server RSS KiB after warm-up / at end", f"{start_rss} / {end_rss}")
     figures("server open fds after warm-up / at end", f"{start_fds} / {end_fds}")
     figures("click writer at end", health["click_writer"])
     assert result.sent > 1000 and api_calls > 30
+    assert sum(postbacks.values()) > 20 and set(postbacks) <= {200, 201, 202}, postbacks
     assert sum(result.statuses.get(s, 0) for s in (500, 502, 503)) == 0, result.statuses
     assert health["click_writer"]["dropped"] == 0
     # Flat: fds within a few (keep-alive sockets come and go), RSS within 16 MiB or 15 %.

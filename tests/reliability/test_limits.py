@@ -171,3 +171,33 @@ async def test_unknown_slugs_are_negative_cached(live: Running) -> None:
     assert (await live.client.get("/" + "x" * 200)).status_code == 404
     assert (await live.client.get("/bad%20slug")).status_code == 404
     assert len(live.state.cache._entries) == before
+
+
+@pytest.mark.anyio
+async def test_text_no_engine_can_store_is_a_4xx(live: Running) -> None:
+    """Found by the fuzzer on PostgreSQL: NUL in a name or a query, or an explicit null for
+    a NOT NULL column in a PATCH, were 500s. Now refused at the edge, nothing written."""
+    auth = await live.token()
+    c = live.client
+    assert (
+        await c.post("/api/v1/campaigns", headers=auth, json={"name": "spring\u0000"})
+    ).status_code == 422
+    assert (
+        await c.post(
+            "/api/v1/creators", headers=auth, content=b'{"handle": "ok", "name": "\\ud800"}'
+        )
+    ).status_code == 422
+    assert (await c.get("/api/v1/clicks?link=a%00b", headers=auth)).status_code == 400
+    assert (await c.get("/api/v1/links/a%00b", headers=auth)).status_code == 400
+    assert (await c.get("/slug%00")).status_code == 400  # never an orphan click row
+    assert (
+        await c.post("/api/v1/creators", headers=auth, json={"handle": "zoe"})
+    ).status_code == 201
+    for body in ({"handle": None}, {"followers": None}, {"name": None, "status": None}):
+        r = await c.patch("/api/v1/creators/zoe", headers=auth, json=body)
+        assert r.status_code == 422, (body, r.text)
+    assert (
+        await c.patch("/api/v1/creators/zoe", headers=auth, json={"name": "Zoë"})
+    ).status_code == 200
+    assert [x["handle"] for x in await live.store.list_creators()] == ["zoe"]
+    assert await live.store.list_campaigns() == []

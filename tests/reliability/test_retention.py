@@ -60,7 +60,8 @@ async def test_purge_erases_only_old_fingerprints(live: Running) -> None:
     assert all(v == (None, None) for k, v in fps.items() if k.startswith("old"))
     assert all(v[0] == "fp" + k and v[1] for k, v in fps.items() if k.startswith("new"))
     assert await purge(live.store, live.state.settings, now=now) == {
-        "click fingerprints and IPs": 0
+        "click fingerprints and IPs": 0,
+        "raw postback bodies": 0,
     }  # idempotent
 
 
@@ -107,3 +108,46 @@ def test_retention_shorter_than_lookback_is_refused(tmp_path: Path) -> None:
         ).retention_fingerprint_days
         == 0
     )
+
+
+@pytest.mark.anyio
+async def test_purge_erases_old_raw_postback_bodies(live: Running) -> None:
+    now = clock.now()
+    shop = await live.store.create_shop(
+        {
+            "slug": "eu",
+            "name": "EU",
+            "platform": "shopify",
+            "secret": "s" * 32,
+            "pixel_token": "p" * 24,
+            "currency": "EUR",
+        }
+    )
+    for i, age_days in enumerate([200, 120, 91, 89, 1]):
+        await live.store.db.execute(
+            "INSERT INTO deliveries (id, shop_id, delivery_key, source, topic, "
+            "order_external_id, outcome, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                f"dl{i}",
+                shop["id"],
+                f"k{i}",
+                "shopify",
+                "orders/create",
+                str(i),
+                "applied",
+                clock.iso(now - age_days * DAY),
+                '{"email": "someone@example.com"}',
+            ),
+        )
+    assert live.state.settings.retention_raw_body_days == 90
+    done = await purge(live.store, live.state.settings, now=now)
+    assert done["raw postback bodies"] == 3
+    rows = await live.store.db.fetch_all("SELECT id, body, outcome FROM deliveries ORDER BY id")
+    assert [(r["id"], r["body"] is None) for r in rows] == [
+        ("dl0", True),
+        ("dl1", True),
+        ("dl2", True),
+        ("dl3", False),
+        ("dl4", False),
+    ]
+    assert {r["outcome"] for r in rows} == {"applied"}  # the record of delivery stays

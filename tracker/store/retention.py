@@ -1,4 +1,5 @@
-"""Retention: erase personal data (click fingerprints, raw IPs) past its period, in batches.
+"""Retention: erase personal data (click fingerprints, raw IPs, raw postback bodies) past its
+period, in batches.
 
 Batches keep each write transaction short, so on SQLite the click writer is never held up
 for long by a purge of a large, old table.
@@ -18,6 +19,19 @@ class RetentionQueries(StoreBase):
                 "UPDATE clicks SET fingerprint = NULL, ip = NULL WHERE id IN ("
                 "SELECT id FROM clicks WHERE at < ? "
                 "AND (fingerprint IS NOT NULL OR ip IS NOT NULL) LIMIT ?)",
+                (before_iso, batch),
+            )
+            total += n
+            if n < batch:
+                return total
+
+    async def purge_raw_bodies(self, before_iso: str, *, batch: int = 5000) -> int:
+        """Null the raw payload of postback deliveries received before ``before_iso``."""
+        total = 0
+        while True:
+            n = await self.db.execute(
+                "UPDATE deliveries SET body = NULL WHERE id IN ("
+                "SELECT id FROM deliveries WHERE received_at < ? AND body IS NOT NULL LIMIT ?)",
                 (before_iso, batch),
             )
             total += n
