@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import re
 import time
+from array import array
 from collections import deque
 from functools import lru_cache
 from typing import Any
@@ -30,6 +31,9 @@ log = logging.getLogger("tracker.clicks")
 MAX_UA = 512
 MAX_REFERRER_HOST = 255
 MAX_LANG = 128
+#: Lag statistics: the default window, and how many recent clicks' timings are kept at most.
+_RECENT_STATS_ROWS = 100_000
+_KEPT_LAG_ROWS = 1_000_000
 
 #: Link previewers and fetchers that unfurl a link in a chat or feed: redirected, never counted.
 PREVIEWERS = re.compile(
@@ -196,7 +200,10 @@ class ClickWriter:
         self.dropped = 0
         self.failures = 0
         self.max_lag = 0.0
-        self._lags: deque[float] = deque(maxlen=100_000)
+        # Recent batches as (commit time, request times): enough to give lag percentiles over
+        # the last ``_RECENT_STATS_ROWS`` clicks, or over a window (``stats(since=...)``).
+        self._recent: deque[tuple[float, array[float]]] = deque()
+        self._recent_rows = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="click-writer")
@@ -258,7 +265,7 @@ class ClickWriter:
         done = time.time()
         self.written += len(batch)
         self.batches += 1
-        self._lags.extend(done - r[1] for r in batch)
+        self._remember(done, array("d", [r[1] for r in batch]))
         self.max_lag = max(self.max_lag, done - batch[0][1])
         self._room.set()
 
@@ -275,16 +282,45 @@ class ClickWriter:
         if self._buf:
             log.error("%d clicks could not be written at shutdown", len(self._buf))
 
-    def stats(self) -> dict[str, Any]:
-        lags = sorted(self._lags)
-        p = (lambda q: round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 2)) if lags \
-            else (lambda q: 0.0)
+    def _remember(self, done: float, ats: array[float]) -> None:
+        self._recent.append((done, ats))
+        self._recent_rows += len(ats)
+        while self._recent_rows - len(self._recent[0][1]) >= _KEPT_LAG_ROWS:
+            self._recent_rows -= len(self._recent.popleft()[1])
+
+    def stats(self, since: float | None = None) -> dict[str, Any]:
+        """Counters, and flush lag (request time -> commit) percentiles in milliseconds.
+
+        Without ``since``: lag over the last ``_RECENT_STATS_ROWS`` clicks written, and the
+        largest lag since start (or ``reset_stats``). With ``since`` (epoch seconds): lag of
+        the clicks requested at or after it (as far back as kept), so a benchmark can read
+        exactly its measured run without resetting anything.
+        """
+        lags: list[float] = []
+        if since is None:
+            for done, ats in reversed(self._recent):
+                lags.extend(done - at for at in ats)
+                if len(lags) >= _RECENT_STATS_ROWS:
+                    break
+            max_lag = self.max_lag
+        else:
+            for done, ats in reversed(self._recent):
+                if ats[-1] < since:
+                    break
+                lags.extend(done - at for at in ats if at >= since)
+            max_lag = max(lags, default=0.0)
+        lags.sort()
+
+        def p(q: float) -> float:
+            return round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 2) if lags else 0.0
+
         return {
             "written": self.written, "batches": self.batches, "pending": len(self._buf),
-            "dropped": self.dropped, "failures": self.failures,
-            "lag_ms_p50": p(0.50), "lag_ms_p99": p(0.99), "lag_ms_max": round(self.max_lag * 1000, 2),
+            "dropped": self.dropped, "failures": self.failures, "lag_rows": len(lags),
+            "lag_ms_p50": p(0.50), "lag_ms_p99": p(0.99), "lag_ms_max": round(max_lag * 1000, 2),
         }
 
     def reset_stats(self) -> None:
-        self._lags.clear()
+        self._recent.clear()
+        self._recent_rows = 0
         self.max_lag = 0.0
