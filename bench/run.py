@@ -463,8 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     info = {"machine": machine(), "versions": versions(),
             "command": " ".join([Path(sys.executable).name, "bench/run.py",
                                  *(argv if argv is not None else sys.argv[1:])])}
+    versions_line = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     say(f"machine: {info['machine']['nproc']} cores, {info['machine']['cpu']}, load "
-        f"{info['machine']['loadavg']}; " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+        f"{info['machine']['loadavg']}; {versions_line}")
     tmp = Path(tempfile.mkdtemp(prefix="creatorlink-bench-"))
     results: dict[str, Any] = {"info": info}
     failed = False
