@@ -44,9 +44,13 @@ CATEGORIES = ("beauty", "fitness", "food", "fashion", "gaming", "travel", "tech"
 SHOP = "https://shop.example.com"
 PRODUCTS = ("serum", "cleanser", "sunscreen", "toner", "mask", "kit")
 #: Devices as the capture writes them, with rough shares of influencer traffic.
-DEVICES = (("mobile", "iOS", "Mobile Safari"), ("mobile", "Android", "Chrome Mobile"),
-           ("mobile", "iOS", "Instagram"), ("desktop", "Windows", "Chrome"),
-           ("tablet", "iOS", "Mobile Safari"))
+DEVICES = (
+    ("mobile", "iOS", "Mobile Safari"),
+    ("mobile", "Android", "Chrome Mobile"),
+    ("mobile", "iOS", "Instagram"),
+    ("desktop", "Windows", "Chrome"),
+    ("tablet", "iOS", "Mobile Safari"),
+)
 #: Insert this many rows per statement (well under both engines' parameter limits).
 CHUNK_PARAMS = 15_000
 
@@ -69,8 +73,16 @@ class Dataset:
         return [link["slug"] for link in self.links]
 
     @classmethod
-    def generate(cls, *, creators: int = 500, campaigns: int = 5, links: int = 100_000,
-                 clicks: int = 0, days: int = 30, seed: int = 8) -> Dataset:
+    def generate(
+        cls,
+        *,
+        creators: int = 500,
+        campaigns: int = 5,
+        links: int = 100_000,
+        clicks: int = 0,
+        days: int = 30,
+        seed: int = 8,
+    ) -> Dataset:
         """``links`` spread evenly over creators and campaigns; ``clicks`` over ``days``."""
         rng = random.Random(seed)
         now = time.time()
@@ -79,19 +91,37 @@ class Dataset:
         for i in range(creators):
             handle = f"creator_{i:04d}"
             followers = int(rng.paretovariate(1.2) * 2_000)
-            data.creators.append({
-                "id": _rid(rng, "cr"), "handle": handle, "handle_key": handle,
-                "name": f"Creator {i}", "platform": PLATFORMS[i % len(PLATFORMS)],
-                "followers": min(followers, 5_000_000), "category": CATEGORIES[i % len(CATEGORIES)],
-                "email": "", "status": "active", "created_at": stamp, "updated_at": stamp,
-            })
+            data.creators.append(
+                {
+                    "id": _rid(rng, "cr"),
+                    "handle": handle,
+                    "handle_key": handle,
+                    "name": f"Creator {i}",
+                    "platform": PLATFORMS[i % len(PLATFORMS)],
+                    "followers": min(followers, 5_000_000),
+                    "category": CATEGORIES[i % len(CATEGORIES)],
+                    "email": "",
+                    "status": "active",
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
         for i in range(campaigns):
             name = f"Campaign {i}"
-            data.campaigns.append({
-                "id": _rid(rng, "cp"), "name": name, "name_key": name.lower(),
-                "starts_on": None, "ends_on": None, "budget_minor": 500_000 * (i + 1),
-                "currency": "USD", "status": "active", "created_at": stamp, "updated_at": stamp,
-            })
+            data.campaigns.append(
+                {
+                    "id": _rid(rng, "cp"),
+                    "name": name,
+                    "name_key": name.lower(),
+                    "starts_on": None,
+                    "ends_on": None,
+                    "budget_minor": 500_000 * (i + 1),
+                    "currency": "USD",
+                    "status": "active",
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
         seen: set[str] = set()
         for i in range(links):
             slug = "".join(rng.choices(ALPHABET, k=7))
@@ -100,32 +130,45 @@ class Dataset:
             seen.add(slug)
             creator = data.creators[i % creators] if creators else None
             campaign = data.campaigns[i % campaigns] if campaigns else None
-            data.links.append({
-                "id": _rid(rng, "ln"), "slug": slug,
-                "creator_id": creator["id"] if creator else None,
-                "campaign_id": campaign["id"] if campaign else None,
-                "destination": f"{SHOP}/products/{PRODUCTS[i % len(PRODUCTS)]}?variant={i % 97}",
-                "utm_source": creator["platform"] if creator else None,
-                "utm_medium": "influencer",
-                "utm_campaign": campaign["name_key"].replace(" ", "_") if campaign else None,
-                "utm_content": creator["handle"] if creator else None, "utm_term": None,
-                "utm_override": 0, "content_type": "", "title": "", "status": "active",
-                "expires_at": None, "created_at": stamp, "updated_at": stamp,
-            })
+            data.links.append(
+                {
+                    "id": _rid(rng, "ln"),
+                    "slug": slug,
+                    "creator_id": creator["id"] if creator else None,
+                    "campaign_id": campaign["id"] if campaign else None,
+                    "destination": f"{SHOP}/products/{PRODUCTS[i % len(PRODUCTS)]}?variant={i % 97}",
+                    "utm_source": creator["platform"] if creator else None,
+                    "utm_medium": "influencer",
+                    "utm_campaign": campaign["name_key"].replace(" ", "_") if campaign else None,
+                    "utm_content": creator["handle"] if creator else None,
+                    "utm_term": None,
+                    "utm_override": 0,
+                    "content_type": "",
+                    "title": "",
+                    "status": "active",
+                    "expires_at": None,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
         data.clicks = list(_clicks(rng, data.links, clicks, now, days))
         return data
 
     async def load(self, store: Store) -> None:
         """Write every row; the store must be migrated and hold none of these ids yet."""
-        for table, rows in (("creators", self.creators), ("campaigns", self.campaigns),
-                            ("links", self.links)):
+        for table, rows in (
+            ("creators", self.creators),
+            ("campaigns", self.campaigns),
+            ("links", self.links),
+        ):
             await insert_rows(store, table, rows)
         for start in range(0, len(self.clicks), 20_000):
             await store.insert_clicks(self.clicks[start : start + 20_000])
 
 
-def _clicks(rng: random.Random, links: list[dict[str, Any]], n: int, now: float,
-            days: int) -> Iterator[tuple[Any, ...]]:
+def _clicks(
+    rng: random.Random, links: list[dict[str, Any]], n: int, now: float, days: int
+) -> Iterator[tuple[Any, ...]]:
     """Click rows skewed towards a few popular links, as real creator traffic is."""
     if not links:
         return
@@ -134,10 +177,21 @@ def _clicks(rng: random.Random, links: list[dict[str, Any]], n: int, now: float,
         device, os_, browser = rng.choice(DEVICES)
         bot = rng.random() < 0.05
         yield (
-            "".join(rng.choices(ALPHABET, k=16)), clock.iso(now - rng.random() * days * 86400),
-            link["slug"], link["id"], link["creator_id"], f"{rng.getrandbits(128):032x}",
-            device, os_, browser, int(bot), "previewer:facebookexternalhit" if bot else None,
-            0, "l.instagram.com" if rng.random() < 0.6 else None, None, "GET",
+            "".join(rng.choices(ALPHABET, k=16)),
+            clock.iso(now - rng.random() * days * 86400),
+            link["slug"],
+            link["id"],
+            link["creator_id"],
+            f"{rng.getrandbits(128):032x}",
+            device,
+            os_,
+            browser,
+            int(bot),
+            "previewer:facebookexternalhit" if bot else None,
+            0,
+            "l.instagram.com" if rng.random() < 0.6 else None,
+            None,
+            "GET",
         )
 
 
@@ -151,8 +205,7 @@ async def insert_rows(store: Store, table: str, rows: list[dict[str, Any]]) -> N
     async with store.db.transaction() as tx:
         for start in range(0, len(rows), per):
             chunk = rows[start : start + per]
-            sql = (f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
-                   + ", ".join(one for _ in chunk))
+            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES " + ", ".join(one for _ in chunk)
             await tx.execute(sql, [r[c] for r in chunk for c in cols])
 
 
@@ -187,14 +240,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=8)
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    data = Dataset.generate(creators=args.creators, campaigns=args.campaigns, links=args.links,
-                            clicks=args.clicks, seed=args.seed)
+    data = Dataset.generate(
+        creators=args.creators,
+        campaigns=args.campaigns,
+        links=args.links,
+        clicks=args.clicks,
+        seed=args.seed,
+    )
     t1 = time.perf_counter()
     env = {"TRACKER_DATABASE_URL": args.database_url} if args.database_url else {}
     asyncio.run(build(args.data_dir, data, **env))
-    print(f"generated in {t1 - t0:.1f}s, loaded in {time.perf_counter() - t1:.1f}s: "
-          f"{len(data.creators)} creators, {len(data.campaigns)} campaigns, "
-          f"{len(data.links)} links, {len(data.clicks)} clicks into {args.data_dir}")
+    print(
+        f"generated in {t1 - t0:.1f}s, loaded in {time.perf_counter() - t1:.1f}s: "
+        f"{len(data.creators)} creators, {len(data.campaigns)} campaigns, "
+        f"{len(data.links)} links, {len(data.clicks)} clicks into {args.data_dir}"
+    )
     return 0
 
 

@@ -48,10 +48,25 @@ from bench.dataset import Dataset, build  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: uvicorn options shared by both servers (the same as ``tracker serve`` passes).
-UVICORN_OPTS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                "--no-server-header", "--no-date-header", "--log-level", "warning"]
-TARGETS = {"ratio_rps": 0.75, "ratio_cpu": 1.5, "ratio_p99": 2.0, "lag_p99_ms": 100.0,
-           "lag_max_ms": 250.0, "postbacks_per_s": 1000.0}
+UVICORN_OPTS = [
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--no-server-header",
+    "--no-date-header",
+    "--log-level",
+    "warning",
+]
+TARGETS = {
+    "ratio_rps": 0.75,
+    "ratio_cpu": 1.5,
+    "ratio_p99": 2.0,
+    "lag_p99_ms": 100.0,
+    "lag_max_ms": 250.0,
+    "postbacks_per_s": 1000.0,
+}
 
 
 def say(msg: str) -> None:
@@ -76,10 +91,22 @@ def find_wrk() -> str:
     raise SystemExit("wrk is required: install it (Debian/Ubuntu: apt-get install wrk) and rerun")
 
 
-def wrk_command(wrk: str, url: str, args: argparse.Namespace, duration: float,
-                slugfile: Path) -> list[str]:
-    return [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{duration:g}s",
-            "--timeout", "5s", "-s", str(BENCH / "slugs.lua"), url, "--", str(slugfile)]
+def wrk_command(
+    wrk: str, url: str, args: argparse.Namespace, duration: float, slugfile: Path
+) -> list[str]:
+    return [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{duration:g}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(BENCH / "slugs.lua"),
+        url,
+        "--",
+        str(slugfile),
+    ]
 
 
 @dataclass
@@ -103,8 +130,16 @@ class WrkResult:
     @property
     def errors(self) -> int:
         d = self.data
-        return sum(int(d[k]) for k in ("errors_connect", "errors_read", "errors_write",
-                                       "errors_status", "errors_timeout"))
+        return sum(
+            int(d[k])
+            for k in (
+                "errors_connect",
+                "errors_read",
+                "errors_write",
+                "errors_status",
+                "errors_timeout",
+            )
+        )
 
 
 def run_wrk(cmd: list[str]) -> WrkResult:
@@ -143,8 +178,9 @@ def machine_busy_seconds() -> float:
 
 
 class Server:
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], ready: str,
-                 log: Path) -> None:
+    def __init__(
+        self, name: str, cmd: list[str], env: dict[str, str], ready: str, log: Path
+    ) -> None:
         self.name, self.cmd, self.env, self.ready, self.log_path = name, cmd, env, ready, log
         self.port = 0
         self.url = ""
@@ -155,8 +191,9 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [c.replace("{port}", str(self.port)) for c in self.cmd]
         self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -190,15 +227,31 @@ def python() -> str:
 def start_servers(tmp: Path, data_dir: Path) -> tuple[Server, Server]:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     bare = Server(
-        "bare", [python(), "-m", "uvicorn", "--app-dir", str(BENCH), "bare_app:app",
-                 "--host", "127.0.0.1", "--port", "{port}", *UVICORN_OPTS],
-        base_env, "/ready", tmp / "bare.log",
+        "bare",
+        [
+            python(),
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(BENCH),
+            "bare_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+            *UVICORN_OPTS,
+        ],
+        base_env,
+        "/ready",
+        tmp / "bare.log",
     ).start()
     tracker_env = {**base_env, "TRACKER_DATA_DIR": str(data_dir), "TRACKER_LOG_LEVEL": "warning"}
     tracker = Server(
-        "tracker", [python(), "-m", "tracker", "serve", "--host", "127.0.0.1",
-                    "--port", "{port}"],
-        tracker_env, "/healthz", tmp / "tracker.log",
+        "tracker",
+        [python(), "-m", "tracker", "serve", "--host", "127.0.0.1", "--port", "{port}"],
+        tracker_env,
+        "/healthz",
+        tmp / "tracker.log",
     ).start()
     return bare, tracker
 
@@ -244,8 +297,9 @@ class Totals:
     requests: int = 0
 
 
-def measure(server: Server, cmd: list[str], rep: int, args: argparse.Namespace,
-            totals: Totals | None) -> Run:
+def measure(
+    server: Server, cmd: list[str], rep: int, args: argparse.Namespace, totals: Totals | None
+) -> Run:
     if args.warmup > 0:  # not counted: fills caches, JITs nothing, wakes the CPU governor
         warm = run_wrk([c if not c.startswith("-d") else f"-d{args.warmup:g}s" for c in cmd])
         if totals is not None:
@@ -266,13 +320,24 @@ def measure(server: Server, cmd: list[str], rep: int, args: argparse.Namespace,
     server_cpu = cpu1 - cpu0
     other = max(0.0, (busy1 - busy0) - server_cpu - res.cpu_s) / max(t1 - t0, 1e-9)
     d = res.data
-    return Run(server.name, rep, res.rps, d["p50_us"] / 1000, d["p99_us"] / 1000,
-               server_cpu / max(res.requests, 1) * 1e6, res.requests, res.errors, res.cpu_s,
-               other, lag)
+    return Run(
+        server.name,
+        rep,
+        res.rps,
+        d["p50_us"] / 1000,
+        d["p99_us"] / 1000,
+        server_cpu / max(res.requests, 1) * 1e6,
+        res.requests,
+        res.errors,
+        res.cpu_s,
+        other,
+        lag,
+    )
 
 
-def redirect_bench(args: argparse.Namespace, wrk: str, tmp: Path, data_dir: Path,
-                   slugfile: Path) -> dict[str, Any]:
+def redirect_bench(
+    args: argparse.Namespace, wrk: str, tmp: Path, data_dir: Path, slugfile: Path
+) -> dict[str, Any]:
     bare, tracker = start_servers(tmp, data_dir)
     totals = Totals()
     runs: list[Run] = []
@@ -285,22 +350,33 @@ def redirect_bench(args: argparse.Namespace, wrk: str, tmp: Path, data_dir: Path
                 cmd = wrk_command(wrk, server.url, args, args.duration, slugfile)
                 run = measure(server, cmd, rep, args, totals if server is tracker else None)
                 runs.append(run)
-                lag = (f"  lag p99 {run.lag['lag_ms_p99']:.0f} ms max {run.lag['lag_ms_max']:.0f}"
-                       " ms" if run.lag else "")
-                say(f"  rep {rep + 1} {run.target:8s} {run.rps:9,.0f} req/s  p50 "
+                lag = (
+                    f"  lag p99 {run.lag['lag_ms_p99']:.0f} ms max {run.lag['lag_ms_max']:.0f} ms"
+                    if run.lag
+                    else ""
+                )
+                say(
+                    f"  rep {rep + 1} {run.target:8s} {run.rps:9,.0f} req/s  p50 "
                     f"{run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  cpu {run.cpu_us:6.1f} us/req"
-                    f"  errors {run.errors}  others {run.other_cores:.2f} cores{lag}")
+                    f"  errors {run.errors}  others {run.other_cores:.2f} cores{lag}"
+                )
         if args.profile:
-            profile_tracker(tracker, wrk_command(wrk, tracker.url, args, args.duration, slugfile),
-                            totals, tmp)
+            profile_tracker(
+                tracker, wrk_command(wrk, tracker.url, args, args.duration, slugfile), totals, tmp
+            )
         final = wait_drained(tracker)
     finally:
         bare.stop()
         code = tracker.stop()
     with sqlite3.connect(f"file:{data_dir / 'tracker.db'}?mode=ro", uri=True) as db:
         clicks = db.execute("SELECT COUNT(*) FROM clicks").fetchone()[0]
-    return {"runs": runs, "totals": totals, "db_clicks": clicks, "writer": final,
-            "tracker_exit": code}
+    return {
+        "runs": runs,
+        "totals": totals,
+        "db_clicks": clicks,
+        "writer": final,
+        "tracker_exit": code,
+    }
 
 
 def profile_tracker(server: Server, cmd: list[str], totals: Totals, tmp: Path) -> None:
@@ -314,9 +390,26 @@ def profile_tracker(server: Server, cmd: list[str], totals: Totals, tmp: Path) -
     raw = tmp / "profile.raw"
     duration = max(2, int(float(cmd[3].removeprefix("-d").removesuffix("s"))))
     spy_proc = subprocess.Popen(
-        [spy, "record", "--pid", str(server.pid), "--duration", str(duration), "--rate", "250",
-         "--format", "raw", "--output", str(raw), "--nonblocking", "--threads"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            spy,
+            "record",
+            "--pid",
+            str(server.pid),
+            "--duration",
+            str(duration),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--nonblocking",
+            "--threads",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.5)
     res = run_wrk(cmd)
     totals.ok, totals.sent = totals.ok + res.ok, totals.sent + int(res.data["sent"])
@@ -428,15 +521,20 @@ def machine() -> dict[str, Any]:
                 break
     with open("/proc/loadavg") as fh:
         load = fh.read().split()[:3]
-    return {"nproc": os.cpu_count(), "cpu": model, "loadavg": " ".join(load),
-            "kernel": platform.release()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "loadavg": " ".join(load),
+        "kernel": platform.release(),
+    }
 
 
 # -- main ---------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--quick", action="store_true",
-                   help="smoke check: 1 rep of 2 s, 1 s warm-up, 5,000 links")
+    p.add_argument(
+        "--quick", action="store_true", help="smoke check: 1 rep of 2 s, 1 s warm-up, 5,000 links"
+    )
     p.add_argument("--reps", type=int, default=3, help="interleaved repetitions (default 3)")
     p.add_argument("--duration", type=int, default=10, help="seconds per measured run")
     p.add_argument("--warmup", type=int, default=3, help="uncounted seconds before each")
@@ -447,8 +545,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--postbacks", type=int, default=5_000, help="signed orders to send")
     p.add_argument("--profile", action="store_true", help="one extra run under py-spy")
     p.add_argument("--skip-redirect", action="store_true")
-    p.add_argument("--json", type=Path, default=None,
-                   help="write every figure here (default bench/results/run-TIME.json)")
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="write every figure here (default bench/results/run-TIME.json)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = p.parse_args(argv)
     if args.quick:
@@ -460,12 +562,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wrk = find_wrk()
-    info = {"machine": machine(), "versions": versions(),
-            "command": " ".join([Path(sys.executable).name, "bench/run.py",
-                                 *(argv if argv is not None else sys.argv[1:])])}
+    info = {
+        "machine": machine(),
+        "versions": versions(),
+        "command": " ".join(
+            [
+                Path(sys.executable).name,
+                "bench/run.py",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
+    }
     versions_line = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-    say(f"machine: {info['machine']['nproc']} cores, {info['machine']['cpu']}, load "
-        f"{info['machine']['loadavg']}; {versions_line}")
+    say(
+        f"machine: {info['machine']['nproc']} cores, {info['machine']['cpu']}, load "
+        f"{info['machine']['loadavg']}; {versions_line}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="creatorlink-bench-"))
     results: dict[str, Any] = {"info": info}
     failed = False
@@ -479,8 +591,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(build(data_dir, data))
             slugfile = tmp / "slugs.txt"
             slugfile.write_text("\n".join(data.slugs) + "\n")
-            say(f"data set: {len(data.links):,} links over {len(data.creators)} creators in "
-                f"{time.perf_counter() - t0:.1f}s ({data_dir})")
+            say(
+                f"data set: {len(data.links):,} links over {len(data.creators)} creators in "
+                f"{time.perf_counter() - t0:.1f}s ({data_dir})"
+            )
             red = redirect_bench(args, wrk, tmp, data_dir, slugfile)
             s = summarise(red)
             totals: Totals = red["totals"]
@@ -488,17 +602,24 @@ def main(argv: list[str] | None = None) -> int:
             table = print_table(s, red, args.reps)
             say("\n".join(table))
             exact = totals.ok <= red["db_clicks"] <= totals.sent
-            say(f"\nclicks: wrk got {totals.ok:,} 302s (sent {totals.sent:,}, the difference is "
+            say(
+                f"\nclicks: wrk got {totals.ok:,} 302s (sent {totals.sent:,}, the difference is "
                 f"requests in flight when wrk stopped); database holds {red['db_clicks']:,} "
                 f"clicks -> {'OK' if exact else 'MISMATCH'}; writer dropped "
-                f"{red['writer']['dropped']}, tracker exit code {red['tracker_exit']}")
+                f"{red['writer']['dropped']}, tracker exit code {red['tracker_exit']}"
+            )
             say("targets: " + "; ".join(verdicts(s)))
             failed |= not exact or red["writer"]["dropped"] > 0
             results["redirect"] = {
-                "summary": s, "table": table,
+                "summary": s,
+                "table": table,
                 "runs": [r.__dict__ for r in red["runs"]],
-                "clicks": {"wrk_302": totals.ok, "wrk_sent": totals.sent,
-                           "db": red["db_clicks"], "match": exact},
+                "clicks": {
+                    "wrk_302": totals.ok,
+                    "wrk_sent": totals.sent,
+                    "db": red["db_clicks"],
+                    "match": exact,
+                },
             }
         pb = postback_bench(args, tmp)
         if pb is not None:

@@ -77,8 +77,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def make_settings(tmp_path: Path, database_url: str, **env: str) -> Settings:
-    environ = {"TRACKER_DATA_DIR": str(tmp_path), "TRACKER_SECRET_KEY": SECRET,
-               "TRACKER_DATABASE_URL": database_url, "TRACKER_FLUSH_INTERVAL_MS": "10", **env}
+    environ = {
+        "TRACKER_DATA_DIR": str(tmp_path),
+        "TRACKER_SECRET_KEY": SECRET,
+        "TRACKER_DATABASE_URL": database_url,
+        "TRACKER_FLUSH_INTERVAL_MS": "10",
+        **env,
+    }
     return Settings.from_env(environ)
 
 
@@ -144,7 +149,10 @@ class Server:
         self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tracker", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -166,16 +174,29 @@ class Server:
         return code
 
     def cli(self, *args: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "tracker", *args], cwd=ROOT, env=self.env,
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "tracker", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         return out.stdout
 
 
 def server_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update({"TRACKER_DATA_DIR": str(tmp_path), "TRACKER_SECRET_KEY": SECRET,
-                "TRACKER_DATABASE_URL": database_url, "TRACKER_LOG_LEVEL": "warning", **extra})
+    env.update(
+        {
+            "TRACKER_DATA_DIR": str(tmp_path),
+            "TRACKER_SECRET_KEY": SECRET,
+            "TRACKER_DATABASE_URL": database_url,
+            "TRACKER_LOG_LEVEL": "warning",
+            **extra,
+        }
+    )
     return env
 
 

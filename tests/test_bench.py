@@ -26,8 +26,9 @@ async def test_dataset_generates_and_loads(tmp_path: Path, database_url: str) ->
     assert len({link["slug"] for link in data.links}) == 300
     assert Dataset.generate(creators=7, campaigns=2, links=300, seed=3).slugs == data.slugs
     await build(tmp_path, data, TRACKER_SECRET_KEY="k" * 40)
-    store = await open_store(Settings.from_env({"TRACKER_DATA_DIR": str(tmp_path),
-                                                "TRACKER_SECRET_KEY": "k" * 40}))
+    store = await open_store(
+        Settings.from_env({"TRACKER_DATA_DIR": str(tmp_path), "TRACKER_SECRET_KEY": "k" * 40})
+    )
     try:
         assert len(await store.list_creators(limit=100)) == 7
         assert await store.count_clicks() == 120
@@ -38,9 +39,11 @@ async def test_dataset_generates_and_loads(tmp_path: Path, database_url: str) ->
 
 
 def test_profile_summary_reads_py_spy_raw_output() -> None:
-    raw = ("thread (1): MainThread;run (a.py:3);hot (b.py:9) 30\n"
-           "thread (1): MainThread;run (a.py:3);cold (b.py:20) 10\n"
-           "thread (2): Thread-1;work (c.py:1) 60\n")
+    raw = (
+        "thread (1): MainThread;run (a.py:3);hot (b.py:9) 30\n"
+        "thread (1): MainThread;run (a.py:3);cold (b.py:20) 10\n"
+        "thread (2): Thread-1;work (c.py:1) 60\n"
+    )
     text = summarise(raw)
     assert "100 samples" in text
     assert "60.0%  Thread-1" in text and "30.0%  [MainThread] hot (b.py)" in text
@@ -50,12 +53,18 @@ def test_profile_summary_reads_py_spy_raw_output() -> None:
 @pytest.mark.slow
 def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
     if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (Debian: apt-get install wrk); bench/run.py "
-                    "installs it itself when run as root")
+        pytest.skip(
+            "wrk is not installed (Debian: apt-get install wrk); bench/run.py "
+            "installs it itself when run as root"
+        )
     out = tmp_path / "figures.json"
     proc = subprocess.run(
         [sys.executable, "bench/run.py", "--quick", "--links", "2000", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     figures = json.loads(out.read_text())
     clicks = figures["redirect"]["clicks"]

@@ -30,25 +30,36 @@ def test_click_ids_are_url_safe_unique_and_time_ordered() -> None:
 
 
 async def _link(live: Running, auth: dict[str, str], slug: str, dest: str) -> dict[str, str]:
-    r = await live.client.post("/api/v1/links", headers=auth,
-                               json={"slug": slug, "destination": dest})
+    r = await live.client.post(
+        "/api/v1/links", headers=auth, json={"slug": slug, "destination": dest}
+    )
     assert r.status_code == 201, r.text
     body: dict[str, str] = r.json()
     return body
 
 
-async def test_change_made_elsewhere_reaches_the_cache_by_sync(live: Running,
-                                                               auth: dict[str, str]) -> None:
+async def test_change_made_elsewhere_reaches_the_cache_by_sync(
+    live: Running, auth: dict[str, str]
+) -> None:
     link = await _link(live, auth, "syncme", "https://shop.example.com/a")
-    assert (await live.client.get("/syncme")).headers["location"].startswith(
-        "https://shop.example.com/a?")
+    assert (
+        (await live.client.get("/syncme"))
+        .headers["location"]
+        .startswith("https://shop.example.com/a?")
+    )
     # Changed straight in the store (as another node or the CLI would): no invalidation.
     await live.store.update_link(link["id"], {"destination": "https://shop.example.com/b"})
-    assert (await live.client.get("/syncme")).headers["location"].startswith(
-        "https://shop.example.com/a?")  # cached until the next sync
+    assert (
+        (await live.client.get("/syncme"))
+        .headers["location"]
+        .startswith("https://shop.example.com/a?")
+    )  # cached until the next sync
     await live.state.cache.sync()
-    assert (await live.client.get("/syncme")).headers["location"].startswith(
-        "https://shop.example.com/b?")
+    assert (
+        (await live.client.get("/syncme"))
+        .headers["location"]
+        .startswith("https://shop.example.com/b?")
+    )
     await live.store.update_link(link["id"], {"slug": "renamed"})
     await live.store.update_link(link["id"], {"status": "disabled"})
     await live.state.cache.sync()
@@ -63,17 +74,25 @@ async def test_ttl_zero_reads_the_store_every_time(tmp_path: Path, database_url:
         auth = await live.token()
         link = await _link(live, auth, "fresh", "https://shop.example.com/a")
         await live.store.update_link(link["id"], {"destination": "https://shop.example.com/z"})
-        assert (await live.client.get("/fresh")).headers["location"].startswith(
-            "https://shop.example.com/z?")
+        assert (
+            (await live.client.get("/fresh"))
+            .headers["location"]
+            .startswith("https://shop.example.com/z?")
+        )
 
 
-async def test_quotes_and_sql_in_click_values_are_stored_verbatim(live: Running,
-                                                                 auth: dict[str, str]) -> None:
+async def test_quotes_and_sql_in_click_values_are_stored_verbatim(
+    live: Running, auth: dict[str, str]
+) -> None:
     await _link(live, auth, "quoted", "https://shop.example.com/q")
     host = "it's.example'); drop table clicks; --"
-    r = await live.client.get("/quoted", headers={
-        "referer": f"https://{host}/p",
-        "user-agent": "Mozilla/5.0 'quoted' \u00e9".encode("latin-1")})
+    r = await live.client.get(
+        "/quoted",
+        headers={
+            "referer": f"https://{host}/p",
+            "user-agent": "Mozilla/5.0 'quoted' \u00e9".encode("latin-1"),
+        },
+    )
     assert r.status_code == 302
     click_id = r.headers["location"].rsplit("cl_cid=", 1)[1]
     await live.flush()
@@ -85,7 +104,8 @@ async def test_quotes_and_sql_in_click_values_are_stored_verbatim(live: Running,
 # SQLite only: holding its single write transaction is how a test makes the store slow.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_writer_blocks_redirects_while_behind_and_loses_nothing(
-        live: Running, auth: dict[str, str]) -> None:
+    live: Running, auth: dict[str, str]
+) -> None:
     await _link(live, auth, "busy", "https://shop.example.com/busy")
     writer = live.state.writer
     await live.client.get("/busy")

@@ -70,8 +70,9 @@ def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                  for e in exc.errors()]
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
         first = errors[0] if errors else {"field": "", "message": "invalid"}
         raise Unprocessable(f"{first['field']}: {first['message']}", details=errors) from None
 
@@ -89,8 +90,10 @@ def _page_args(request: Request) -> tuple[int, int]:
 
 # -- presenters -----------------------------------------------------------------------------
 def present_creator(row: Row, st: AppState) -> Row:
-    return {**{k: v for k, v in row.items() if k != "handle_key"},
-            "tier": tier_for(int(row["followers"]))}
+    return {
+        **{k: v for k, v in row.items() if k != "handle_key"},
+        "tier": tier_for(int(row["followers"])),
+    }
 
 
 def present_campaign(row: Row, st: AppState) -> Row:
@@ -98,8 +101,11 @@ def present_campaign(row: Row, st: AppState) -> Row:
 
 
 def present_link(row: Row, st: AppState) -> Row:
-    return {**row, "utm_override": bool(row["utm_override"]),
-            "short_url": f"{st.settings.base_url}/{row['slug']}"}
+    return {
+        **row,
+        "utm_override": bool(row["utm_override"]),
+        "short_url": f"{st.settings.base_url}/{row['slug']}",
+    }
 
 
 # -- resources ------------------------------------------------------------------------------
@@ -115,8 +121,13 @@ class Resource:
 RESOURCES = (
     Resource("creators", schemas.CreatorIn, schemas.CreatorPatch, present_creator, ("status", "q")),
     Resource("campaigns", schemas.CampaignIn, schemas.CampaignPatch, present_campaign),
-    Resource("links", schemas.LinkIn, schemas.LinkPatch, present_link,
-             ("creator_id", "campaign_id", "status")),
+    Resource(
+        "links",
+        schemas.LinkIn,
+        schemas.LinkPatch,
+        present_link,
+        ("creator_id", "campaign_id", "status"),
+    ),
 )
 
 
@@ -142,19 +153,27 @@ async def _update(st: AppState, res: Resource, ref: str, fields: dict[str, Any])
 
 
 async def _get(st: AppState, res: Resource, ref: str) -> Row:
-    getter = {"creators": st.store.get_creator, "campaigns": st.store.get_campaign,
-              "links": st.store.get_link}[res.name]
+    getter = {
+        "creators": st.store.get_creator,
+        "campaigns": st.store.get_campaign,
+        "links": st.store.get_link,
+    }[res.name]
     return await getter(ref)
 
 
 async def _list(st: AppState, res: Resource, request: Request) -> list[Row]:
     limit, offset = _page_args(request)
     filters = {k: request.query_params[k] for k in res.filters if request.query_params.get(k)}
-    lister = {"creators": st.store.list_creators, "campaigns": st.store.list_campaigns,
-              "links": st.store.list_links}[res.name]
+    lister = {
+        "creators": st.store.list_creators,
+        "campaigns": st.store.list_campaigns,
+        "links": st.store.list_links,
+    }[res.name]
     if res.name == "links":
-        for key, getter in (("creator_id", st.store.get_creator),
-                            ("campaign_id", st.store.get_campaign)):
+        for key, getter in (
+            ("creator_id", st.store.get_creator),
+            ("campaign_id", st.store.get_campaign),
+        ):
             if key in filters:
                 filters[key] = (await getter(filters[key]))["id"]
     return await lister(limit=limit, offset=offset, **filters)
@@ -170,8 +189,9 @@ def resource_routes(res: Resource) -> list[Route]:
             return JSONResponse(res.present(row, st), status_code=201)
         limit, offset = _page_args(request)
         rows = await _list(st, res, request)
-        return JSONResponse({"items": [res.present(r, st) for r in rows],
-                             "limit": limit, "offset": offset})
+        return JSONResponse(
+            {"items": [res.present(r, st) for r in rows], "limit": limit, "offset": offset}
+        )
 
     async def item(request: Request) -> Response:
         await authenticate(request)
@@ -197,8 +217,9 @@ async def link_stats(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     link = await st.store.get_link(request.path_params["ref"])
-    return JSONResponse({"link_id": link["id"], "slug": link["slug"],
-                         **await st.store.link_stats(link["id"])})
+    return JSONResponse(
+        {"link_id": link["id"], "slug": link["slug"], **await st.store.link_stats(link["id"])}
+    )
 
 
 async def list_clicks(request: Request) -> Response:
@@ -223,47 +244,87 @@ def openapi_schema(base_url: str) -> dict[str, Any]:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(schema.pop("$defs", {}))
             components[model.__name__] = schema
-    components["Error"] = {"type": "object", "properties": {
-        "error": {"type": "string"}, "detail": {"type": "string"}}, "required": ["error", "detail"]}
-    err = {"description": "Error", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Error"}}}}
+    components["Error"] = {
+        "type": "object",
+        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+        "required": ["error", "detail"],
+    }
+    err = {
+        "description": "Error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
     ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-    ref_param = {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"},
-                 "description": "id or natural key (handle, campaign name, slug)"}
-    page = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-             "maximum": 1000}}, {"name": "offset", "in": "query",
-             "schema": {"type": "integer", "minimum": 0}}]
+    ref_param = {
+        "name": "ref",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "id or natural key (handle, campaign name, slug)",
+    }
+    page = [
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+        },
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    ]
     paths: dict[str, Any] = {}
     common = {"401": err, "404": err, "422": err, "400": err}
+
+    def body(model: type[BaseModel]) -> dict[str, Any]:
+        ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+        return {"required": True, "content": {"application/json": {"schema": ref}}}
+
     for res in RESOURCES:
-        body = lambda m: {"required": True, "content": {"application/json": {  # noqa: E731
-            "schema": {"$ref": f"#/components/schemas/{m.__name__}"}}}}
         paths[f"/api/v1/{res.name}"] = {
-            "get": {"summary": f"List {res.name}", "parameters": page,
-                    "responses": {"200": ok, **common}},
-            "post": {"summary": f"Create a {res.name[:-1]}", "requestBody": body(res.create_model),
-                     "responses": {"201": ok, "409": err, **common}},
+            "get": {
+                "summary": f"List {res.name}",
+                "parameters": page,
+                "responses": {"200": ok, **common},
+            },
+            "post": {
+                "summary": f"Create a {res.name[:-1]}",
+                "requestBody": body(res.create_model),
+                "responses": {"201": ok, "409": err, **common},
+            },
         }
         paths[f"/api/v1/{res.name}/{{ref}}"] = {
             "parameters": [ref_param],
             "get": {"summary": f"Get a {res.name[:-1]}", "responses": {"200": ok, **common}},
-            "patch": {"summary": f"Update a {res.name[:-1]}", "requestBody": body(res.patch_model),
-                      "responses": {"200": ok, "409": err, **common}},
-            "delete": {"summary": f"Disable a {res.name[:-1]} (kept for history)",
-                       "responses": {"200": ok, **common}},
+            "patch": {
+                "summary": f"Update a {res.name[:-1]}",
+                "requestBody": body(res.patch_model),
+                "responses": {"200": ok, "409": err, **common},
+            },
+            "delete": {
+                "summary": f"Disable a {res.name[:-1]} (kept for history)",
+                "responses": {"200": ok, **common},
+            },
         }
-    paths["/api/v1/links/{ref}/stats"] = {"parameters": [ref_param], "get": {
-        "summary": "Click counts of a link", "responses": {"200": ok, **common}}}
-    paths["/api/v1/clicks"] = {"get": {"summary": "Recent clicks", "parameters": [
-        *page, {"name": "link", "in": "query", "schema": {"type": "string"}},
-        {"name": "orphans", "in": "query", "schema": {"type": "boolean"}}],
-        "responses": {"200": ok, **common}}}
+    paths["/api/v1/links/{ref}/stats"] = {
+        "parameters": [ref_param],
+        "get": {"summary": "Click counts of a link", "responses": {"200": ok, **common}},
+    }
+    paths["/api/v1/clicks"] = {
+        "get": {
+            "summary": "Recent clicks",
+            "parameters": [
+                *page,
+                {"name": "link", "in": "query", "schema": {"type": "string"}},
+                {"name": "orphans", "in": "query", "schema": {"type": "boolean"}},
+            ],
+            "responses": {"200": ok, **common},
+        }
+    }
     return {
         "openapi": "3.0.3",
         "info": {"title": "Creatorlink API", "version": "1"},
         "servers": [{"url": base_url}],
-        "components": {"schemas": components, "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
         "security": [{"bearer": []}],
         "paths": paths,
     }
@@ -275,4 +336,7 @@ def routes() -> list[Route]:
         out.extend(resource_routes(res))
     out.append(Route("/links/{ref:str}/stats", link_stats, methods=["GET"]))
     out.append(Route("/clicks", list_clicks, methods=["GET"]))
+    from tracker import api_shops
+
+    out.extend(api_shops.routes())
     return out

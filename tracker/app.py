@@ -19,10 +19,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from tracker import api
+from tracker import api, durability
 from tracker.clicks import ClickWriter
 from tracker.errors import BadRequest, HTTPError, TooManyRequests
+from tracker.limits import BodyLimitMiddleware, HeaderLimitMiddleware
+from tracker.postbacks.routes import routes as postback_routes
+from tracker.ratelimit import RateLimiter, RateLimitMiddleware
 from tracker.redirect import LinkCache, RedirectMiddleware
+from tracker.retention import RetentionJob
 from tracker.settings import Settings
 from tracker.state import AppState
 from tracker.store import open_store
@@ -44,8 +48,9 @@ class _Redirects:
             return
         if self._mw is None:
             st = self.state
-            self._mw = RedirectMiddleware(self.app, cache=st.cache, capture=st.capture,
-                                          writer=st.writer, settings=st.settings)
+            self._mw = RedirectMiddleware(
+                self.app, cache=st.cache, capture=st.capture, writer=st.writer, settings=st.settings
+            )
         await self._mw(scope, receive, send)
 
 
@@ -63,10 +68,13 @@ async def healthz(request: Request) -> Response:
         ok = await st.store.ping()
     except Exception:
         ok = False
-    body = {"status": "ok" if ok else "unavailable", "engine": st.store.db.dialect,
-            "click_writer": st.writer.stats(since)}
-    return JSONResponse(body, status_code=200 if ok else 503,
-                        headers={"cache-control": "no-store"})
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "engine": st.store.db.dialect,
+        "click_writer": st.writer.stats(since),
+        "durability": st.durability,
+    }
+    return JSONResponse(body, status_code=200 if ok else 503, headers={"cache-control": "no-store"})
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -89,18 +97,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.store = await open_store(settings)
-        if settings.is_sqlite:
-            log.info("sqlite %s: %s", settings.sqlite_path, await state.store.db.pragmas())
+        try:
+            state.durability = durability.check(settings, await state.store.db.pragmas())
+        except BaseException:
+            await state.store.close()
+            raise
+        log.info("%s durability: %s", state.store.db.dialect, state.durability)
         state.cache = LinkCache(state.store, settings)
         warmed = await state.cache.warm(settings.link_cache_size)
-        state.writer = ClickWriter(state.store, interval_ms=settings.flush_interval_ms,
-                                   max_rows=settings.flush_max_rows,
-                                   max_queue=settings.click_queue_max)
+        state.writer = ClickWriter(
+            state.store,
+            interval_ms=settings.flush_interval_ms,
+            max_rows=settings.flush_max_rows,
+            max_queue=settings.click_queue_max,
+        )
         state.writer.start()
+        retention = RetentionJob(state.store, settings)
+        retention.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:
             yield
         finally:
+            await retention.close()
             await state.writer.close()
             await state.cache.close()
             log.info("shutdown: %s", state.writer.stats())
@@ -109,11 +127,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Mount("/api/v1", routes=api.routes()),
+        Mount("/postbacks", routes=postback_routes()),
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(_Redirects, state=state)],
+        middleware=[
+            Middleware(HeaderLimitMiddleware),
+            Middleware(_Redirects, state=state),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                RateLimitMiddleware,
+                prefix="/api/",
+                client_ip=state.capture.client_ip,
+                limiter=RateLimiter(settings.api_rate_per_sec, settings.api_rate_burst)
+                if settings.api_rate_per_sec
+                else None,
+            ),
+        ],
         exception_handlers={HTTPError: on_http_error, HTTPException: on_starlette_http},
     )
     app.state.tracker = state

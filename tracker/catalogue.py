@@ -35,8 +35,9 @@ async def utm_defaults(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def create_link(store: Store, settings: Settings, data: dict[str, Any],
-                      given: set[str]) -> Row:
+async def create_link(
+    store: Store, settings: Settings, data: dict[str, Any], given: set[str]
+) -> Row:
     """``given`` names the fields the caller set; absent UTM fields get defaults."""
     data = dict(data)
     data["destination"] = clean_destination(data["destination"], settings.allowed_hosts)
@@ -61,7 +62,9 @@ async def create_link(store: Store, settings: Settings, data: dict[str, Any],
     raise Conflict("could not generate a free slug; try again")
 
 
-async def update_link(store: Store, settings: Settings, ref: str, fields: dict[str, Any]) -> tuple[Row, Row]:
+async def update_link(
+    store: Store, settings: Settings, ref: str, fields: dict[str, Any]
+) -> tuple[Row, Row]:
     """Return (before, after) so callers can invalidate both slugs."""
     before = await store.get_link(ref)
     if fields.get("destination"):

@@ -10,14 +10,18 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from tracker import catalogue, schemas
+from tracker import catalogue, codes, schemas
 from tracker.api import present_campaign, present_creator, validate
+from tracker.csvutil import to_csv
 from tracker.errors import HTTPError, SettingsError
 from tracker.settings import Settings
 from tracker.store import Store, open_store
@@ -83,20 +87,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tracker.app import create_app
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     base = f"http://{args.host}:{args.port}"
     print(f"Creatorlink serving on {base}  (database: {settings.database_url.split('@')[-1]})")
     print(f"  short links:  {base}/SLUG")
     print(f"  admin panel:  {base}/admin")
     print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
-    print("  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)")
+    print(
+        "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
+    )
     sys.stdout.flush()
+    from tracker.limits import UVICORN_LIMITS, bounded_httptools_protocol
+
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level=settings.log_level,
-        loop="uvloop", http="httptools", proxy_headers=False, server_header=False,
-        date_header=False, access_log=args.access_log, timeout_graceful_shutdown=10,
-        h11_max_incomplete_event_size=16 * 1024,
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http=bounded_httptools_protocol(),
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
+        access_log=args.access_log,
+        **UVICORN_LIMITS,
     )
     return 0
 
@@ -114,8 +130,10 @@ def cmd_token(args: argparse.Namespace) -> int:
         if args.action == "create":
             record, token = await store.create_token(args.name)
             print(token)
-            print(f"(token {record['id']} named {args.name!r}; shown once, stored hashed)",
-                  file=sys.stderr)
+            print(
+                f"(token {record['id']} named {args.name!r}; shown once, stored hashed)",
+                file=sys.stderr,
+            )
         elif args.action == "list":
             _table(await store.list_tokens(), ["id", "name", "created_at", "revoked_at"])
         else:
@@ -128,60 +146,242 @@ def cmd_token(args: argparse.Namespace) -> int:
     return _run(go)
 
 
-RESOURCES: dict[str, tuple[type[BaseModel], type[BaseModel], list[str]]] = {
-    "creator": (schemas.CreatorIn, schemas.CreatorPatch,
-                ["id", "handle", "platform", "followers", "tier", "status"]),
-    "campaign": (schemas.CampaignIn, schemas.CampaignPatch, ["id", "name", "status"]),
-    "link": (schemas.LinkIn, schemas.LinkPatch,
-             ["id", "slug", "creator_id", "status", "destination"]),
+@dataclass(frozen=True)
+class Kind:
+    """How the CLI creates, lists, reads and updates one kind of record."""
+
+    create_model: type[BaseModel]
+    patch_model: type[BaseModel]
+    columns: list[str]
+    create: Callable[[Store, Settings, dict[str, Any], set[str]], Awaitable[dict[str, Any]]]
+    list: Callable[[Store, int], Awaitable[list[dict[str, Any]]]]
+    get: Callable[[Store, str], Awaitable[dict[str, Any]]]
+    update: Callable[[Store, Settings, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+    present: Callable[[dict[str, Any], Settings], dict[str, Any]] = lambda row, _: row
+
+
+async def _create_shop(
+    store: Store, settings: Settings, row: dict[str, Any], _: set[str]
+) -> dict[str, Any]:
+    from tracker.api_shops import new_secret
+    from tracker.postbacks.generic import check_secret
+
+    row["secret"] = row.get("secret") or new_secret(str(row["platform"]))
+    if row["platform"] == "generic":
+        check_secret(str(row["secret"]))
+    row["pixel_token"] = secrets.token_urlsafe(24)
+    out = await store.create_shop(row)
+    print("shown once, keep them: secret and pixel_token", file=sys.stderr)
+    return {
+        **out,
+        "secret": row["secret"],
+        "pixel_token": row["pixel_token"],
+        "postback_url": f"{settings.base_url}/postbacks/{row['platform']}/{row['slug']}",
+    }
+
+
+async def _update_link(
+    store: Store, settings: Settings, ref: str, f: dict[str, Any]
+) -> dict[str, Any]:
+    return (await catalogue.update_link(store, settings, ref, f))[1]
+
+
+async def _update_code(
+    store: Store, settings: Settings, ref: str, f: dict[str, Any]
+) -> dict[str, Any]:
+    return await store.update_code(ref, await store.resolve_creator_campaign(f))
+
+
+KINDS: dict[str, Kind] = {
+    "creator": Kind(
+        schemas.CreatorIn,
+        schemas.CreatorPatch,
+        ["id", "handle", "platform", "followers", "tier", "status"],
+        lambda st, _s, row, _g: st.create_creator(row),
+        lambda st, n: st.list_creators(limit=n),
+        lambda st, ref: st.get_creator(ref),
+        lambda st, _s, ref, f: st.update_creator(ref, f),
+        lambda row, _s: present_creator(row, None),  # type: ignore[arg-type]
+    ),
+    "campaign": Kind(
+        schemas.CampaignIn,
+        schemas.CampaignPatch,
+        ["id", "name", "currency", "status"],
+        lambda st, _s, row, _g: st.create_campaign(row),
+        lambda st, n: st.list_campaigns(limit=n),
+        lambda st, ref: st.get_campaign(ref),
+        lambda st, _s, ref, f: st.update_campaign(ref, f),
+        lambda row, _s: present_campaign(row, None),  # type: ignore[arg-type]
+    ),
+    "link": Kind(
+        schemas.LinkIn,
+        schemas.LinkPatch,
+        ["id", "slug", "creator_id", "status", "destination"],
+        catalogue.create_link,
+        lambda st, n: st.list_links(limit=n),
+        lambda st, ref: st.get_link(ref),
+        _update_link,
+        lambda row, s: {**row, "short_url": f"{s.base_url}/{row['slug']}"},
+    ),
+    "shop": Kind(
+        schemas.ShopIn,
+        schemas.ShopPatch,
+        ["id", "slug", "platform", "currency", "status"],
+        _create_shop,
+        lambda st, n: st.list_shops(limit=n),
+        lambda st, ref: st.get_shop(ref),
+        lambda st, _s, ref, f: st.update_shop(ref, f),
+    ),
+    "code": Kind(
+        schemas.CodeIn,
+        schemas.CodePatch,
+        ["code", "creator_handle", "campaign_name", "value_type", "value", "status"],
+        lambda st, _s, row, _g: codes.create_code(st, row),
+        lambda st, n: st.list_codes(limit=n),
+        lambda st, ref: st.get_code(ref),
+        _update_code,
+    ),
 }
 
 
-def cmd_resource(args: argparse.Namespace) -> int:
-    kind: str = args.kind
-    create_model, patch_model, cols = RESOURCES[kind]
+def cmd_purge(args: argparse.Namespace) -> int:
+    from tracker.retention import purge
 
-    def present(row: dict[str, Any], settings: Settings) -> dict[str, Any]:
-        if kind == "creator":
-            return present_creator(row, None)  # type: ignore[arg-type]
-        if kind == "campaign":
-            return present_campaign(row, None)  # type: ignore[arg-type]
-        return {**row, "short_url": f"{settings.base_url}/{row['slug']}"}
+    async def go(store: Store, settings: Settings) -> None:
+        done = await purge(store, settings)
+        if not done:
+            print("nothing to purge: every retention period is 0 (keep forever)")
+        for name, n in done.items():
+            print(f"{name}: {n} rows erased")
+
+    return _run(go)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tracker.store.backup import BackupError, backup_sqlite
+
+    settings = _settings()
+    if not settings.is_sqlite:
+        print(
+            "error: tracker backup copies the SQLite store; for PostgreSQL use pg_dump "
+            '(see README: Backups), e.g. pg_dump -Fc -f tracker.dump "$DATABASE_URL"',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        facts = asyncio.run(backup_sqlite(settings.sqlite_path, Path(args.path)))
+    except (BackupError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backup written to {args.path}: {facts['clicks']} clicks, {facts['bytes']} bytes, "
+        "integrity ok"
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tracker.store.transfer import TransferError, export_store
+
+    async def go(store: Store, settings: Settings) -> None:
+        if args.file == "-":
+            counts = await export_store(store.db, sys.stdout)
+        else:
+            partial = args.file + ".partial"
+            try:
+                with open(partial, "w", encoding="utf-8") as fh:
+                    counts = await export_store(store.db, fh)
+            except BaseException:
+                os.unlink(partial)
+                raise
+            os.replace(partial, args.file)
+        print(f"exported {sum(counts.values())} rows: {counts}", file=sys.stderr)
+
+    try:
+        return _run(go, migrate=False)
+    except (TransferError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from tracker.store.transfer import TransferError, import_store
+
+    async def go(store: Store, settings: Settings) -> None:
+        if args.file == "-":
+            counts = await import_store(store.db, sys.stdin)
+        else:
+            with open(args.file, encoding="utf-8") as fh:
+                counts = await import_store(store.db, fh)
+        print(f"imported {sum(counts.values())} rows: {counts}")
+
+    try:
+        return _run(go)
+    except (TransferError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_resource(args: argparse.Namespace) -> int:
+    kind = KINDS[args.kind]
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action == "create":
-            model = validate(create_model, _model_args(args, create_model))
+            model = validate(kind.create_model, _model_args(args, kind.create_model))
             row = schemas.to_row(model)
-            if kind == "creator":
-                out = await store.create_creator(row)
-            elif kind == "campaign":
-                out = await store.create_campaign(row)
-            else:
-                out = await catalogue.create_link(store, settings, row, model.model_fields_set)
-            _print(present(out, settings))
+            _print(
+                kind.present(
+                    await kind.create(store, settings, row, model.model_fields_set), settings
+                )
+            )
         elif args.action == "list":
-            lister = {"creator": store.list_creators, "campaign": store.list_campaigns,
-                      "link": store.list_links}[kind]
-            rows = await lister(limit=args.limit, offset=0)
-            _table([present(r, settings) for r in rows], cols)
+            rows = await kind.list(store, args.limit)
+            _table([kind.present(r, settings) for r in rows], kind.columns)
         elif args.action == "get":
-            getter = {"creator": store.get_creator, "campaign": store.get_campaign,
-                      "link": store.get_link}[kind]
-            _print(present(await getter(args.ref), settings))
+            _print(kind.present(await kind.get(store, args.ref), settings))
         else:
-            fields = ({"status": "disabled"} if args.action == "disable" else
-                      {"status": "active"} if args.action == "enable" else
-                      schemas.to_row(validate(patch_model, _model_args(args, patch_model)),
-                                     only_set=True))
-            if kind == "creator":
-                out = await store.update_creator(args.ref, fields)
-            elif kind == "campaign":
-                out = await store.update_campaign(args.ref, fields)
+            if args.action in ("disable", "enable"):
+                fields: dict[str, Any] = {
+                    "status": "disabled" if args.action == "disable" else "active"
+                }
             else:
-                out = (await catalogue.update_link(store, settings, args.ref, fields))[1]
-            _print(present(out, settings))
+                model = validate(kind.patch_model, _model_args(args, kind.patch_model))
+                fields = schemas.to_row(model, only_set=True)
+            _print(kind.present(await kind.update(store, settings, args.ref, fields), settings))
 
     return _run(go)
+
+
+def cmd_codes_extra(args: argparse.Namespace) -> int:
+    """code bulk (generate for many creators) and code export (CSV on stdout)."""
+
+    async def go(store: Store, settings: Settings) -> None:
+        if args.action == "export":
+            rows = await store.list_codes(limit=1_000_000)
+            sys.stdout.write(to_csv(codes.CSV_COLUMNS, codes.csv_rows(rows)))
+            return
+        spec = _model_args(args, schemas.CodeBulk)
+        if spec.get("creators"):
+            spec["creators"] = [c.strip() for c in str(spec["creators"]).split(",") if c.strip()]
+        model = validate(schemas.CodeBulk, spec)
+        made = await codes.bulk_generate(store, model.model_dump())
+        _table(made, ["code", "creator_id", "campaign_id"])
+
+    return _run(go)
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print every setting as the README's markdown table."""
+    from tracker.settings import SETTINGS
+
+    print("| Setting | Default | What it does |")
+    print("|---|---|---|")
+    for s in SETTINGS:
+        default = "(none)" if s.default is None else f"`{s.default}`" if s.default else "(empty)"
+        print(f"| `{s.name}` | {default} | {s.help} |")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,26 +394,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(fn=cmd_serve)
 
+    p = sub.add_parser("settings", help="print every setting (markdown table)")
+    p.set_defaults(fn=cmd_settings)
+
     p = sub.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(fn=cmd_migrate)
+
+    p = sub.add_parser("purge", help="erase personal data past its retention period")
+    p.set_defaults(fn=cmd_purge)
+
+    p = sub.add_parser("backup", help="online backup of the SQLite store to PATH")
+    p.add_argument("path")
+    p.set_defaults(fn=cmd_backup)
+
+    p = sub.add_parser("export", help="write the whole store to FILE (JSON lines, - = stdout)")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_export)
+
+    p = sub.add_parser("import", help="load an export FILE into an empty store (one transaction)")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_import)
 
     p = sub.add_parser("token", help="API tokens: create NAME | list | revoke NAME")
     p.add_argument("action", choices=["create", "list", "revoke"])
     p.add_argument("name", nargs="?")
     p.set_defaults(fn=cmd_token)
 
-    for kind, (create_model, patch_model, _) in RESOURCES.items():
-        p = sub.add_parser(kind, help=f"{kind}s: create | list | get | update | disable | enable")
+    for name, kind in KINDS.items():
+        p = sub.add_parser(name, help=f"{name}s: create | list | get | update | disable | enable")
         ksub = p.add_subparsers(dest="action", required=True)
         c = ksub.add_parser("create")
-        _add_model_options(c, create_model)
+        _add_model_options(c, kind.create_model)
         ksub.add_parser("list").add_argument("--limit", type=int, default=100)
         for action in ("get", "disable", "enable"):
             ksub.add_parser(action).add_argument("ref")
         u = ksub.add_parser("update")
         u.add_argument("ref")
-        _add_model_options(u, patch_model)
-        p.set_defaults(fn=cmd_resource, kind=kind)
+        _add_model_options(u, kind.patch_model)
+        p.set_defaults(fn=cmd_resource, kind=name)
+        if name == "code":
+            b = ksub.add_parser("bulk", help="one code per creator (--creators a,b or all)")
+            _add_model_options(b, schemas.CodeBulk)
+            b.set_defaults(fn=cmd_codes_extra)
+            ksub.add_parser("export", help="CSV of all codes").set_defaults(fn=cmd_codes_extra)
     return parser
 
 

@@ -133,8 +133,13 @@ class ClickCapture:
         return chain[0] if chain else peer
 
     def row(
-        self, scope: dict[str, Any], slug: str, link_id: str | None, creator_id: str | None,
-        click_id: str, now: float,
+        self,
+        scope: dict[str, Any],
+        slug: str,
+        link_id: str | None,
+        creator_id: str | None,
+        click_id: str,
+        now: float,
     ) -> tuple[Any, ...]:
         headers = dict(scope["headers"])
         ua = headers.get(b"user-agent", b"").decode("latin-1")[:MAX_UA]
@@ -151,10 +156,21 @@ class ClickCapture:
         ip = self.client_ip(scope, headers)
         referrer = headers.get(b"referer")
         return (
-            click_id, now, slug[:64], link_id, creator_id, self.fingerprint(ip, ua, lang),
-            device, os_, browser, 0 if reason is None else 1, reason, int(prefetch),
+            click_id,
+            now,
+            slug[:64],
+            link_id,
+            creator_id,
+            self.fingerprint(ip, ua, lang),
+            device,
+            os_,
+            browser,
+            0 if reason is None else 1,
+            reason,
+            int(prefetch),
             _referrer_host(referrer) if referrer else None,
-            ip if self._raw_ip else None, method,
+            ip if self._raw_ip else None,
+            method,
         )
 
 
@@ -208,8 +224,15 @@ class ClickWriter:
     #: Bounds of the backlog allowed during a flush, whatever the measured speed says.
     MIN_BACKLOG = 100
 
-    def __init__(self, store: Any, *, interval_ms: int, max_rows: int, max_queue: int,
-                 block_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: Any,
+        *,
+        interval_ms: int,
+        max_rows: int,
+        max_queue: int,
+        block_timeout: float = 5.0,
+    ) -> None:
         self._store = store
         self._interval = interval_ms / 1000
         self._max_rows = max_rows
@@ -265,15 +288,17 @@ class ClickWriter:
         while not self.add(row):
             if time.monotonic() >= deadline:
                 self.dropped += 1
-                log.error("click queue full for %.1fs; click %s not recorded", self._block_timeout,
-                          row[0])
+                log.error(
+                    "click queue full for %.1fs; click %s not recorded", self._block_timeout, row[0]
+                )
                 return
             self._wake.set()
             if self._room_waiter is None:
                 self._room_waiter = asyncio.get_running_loop().create_future()
                 # Wake waiters at least every interval even if no flush finishes (store down).
                 self._room_timer = asyncio.get_running_loop().call_later(
-                    max(self._interval, 0.05), self._make_room)
+                    max(self._interval, 0.05), self._make_room
+                )
             await asyncio.shield(self._room_waiter)
 
     def _make_room(self) -> None:
@@ -286,12 +311,20 @@ class ClickWriter:
 
     async def _run(self) -> None:
         while not self._closing:
+            # Flush when the oldest queued click is one interval old (not a fresh interval
+            # after the last flush: a slow commit then delays clicks by that commit only),
+            # or at once when a backlog built up during the last flush.
             buf = self._buf
-            behind = buf and (len(buf) >= self._backlog
-                              or time.time() - buf[0][1] >= self._interval)
-            if not behind:
+            timeout = self._interval
+            if buf:
+                timeout = (
+                    0.0
+                    if len(buf) >= self._backlog
+                    else max(0.0, buf[0][1] + self._interval - time.time())
+                )
+            if timeout > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._interval)
+                    await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
             if self._buf:
                 await self.flush()
@@ -331,7 +364,9 @@ class ClickWriter:
             return  # tiny batches are all fixed cost: they say nothing about the speed
         sample = rows / seconds
         self._rate = sample if not self._rate else 0.8 * self._rate + 0.2 * sample
-        self._backlog = max(self.MIN_BACKLOG, min(self._max_rows, int(self._rate * self._interval / 2)))
+        self._backlog = max(
+            self.MIN_BACKLOG, min(self._max_rows, int(self._rate * self._interval / 2))
+        )
 
     async def close(self) -> None:
         """Stop the loop and drain every queued click (retrying a few times)."""
@@ -379,10 +414,18 @@ class ClickWriter:
             return round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 2) if lags else 0.0
 
         return {
-            "written": self.written, "batches": self.batches, "pending": len(self._buf),
-            "dropped": self.dropped, "failures": self.failures, "waits": self.waits,
-            "backlog_limit": self._backlog, "rows_per_s": round(self._rate), "lag_rows": len(lags),
-            "lag_ms_p50": p(0.50), "lag_ms_p99": p(0.99), "lag_ms_max": round(max_lag * 1000, 2),
+            "written": self.written,
+            "batches": self.batches,
+            "pending": len(self._buf),
+            "dropped": self.dropped,
+            "failures": self.failures,
+            "waits": self.waits,
+            "backlog_limit": self._backlog,
+            "rows_per_s": round(self._rate),
+            "lag_rows": len(lags),
+            "lag_ms_p50": p(0.50),
+            "lag_ms_p99": p(0.99),
+            "lag_ms_max": round(max_lag * 1000, 2),
         }
 
     def reset_stats(self) -> None:

@@ -12,8 +12,20 @@ DEFAULT_TIERS: tuple[tuple[str, int], ...] = (
     ("nano", 0),
 )
 TIERS = tuple(name for name, _ in reversed(DEFAULT_TIERS))
-PLATFORMS = ("instagram", "tiktok", "youtube", "twitch", "x", "facebook", "pinterest",
-             "snapchat", "linkedin", "blog", "podcast", "other")
+PLATFORMS = (
+    "instagram",
+    "tiktok",
+    "youtube",
+    "twitch",
+    "x",
+    "facebook",
+    "pinterest",
+    "snapchat",
+    "linkedin",
+    "blog",
+    "podcast",
+    "other",
+)
 
 
 def tier_for(followers: int, tiers: tuple[tuple[str, int], ...] = DEFAULT_TIERS) -> str:

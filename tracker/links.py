@@ -20,12 +20,25 @@ from tracker.errors import Unprocessable
 MAX_URL = 2048
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 #: Paths the app owns; never slugs.
-RESERVED_SLUGS = frozenset({
-    "api", "admin", "postbacks", "static", "healthz", "metrics", "favicon.ico", "robots.txt",
-    "c", "p", "login", "logout",
-})
+RESERVED_SLUGS = frozenset(
+    {
+        "api",
+        "admin",
+        "postbacks",
+        "static",
+        "healthz",
+        "metrics",
+        "favicon.ico",
+        "robots.txt",
+        "c",
+        "p",
+        "login",
+        "logout",
+    }
+)
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 
 
@@ -35,7 +48,9 @@ class DestinationError(Unprocessable):
 
 def check_slug(slug: str) -> str:
     if not SLUG_RE.match(slug):
-        raise Unprocessable("slug: 1-64 letters, digits, '-' or '_', starting with a letter or digit")
+        raise Unprocessable(
+            "slug: 1-64 letters, digits, '-' or '_', starting with a letter or digit"
+        )
     if slug.lower() in RESERVED_SLUGS:
         raise Unprocessable(f"slug: {slug!r} is reserved")
     return slug
@@ -83,10 +98,19 @@ def clean_destination(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
                 "destination: internationalised (look-alike prone) host; add it to "
                 "TRACKER_ALLOWED_HOSTS to use it"
             )
-        host = host.encode("idna").decode("ascii")
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:  # empty or over-long label: a 422, never a 500
+            raise DestinationError("destination: not a valid host name") from None
     labels = host.split(".")
     if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels):
         raise DestinationError("destination: not a valid public host name")
+    if _NUMERIC_LABEL.match(labels[-1]):
+        # Browsers (WHATWG URL) parse a host whose last label is a number as IPv4:
+        # https://0x7f.1/ is 127.0.0.1.
+        raise DestinationError("destination: a host ending in a number is an IP address")
+    if port == 0:
+        raise DestinationError("destination: port 0 is not a port")
     if allowed_hosts and not allowed:
         raise DestinationError(f"destination: host {host} is not in TRACKER_ALLOWED_HOSTS")
     scheme = parts.scheme.lower()
@@ -148,7 +172,9 @@ def passthrough(query: bytes, taken: frozenset[str]) -> str:
     return urlencode(kept, safe="/:") if kept else ""
 
 
-def compile_link(row: dict[str, Any], click_param: str, allowed_hosts: tuple[str, ...]) -> CompiledLink:
+def compile_link(
+    row: dict[str, Any], click_param: str, allowed_hosts: tuple[str, ...]
+) -> CompiledLink:
     """Row from the store -> CompiledLink; raises DestinationError for a bad stored URL."""
     dest = clean_destination(row["destination"], allowed_hosts)
     base, _, fragment = dest.partition("#")

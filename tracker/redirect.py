@@ -74,8 +74,17 @@ class LinkCache:
             return compile_link(row, self._param, self._allowed)
         except Unprocessable as exc:
             log.error("link %s has a destination we refuse (%s); serving 410", row["slug"], exc)
-            return CompiledLink(row["id"], row["slug"], row.get("creator_id"), False, None, "",
-                                False, "", frozenset())
+            return CompiledLink(
+                row["id"],
+                row["slug"],
+                row.get("creator_id"),
+                False,
+                None,
+                "",
+                False,
+                "",
+                frozenset(),
+            )
 
     def _put(self, slug: str, link: CompiledLink | None) -> None:
         if not self._max or self._ttl == 0:
@@ -159,8 +168,15 @@ GONE = _page(410, "Link no longer active", "This link has been disabled or has e
 
 
 class RedirectMiddleware:
-    def __init__(self, app: ASGIApp, *, cache: LinkCache, capture: ClickCapture,
-                 writer: ClickWriter, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        cache: LinkCache,
+        capture: ClickCapture,
+        writer: ClickWriter,
+        settings: Settings,
+    ) -> None:
         self.app = app
         self.cache = cache
         self.capture = capture
@@ -191,19 +207,32 @@ class RedirectMiddleware:
             location = link.location(self.param, click_id, scope.get("query_string", b""))
             if not self.writer.add(row):
                 await self.writer.add_waiting(row)
-            await send({
-                "type": "http.response.start", "status": 302,
-                "headers": [(b"location", location.encode("latin-1")), _NO_STORE,
-                            (b"content-length", b"0")],
-            })
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 302,
+                    "headers": [
+                        (b"location", location.encode("latin-1")),
+                        _NO_STORE,
+                        (b"content-length", b"0"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         if row is not None and not self.writer.add(row):
             await self.writer.add_waiting(row)
-        await send({
-            "type": "http.response.start", "status": status,
-            "headers": [(b"content-type", b"text/html; charset=utf-8"), _NO_STORE,
-                        (b"content-length", str(len(body)).encode())],
-        })
-        await send({"type": "http.response.body",
-                    "body": b"" if scope["method"] == "HEAD" else body})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    _NO_STORE,
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )

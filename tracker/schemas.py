@@ -1,4 +1,4 @@
-"""API input models: validated and cropped where they enter, and the source of the OpenAPI schemas."""
+"""API input models: validated where they enter; also the source of the OpenAPI schemas."""
 
 from __future__ import annotations
 
@@ -77,9 +77,11 @@ class LinkIn(Model):
     )
     slug: Slug | None = Field(None, description="Custom slug; generated when absent")
     creator_id: Annotated[str, StringConstraints(max_length=100)] | None = Field(
-        None, description="Creator id or handle")
+        None, description="Creator id or handle"
+    )
     campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
-        None, description="Campaign id or name")
+        None, description="Campaign id or name"
+    )
     utm_source: Utm = Field(None, description="Default: the creator's platform")
     utm_medium: Utm = Field(None, description="Default: influencer")
     utm_campaign: Utm = Field(None, description="Default: the campaign's name")
@@ -122,3 +124,60 @@ def to_row(model: BaseModel, *, only_set: bool = False) -> dict[str, object]:
             value = int(value)
         out[key] = value
     return out
+
+
+ShopPlatform = Literal["shopify", "woocommerce", "generic"]
+CodeText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")]
+ShopSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=512)]
+
+
+class ShopIn(Model):
+    slug: ShopSlug = Field(description="Used in the postback URL: /postbacks/{platform}/{slug}")
+    name: Short = ""
+    platform: ShopPlatform
+    secret: Secret | None = Field(
+        None, description="Shopify: the webhook signing secret Shopify shows; generated if absent"
+    )
+    currency: Currency = "USD"
+
+
+class ShopPatch(Model):
+    name: Short | None = None
+    currency: Currency | None = None
+    status: Status | None = None
+    secret: Secret | None = Field(None, description="Rotate: the old secret stays valid once more")
+
+
+class CodeIn(Model):
+    code: CodeText
+    creator_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = None
+    value_type: Literal["percent", "fixed"] | None = None
+    value: int | None = Field(
+        None, ge=0, le=10**12, description="percent: whole percent; fixed: minor units"
+    )
+    currency: Currency | None = None
+    status: Status = "active"
+
+
+class CodePatch(Model):
+    campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = None
+    value_type: Literal["percent", "fixed"] | None = None
+    value: int | None = Field(None, ge=0, le=10**12)
+    currency: Currency | None = None
+    status: Status | None = None
+
+
+class CodeBulk(Model):
+    creators: list[Annotated[str, StringConstraints(max_length=100)]] | None = Field(
+        None, max_length=5000, description="Creator ids or handles; absent: every active creator"
+    )
+    campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = None
+    pattern: Literal["handle_number", "random"] = "handle_number"
+    number: int = Field(15, ge=0, le=10**6, description="handle_number: MAYA + 15 -> MAYA15")
+    prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{0,20}$")] = ""
+    length: int = Field(6, ge=4, le=16, description="random: suffix length")
+    value_type: Literal["percent", "fixed"] | None = None
+    value: int | None = Field(None, ge=0, le=10**12)
+    currency: Currency | None = None

@@ -99,55 +99,169 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("TRACKER_ENV", _choice("development", "production"), "development",
-            "development generates and keeps a secret key in the data dir; production "
-            "requires TRACKER_SECRET_KEY and TRACKER_BASE_URL."),
-    Setting("TRACKER_DATA_DIR", _str, "./data", "Directory for the SQLite file and the dev secret."),
-    Setting("TRACKER_DATABASE_URL", _database_url, None,
-            "sqlite:///path/to/file.db (default: DATA_DIR/tracker.db) or postgresql://..."),
-    Setting("TRACKER_SECRET_KEY", _str, None,
-            "Keys fingerprints, customer hashes and admin sessions. At least 32 characters."),
-    Setting("TRACKER_BASE_URL", _base_url, "http://127.0.0.1:8000",
-            "Public URL of this server, used to print short links and postback URLs."),
-    Setting("TRACKER_CLICK_ID_PARAM", _param_name, "cl_cid",
-            "Query parameter that carries the click id to the shop."),
-    Setting("TRACKER_ALLOWED_HOSTS", _hosts, "",
-            "Comma-separated destination hosts (subdomains included). Empty: any public host."),
-    Setting("TRACKER_TRUSTED_PROXIES", _networks, "",
-            "CIDRs of load balancers whose X-Forwarded-For / Forwarded is believed."),
-    Setting("TRACKER_STORE_RAW_IP", _bool, "false",
-            "Store the client IP with each click. Off: only a keyed fingerprint is kept."),
-    Setting("TRACKER_FINGERPRINT_IPV4_PREFIX", _int_range(8, 32), "24",
-            "IPv4 prefix length kept in the fingerprint."),
-    Setting("TRACKER_FINGERPRINT_IPV6_PREFIX", _int_range(16, 128), "48",
-            "IPv6 prefix length kept in the fingerprint."),
-    Setting("TRACKER_FLUSH_INTERVAL_MS", _int_range(1, 1000), "50",
-            "Click writer flushes at least this often."),
-    Setting("TRACKER_FLUSH_MAX_ROWS", _int_range(1, 100000), "2000",
-            "Click writer flushes as soon as this many clicks wait."),
-    Setting("TRACKER_CLICK_QUEUE_MAX", _int_range(100, 10000000), "50000",
-            "Clicks held in memory at most; beyond it a redirect waits for the writer."),
-    Setting("TRACKER_LINK_CACHE_SIZE", _int_range(0, 10000000), "200000",
-            "Links kept in the in-process cache."),
-    Setting("TRACKER_LINK_CACHE_TTL", _int_range(0, 3600), "5",
-            "Seconds a cached link is trusted; how long a change made on another node "
-            "(or by the CLI) takes to reach this one."),
-    Setting("TRACKER_SQLITE_SYNCHRONOUS", _choice("full", "normal"), "full",
-            "SQLite synchronous level in WAL mode: full survives power loss, normal may "
-            "lose the last commits on power loss (never on a process crash)."),
-    Setting("TRACKER_SQLITE_BUSY_TIMEOUT_MS", _int_range(0, 600000), "5000",
-            "How long SQLite waits for a lock before failing."),
+    Setting(
+        "TRACKER_ENV",
+        _choice("development", "production"),
+        "development",
+        "development generates and keeps a secret key in the data dir; production "
+        "requires TRACKER_SECRET_KEY and TRACKER_BASE_URL.",
+    ),
+    Setting(
+        "TRACKER_DATA_DIR", _str, "./data", "Directory for the SQLite file and the dev secret."
+    ),
+    Setting(
+        "TRACKER_DATABASE_URL",
+        _database_url,
+        None,
+        "sqlite:///path/to/file.db (default: DATA_DIR/tracker.db) or postgresql://...",
+    ),
+    Setting(
+        "TRACKER_SECRET_KEY",
+        _str,
+        None,
+        "Keys fingerprints, customer hashes and admin sessions. At least 32 characters.",
+    ),
+    Setting(
+        "TRACKER_BASE_URL",
+        _base_url,
+        "http://127.0.0.1:8000",
+        "Public URL of this server, used to print short links and postback URLs.",
+    ),
+    Setting(
+        "TRACKER_CLICK_ID_PARAM",
+        _param_name,
+        "cl_cid",
+        "Query parameter that carries the click id to the shop.",
+    ),
+    Setting(
+        "TRACKER_ALLOWED_HOSTS",
+        _hosts,
+        "",
+        "Comma-separated destination hosts (subdomains included). Empty: any public host.",
+    ),
+    Setting(
+        "TRACKER_TRUSTED_PROXIES",
+        _networks,
+        "",
+        "CIDRs of load balancers whose X-Forwarded-For / Forwarded is believed.",
+    ),
+    Setting(
+        "TRACKER_STORE_RAW_IP",
+        _bool,
+        "false",
+        "Store the client IP with each click. Off: only a keyed fingerprint is kept.",
+    ),
+    Setting(
+        "TRACKER_FINGERPRINT_IPV4_PREFIX",
+        _int_range(8, 32),
+        "24",
+        "IPv4 prefix length kept in the fingerprint.",
+    ),
+    Setting(
+        "TRACKER_FINGERPRINT_IPV6_PREFIX",
+        _int_range(16, 128),
+        "48",
+        "IPv6 prefix length kept in the fingerprint.",
+    ),
+    Setting(
+        "TRACKER_FLUSH_INTERVAL_MS",
+        _int_range(1, 1000),
+        "50",
+        "Click writer flushes at least this often.",
+    ),
+    Setting(
+        "TRACKER_FLUSH_MAX_ROWS",
+        _int_range(1, 100000),
+        "2000",
+        "Click writer flushes as soon as this many clicks wait.",
+    ),
+    Setting(
+        "TRACKER_CLICK_QUEUE_MAX",
+        _int_range(100, 10000000),
+        "50000",
+        "Clicks held in memory at most; beyond it a redirect waits for the writer.",
+    ),
+    Setting(
+        "TRACKER_LINK_CACHE_SIZE",
+        _int_range(0, 10000000),
+        "200000",
+        "Links kept in the in-process cache.",
+    ),
+    Setting(
+        "TRACKER_LINK_CACHE_TTL",
+        _int_range(0, 3600),
+        "5",
+        "Seconds a cached link is trusted; how long a change made on another node "
+        "(or by the CLI) takes to reach this one.",
+    ),
+    Setting(
+        "TRACKER_SQLITE_SYNCHRONOUS",
+        _choice("full", "normal"),
+        "full",
+        "SQLite synchronous level in WAL mode: full survives power loss, normal may "
+        "lose the last commits on power loss (never on a process crash).",
+    ),
+    Setting(
+        "TRACKER_SQLITE_BUSY_TIMEOUT_MS",
+        _int_range(0, 600000),
+        "5000",
+        "How long SQLite waits for a lock before failing.",
+    ),
     Setting("TRACKER_PG_POOL_SIZE", _int_range(1, 200), "10", "PostgreSQL connections per node."),
-    Setting("TRACKER_MAX_BODY_BYTES", _int_range(1024, 100_000_000), "1000000",
-            "Largest request body accepted (413 beyond)."),
-    Setting("TRACKER_LOOKBACK_CLICK_DAYS", _int_range(0, 365), "30",
-            "A click id found on an order counts if the click is at most this old."),
-    Setting("TRACKER_LOOKBACK_FINGERPRINT_DAYS", _int_range(0, 365), "7",
-            "A fingerprint match counts if the click is at most this old."),
-    Setting("TRACKER_CONFLICT_POLICY", _choice("code", "click"), "code",
-            "Which signal wins when a code and a click point at different creators."),
-    Setting("TRACKER_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info",
-            "Log level."),
+    Setting(
+        "TRACKER_MAX_BODY_BYTES",
+        _int_range(1024, 100_000_000),
+        "1000000",
+        "Largest request body accepted (413 beyond).",
+    ),
+    Setting(
+        "TRACKER_LOOKBACK_CLICK_DAYS",
+        _int_range(0, 365),
+        "30",
+        "A click id found on an order counts if the click is at most this old.",
+    ),
+    Setting(
+        "TRACKER_LOOKBACK_FINGERPRINT_DAYS",
+        _int_range(0, 365),
+        "7",
+        "A fingerprint match counts if the click is at most this old.",
+    ),
+    Setting(
+        "TRACKER_CONFLICT_POLICY",
+        _choice("code", "click"),
+        "code",
+        "Which signal wins when a code and a click point at different creators.",
+    ),
+    Setting(
+        "TRACKER_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level."
+    ),
+    # -- reliability: rate limits, retention (tracker/ratelimit.py, tracker/retention.py) --
+    Setting(
+        "TRACKER_API_RATE_PER_SEC",
+        _int_range(0, 1_000_000),
+        "20",
+        "Sustained API requests per second per client IP (0: no limit); 429 beyond.",
+    ),
+    Setting(
+        "TRACKER_API_RATE_BURST",
+        _int_range(1, 1_000_000),
+        "200",
+        "API requests a client IP may make at once before the sustained rate applies.",
+    ),
+    Setting(
+        "TRACKER_RETENTION_FINGERPRINT_DAYS",
+        _int_range(0, 3650),
+        "30",
+        "Click fingerprints (and raw IPs) older than this are erased by `tracker purge` "
+        "and the periodic retention job (0: keep forever). At least the fingerprint "
+        "lookback.",
+    ),
+    Setting(
+        "TRACKER_RETENTION_INTERVAL_MINUTES",
+        _int_range(0, 10080),
+        "60",
+        "How often a running server applies the retention rules (0: only `tracker purge`).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -179,6 +293,10 @@ class Settings:
     lookback_fingerprint_days: int
     conflict_policy: str
     log_level: str
+    api_rate_per_sec: int
+    api_rate_burst: int
+    retention_fingerprint_days: int
+    retention_interval_minutes: int
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -186,8 +304,9 @@ class Settings:
         """Read, validate and complete the settings; raise SettingsError with one clear line."""
         env = dict(os.environ if environ is None else environ)
         unknown = sorted(
-            k for k in env if k.startswith("TRACKER_") and k not in _BY_NAME
-            and not k.startswith(TEST_PREFIX)
+            k
+            for k in env
+            if k.startswith("TRACKER_") and k not in _BY_NAME and not k.startswith(TEST_PREFIX)
         )
         if unknown:
             raise SettingsError(f"unknown setting {unknown[0]} (see README: Settings)")
@@ -214,6 +333,13 @@ class Settings:
             if production:
                 raise SettingsError("TRACKER_SECRET_KEY is required when TRACKER_ENV=production")
             values["secret_key"] = _dev_secret(data_dir)
+        keep = values["retention_fingerprint_days"]
+        if keep and keep < values["lookback_fingerprint_days"]:
+            raise SettingsError(
+                "TRACKER_RETENTION_FINGERPRINT_DAYS must be 0 or at least "
+                "TRACKER_LOOKBACK_FINGERPRINT_DAYS (fingerprints are needed "
+                "for that long)"
+            )
         if len(values["secret_key"]) < 32:
             raise SettingsError("TRACKER_SECRET_KEY must be at least 32 characters")
         return cls(**values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 from tracker.clicks import ClickCapture
@@ -23,3 +24,7 @@ class AppState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.capture = ClickCapture(settings)
+        #: recent rejected postbacks per shop (kept in memory: a rejected request writes nothing)
+        self.rejections: dict[str, deque[dict[str, str]]] = {}
+        #: Durability settings read back from the engine at start (journal mode, sync...).
+        self.durability: dict[str, object] = {}

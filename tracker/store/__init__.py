@@ -14,10 +14,15 @@ from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
 from tracker.store.engine import Engine
 from tracker.store.migrate import migrate
+from tracker.store.orders import OrderQueries
+from tracker.store.retention import RetentionQueries
+from tracker.store.shops import ShopQueries
 from tracker.store.tokens import TokenQueries
 
 
-class Store(CatalogueQueries, ClickQueries, TokenQueries):
+class Store(
+    CatalogueQueries, ClickQueries, TokenQueries, ShopQueries, OrderQueries, RetentionQueries
+):
     def __init__(self, db: Engine) -> None:
         self.db = db
 

@@ -21,7 +21,9 @@ def is_unique_violation(exc: BaseException) -> bool:
 class StoreBase:
     db: Engine
 
-    async def _insert(self, table: str, row: dict[str, Any], what: str, conn: Conn | None = None) -> None:
+    async def _insert(
+        self, table: str, row: dict[str, Any], what: str, conn: Conn | None = None
+    ) -> None:
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         try:

@@ -15,8 +15,13 @@ class CatalogueQueries(StoreBase):
     # -- creators ---------------------------------------------------------------------------
     async def create_creator(self, data: dict[str, Any]) -> Row:
         now = clock.now_iso()
-        row = {"id": ids.new_id("cr"), **data, "handle_key": data["handle"].lower(),
-               "created_at": now, "updated_at": now}
+        row = {
+            "id": ids.new_id("cr"),
+            **data,
+            "handle_key": data["handle"].lower(),
+            "created_at": now,
+            "updated_at": now,
+        }
         await self._insert("creators", row, f"creator {data['handle']!r}")
         return await self.get_creator(row["id"])
 
@@ -54,8 +59,13 @@ class CatalogueQueries(StoreBase):
     # -- campaigns --------------------------------------------------------------------------
     async def create_campaign(self, data: dict[str, Any]) -> Row:
         now = clock.now_iso()
-        row = {"id": ids.new_id("cp"), **data, "name_key": data["name"].lower(),
-               "created_at": now, "updated_at": now}
+        row = {
+            "id": ids.new_id("cp"),
+            **data,
+            "name_key": data["name"].lower(),
+            "created_at": now,
+            "updated_at": now,
+        }
         await self._insert("campaigns", row, f"campaign {data['name']!r}")
         return await self.get_campaign(row["id"])
 
@@ -117,12 +127,20 @@ class CatalogueQueries(StoreBase):
         return self.db.stream("SELECT * FROM links WHERE updated_at >= ?", (since_iso,))
 
     async def list_links(
-        self, *, creator_id: str | None = None, campaign_id: str | None = None,
-        status: str | None = None, limit: int = 100, offset: int = 0,
+        self,
+        *,
+        creator_id: str | None = None,
+        campaign_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[Row]:
         where, params = ["1 = 1"], []
-        for col, value in (("creator_id", creator_id), ("campaign_id", campaign_id),
-                           ("status", status)):
+        for col, value in (
+            ("creator_id", creator_id),
+            ("campaign_id", campaign_id),
+            ("status", status),
+        ):
             if value:
                 where.append(f"{col} = ?")
                 params.append(value)

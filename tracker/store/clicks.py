@@ -23,7 +23,11 @@ class ClickQueries(StoreBase):
         return await self.db.fetch_one("SELECT * FROM clicks WHERE id = ?", (click_id,))
 
     async def list_clicks(
-        self, *, link_id: str | None = None, orphans: bool = False, limit: int = 100,
+        self,
+        *,
+        link_id: str | None = None,
+        orphans: bool = False,
+        limit: int = 100,
         offset: int = 0,
     ) -> list[Row]:
         where, params = ["1 = 1"], []
@@ -47,4 +51,6 @@ class ClickQueries(StoreBase):
             (link_id,),
         )
         assert row is not None
-        return {k: (int(v) if k != "last_click_at" and v is not None else v) for k, v in row.items()}
+        return {
+            k: (int(v) if k != "last_click_at" and v is not None else v) for k, v in row.items()
+        }

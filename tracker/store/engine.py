@@ -16,8 +16,21 @@ Params = Sequence[Any]
 
 #: Column order of a click row as the writer hands it to ``insert_clicks``.
 CLICK_COLUMNS: tuple[str, ...] = (
-    "id", "at", "slug", "link_id", "creator_id", "fingerprint", "device", "os", "browser",
-    "is_bot", "bot_reason", "is_prefetch", "referrer_host", "ip", "method",
+    "id",
+    "at",
+    "slug",
+    "link_id",
+    "creator_id",
+    "fingerprint",
+    "device",
+    "os",
+    "browser",
+    "is_bot",
+    "bot_reason",
+    "is_prefetch",
+    "referrer_host",
+    "ip",
+    "method",
 )
 
 

@@ -21,8 +21,12 @@ class TokenQueries(StoreBase):
     async def create_token(self, name: str) -> tuple[Row, str]:
         """Return (record, token); the token itself is shown once and never stored."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = {"id": ids.new_id("tk"), "name": name, "token_hash": hash_token(token),
-               "created_at": clock.now_iso()}
+        row = {
+            "id": ids.new_id("tk"),
+            "name": name,
+            "token_hash": hash_token(token),
+            "created_at": clock.now_iso(),
+        }
         await self._insert("api_tokens", row, "token")
         return {k: v for k, v in row.items() if k != "token_hash"}, token
 
@@ -35,12 +39,14 @@ class TokenQueries(StoreBase):
 
     async def list_tokens(self) -> list[Row]:
         return await self.db.fetch_all(
-            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at"
+            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens "
+            "ORDER BY created_at"
         )
 
     async def revoke_token(self, ref: str) -> None:
         n = await self.db.execute(
-            "UPDATE api_tokens SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL",
+            "UPDATE api_tokens SET revoked_at = ? "
+            "WHERE (id = ? OR name = ?) AND revoked_at IS NULL",
             (clock.now_iso(), ref, ref),
         )
         if not n:

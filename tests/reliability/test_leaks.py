@@ -1,0 +1,156 @@
+"""Leaks: 100 start/stop cycles of the app in one process, and a bounded soak of a real
+server, with open files, threads and memory back to (or flat at) their baseline.
+
+Soak length: ``TRACKER_TEST_SOAK_SECONDS`` (default 15; run 60+ before a release).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Server, make_settings, running
+from tests.reliability.loadgen import Flood, flood
+
+CYCLES = 100
+SOAK_SECONDS = float(os.environ.get("TRACKER_TEST_SOAK_SECONDS", "15"))
+
+
+def open_fds(pid: int | str = "self") -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+async def settle(fds: int, threads: int) -> tuple[int, int]:
+    """Threads of closed connections exit a moment after close(); give them that moment."""
+    for _ in range(100):
+        gc.collect()
+        now = (open_fds(), threading.active_count())
+        if now[0] <= fds and now[1] <= threads:
+            return now
+        await asyncio.sleep(0.02)
+    return open_fds(), threading.active_count()
+
+
+@pytest.mark.anyio
+async def test_start_stop_100_times(
+    tmp_path: Path, database_url: str, figures: Callable[[str, Any], None]
+) -> None:
+    settings = make_settings(tmp_path, database_url)
+
+    async def cycle() -> None:
+        async for live in running(settings):
+            auth = await live.token()
+            await live.client.post(
+                "/api/v1/links",
+                headers=auth,
+                json={"destination": "https://shop.example.com/", "slug": None},
+            )
+            assert (await live.client.get("/nosuch")).status_code == 404
+            assert (await live.client.get("/api/v1/links", headers=auth)).status_code == 200
+
+    await cycle()  # warm-up: lazy imports, caches, the default executor
+    base_fds, base_threads = await settle(10**6, 10**6)
+    for _ in range(CYCLES):
+        await cycle()
+    fds, threads = await settle(base_fds, base_threads)
+    figures("open fds before / after 100 cycles", f"{base_fds} / {fds}")
+    figures("threads before / after 100 cycles", f"{base_threads} / {threads}")
+    assert fds <= base_fds, f"file descriptors leaked: {base_fds} -> {fds}"
+    assert threads <= base_threads, f"threads leaked: {base_threads} -> {threads}"
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_soak_memory_and_files_flat(
+    server: Server, figures: Callable[[str, Any], None]
+) -> None:
+    """Mixed redirects (links, unknown slugs, bots) and API calls against a real server."""
+    slugs = [f"soak{i}" for i in range(20)]
+    for slug in slugs[:2]:
+        server.cli(
+            "link", "create", "--slug", slug, "--destination", f"https://shop.example.com/{slug}"
+        )
+    token = server.cli("token", "create", "soak").strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert server.proc is not None
+    pid = server.proc.pid
+    paths = (
+        [f"/{s}" for s in slugs]
+        + [f"/{s}?utm_term=t&ref={i}" for i, s in enumerate(slugs[:2])]
+        + ["/orphan-a", "/orphan-b"]
+    )
+    stop = asyncio.Event()
+    api_calls = 0
+
+    async def api_load() -> None:
+        nonlocal api_calls
+        rnd = random.Random(1)
+        async with httpx.AsyncClient(base_url=server.url, headers=auth, timeout=30) as client:
+            n = 2
+            while not stop.is_set():
+                if rnd.random() < 0.3:
+                    slug = f"soak{n % 20}"
+                    await client.post(
+                        "/api/v1/links",
+                        json={"slug": f"{slug}x{n}", "destination": "https://shop.example.com/"},
+                    )
+                    n += 1
+                await client.get("/api/v1/links", params={"limit": 50})
+                await client.get("/api/v1/links/soak0/stats")
+                await client.get("/api/v1/clicks", params={"limit": 20})
+                api_calls += 3
+                await asyncio.sleep(0.01)
+
+    result = Flood()
+    started = time.monotonic()
+    api = asyncio.create_task(api_load())
+    load = asyncio.create_task(
+        flood(
+            server.port,
+            paths,
+            conns=8,
+            seconds=SOAK_SECONDS + 5,
+            max_requests=10**7,
+            stop=stop,
+            out=result,
+        )
+    )
+    await asyncio.sleep(min(5.0, SOAK_SECONDS / 3))  # warm-up: caches fill, pools open
+    start_rss, start_fds = rss_kib(pid), open_fds(pid)
+    samples = [(round(time.monotonic() - started, 1), start_rss, start_fds)]
+    while time.monotonic() - started < SOAK_SECONDS:
+        await asyncio.sleep(1.0)
+        samples.append((round(time.monotonic() - started, 1), rss_kib(pid), open_fds(pid)))
+    end_rss, end_fds = samples[-1][1], samples[-1][2]
+    stop.set()
+    await asyncio.gather(api, load)
+    health = httpx.get(server.url + "/healthz").json()
+    print("soak samples (s, rss KiB, fds):", samples)
+    figures("soak seconds", SOAK_SECONDS)
+    figures("requests (redirects / API)", f"{result.sent} / {api_calls}")
+    figures("server RSS KiB after warm-up / at end", f"{start_rss} / {end_rss}")
+    figures("server open fds after warm-up / at end", f"{start_fds} / {end_fds}")
+    figures("click writer at end", health["click_writer"])
+    assert result.sent > 1000 and api_calls > 30
+    assert sum(result.statuses.get(s, 0) for s in (500, 502, 503)) == 0, result.statuses
+    assert health["click_writer"]["dropped"] == 0
+    # Flat: fds within a few (keep-alive sockets come and go), RSS within 16 MiB or 15 %.
+    assert end_fds <= start_fds + 8, samples
+    assert end_rss <= start_rss + max(16 * 1024, start_rss * 0.15), samples

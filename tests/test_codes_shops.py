@@ -1,0 +1,114 @@
+"""Discount codes and shops through the API and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.conftest import Running
+
+pytestmark = pytest.mark.anyio
+
+
+async def creators(live: Running, auth: dict[str, str], *handles: str) -> None:
+    for h in handles:
+        r = await live.client.post("/api/v1/creators", headers=auth, json={"handle": h})
+        assert r.status_code == 201
+
+
+async def test_custom_codes_are_unique_case_insensitively(
+    live: Running, auth: dict[str, str]
+) -> None:
+    await creators(live, auth, "maya", "bob")
+    c = live.client
+    r = await c.post(
+        "/api/v1/codes",
+        headers=auth,
+        json={"code": "MAYA15", "creator_id": "maya", "value_type": "percent", "value": 15},
+    )
+    assert r.status_code == 201 and r.json()["code"] == "MAYA15"
+    r = await c.post("/api/v1/codes", headers=auth, json={"code": "maya15", "creator_id": "bob"})
+    assert r.status_code == 409
+    r = await c.post("/api/v1/codes", headers=auth, json={"code": "X1", "creator_id": "ghost"})
+    assert r.status_code == 422
+    r = await c.post(
+        "/api/v1/codes", headers=auth, json={"code": "bad code!", "creator_id": "maya"}
+    )
+    assert r.status_code == 422
+    assert (await c.delete("/api/v1/codes/maya15", headers=auth)).json()["status"] == "disabled"
+    r = await c.patch("/api/v1/codes/MAYA15", headers=auth, json={"status": "active"})
+    assert r.json()["status"] == "active"
+
+
+async def test_bulk_generation_and_csv_export(live: Running, auth: dict[str, str]) -> None:
+    await creators(live, auth, "maya", "bob.k", "cleo")
+    c = live.client
+    await c.post("/api/v1/campaigns", headers=auth, json={"name": "Spring"})
+    await c.post("/api/v1/codes", headers=auth, json={"code": "MAYA20", "creator_id": "maya"})
+    r = await c.post(
+        "/api/v1/codes/bulk",
+        headers=auth,
+        json={"number": 20, "campaign_id": "spring", "value_type": "percent", "value": 20},
+    )
+    assert r.status_code == 201 and r.json()["created"] == 3
+    made = {x["code"] for x in r.json()["items"]}
+    assert {"BOBK20", "CLEO20"} <= made
+    maya_code = next(x for x in made if x.startswith("MAYA"))
+    assert maya_code != "MAYA20" and maya_code.startswith("MAYA-")  # clash -> random suffix
+    r = await c.post(
+        "/api/v1/codes/bulk",
+        headers=auth,
+        json={"creators": ["maya"], "pattern": "random", "prefix": "SUMMER", "length": 8},
+    )
+    code = r.json()["items"][0]["code"]
+    assert code.startswith("SUMMER-") and len(code) == len("SUMMER-") + 8
+    # all-or-nothing: an unknown creator in the list creates nothing
+    before = len((await c.get("/api/v1/codes", headers=auth)).json()["items"])
+    r = await c.post("/api/v1/codes/bulk", headers=auth, json={"creators": ["cleo", "ghost"]})
+    assert r.status_code == 404
+    assert len((await c.get("/api/v1/codes", headers=auth)).json()["items"]) == before
+    r = await c.get("/api/v1/codes.csv", headers=auth)
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert {row["code"] for row in rows} >= {"MAYA20", "BOBK20", "CLEO20"}
+    bob = next(row for row in rows if row["code"] == "BOBK20")
+    assert bob["creator"] == "bob.k" and bob["campaign"] == "Spring" and bob["value"] == "20"
+
+
+async def test_shop_secrets_are_shown_once(live: Running, auth: dict[str, str]) -> None:
+    c = live.client
+    r = await c.post("/api/v1/shops", headers=auth, json={"slug": "eu", "platform": "generic"})
+    assert r.status_code == 201
+    secret = r.json()["secret"]
+    assert secret.startswith("whsec_") and r.json()["postback_url"].endswith(
+        "/postbacks/generic/eu"
+    )
+    for url in ("/api/v1/shops", "/api/v1/shops/eu"):
+        assert secret not in (await c.get(url, headers=auth)).text
+        assert r.json()["pixel_token"] not in (await c.get(url, headers=auth)).text
+    r = await c.post(
+        "/api/v1/shops",
+        headers=auth,
+        json={"slug": "eu2", "platform": "generic", "secret": "not-base64-but-long!"},
+    )
+    assert r.status_code == 422
+    r = await c.post(
+        "/api/v1/shops", headers=auth, json={"slug": "Bad Slug", "platform": "shopify"}
+    )
+    assert r.status_code == 422
+    r = await c.post("/api/v1/shops", headers=auth, json={"slug": "eu", "platform": "shopify"})
+    assert r.status_code == 409
+
+
+def test_cli_codes_and_shops(server) -> None:  # type: ignore[no-untyped-def]
+    server.cli("creator", "create", "--handle", "maya")
+    server.cli("code", "create", "--code", "MAYA15", "--creator", "maya")
+    server.cli("code", "bulk", "--number", "30")
+    out = server.cli("code", "export")
+    assert out.splitlines()[0] == "code,creator,campaign,value_type,value,currency,status"
+    assert "MAYA15,maya" in out
+    shop = server.cli("shop", "create", "--slug", "demo", "--platform", "shopify")
+    assert '"secret"' in shop and "/postbacks/shopify/demo" in shop
+    assert "secret" not in server.cli("shop", "list")

@@ -1,0 +1,96 @@
+"""The retention job: personal data is erased once its configured period has passed.
+
+Each ``Rule`` names what it erases, the setting that holds its period in days (0: keep
+forever) and the store call that erases rows older than a cutoff. ``tracker purge`` runs
+every rule once; a running server also runs them every
+``TRACKER_RETENTION_INTERVAL_MINUTES`` (``RetentionJob``, started by the app's lifespan).
+
+Hook for later data (raw postback bodies, customer hashes...): append a ``Rule`` to
+``RULES``, e.g.
+``Rule("postback bodies", "retention_raw_body_days", lambda store, t: store.purge_raw_bodies(t))``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tracker import clock
+from tracker.settings import Settings
+
+log = logging.getLogger("tracker.retention")
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    days_setting: str  # attribute of Settings
+    purge: Callable[[Any, str], Awaitable[int]]  # (store, cutoff ISO) -> rows changed
+
+
+RULES: list[Rule] = [
+    Rule(
+        "click fingerprints and IPs",
+        "retention_fingerprint_days",
+        lambda store, cutoff: store.purge_click_fingerprints(cutoff),
+    ),
+]
+
+
+async def purge(store: Any, settings: Settings, *, now: float | None = None) -> dict[str, int]:
+    """Apply every rule once; return rows changed per rule (rules kept forever are absent)."""
+    now = clock.now() if now is None else now
+    done: dict[str, int] = {}
+    for rule in RULES:
+        days = int(getattr(settings, rule.days_setting))
+        if days <= 0:
+            continue
+        cutoff = clock.iso(now - days * 86400)
+        done[rule.name] = await rule.purge(store, cutoff)
+        if done[rule.name]:
+            log.info(
+                "retention: %s older than %s erased in %d rows", rule.name, cutoff, done[rule.name]
+            )
+    return done
+
+
+class RetentionJob:
+    """Runs ``purge`` shortly after start and then every interval, until ``close``."""
+
+    def __init__(self, store: Any, settings: Settings, *, first_delay: float = 5.0) -> None:
+        self._store = store
+        self._settings = settings
+        self._interval = settings.retention_interval_minutes * 60
+        self._first_delay = first_delay
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.runs = 0
+
+    def start(self) -> None:
+        if self._interval > 0:
+            self._task = asyncio.create_task(self._run(), name="retention")
+
+    async def _run(self) -> None:
+        delay = self._first_delay
+        while True:
+            try:
+                await asyncio.wait_for(self._stop.wait(), delay)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await purge(self._store, self._settings)
+                self.runs += 1
+            except Exception:
+                log.exception("retention run failed; will retry next interval")
+            delay = self._interval
+
+    async def close(self) -> None:
+        """Stop; a purge in progress finishes its current batch (never cut mid-transaction)."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None

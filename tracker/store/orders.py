@@ -1,0 +1,507 @@
+"""Orders: idempotent ingest of postbacks, refunds, touches, privacy redaction, reads.
+
+Each delivery is applied in ONE transaction: its idempotency keys are inserted into
+``deliveries`` first (a key already there means a replay: the transaction is rolled back and
+nothing changes), then the order is upserted on (shop, external id) unless the stored copy
+is newer (an out-of-order delivery only adds refunds), refunds are merged by the shop's
+refund id, net revenue is recomputed and the touches are rebuilt. The caller answers 2xx
+only after this commits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from tracker import clock, ids
+from tracker.attribution import Touch, choose_winner
+from tracker.orders import Delivery, Order, Refund
+from tracker.store.base import StoreBase, is_unique_violation
+from tracker.store.engine import Conn, Row
+
+FUTURE_SKEW = timedelta(hours=1)  # a click stamped slightly after the order still counts
+MAX_FINGERPRINT_TOUCHES = 10
+
+
+class _Replay(Exception):
+    """Raised inside the transaction to roll it back when a delivery key was seen before."""
+
+
+@dataclass(frozen=True)
+class Matching:
+    """How touches are found: lookback windows and the conflict policy."""
+
+    click_days: int = 30
+    fingerprint_days: int = 7
+    policy: str = "code"
+
+
+def _minus(at: str, days: int) -> str:
+    return clock.to_iso(clock.parse(at) - timedelta(days=days))
+
+
+def _plus(at: str, delta: timedelta) -> str:
+    return clock.to_iso(clock.parse(at) + delta)
+
+
+class OrderQueries(StoreBase):
+    # -- ingest -------------------------------------------------------------------------------
+    async def _claim(
+        self,
+        tx: Conn,
+        shop_id: str,
+        d: Delivery,
+        order_ext: str | None,
+        outcome: str,
+        keep_body: bool = True,
+    ) -> None:
+        for i, key in enumerate(d.keys):
+            try:
+                n = await tx.execute(
+                    "INSERT INTO deliveries (id, shop_id, delivery_key, source, topic, "
+                    "order_external_id, outcome, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (shop_id, delivery_key) DO NOTHING",
+                    (
+                        ids.new_id("dl"),
+                        shop_id,
+                        key[:300],
+                        d.source,
+                        d.topic[:64],
+                        order_ext,
+                        outcome,
+                        clock.now_iso(),
+                        d.body if keep_body and i == 0 else None,
+                    ),
+                )
+            except Exception as exc:
+                if is_unique_violation(exc):
+                    raise _Replay from None
+                raise
+            if n == 0:
+                raise _Replay
+
+    async def ingest_order(
+        self,
+        shop: Row,
+        order: Order,
+        delivery: Delivery,
+        *,
+        fingerprint: str | None,
+        customer_hash: str | None,
+        matching: Matching,
+    ) -> dict[str, Any]:
+        try:
+            async with self.db.transaction() as tx:
+                await self._claim(tx, shop["id"], delivery, order.external_id, "accepted")
+                await self._merge_refunds(
+                    tx, shop["id"], order.external_id, order.refunds, order.currency
+                )
+                order_id, created = await self._upsert(
+                    tx, shop["id"], order, fingerprint, customer_hash
+                )
+                if order_id is None:  # the stored copy is newer: an out-of-order delivery
+                    existing = await self.order_by_external_tx(tx, shop["id"], order.external_id)
+                    await tx.execute(
+                        "UPDATE deliveries SET outcome = 'stale' "
+                        "WHERE shop_id = ? AND delivery_key = ?",
+                        (shop["id"], delivery.keys[0][:300]),
+                    )
+                    await self._recompute_net(tx, existing["id"])
+                    return {"status": "stale", "order_id": existing["id"]}
+                await self._recompute_net(tx, order_id)
+                touches = await self._find_touches(tx, order, fingerprint, matching)
+                touches, why = choose_winner(touches, matching.policy)
+                await self._store_touches(tx, order_id, touches, why)
+                return {
+                    "status": "created" if created else "updated",
+                    "order_id": order_id,
+                    "explanation": why,
+                }
+        except _Replay:
+            return {"status": "duplicate"}
+
+    async def _upsert(
+        self, tx: Conn, shop_id: str, o: Order, fingerprint: str | None, customer_hash: str | None
+    ) -> tuple[str | None, bool]:
+        """Insert, or update unless the stored copy is newer; safe against a concurrent node.
+
+        Returns (order id, created); (None, False) when the stored copy is newer.
+        """
+        now = clock.now_iso()
+        fields = {
+            "order_number": o.order_number,
+            "source_updated_at": o.updated_at,
+            "currency": o.currency,
+            "subtotal_minor": o.subtotal_minor,
+            "discount_minor": o.discount_minor,
+            "total_minor": o.total_minor,
+            "current_total_minor": o.current_total_minor,
+            "status": o.status,
+            "financial_status": o.financial_status,
+            "cancelled_at": o.cancelled_at,
+            "customer_hash": customer_hash,
+            "new_customer": None if o.new_customer is None else int(o.new_customer),
+            "codes": json.dumps(o.codes),
+            "click_ids": json.dumps(o.click_ids),
+            "fingerprint": fingerprint,
+            "landing_site": o.landing_site,
+            "referring_site": o.referring_site,
+            "updated_at": now,
+        }
+        row = {
+            "id": ids.new_id("or"),
+            "shop_id": shop_id,
+            "external_id": o.external_id,
+            "placed_at": o.placed_at,
+            "created_at": now,
+            **fields,
+        }
+        inserted = await tx.execute(
+            f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)}) "
+            "ON CONFLICT (shop_id, external_id) DO NOTHING",
+            tuple(row.values()),
+        )
+        if inserted:
+            return str(row["id"]), True
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        # The guard is re-checked under the row lock, so an older delivery never wins a race.
+        updated = await tx.execute(
+            f"UPDATE orders SET {sets} WHERE shop_id = ? AND external_id = ? "
+            "AND source_updated_at <= ?",
+            (*fields.values(), shop_id, o.external_id, o.updated_at),
+        )
+        if not updated:
+            return None, False
+        existing = await self.order_by_external_tx(tx, shop_id, o.external_id)
+        return str(existing["id"]), False
+
+    async def order_by_external_tx(self, tx: Conn, shop_id: str, external_id: str) -> Row:
+        row = await tx.fetch_one(
+            "SELECT id, source_updated_at FROM orders WHERE shop_id = ? AND external_id = ?",
+            (shop_id, external_id),
+        )
+        assert row is not None
+        return row
+
+    async def _merge_refunds(
+        self, tx: Conn, shop_id: str, order_ext: str, refunds: list[Refund], currency: str | None
+    ) -> None:
+        for r in refunds:
+            await tx.execute(
+                "INSERT INTO refunds (shop_id, order_external_id, external_id, amount_minor, "
+                "currency, refunded_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (shop_id, order_external_id, external_id) DO NOTHING",
+                (shop_id, order_ext, r.external_id[:64], r.amount_minor, currency or "", r.at),
+            )
+
+    async def _recompute_net(self, tx: Conn, order_id: str) -> None:
+        """net = 0 when cancelled (or fully refunded without amounts), else
+        min(current total if the shop gave one, total - refunds), never below 0."""
+        o = await tx.fetch_one(
+            "SELECT o.total_minor, o.current_total_minor, o.status, "
+            "CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) AS refunded FROM orders o "
+            "LEFT JOIN refunds r ON r.shop_id = o.shop_id AND r.order_external_id = o.external_id "
+            "WHERE o.id = ? GROUP BY o.id, o.total_minor, o.current_total_minor, o.status",
+            (order_id,),
+        )
+        if o is None:
+            return
+        refunded = int(o["refunded"])
+        net = int(o["total_minor"]) - refunded
+        if o["current_total_minor"] is not None:
+            net = min(net, int(o["current_total_minor"]))
+        if o["status"] == "cancelled" or (o["status"] == "refunded" and refunded == 0):
+            net = 0
+        await tx.execute(
+            "UPDATE orders SET refunded_minor = ?, net_minor = ? WHERE id = ?",
+            (refunded, max(0, net), order_id),
+        )
+
+    async def _find_touches(
+        self, tx: Conn, o: Order, fingerprint: str | None, m: Matching
+    ) -> list[Touch]:
+        touches: list[Touch] = []
+        for code in o.codes:
+            row = await tx.fetch_one(
+                "SELECT creator_id, campaign_id, status FROM codes WHERE code_key = ?",
+                (code.lower(),),
+            )
+            if row:
+                note = "code disabled" if row["status"] != "active" else ""
+                touches.append(
+                    Touch(
+                        "code",
+                        o.placed_at,
+                        row["creator_id"],
+                        None,
+                        row["campaign_id"],
+                        code=code,
+                        note=note,
+                    )
+                )
+            else:
+                touches.append(
+                    Touch("code", o.placed_at, code=code, matched=False, note="unknown code")
+                )
+        earliest, latest = _minus(o.placed_at, m.click_days), _plus(o.placed_at, FUTURE_SKEW)
+        for click_id in o.click_ids:
+            row = await tx.fetch_one(
+                "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
+                "LEFT JOIN links l ON l.id = c.link_id WHERE c.id = ?",
+                (click_id,),
+            )
+            if row is None:
+                touches.append(
+                    Touch(
+                        "click",
+                        o.placed_at,
+                        click_id=click_id,
+                        matched=False,
+                        note="unknown click id",
+                    )
+                )
+            elif not earliest <= row["at"] <= latest:
+                touches.append(
+                    Touch(
+                        "click",
+                        row["at"],
+                        row["creator_id"],
+                        row["link_id"],
+                        row["campaign_id"],
+                        click_id=click_id,
+                        matched=False,
+                        note=f"click outside the {m.click_days}-day lookback",
+                    )
+                )
+            else:
+                touches.append(
+                    Touch(
+                        "click",
+                        row["at"],
+                        row["creator_id"],
+                        row["link_id"],
+                        row["campaign_id"],
+                        click_id=click_id,
+                        matched=row["creator_id"] is not None,
+                        note="" if row["creator_id"] else "link has no creator",
+                    )
+                )
+        if fingerprint and not any(t.matched for t in touches):
+            rows = await tx.fetch_all(
+                "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
+                "JOIN links l ON l.id = c.link_id WHERE c.fingerprint = ? AND c.is_bot = 0 "
+                "AND c.creator_id IS NOT NULL AND c.at >= ? AND c.at <= ? "
+                "ORDER BY c.at DESC LIMIT ?",
+                (
+                    fingerprint,
+                    _minus(o.placed_at, m.fingerprint_days),
+                    latest,
+                    MAX_FINGERPRINT_TOUCHES,
+                ),
+            )
+            touches += [
+                Touch(
+                    "fingerprint",
+                    r["at"],
+                    r["creator_id"],
+                    r["link_id"],
+                    r["campaign_id"],
+                    click_id=r["id"],
+                    note="fingerprint match",
+                )
+                for r in reversed(rows)
+            ]
+        return touches
+
+    async def _store_touches(self, tx: Conn, order_id: str, touches: list[Touch], why: str) -> None:
+        await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
+        winner = next((t for t in touches if t.winner), None)
+        for t in touches:
+            await tx.execute(
+                "INSERT INTO touches (id, order_id, method, creator_id, link_id, campaign_id, code, "
+                "click_id, at, matched, winner, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ids.new_id("tc"),
+                    order_id,
+                    t.method,
+                    t.creator_id,
+                    t.link_id,
+                    t.campaign_id,
+                    t.code,
+                    t.click_id,
+                    t.at,
+                    int(t.matched),
+                    int(t.winner),
+                    t.note,
+                ),
+            )
+        await tx.execute(
+            "UPDATE orders SET creator_id = ?, method = ?, explanation = ? WHERE id = ?",
+            (
+                winner.creator_id if winner else None,
+                winner.method if winner else None,
+                why[:2000],
+                order_id,
+            ),
+        )
+
+    async def ingest_refunds(
+        self, shop: Row, order_ext: str, refunds: list[Refund], delivery: Delivery
+    ) -> dict[str, Any]:
+        try:
+            async with self.db.transaction() as tx:
+                await self._claim(tx, shop["id"], delivery, order_ext, "refund")
+                order = await tx.fetch_one(
+                    "SELECT id, currency FROM orders WHERE shop_id = ? AND external_id = ?",
+                    (shop["id"], order_ext),
+                )
+                await self._merge_refunds(
+                    tx, shop["id"], order_ext, refunds, order["currency"] if order else None
+                )
+                if order:
+                    await self._recompute_net(tx, order["id"])
+                return {"status": "refund recorded", "order_id": order["id"] if order else None}
+        except _Replay:
+            return {"status": "duplicate"}
+
+    async def cancel_order(self, shop: Row, order_ext: str, delivery: Delivery) -> dict[str, Any]:
+        try:
+            async with self.db.transaction() as tx:
+                await self._claim(tx, shop["id"], delivery, order_ext, "cancelled")
+                order = await tx.fetch_one(
+                    "SELECT id FROM orders WHERE shop_id = ? AND external_id = ?",
+                    (shop["id"], order_ext),
+                )
+                if order:
+                    await tx.execute(
+                        "UPDATE orders SET status = 'cancelled', cancelled_at = ?, updated_at = ? "
+                        "WHERE id = ?",
+                        (clock.now_iso(), clock.now_iso(), order["id"]),
+                    )
+                    await self._recompute_net(tx, order["id"])
+                return {"status": "cancelled", "order_id": order["id"] if order else None}
+        except _Replay:
+            return {"status": "duplicate"}
+
+    # -- privacy ------------------------------------------------------------------------------
+    async def redact(
+        self,
+        shop: Row,
+        delivery: Delivery,
+        *,
+        customer_hash: str | None,
+        order_external_ids: list[str],
+        whole_shop: bool,
+    ) -> dict[str, Any]:
+        """Forget a customer's (or a whole shop's) hashes and raw bodies; keep the money."""
+        try:
+            async with self.db.transaction() as tx:
+                await self._claim(tx, shop["id"], delivery, None, "redact", keep_body=False)
+                if whole_shop:
+                    n = await tx.execute(
+                        "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
+                        "landing_site = NULL WHERE shop_id = ?",
+                        (shop["id"],),
+                    )
+                    await tx.execute(
+                        "UPDATE deliveries SET body = NULL WHERE shop_id = ?", (shop["id"],)
+                    )
+                    return {"status": "redacted", "orders": n}
+                exts = set(order_external_ids)
+                if customer_hash:
+                    rows = await tx.fetch_all(
+                        "SELECT external_id FROM orders WHERE shop_id = ? AND customer_hash = ?",
+                        (shop["id"], customer_hash),
+                    )
+                    exts |= {r["external_id"] for r in rows}
+                for ext in exts:
+                    await tx.execute(
+                        "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
+                        "landing_site = NULL WHERE shop_id = ? AND external_id = ?",
+                        (shop["id"], ext),
+                    )
+                    await tx.execute(
+                        "UPDATE deliveries SET body = NULL WHERE shop_id = ? AND order_external_id = ?",
+                        (shop["id"], ext),
+                    )
+                return {"status": "redacted", "orders": len(exts)}
+        except _Replay:
+            return {"status": "duplicate"}
+
+    async def customer_orders(
+        self, shop_id: str, customer_hash: str | None, order_external_ids: list[str]
+    ) -> list[Row]:
+        rows = await self.db.fetch_all(
+            "SELECT external_id, placed_at, currency, total_minor, net_minor, status FROM orders "
+            "WHERE shop_id = ? AND customer_hash = ?",
+            (shop_id, customer_hash or "-"),
+        )
+        for ext in order_external_ids:
+            rows += await self.db.fetch_all(
+                "SELECT external_id, placed_at, currency, total_minor, net_minor, status FROM orders "
+                "WHERE shop_id = ? AND external_id = ?",
+                (shop_id, ext),
+            )
+        return rows
+
+    # -- reads --------------------------------------------------------------------------------
+    async def get_order(self, ref: str) -> Row | None:
+        return await self.db.fetch_one(
+            "SELECT o.*, s.slug AS shop FROM orders o JOIN shops s ON s.id = o.shop_id "
+            "WHERE o.id = ?",
+            (ref,),
+        )
+
+    async def order_by_external(self, shop_id: str, external_id: str) -> Row | None:
+        return await self.db.fetch_one(
+            "SELECT * FROM orders WHERE shop_id = ? AND external_id = ?", (shop_id, external_id)
+        )
+
+    async def order_touches(self, order_id: str) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT t.*, c.handle AS creator_handle FROM touches t "
+            "LEFT JOIN creators c ON c.id = t.creator_id WHERE t.order_id = ? ORDER BY t.at, t.id",
+            (order_id,),
+        )
+
+    async def order_refunds(self, shop_id: str, external_id: str) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT external_id, amount_minor, currency, refunded_at FROM refunds "
+            "WHERE shop_id = ? AND order_external_id = ? ORDER BY refunded_at",
+            (shop_id, external_id),
+        )
+
+    async def list_orders(
+        self,
+        *,
+        shop_id: str | None = None,
+        creator_id: str | None = None,
+        unattributed: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Row]:
+        where, params = ["1 = 1"], []
+        if shop_id:
+            where.append("o.shop_id = ?")
+            params.append(shop_id)
+        if creator_id:
+            where.append("o.creator_id = ?")
+            params.append(creator_id)
+        if unattributed:
+            where.append("o.creator_id IS NULL")
+        return await self.db.fetch_all(
+            "SELECT o.id, s.slug AS shop, o.external_id, o.order_number, o.placed_at, o.currency, "
+            "o.total_minor, o.refunded_minor, o.net_minor, o.status, o.creator_id, o.method, "
+            "o.new_customer FROM orders o JOIN shops s ON s.id = o.shop_id "
+            f"WHERE {' AND '.join(where)} ORDER BY o.placed_at DESC, o.id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def recent_deliveries(self, shop_id: str, limit: int = 50) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT delivery_key, source, topic, order_external_id, outcome, received_at "
+            "FROM deliveries WHERE shop_id = ? ORDER BY received_at DESC LIMIT ?",
+            (shop_id, limit),
+        )

@@ -1,0 +1,25 @@
+"""Retention: erase personal data (click fingerprints, raw IPs) past its period, in batches.
+
+Batches keep each write transaction short, so on SQLite the click writer is never held up
+for long by a purge of a large, old table.
+"""
+
+from __future__ import annotations
+
+from tracker.store.base import StoreBase
+
+
+class RetentionQueries(StoreBase):
+    async def purge_click_fingerprints(self, before_iso: str, *, batch: int = 5000) -> int:
+        """Null ``fingerprint`` and ``ip`` of clicks older than ``before_iso``; return how many."""
+        total = 0
+        while True:
+            n = await self.db.execute(
+                "UPDATE clicks SET fingerprint = NULL, ip = NULL WHERE id IN ("
+                "SELECT id FROM clicks WHERE at < ? "
+                "AND (fingerprint IS NOT NULL OR ip IS NOT NULL) LIMIT ?)",
+                (before_iso, batch),
+            )
+            total += n
+            if n < batch:
+                return total

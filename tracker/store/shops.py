@@ -1,0 +1,138 @@
+"""Shops (postback sources with their secrets) and creators' discount codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker import clock, ids
+from tracker.errors import Conflict, NotFound, Unprocessable
+from tracker.store.base import StoreBase, is_unique_violation
+from tracker.store.engine import Row
+
+#: Columns the API may show; secrets never leave the store through these.
+SHOP_PUBLIC = "id, slug, name, platform, currency, status, created_at, updated_at"
+
+
+class ShopQueries(StoreBase):
+    async def create_shop(self, data: dict[str, Any]) -> Row:
+        now = clock.now_iso()
+        row = {"id": ids.new_id("sh"), **data, "created_at": now, "updated_at": now}
+        await self._insert("shops", row, f"shop {data['slug']!r}")
+        return await self.get_shop(row["id"])
+
+    async def get_shop(self, ref: str) -> Row:
+        row = await self.db.fetch_one(
+            f"SELECT {SHOP_PUBLIC} FROM shops WHERE id = ? OR slug = ?", (ref, ref)
+        )
+        if row is None:
+            raise NotFound(f"no such shop {ref!r}")
+        return row
+
+    async def shop_secrets(self, slug: str) -> Row | None:
+        """The shop with its secrets, for signature checks only."""
+        return await self.db.fetch_one(
+            f"SELECT {SHOP_PUBLIC}, secret, previous_secret, pixel_token FROM shops "
+            "WHERE slug = ? AND status = 'active'",
+            (slug,),
+        )
+
+    async def list_shops(self, *, limit: int = 100, offset: int = 0) -> list[Row]:
+        return await self.db.fetch_all(
+            f"SELECT {SHOP_PUBLIC} FROM shops ORDER BY slug LIMIT ? OFFSET ?", (limit, offset)
+        )
+
+    async def update_shop(self, ref: str, fields: dict[str, Any]) -> Row:
+        shop = await self.get_shop(ref)
+        if "secret" in fields:  # rotation: the old secret keeps working until the next rotation
+            current = await self.db.fetch_one(
+                "SELECT secret FROM shops WHERE id = ?", (shop["id"],)
+            )
+            fields = {**fields, "previous_secret": current["secret"] if current else None}
+        await self._update("shops", shop["id"], fields, "shop")
+        return await self.get_shop(shop["id"])
+
+    # -- codes --------------------------------------------------------------------------------
+    async def create_codes(self, rows: list[dict[str, Any]]) -> list[Row]:
+        """Insert codes all-or-nothing (bulk generation never leaves half a batch)."""
+        now = clock.now_iso()
+        full = [
+            {
+                "id": ids.new_id("dc"),
+                **r,
+                "code_key": r["code"].lower(),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in rows
+        ]
+        try:
+            async with self.db.transaction() as tx:
+                for row in full:
+                    await tx.execute(
+                        f"INSERT INTO codes ({', '.join(row)}) VALUES "
+                        f"({', '.join('?' for _ in row)})",
+                        tuple(row.values()),
+                    )
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise Conflict(
+                    "a code with that text already exists (codes are case-insensitive)"
+                ) from None
+            raise
+        return [await self.get_code(r["id"]) for r in full]
+
+    async def resolve_creator_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = dict(data)
+        for key, getter in (("creator_id", self.get_creator), ("campaign_id", self.get_campaign)):  # type: ignore[attr-defined]
+            if out.get(key):
+                try:
+                    out[key] = (await getter(out[key]))["id"]
+                except NotFound as exc:
+                    raise Unprocessable(f"{key}: {exc.reason}") from None
+        return out
+
+    async def get_code(self, ref: str) -> Row:
+        row = await self.db.fetch_one(
+            "SELECT * FROM codes WHERE id = ? OR code_key = ?", (ref, ref.lower())
+        )
+        if row is None:
+            raise NotFound(f"no such code {ref!r}")
+        return row
+
+    async def list_codes(
+        self,
+        *,
+        creator_id: str | None = None,
+        campaign_id: str | None = None,
+        status: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Row]:
+        where, params = ["1 = 1"], []
+        for col, value in (
+            ("c.creator_id", creator_id),
+            ("c.campaign_id", campaign_id),
+            ("c.status", status),
+        ):
+            if value:
+                where.append(f"{col} = ?")
+                params.append(value)
+        return await self.db.fetch_all(
+            "SELECT c.*, cr.handle AS creator_handle, cp.name AS campaign_name FROM codes c "
+            "JOIN creators cr ON cr.id = c.creator_id "
+            "LEFT JOIN campaigns cp ON cp.id = c.campaign_id "
+            f"WHERE {' AND '.join(where)} ORDER BY c.code_key LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def update_code(self, ref: str, fields: dict[str, Any]) -> Row:
+        code = await self.get_code(ref)
+        if "code" in fields:
+            fields = {**fields, "code_key": fields["code"].lower()}
+        return await self._update("codes", code["id"], fields, "code")
+
+    async def code_keys_with_prefix(self, prefix: str) -> set[str]:
+        rows = await self.db.fetch_all(
+            "SELECT code_key FROM codes WHERE code_key LIKE ?", (prefix.lower() + "%",)
+        )
+        return {r["code_key"] for r in rows}
