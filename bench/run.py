@@ -224,8 +224,18 @@ def python() -> str:
     return sys.executable
 
 
+def _base_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+
+
+def start_tracker(tmp: Path, data_dir: Path, name: str = "tracker") -> Server:
+    """``tracker serve`` (its own uvicorn options: uvloop, httptools) on a data dir."""
+    env = {**_base_env(), "TRACKER_DATA_DIR": str(data_dir), "TRACKER_LOG_LEVEL": "warning"}
+    cmd = [python(), "-m", "tracker", "serve", "--host", "127.0.0.1", "--port", "{port}"]
+    return Server(name, cmd, env, "/healthz", tmp / f"{name}.log").start()
+
+
 def start_servers(tmp: Path, data_dir: Path) -> tuple[Server, Server]:
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     bare = Server(
         "bare",
         [
@@ -241,19 +251,11 @@ def start_servers(tmp: Path, data_dir: Path) -> tuple[Server, Server]:
             "{port}",
             *UVICORN_OPTS,
         ],
-        base_env,
+        _base_env(),
         "/ready",
         tmp / "bare.log",
     ).start()
-    tracker_env = {**base_env, "TRACKER_DATA_DIR": str(data_dir), "TRACKER_LOG_LEVEL": "warning"}
-    tracker = Server(
-        "tracker",
-        [python(), "-m", "tracker", "serve", "--host", "127.0.0.1", "--port", "{port}"],
-        tracker_env,
-        "/healthz",
-        tmp / "tracker.log",
-    ).start()
-    return bare, tracker
+    return bare, start_tracker(tmp, data_dir)
 
 
 def writer_stats(server: Server, since: float | None = None) -> dict[str, Any]:
@@ -561,7 +563,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    wrk = find_wrk()
+    wrk = args.wrk = find_wrk()
     info = {
         "machine": machine(),
         "versions": versions(),

@@ -72,3 +72,5 @@ def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
     assert clicks["wrk_302"] <= clicks["db"] <= clicks["wrk_sent"]
     assert {r["target"] for r in figures["redirect"]["runs"]} == {"bare", "tracker"}
     assert "requests/s" in proc.stdout and "server CPU" in proc.stdout
+    postbacks = figures["postbacks"]  # issue 3's endpoint is on this branch
+    assert postbacks["orders_stored"] == postbacks["orders_sent"] == postbacks["answered_200"]
