@@ -228,9 +228,18 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
 
 
+#: Extra TRACKER_* settings for the tracker under test (``--env NAME=VALUE``).
+TRACKER_ENV: dict[str, str] = {}
+
+
 def start_tracker(tmp: Path, data_dir: Path, name: str = "tracker") -> Server:
     """``tracker serve`` (its own uvicorn options: uvloop, httptools) on a data dir."""
-    env = {**_base_env(), "TRACKER_DATA_DIR": str(data_dir), "TRACKER_LOG_LEVEL": "warning"}
+    env = {
+        **_base_env(),
+        "TRACKER_DATA_DIR": str(data_dir),
+        "TRACKER_LOG_LEVEL": "warning",
+        **TRACKER_ENV,
+    }
     cmd = [python(), "-m", "tracker", "serve", "--host", "127.0.0.1", "--port", "{port}"]
     return Server(name, cmd, env, "/healthz", tmp / f"{name}.log").start()
 
@@ -430,6 +439,8 @@ def profile_tracker(server: Server, cmd: list[str], totals: Totals, tmp: Path) -
 
 # -- postbacks and reports (when those features exist) -------------------------------------
 def postback_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any] | None:
+    if args.skip_postbacks:
+        return None
     if not (ROOT / "tracker" / "postbacks" / "shopify.py").exists():
         say("postbacks: skipped - tracker/postbacks/shopify.py (issue 3) is not on this branch yet")
         return None
@@ -547,6 +558,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--postbacks", type=int, default=5_000, help="signed orders to send")
     p.add_argument("--profile", action="store_true", help="one extra run under py-spy")
     p.add_argument("--skip-redirect", action="store_true")
+    p.add_argument("--skip-postbacks", action="store_true")
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="TRACKER_NAME=VALUE",
+        help="a setting for the tracker under test (repeatable), e.g. "
+        "TRACKER_SQLITE_SYNCHRONOUS=normal",
+    )
     p.add_argument(
         "--json",
         type=Path,
@@ -564,7 +584,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wrk = args.wrk = find_wrk()
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("TRACKER_"):
+            raise SystemExit(f"--env expects TRACKER_NAME=VALUE, got {item!r}")
+        TRACKER_ENV[name] = value
     info = {
+        "tracker_env": dict(TRACKER_ENV),
         "machine": machine(),
         "versions": versions(),
         "command": " ".join(
