@@ -7,6 +7,7 @@ the variable the PostgreSQL cases are skipped with a visible reason (CI always s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -112,6 +113,7 @@ class Running:
         return {"Authorization": f"Bearer {token}"}
 
 
+@contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Running]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -122,7 +124,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
 
 @pytest.fixture
 async def live(settings: Settings) -> AsyncIterator[Running]:
-    async for r in running(settings):
+    async with running(settings) as r:
         yield r
 
 
@@ -208,3 +210,20 @@ def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
     finally:
         if srv.proc and srv.proc.poll() is None:
             srv.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A store left open keeps aiosqlite's non-daemon threads alive and the run would hang at
+    exit; name the leak and exit instead of hanging CI."""
+    import threading
+
+    leaked = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    if leaked:
+        print(f"\nleaked non-daemon threads (an unclosed store?): {leaked}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exitstatus or 3)

@@ -151,7 +151,7 @@ async def test_allowed_hosts(tmp_path, database_url) -> None:  # type: ignore[no
     from tests.conftest import make_settings, running
 
     settings = make_settings(tmp_path, database_url, TRACKER_ALLOWED_HOSTS="shop.example.com")
-    async for live in running(settings):
+    async with running(settings) as live:
         auth = await live.token()
         ok = await live.client.post(
             "/api/v1/links", headers=auth, json={"destination": "https://eu.shop.example.com/x"}

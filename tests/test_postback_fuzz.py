@@ -98,7 +98,11 @@ async def counts(store: Any) -> tuple[int, ...]:
 
 async def run_examples(tmp_path: Path, examples: list[Example]) -> int:
     ran = 0
-    async for live in running(make_settings(tmp_path, f"sqlite:///{tmp_path / 'f.db'}")):
+    async with running(
+        make_settings(
+            tmp_path, f"sqlite:///{tmp_path / 'f.db'}", TRACKER_POSTBACK_FAILURES_PER_MIN="0"
+        )
+    ) as live:
         auth = await live.token()
         for slug, platform in PLATFORMS.items():
             body = {"slug": slug, "platform": platform}

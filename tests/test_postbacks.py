@@ -565,3 +565,17 @@ async def test_pixel(world: World) -> None:
         f"/postbacks/pixel/demo?order_id=P2&amount=abc&token={world.pixel_token}"
     )
     assert r.status_code == 422
+
+
+async def test_rejected_postbacks_are_rate_limited_per_ip(world: World) -> None:
+    headers = shopify_headers(SHOPIFY_BODY)
+    headers["X-Shopify-Hmac-Sha256"] = "bm9wZQ=="
+    codes = []
+    for _ in range(62):
+        r = await world.live.client.post(
+            "/postbacks/shopify/demo", content=SHOPIFY_BODY, headers=headers
+        )
+        codes.append(r.status_code)
+    assert codes[:60] == [401] * 60 and codes[-1] == 429
+    assert int(r.headers["retry-after"]) >= 1
+    assert await world.count("orders") == 0

@@ -223,7 +223,7 @@ async def test_forwarded_for_only_from_trusted_proxies(tmp_path, database_url) -
         TRACKER_TRUSTED_PROXIES="203.0.113.0/24",
         TRACKER_STORE_RAW_IP="true",
     )
-    async for live in running(settings):
+    async with running(settings) as live:
         auth = await live.token()
         await make_link(live, auth, slug="px")
         r = await live.client.get("/px", headers={"x-forwarded-for": "198.51.100.9, 203.0.113.50"})
@@ -233,7 +233,7 @@ async def test_forwarded_for_only_from_trusted_proxies(tmp_path, database_url) -
     settings = make_settings(
         tmp_path / "b", database_url.replace("tracker.db", "b.db"), TRACKER_STORE_RAW_IP="true"
     )
-    async for live in running(settings):
+    async with running(settings) as live:
         auth = await live.token()
         await make_link(live, auth, slug="px2")
         r = await live.client.get("/px2", headers={"x-forwarded-for": "198.51.100.9"})

@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker import catalogue, schemas
-from tracker.creators import tier_for
+from tracker.attribution import MODELS
+from tracker.creators import DEFAULT_TIERS, tier_for
 from tracker.errors import BadRequest, PayloadTooLarge, Unauthorized, Unprocessable
 from tracker.state import AppState
 from tracker.store.engine import Row
@@ -89,10 +90,11 @@ def _page_args(request: Request) -> tuple[int, int]:
 
 
 # -- presenters -----------------------------------------------------------------------------
-def present_creator(row: Row, st: AppState) -> Row:
+def present_creator(row: Row, st: AppState | None) -> Row:
+    tiers = st.settings.tiers if st is not None else DEFAULT_TIERS
     return {
         **{k: v for k, v in row.items() if k != "handle_key"},
-        "tier": tier_for(int(row["followers"])),
+        "tier": tier_for(int(row["followers"]), tiers),
     }
 
 
@@ -317,6 +319,89 @@ def openapi_schema(base_url: str) -> dict[str, Any]:
             "responses": {"200": ok, **common},
         }
     }
+    extra_bodies = {
+        "/api/v1/shops": schemas.ShopIn,
+        "/api/v1/codes": schemas.CodeIn,
+        "/api/v1/codes/bulk": schemas.CodeBulk,
+        "/api/v1/costs": schemas.CostIn,
+        "/api/v1/posts": schemas.PostIn,
+    }
+    for path, model in extra_bodies.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+        paths[path] = {
+            "post": {
+                "summary": f"Create ({model.__name__})",
+                "requestBody": body(model),
+                "responses": {"201": ok, "409": err, **common},
+            }
+        }
+        if path != "/api/v1/codes/bulk":
+            paths[path]["get"] = {
+                "summary": "List",
+                "parameters": page,
+                "responses": {"200": ok, **common},
+            }
+    report_params = [
+        {"name": "start", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "end", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "model", "in": "query", "schema": {"type": "string", "enum": list(MODELS)}},
+        {
+            "name": "click_days",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "maximum": 365},
+        },
+        {
+            "name": "fingerprint_days",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "maximum": 365},
+        },
+    ]
+    paths["/api/v1/reports/{dimension}"] = {
+        "get": {
+            "summary": "ROI report per dimension (append .csv for CSV)",
+            "parameters": [
+                {
+                    "name": "dimension",
+                    "in": "path",
+                    "required": True,
+                    "schema": {
+                        "type": "string",
+                        "enum": [
+                            "creator",
+                            "tier",
+                            "campaign",
+                            "category",
+                            "platform",
+                            "link",
+                            "content_type",
+                        ],
+                    },
+                },
+                *report_params,
+            ],
+            "responses": {"200": ok, **common},
+        }
+    }
+    for name in ("overview", "daily", "code-leaks", "recommendations"):
+        paths[f"/api/v1/reports/{name}"] = {
+            "get": {
+                "summary": f"Report: {name}",
+                "parameters": report_params,
+                "responses": {"200": ok, **common},
+            }
+        }
+    paths["/api/v1/orders"] = {
+        "get": {"summary": "Orders", "parameters": page, "responses": {"200": ok, **common}}
+    }
+    paths["/api/v1/orders/{ref}"] = {
+        "parameters": [ref_param],
+        "get": {
+            "summary": "An order: touches, winning signal, credit under every model",
+            "responses": {"200": ok, **common},
+        },
+    }
     return {
         "openapi": "3.0.3",
         "info": {"title": "Creatorlink API", "version": "1"},
@@ -336,7 +421,8 @@ def routes() -> list[Route]:
         out.extend(resource_routes(res))
     out.append(Route("/links/{ref:str}/stats", link_stats, methods=["GET"]))
     out.append(Route("/clicks", list_clicks, methods=["GET"]))
-    from tracker import api_shops
+    from tracker import api_reports, api_shops
 
     out.extend(api_shops.routes())
+    out.extend(api_reports.routes())
     return out

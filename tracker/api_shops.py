@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from tracker import codes, schemas
 from tracker.api import _page_args, authenticate, read_json, state, validate
+from tracker.attribution import MODELS, Credited, credits
 from tracker.csvutil import csv_response
 from tracker.errors import NotFound
 from tracker.postbacks.generic import check_secret
@@ -186,8 +187,28 @@ async def order_item(request: Request) -> Response:
             {**t, "matched": bool(t["matched"]), "winner": bool(t["winner"])} for t in touches
         ],
         "winning_signal": winner["method"] if winner else None,
+        "credit": credit_by_model(touches, order["placed_at"], st.settings.half_life_days),
     }
     return JSONResponse(body)
+
+
+def credit_by_model(touches: list[Row], placed_at: str, half_life: float) -> dict[str, Any]:
+    """This order's credit per creator under every model (shares sum to 1, or {})."""
+    kept = [t for t in touches if t["matched"] and t["creator_id"]]
+    objs = [
+        Credited(
+            t["creator_id"], t["at"], bool(t["winner"]), t["campaign_id"], t["link_id"], t["method"]
+        )
+        for t in kept
+    ]
+    out: dict[str, Any] = {}
+    for model in MODELS:
+        shares: dict[str, float] = {}
+        for t, share in zip(kept, credits(objs, model, placed_at, half_life), strict=True):
+            who = t.get("creator_handle") or t["creator_id"]
+            shares[who] = round(shares.get(who, 0.0) + share, 6)
+        out[model] = shares
+    return out
 
 
 def routes() -> list[Route]:

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from admin.app import create_admin
 from tracker import api, durability
 from tracker.clicks import ClickWriter
 from tracker.errors import BadRequest, HTTPError, TooManyRequests
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Mount("/api/v1", routes=api.routes()),
         Mount("/postbacks", routes=postback_routes()),
+        Mount("/admin", app=create_admin(state)),
     ]
     app = Starlette(
         routes=routes,

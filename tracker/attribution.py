@@ -68,3 +68,61 @@ def choose_winner(touches: list[Touch], policy: str = "code") -> tuple[list[Touc
 def _neg(at: str) -> tuple[int, ...]:
     """Sort key putting the latest timestamp first."""
     return tuple(-ord(c) for c in at)
+
+
+# -- models: credit at read time ---------------------------------------------------------------
+MODELS = ("last", "first", "linear", "position", "time_decay")
+
+
+@dataclass(frozen=True)
+class Credited:
+    """One touch of one order, as the reports read it back from the store."""
+
+    creator_id: str
+    at: str
+    winner: bool = False
+    campaign_id: str | None = None
+    link_id: str | None = None
+    method: str = "code"
+
+
+def credits(
+    touches: list[Credited], model: str, order_at: str, half_life_days: float = 7.0
+) -> list[float]:
+    """Shares of an order's credit, one per touch, summing to 1 (empty list: no touch).
+
+    last: the winner the conflict policy chose (strongest signal, then latest); first: the
+    earliest touch; linear: equal shares; position: 40% first, 40% last, 20% spread over the
+    middle (50/50 for two touches); time_decay: halves every ``half_life_days`` before the order.
+    """
+    n = len(touches)
+    if n == 0:
+        return []
+    if model not in MODELS:
+        raise ValueError(f"unknown attribution model {model!r}; one of {', '.join(MODELS)}")
+    order = sorted(range(n), key=lambda i: (touches[i].at, i))
+    out = [0.0] * n
+    if model == "last":
+        winners = [i for i in range(n) if touches[i].winner]
+        out[winners[0] if winners else order[-1]] = 1.0
+    elif model == "first":
+        out[order[0]] = 1.0
+    elif model == "linear":
+        out = [1.0 / n] * n
+    elif model == "position":
+        if n == 1:
+            out[0] = 1.0
+        elif n == 2:
+            out[order[0]] = out[order[1]] = 0.5
+        else:
+            out[order[0]] = out[order[-1]] = 0.4
+            for i in order[1:-1]:
+                out[i] = 0.2 / (n - 2)
+    else:
+        from tracker import clock
+
+        end = clock.epoch(order_at)
+        raw = [0.5 ** (max(0.0, end - clock.epoch(t.at)) / 86400 / half_life_days) for t in touches]
+        total = sum(raw)
+        out = [r / total for r in raw]
+    return out

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from admin.users import add_admin_parser, run_admin_command
 from tracker import catalogue, codes, schemas
 from tracker.api import present_campaign, present_creator, validate
 from tracker.csvutil import to_csv
@@ -58,10 +59,13 @@ def _print(obj: Any) -> None:
 
 
 def _table(rows: list[dict[str, Any]], cols: list[str]) -> None:
-    widths = {c: max([len(c), *(len(str(r.get(c, "") or "")) for r in rows)]) for c in cols}
+    widths = {
+        c: max([len(c), *(len("" if r.get(c) is None else str(r.get(c))) for r in rows)])
+        for c in cols
+    }
     print("  ".join(c.ljust(widths[c]) for c in cols))
     for r in rows:
-        print("  ".join(str(r.get(c, "") or "").ljust(widths[c]) for c in cols))
+        print("  ".join(("" if r.get(c) is None else str(r.get(c))).ljust(widths[c]) for c in cols))
 
 
 def _add_model_options(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None:
@@ -144,6 +148,10 @@ def cmd_token(args: argparse.Namespace) -> int:
         print("error: a NAME is required", file=sys.stderr)
         return 2
     return _run(go)
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    return run_admin_command(args, _run)
 
 
 @dataclass(frozen=True)
@@ -372,6 +380,61 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    """tracker cost import FILE | tracker post import FILE: all rows or none."""
+    from tracker.costs import import_costs, import_posts
+
+    async def go(store: Store, settings: Settings) -> None:
+        with open(args.file, "rb") as fh:
+            body = fh.read()
+        importer = import_costs if args.kind == "cost" else import_posts
+        result = await importer(store, body, dry_run=args.dry_run)
+        for e in result["errors"]:
+            print(f"row {e['row']}: {e['column']}: {e['error']}", file=sys.stderr)
+        print(f"imported {result['imported']} rows" + (" (dry run)" if args.dry_run else ""))
+        if result["errors"]:
+            raise SystemExit(1)
+
+    return _run(go)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """tracker report DIMENSION [--model M] [--start D] [--end D] [--csv]"""
+    from tracker import reports
+    from tracker.api_reports import CSV_COLUMNS
+
+    async def go(store: Store, settings: Settings) -> None:
+        query = {
+            k: v for k, v in (("model", args.model), ("start", args.start), ("end", args.end)) if v
+        }
+        p = reports.params_from(query, settings)
+        data = await reports.build(store, settings, p, args.dimension)
+        rows = [*data["rows"], data["totals"]]
+        if args.csv:
+            sys.stdout.write(to_csv(CSV_COLUMNS, [[r.get(c) for c in CSV_COLUMNS] for r in rows]))
+        else:
+            print(
+                f"{args.dimension} report {data['start']}..{data['end']}, model {data['model']}, "
+                f"money in {data['currency']} minor units"
+            )
+            _table(
+                rows,
+                [
+                    "label",
+                    "clicks",
+                    "orders",
+                    "revenue_minor",
+                    "cost_minor",
+                    "cpa_minor",
+                    "roas",
+                    "roi_pct",
+                    "band",
+                ],
+            )
+
+    return _run(go)
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print every setting as the README's markdown table."""
     from tracker.settings import SETTINGS
@@ -419,6 +482,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["create", "list", "revoke"])
     p.add_argument("name", nargs="?")
     p.set_defaults(fn=cmd_token)
+
+    add_admin_parser(sub).set_defaults(fn=cmd_admin)
+
+    for kind in ("cost", "post"):
+        p = sub.add_parser(kind, help=f"{kind}s: import FILE.csv (all rows or none)")
+        ksub = p.add_subparsers(dest="action", required=True)
+        imp = ksub.add_parser("import")
+        imp.add_argument("file")
+        imp.add_argument("--dry-run", action="store_true")
+        p.set_defaults(fn=cmd_import_csv, kind=kind)
+
+    p = sub.add_parser("report", help="ROI report: creator|tier|campaign|category|platform|link")
+    p.add_argument("dimension", nargs="?", default="creator")
+    p.add_argument("--model")
+    p.add_argument("--start")
+    p.add_argument("--end")
+    p.add_argument("--csv", action="store_true")
+    p.set_defaults(fn=cmd_report)
 
     for name, kind in KINDS.items():
         p = sub.add_parser(name, help=f"{name}s: create | list | get | update | disable | enable")

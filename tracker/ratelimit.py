@@ -62,6 +62,12 @@ class RateLimiter:
             self._buckets.pop(next(iter(self._buckets)))
         return wait
 
+    def exhausted(self, key: str) -> float:
+        """Seconds until ``key`` has a whole token again (0.0 if it has one now); spends none."""
+        tokens, at = self._buckets.get(key, (self.burst, self._clock()))
+        tokens = min(self.burst, tokens + (self._clock() - at) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def check(self, key: str, cost: float = 1.0) -> None:
         """Raise ``TooManyRequests`` with a whole-second ``retry_after`` when over the limit."""
         wait = self.take(key, cost)

@@ -181,3 +181,42 @@ class CodeBulk(Model):
     value_type: Literal["percent", "fixed"] | None = None
     value: int | None = Field(None, ge=0, le=10**12)
     currency: Currency | None = None
+
+
+CostKind = Literal["fee", "product", "commission", "labor"]
+PostFormat = Literal["reel", "story", "video", "short", "post", "live", "other"]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Count = Annotated[int, Field(ge=0, le=10**13)]
+
+
+class CostIn(Model):
+    """fee / product: amount_minor. commission: rate_percent of attributed net revenue
+    (computed in reports). labor: hours x rate_minor."""
+
+    creator_id: Ref
+    campaign_id: Ref | None = None
+    kind: CostKind
+    amount_minor: int | None = Field(None, ge=0, le=10**15)
+    currency: Currency = "USD"
+    rate_percent: float | None = Field(None, ge=0, le=100)
+    hours: float | None = Field(None, ge=0, le=100_000)
+    rate_minor: int | None = Field(None, ge=0, le=10**12)
+    incurred_on: date
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class PostIn(Model):
+    creator_id: Ref
+    campaign_id: Ref | None = None
+    platform: Platform
+    format: PostFormat
+    category: Annotated[str, StringConstraints(max_length=64)] = ""
+    url: Annotated[str, StringConstraints(max_length=2048)] = ""
+    posted_at: datetime
+    likes: Count = 0
+    comments: Count = 0
+    shares: Count = 0
+    saves: Count = 0
+    reach: Count | None = None
+    impressions: Count | None = None
+    followers_at_post: Count | None = None

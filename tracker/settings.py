@@ -86,6 +86,38 @@ def _param_name(raw: str) -> str:
     return value
 
 
+def _currency(raw: str) -> str:
+    value = raw.strip().upper()
+    if len(value) != 3 or not value.isalpha():
+        raise ValueError("expected an ISO 4217 code such as USD")
+    return value
+
+
+def _rates(raw: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        code, sep, rate = part.partition("=")
+        value = float(rate) if sep else 0.0
+        if not sep or value <= 0 or value != value or value == float("inf"):
+            raise ValueError(f"{part.strip()!r}: expected CODE=positive number")
+        out[_currency(code)] = value
+    return out
+
+
+def _tiers(raw: str) -> tuple[tuple[str, int], ...]:
+    pairs = []
+    for part in raw.split(","):
+        name, sep, minimum = part.strip().partition("=")
+        if not sep or not name.strip().isidentifier() or not minimum.strip().isdigit():
+            raise ValueError(f"{part.strip()!r}: expected name=minimum_followers")
+        pairs.append((name.strip(), int(minimum)))
+    if not pairs or min(m for _, m in pairs) != 0:
+        raise ValueError("one tier must start at 0 followers")
+    return tuple(sorted(pairs, key=lambda p: -p[1]))
+
+
 def _str(raw: str) -> str:
     return raw.strip()
 
@@ -262,6 +294,45 @@ SETTINGS: tuple[Setting, ...] = (
         "60",
         "How often a running server applies the retention rules (0: only `tracker purge`).",
     ),
+    Setting(
+        "TRACKER_POSTBACK_FAILURES_PER_MIN",
+        _int_range(0, 1_000_000),
+        "60",
+        "Rejected postbacks (bad signature, bad payload) a client IP may send per minute "
+        "before it gets 429s (0: no limit). Valid postbacks are never limited.",
+    ),
+    # -- reports (tracker/reports.py) --
+    Setting(
+        "TRACKER_ATTRIBUTION_MODEL",
+        _choice("last", "first", "linear", "position", "time_decay"),
+        "last",
+        "Default attribution model of reports (each report may pick another).",
+    ),
+    Setting(
+        "TRACKER_HALF_LIFE_DAYS",
+        _int_range(1, 365),
+        "7",
+        "Half-life of the time_decay model, in days.",
+    ),
+    Setting(
+        "TRACKER_REPORTING_CURRENCY",
+        _currency,
+        "USD",
+        "Currency every report is shown in.",
+    ),
+    Setting(
+        "TRACKER_FX_RATES",
+        _rates,
+        "",
+        "Rates into the reporting currency, e.g. EUR=1.08,GBP=1.27. Orders and costs in a "
+        "currency without a rate are left out of money totals and listed as unconverted.",
+    ),
+    Setting(
+        "TRACKER_TIERS",
+        _tiers,
+        "nano=0,micro=10000,mid=100000,macro=500000,mega=1000000",
+        "Creator tiers by followers (minimum per tier); sources disagree, so set your own.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -297,6 +368,12 @@ class Settings:
     api_rate_burst: int
     retention_fingerprint_days: int
     retention_interval_minutes: int
+    postback_failures_per_min: int
+    attribution_model: str
+    half_life_days: int
+    reporting_currency: str
+    fx_rates: dict[str, float]
+    tiers: tuple[tuple[str, int], ...]
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -6,6 +6,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from tracker.clicks import ClickCapture
+from tracker.ratelimit import RateLimiter
 from tracker.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,5 +27,8 @@ class AppState:
         self.capture = ClickCapture(settings)
         #: recent rejected postbacks per shop (kept in memory: a rejected request writes nothing)
         self.rejections: dict[str, deque[dict[str, str]]] = {}
+        #: spent by rejected postbacks only, so a forger is slowed and a shop never is
+        per_min = settings.postback_failures_per_min
+        self.postback_failures = RateLimiter(per_min / 60, max(1, per_min)) if per_min else None
         #: Durability settings read back from the engine at start (journal mode, sync...).
         self.durability: dict[str, object] = {}

@@ -24,7 +24,7 @@ async def test_sqlite_pragmas_read_back(
         TRACKER_SQLITE_SYNCHRONOUS=sync,
         TRACKER_SQLITE_BUSY_TIMEOUT_MS=busy,
     )
-    async for live in running(settings):
+    async with running(settings) as live:
         health = (await live.client.get("/healthz")).json()
         found = health["durability"]
         assert found["journal_mode"] == "wal"
@@ -40,7 +40,7 @@ async def test_sqlite_pragmas_read_back(
 @pytest.mark.anyio
 @pytest.mark.postgres
 async def test_postgres_synchronous_commit_read_back(tmp_path: Path, pg_schema_url: str) -> None:
-    async for live in running(make_settings(tmp_path, pg_schema_url)):
+    async with running(make_settings(tmp_path, pg_schema_url)) as live:
         found = (await live.client.get("/healthz")).json()["durability"]
         assert found["synchronous_commit"] == "on"
 

@@ -55,7 +55,7 @@ async def test_start_stop_100_times(
     settings = make_settings(tmp_path, database_url)
 
     async def cycle() -> None:
-        async for live in running(settings):
+        async with running(settings) as live:
             auth = await live.token()
             await live.client.post(
                 "/api/v1/links",

@@ -66,7 +66,7 @@ async def limited(tmp_path: Path, database_url: str) -> AsyncIterator[Running]:
         TRACKER_MAX_BODY_BYTES="2048",
         TRACKER_TRUSTED_PROXIES="203.0.113.0/24",
     )
-    async for r in running(settings):
+    async with running(settings) as r:
         yield r
 
 

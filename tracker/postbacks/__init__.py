@@ -95,6 +95,11 @@ def text(value: Any, limit: int = 512) -> str | None:
     return out[:limit] or None
 
 
+def items(value: Any) -> list[Any]:
+    """A JSON array as a list; anything else (a hostile object, a string) as empty."""
+    return value if isinstance(value, list) else []
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     return value.strip()[:256] if value else None

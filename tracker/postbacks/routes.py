@@ -7,17 +7,47 @@ payload, 404 unknown shop, 413 oversized body, never a 500 for bad input.
 
 from __future__ import annotations
 
+import contextlib
+import math
+from collections.abc import AsyncIterator
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker import ingest
 from tracker.api import read_body, state
-from tracker.errors import HTTPError, NotFound
+from tracker.errors import HTTPError, NotFound, TooManyRequests
 from tracker.postbacks import pixel, woocommerce
 
 
+@contextlib.asynccontextmanager
+async def failures_limited(request: Request) -> AsyncIterator[None]:
+    """429 for a client whose recent postbacks were rejected too often; spend on rejection."""
+    limiter = state(request).postback_failures
+    if limiter is None:
+        yield
+        return
+    ip = state(request).capture.client_ip(request.scope, dict(request.scope["headers"]))
+    wait = limiter.exhausted(ip)
+    if wait:
+        raise TooManyRequests(
+            "too many rejected postbacks from this address", retry_after=max(1, math.ceil(wait))
+        )
+    try:
+        yield
+    except HTTPError as exc:
+        if exc.status in (400, 401, 404, 413, 422):
+            limiter.take(ip)
+        raise
+
+
 async def signed(request: Request) -> Response:
+    async with failures_limited(request):
+        return await _signed(request)
+
+
+async def _signed(request: Request) -> Response:
     st = state(request)
     platform = request.path_params["platform"]
     if platform not in ingest.ADAPTERS:
@@ -32,6 +62,11 @@ async def signed(request: Request) -> Response:
 
 
 async def pixel_hit(request: Request) -> Response:
+    async with failures_limited(request):
+        return await _pixel_hit(request)
+
+
+async def _pixel_hit(request: Request) -> Response:
     st = state(request)
     slug = request.path_params["shop"]
     shop = await ingest.shop_for(st, slug, "pixel")

@@ -23,6 +23,7 @@ from tracker.postbacks import (
     RefundEvent,
     body_key,
     header,
+    items,
     load_json,
     obj,
     text,
@@ -85,7 +86,7 @@ def _refund(data: dict[str, Any], currency: str, fallback_at: str) -> Refund | N
     if data.get("id") is None:
         return None
     amount = 0
-    for tx in data.get("transactions") or []:
+    for tx in items(data.get("transactions")):
         if (
             isinstance(tx, dict)
             and tx.get("kind") == "refund"
@@ -113,14 +114,14 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
     total = _money(data, "total_price", currency)
     if total is None:
         raise Unprocessable("total_price: missing")
-    codes = [d.get("code") for d in data.get("discount_codes") or [] if isinstance(d, dict)]
+    codes = [d.get("code") for d in items(data.get("discount_codes")) if isinstance(d, dict)]
     codes += [
         d.get("code")
-        for d in data.get("discount_applications") or []
+        for d in items(data.get("discount_applications"))
         if isinstance(d, dict) and d.get("code")
     ]
     clicks = [query_param(data.get("landing_site"), click_param)]
-    for attr in (data.get("note_attributes") or []) + (data.get("attributes") or []):
+    for attr in items(data.get("note_attributes")) + items(data.get("attributes")):
         if isinstance(attr, dict) and str(attr.get("name", "")).lower() in (
             click_param.lower(),
             "click_id",
@@ -139,7 +140,7 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
     refunds = [
         r
         for r in (
-            _refund(x, currency, updated) for x in data.get("refunds") or [] if isinstance(x, dict)
+            _refund(x, currency, updated) for x in items(data.get("refunds")) if isinstance(x, dict)
         )
         if r
     ]
@@ -177,7 +178,7 @@ def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
     delivery = Delivery("shopify", _keys(headers, topic, body), topic, body.decode())
     if topic in PRIVACY_TOPICS:
         customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
-        ids = data.get("orders_to_redact") or data.get("orders_requested") or []
+        ids = items(data.get("orders_to_redact")) or items(data.get("orders_requested"))
         return PrivacyEvent(
             PRIVACY_TOPICS[topic],
             delivery,

@@ -19,6 +19,7 @@ from tracker.postbacks import (
     IgnoredEvent,
     OrderEvent,
     header,
+    items,
     load_json,
     obj,
     text,
@@ -68,12 +69,12 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
     tax = to_minor(data.get("total_tax"), currency)
     refunds = [
         Refund(str(r["id"]), abs(to_minor(r.get("total"), currency)), updated)
-        for r in data.get("refunds") or []
+        for r in items(data.get("refunds"))
         if isinstance(r, dict) and r.get("id") is not None
     ]
     clicks = []
     names = {click_param.lower(), f"_{click_param.lower()}", "click_id", "_click_id"}
-    for meta in data.get("meta_data") or []:
+    for meta in items(data.get("meta_data")):
         if isinstance(meta, dict) and str(meta.get("key", "")).lower() in names:
             clicks.append(text(meta.get("value"), 64))
     billing = data.get("billing") if isinstance(data.get("billing"), dict) else {}
@@ -92,7 +93,7 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
         refunds=refunds,
         codes=[
             c.get("code")
-            for c in data.get("coupon_lines") or []
+            for c in items(data.get("coupon_lines"))
             if isinstance(c, dict) and isinstance(c.get("code"), str)
         ],
         click_ids=[c for c in clicks if c],

@@ -15,13 +15,24 @@ from tracker.store.clicks import ClickQueries
 from tracker.store.engine import Engine
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
+from tracker.store.panel import PanelQueries
+from tracker.store.reports import ReportQueries
 from tracker.store.retention import RetentionQueries
 from tracker.store.shops import ShopQueries
 from tracker.store.tokens import TokenQueries
+from tracker.store.users import UserQueries
 
 
 class Store(
-    CatalogueQueries, ClickQueries, TokenQueries, ShopQueries, OrderQueries, RetentionQueries
+    CatalogueQueries,
+    ClickQueries,
+    TokenQueries,
+    ShopQueries,
+    OrderQueries,
+    RetentionQueries,
+    UserQueries,
+    PanelQueries,
+    ReportQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db

@@ -1,0 +1,139 @@
+"""The admin sub-app: ``create_admin(state)`` builds it; ``tracker.app`` mounts it at /admin.
+
+Every route goes through ``guard``, so no handler can forget a check:
+  1. the session is read from the signed cookie (a new anonymous id is issued if absent);
+  2. an unsafe method (POST) must carry the CSRF token of that session, else 403;
+  3. a page that is not public needs a logged-in user (GET: redirect to the login form);
+  4. an unsafe method needs the admin role (viewers are read-only), else 403,
+     except logout, which every user may do.
+Errors render as HTML pages with the error's own status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from admin import auth, imports_view, pages, reports_view
+from admin.security import SecurityHeaders
+from admin.sessions import COOKIE, Session
+from admin.web import HERE, Admin, admin, base, check_url, read_form, render
+from tracker.errors import Forbidden, HTTPError, TooManyRequests
+from tracker.state import AppState
+
+log = logging.getLogger("tracker.admin")
+Handler = Callable[[Request], Awaitable[Response]]
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = False) -> Handler:
+    async def handler(request: Request) -> Response:
+        a = admin(request)
+        sess = await a.sessions.load(request.cookies.get(COOKIE))
+        request.state.session = sess
+        try:
+            check_url(request)
+            if request.method not in SAFE_METHODS:
+                form = await read_form(request)
+                token = form.get("csrf") or request.headers.get("x-csrf-token")
+                if not a.sessions.csrf_ok(sess, token if isinstance(token, str) else None):
+                    raise Forbidden("missing or invalid CSRF token: reload the page and retry")
+            if not public and sess.user is None:
+                if request.method in SAFE_METHODS:
+                    target = request.url.path + (
+                        f"?{request.url.query}" if request.url.query else ""
+                    )
+                    return _set_cookie(
+                        a,
+                        RedirectResponse(
+                            f"{base(request)}/login?next={quote(target, safe='')}", 303
+                        ),
+                        sess,
+                    )
+                raise Forbidden("log in first")
+            if (
+                request.method not in SAFE_METHODS
+                and not public
+                and not any_role_may_post
+                and not sess.is_admin
+            ):
+                raise Forbidden("your role is read-only (viewer): changes are not allowed")
+            response = await endpoint(request)
+        except HTTPError as exc:
+            response = error_page(request, exc)
+        finally:
+            form = getattr(request.state, "form", None)
+            if form is not None:
+                await form.close()  # spooled upload files
+        return _set_cookie(a, response, sess)
+
+    handler.__name__ = endpoint.__name__
+    return handler
+
+
+def _set_cookie(a: Admin, response: Response, sess: Session) -> Response:
+    """Send the session id when it is new (first visit, login, logout)."""
+    if sess.issue_cookie:
+        response.set_cookie(
+            value=a.sessions.cookie_value(sess.sid),
+            **a.sessions.cookie_options(logged_in=sess.user is not None),
+        )
+    return response
+
+
+def error_page(request: Request, exc: HTTPError) -> Response:
+    if exc.status in (401, 403, 429):
+        log.info(
+            "admin refused %s %s: %s %s", request.method, request.url.path, exc.status, exc.reason
+        )
+    response = render(request, "error.html", status=exc.status, error=exc)
+    if isinstance(exc, TooManyRequests):
+        response.headers["retry-after"] = str(exc.retry_after)
+    return response
+
+
+def create_admin(state: AppState) -> Starlette:
+    G = guard
+    routes = [
+        Route("/login", G(auth.login_form, public=True), methods=["GET"]),
+        Route("/login", G(auth.login, public=True), methods=["POST"]),
+        Route("/logout", G(auth.logout, any_role_may_post=True), methods=["POST"]),
+        Route("/", G(pages.dashboard), methods=["GET"]),
+        Route("/creators", G(pages.creators), methods=["GET"]),
+        Route("/creators", G(pages.create_creator), methods=["POST"]),
+        Route("/creators/{ref:str}", G(pages.creator_detail), methods=["GET"]),
+        Route("/creators/{ref:str}", G(pages.update_creator), methods=["POST"]),
+        Route("/campaigns", G(pages.campaigns), methods=["GET"]),
+        Route("/campaigns", G(pages.create_campaign), methods=["POST"]),
+        Route("/links", G(pages.links), methods=["GET"]),
+        Route("/links", G(pages.create_link), methods=["POST"]),
+        Route("/links/{ref:str}/status", G(pages.set_link_status), methods=["POST"]),
+        Route("/tokens", G(pages.tokens), methods=["GET"]),
+        Route("/tokens", G(pages.create_token), methods=["POST"]),
+        Route("/tokens/{ref:str}/revoke", G(pages.revoke_token), methods=["POST"]),
+        Route("/import", G(imports_view.import_form), methods=["GET"]),
+        Route("/import", G(imports_view.import_creators), methods=["POST"]),
+        Route("/reports", G(reports_view.roi_page), methods=["GET"]),
+        Route("/settings", G(pages.settings_page), methods=["GET"]),
+        *(
+            Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
+            for name in pages.PLACEHOLDERS
+        ),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders, hsts=state.settings.base_url.startswith("https://"))
+        ],
+    )
+    app.state.admin = Admin(state)
+    return app

@@ -1,0 +1,422 @@
+"""Catalogue pages: dashboard, creators, campaigns, links and API tokens.
+
+Handlers stay thin: read the query or form, validate with the API's own pydantic models,
+call the store or ``tracker.catalogue`` (so a link made here gets the same UTM defaults and
+destination checks as one made through the API), then render or redirect (POST/redirect/GET).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import segno
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin import reports_view
+from admin.charts import bar_chart, day_range
+from admin.web import (
+    PAGE_SIZE,
+    Page,
+    admin,
+    form_dict,
+    page_number,
+    query_with,
+    read_form,
+    redirect,
+    render,
+)
+from tracker import catalogue, schemas
+from tracker.api import validate
+from tracker.creators import DEFAULT_TIERS, PLATFORMS, TIERS, tier_for
+from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
+from tracker.settings import SETTINGS
+
+CHART_DAYS = 14
+PLACEHOLDERS = {
+    "codes": (
+        "Codes",
+        "Discount codes per creator, with bulk generation, arrive with the "
+        "promo-code work (issue 3).",
+    ),
+    "shops": (
+        "Shops",
+        "Shops, their webhook secrets and postback URLs arrive with the postback work (issue 3).",
+    ),
+    "costs": ("Costs", "Costs per creator and campaign arrive with the reports (issue 4)."),
+}
+
+
+def tier_range(tier: str) -> tuple[int | None, int | None]:
+    """Followers [min, max) of a tier, from the same table ``tier_for`` uses."""
+    bands = list(DEFAULT_TIERS)  # largest first
+    for i, (name, minimum) in enumerate(bands):
+        if name == tier:
+            return minimum, (bands[i - 1][1] if i > 0 else None)
+    return None, None
+
+
+def clicks_chart(rows: list[dict[str, Any]], title: str) -> Markup:
+    today = datetime.now(UTC).date()
+    days = day_range(today, CHART_DAYS)
+    by_day = {r["day"]: r for r in rows}
+    return bar_chart(
+        days,
+        [
+            ("clicks (all)", [by_day.get(d, {}).get("clicks", 0) for d in days], "bar-all"),
+            ("human clicks", [by_day.get(d, {}).get("human_clicks", 0) for d in days], "bar-human"),
+        ],
+        unit="clicks per day",
+        title=title,
+    )
+
+
+def _since() -> str:
+    return (datetime.now(UTC).date() - timedelta(days=CHART_DAYS - 1)).isoformat()
+
+
+# -- dashboard ------------------------------------------------------------------------------
+async def dashboard(request: Request) -> Response:
+    store = admin(request).store
+    totals = await store.panel_totals()
+    chart = clicks_chart(
+        await store.daily_clicks(_since()), f"Clicks per day, last {CHART_DAYS} days"
+    )
+    portfolio = await reports_view.portfolio(request)
+    return render(
+        request,
+        "dashboard.html",
+        active="dashboard",
+        totals=totals,
+        chart=chart,
+        days=CHART_DAYS,
+        portfolio=portfolio,
+    )
+
+
+# -- creators -------------------------------------------------------------------------------
+CREATOR_FIELDS = tuple(schemas.CreatorIn.model_fields)
+
+
+async def creators(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+) -> Response:
+    store = admin(request).store
+    qp = request.query_params
+    filters = {
+        k: qp.get(k, "").strip()[:100]
+        for k in ("q", "tier", "platform", "category", "status", "campaign")
+    }
+    sort = qp.get("sort", "handle")
+    descending = qp.get("dir") == "desc"
+    fmin, fmax = tier_range(filters["tier"])
+    number = page_number(request)
+    rows, total = await store.search_creators(
+        q=filters["q"],
+        platform=filters["platform"],
+        category=filters["category"],
+        status=filters["status"],
+        campaign_id=filters["campaign"],
+        followers_min=fmin,
+        followers_max=fmax,
+        sort=sort,
+        descending=descending,
+        limit=PAGE_SIZE,
+        offset=(number - 1) * PAGE_SIZE,
+    )
+    counts = await store.click_counts_by_creator([r["id"] for r in rows])
+    items = [
+        {**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)} for r in rows
+    ]
+    return render(
+        request,
+        "creators.html",
+        status=form_error.status if form_error else 200,
+        active="creators",
+        items=items,
+        page=Page(number, PAGE_SIZE, total),
+        filters=filters,
+        sort=sort,
+        descending=descending,
+        facets=await store.creator_facets(),
+        tiers=TIERS,
+        campaigns=await store.list_campaigns(limit=500),
+        platforms=PLATFORMS,
+        query_with=lambda **kw: query_with(request, **kw),
+        form_error=form_error,
+        form=form_values or {},
+    )
+
+
+async def create_creator(request: Request) -> Response:
+    form = await read_form(request)
+    values = form_dict(form, CREATOR_FIELDS)
+    try:
+        model = validate(schemas.CreatorIn, values)
+        row = await admin(request).store.create_creator(schemas.to_row(model))
+    except (Unprocessable, Conflict) as exc:
+        return await creators(request, form_error=exc, form_values=values)
+    return redirect(request, f"/creators/{row['id']}", msg="created")
+
+
+async def creator_detail(
+    request: Request,
+    *,
+    ref: str | None = None,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, Any] | None = None,
+) -> Response:
+    a = admin(request)
+    creator = await a.store.get_creator(ref or request.path_params["ref"])
+    links = await a.store.list_links(creator_id=creator["id"], limit=500)
+    counts = await a.store.click_counts_by_link([ln["id"] for ln in links])
+    items = []
+    for ln in links:
+        short = f"{a.settings.base_url}/{ln['slug']}"
+        # viewBox instead of a fixed size, so CSS scales it; printed at any size it stays sharp.
+        qr = segno.make(short, error="m").svg_inline(
+            scale=3,
+            border=2,
+            dark="#111",
+            svgclass="qr",
+            lineclass=None,
+            omitsize=True,
+            title=f"QR code for {short}",
+        )
+        items.append(
+            {**ln, "short_url": short, "qr": Markup(qr), "clicks": counts.get(ln["id"], 0)}
+        )
+    daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
+    chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
+    return render(
+        request,
+        "creator.html",
+        status=form_error.status if form_error else 200,
+        active="creators",
+        creator=creator,
+        tier=tier_for(int(creator["followers"])),
+        links=items,
+        chart=chart,
+        campaigns=await a.store.list_campaigns(limit=500),
+        platforms=PLATFORMS,
+        form=form_values or {},
+        form_error=form_error,
+    )
+
+
+async def update_creator(request: Request) -> Response:
+    a = admin(request)
+    creator = await a.store.get_creator(request.path_params["ref"])
+    form = await read_form(request)
+    values = form_dict(form, CREATOR_FIELDS)
+    try:
+        model = validate(schemas.CreatorPatch, values)
+        fields = schemas.to_row(model, only_set=True)
+        if fields:
+            await a.store.update_creator(creator["id"], fields)
+    except (Unprocessable, Conflict) as exc:
+        return await creator_detail(
+            request, ref=creator["id"], form_error=exc, form_values={"edit": True, **values}
+        )
+    return redirect(request, f"/creators/{creator['id']}", msg="saved")
+
+
+# -- campaigns ------------------------------------------------------------------------------
+CAMPAIGN_FIELDS = tuple(schemas.CampaignIn.model_fields)
+
+
+async def campaigns(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+) -> Response:
+    store = admin(request).store
+    return render(
+        request,
+        "campaigns.html",
+        status=form_error.status if form_error else 200,
+        active="campaigns",
+        items=await store.list_campaigns(limit=1000),
+        link_counts=await store.campaign_link_counts(),
+        form_error=form_error,
+        form=form_values or {},
+    )
+
+
+async def create_campaign(request: Request) -> Response:
+    form = await read_form(request)
+    values = form_dict(form, CAMPAIGN_FIELDS)
+    try:
+        model = validate(schemas.CampaignIn, _money_field(values))
+        await admin(request).store.create_campaign(schemas.to_row(model))
+    except (Unprocessable, Conflict) as exc:
+        return await campaigns(request, form_error=exc, form_values=values)
+    return redirect(request, "/campaigns", msg="created")
+
+
+def _money_field(values: dict[str, str]) -> dict[str, Any]:
+    """The form asks for a budget in major units (12.50); the store keeps minor units."""
+    out: dict[str, Any] = dict(values)
+    budget = out.pop("budget", None) or out.pop("budget_minor", None)
+    if budget:
+        try:
+            out["budget_minor"] = round(float(budget.replace(",", "")) * 100)
+        except ValueError:
+            raise Unprocessable("budget: expected a number such as 1500 or 1500.50") from None
+    return out
+
+
+# -- links ----------------------------------------------------------------------------------
+LINK_FIELDS = tuple(name for name in schemas.LinkIn.model_fields if name != "utm_override")
+
+
+async def links(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+) -> Response:
+    a = admin(request)
+    number = page_number(request)
+    creator_id = request.query_params.get("creator", "")
+    rows, total = await a.store.panel_links(
+        creator_id=creator_id, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+    )
+    counts = await a.store.click_counts_by_link([r["id"] for r in rows])
+    items = [
+        {**r, "short_url": f"{a.settings.base_url}/{r['slug']}", "clicks": counts.get(r["id"], 0)}
+        for r in rows
+    ]
+    return render(
+        request,
+        "links.html",
+        status=form_error.status if form_error else 200,
+        active="links",
+        items=items,
+        page=Page(number, PAGE_SIZE, total),
+        query_with=lambda **kw: query_with(request, **kw),
+        campaigns=await a.store.list_campaigns(limit=500),
+        form_error=form_error,
+        form=form_values or {},
+    )
+
+
+async def create_link(request: Request) -> Response:
+    a = admin(request)
+    form = await read_form(request)
+    values: dict[str, Any] = form_dict(form, LINK_FIELDS)
+    if form.get("utm_override"):
+        values["utm_override"] = True
+    back = str(form.get("back") or "")
+    try:
+        model = validate(schemas.LinkIn, values)
+        link = await catalogue.create_link(
+            a.store, a.settings, schemas.to_row(model), model.model_fields_set
+        )
+    except (Unprocessable, Conflict, NotFound) as exc:
+        if back == "creator" and values.get("creator_id"):
+            return await creator_detail(
+                request, ref=values["creator_id"], form_error=exc, form_values=values
+            )
+        return await links(request, form_error=exc, form_values=values)
+    a.state.cache.invalidate(link["slug"])
+    if back == "creator" and link.get("creator_id"):
+        return redirect(request, f"/creators/{link['creator_id']}", msg="link_created")
+    return redirect(request, "/links", msg="link_created")
+
+
+async def set_link_status(request: Request) -> Response:
+    """Disable or re-enable a link; the redirect follows at once on this node."""
+    a = admin(request)
+    form = await read_form(request)
+    status = str(form.get("status") or "")
+    if status not in ("active", "disabled"):
+        raise Unprocessable("status: active or disabled")
+    before, after = await catalogue.update_link(
+        a.store, a.settings, request.path_params["ref"], {"status": status}
+    )
+    a.state.cache.invalidate(before["slug"], after["slug"])
+    if str(form.get("back") or "") == "creator" and after.get("creator_id"):
+        return redirect(request, f"/creators/{after['creator_id']}", msg="saved")
+    return redirect(request, "/links", msg="saved")
+
+
+# -- API tokens -----------------------------------------------------------------------------
+async def tokens(
+    request: Request,
+    *,
+    new_token: str | None = None,
+    form_error: HTTPError | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "tokens.html",
+        status=status,
+        active="tokens",
+        items=await admin(request).store.list_tokens(),
+        new_token=new_token,
+        form_error=form_error,
+    )
+
+
+async def create_token(request: Request) -> Response:
+    form = await read_form(request)
+    name = str(form.get("name") or "").strip()
+    if not name or len(name) > 100:
+        return await tokens(
+            request, form_error=Unprocessable("name: 1 to 100 characters"), status=422
+        )
+    _, token = await admin(request).store.create_token(name)
+    # Shown once, in this response only (never in a URL, never stored in clear).
+    return await tokens(request, new_token=token, status=201)
+
+
+async def revoke_token(request: Request) -> Response:
+    await admin(request).store.revoke_token(request.path_params["ref"])
+    return redirect(request, "/tokens", msg="revoked")
+
+
+# -- settings -------------------------------------------------------------------------------
+def _shown(name: str, value: Any) -> str:
+    """A setting as the page may show it: secrets never, passwords in URLs masked."""
+    if name == "TRACKER_SECRET_KEY":
+        return "(set, not shown)"
+    if isinstance(value, tuple):
+        value = ", ".join(str(v) for v in value) or "(empty)"
+    text = str(value)
+    if name == "TRACKER_DATABASE_URL":
+        text = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", text)
+    return text
+
+
+async def settings_page(request: Request) -> Response:
+    """Read-only: settings come from the environment (TRACKER_*), one place, at start-up."""
+    current = admin(request).settings
+    rows = []
+    for setting in SETTINGS:
+        key = setting.name.removeprefix("TRACKER_").lower()
+        value = getattr(current, key, None)
+        rows.append(
+            {"name": setting.name, "value": _shown(setting.name, value), "help": setting.help}
+        )
+    return render(request, "settings.html", active="settings", rows=rows)
+
+
+# -- placeholders ---------------------------------------------------------------------------
+def placeholder(name: str) -> Callable[[Request], Awaitable[Response]]:
+    title, text = PLACEHOLDERS[name]
+
+    async def page(request: Request) -> Response:
+        return render(request, "placeholder.html", active=name, title=title, text=text)
+
+    page.__name__ = f"placeholder_{name}"
+    return page

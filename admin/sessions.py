@@ -1,0 +1,163 @@
+"""Session cookies, CSRF tokens and login throttling.
+
+The cookie carries a random 256-bit session id and its HMAC (keyed from
+``settings.secret_key``), so a forged or tampered cookie is rejected before any database
+read. The database keeps only a SHA-256 of the id (``admin_sessions``), so logout, a
+disabled user or a new password end a session at once, and a leaked table gives no usable
+cookie. Visitors who are not logged in also get an id (never stored) so the login form has
+a CSRF token too. The CSRF token is an HMAC of the session id: it needs no storage, changes
+at login (the id is rotated), and cannot be computed without the server key.
+
+Throttling counts failed logins in the database (all nodes see them) per account and per
+client address (kept as a keyed hash), within a sliding window.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tracker import clock
+from tracker.errors import TooManyRequests
+from tracker.settings import Settings
+from tracker.state import AppState
+from tracker.store import Store
+
+COOKIE = "cl_admin"
+SESSION_HOURS = 12
+WINDOW_MINUTES = 15
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_IP = 20
+
+
+def _key(secret: str, purpose: str) -> bytes:
+    return hmac.new(
+        secret.encode(), f"creatorlink admin {purpose}".encode(), hashlib.sha256
+    ).digest()
+
+
+def _mac(key: bytes, text: str) -> str:
+    raw = hmac.new(key, text.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def hash_session_id(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+@dataclass
+class Session:
+    """What a request knows about its visitor."""
+
+    sid: str
+    user: dict[str, Any] | None = None
+    issue_cookie: bool = False  # a new id to send back with the response
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user and self.user["role"] == "admin")
+
+
+class Sessions:
+    def __init__(self, settings: Settings, state: AppState) -> None:
+        self._state = state
+        self.secure = settings.base_url.startswith("https://")
+        self._cookie_key = _key(settings.secret_key, "session cookie")
+        self._csrf_key = _key(settings.secret_key, "csrf")
+        self._ip_key = _key(settings.secret_key, "login ip")
+
+    @property
+    def store(self) -> Store:
+        """The store exists once the app's lifespan has started."""
+        return self._state.store
+
+    # -- cookies ----------------------------------------------------------------------------
+    def cookie_value(self, sid: str) -> str:
+        return f"{sid}.{_mac(self._cookie_key, sid)}"
+
+    def read_cookie(self, value: str | None) -> str | None:
+        if not value or value.count(".") != 1:
+            return None
+        sid, sig = value.split(".")
+        if len(sid) < 40 or not hmac.compare_digest(sig, _mac(self._cookie_key, sid)):
+            return None
+        return sid
+
+    def cookie_options(self, *, logged_in: bool) -> dict[str, Any]:
+        return {
+            "key": COOKIE,
+            "path": "/admin",
+            "httponly": True,
+            "samesite": "lax",
+            "secure": self.secure,
+            "max_age": SESSION_HOURS * 3600 if logged_in else None,
+        }
+
+    async def load(self, cookie: str | None) -> Session:
+        sid = self.read_cookie(cookie)
+        if sid is None:
+            return Session(sid=secrets.token_urlsafe(32), issue_cookie=True)
+        user = await self.store.admin_session_user(hash_session_id(sid))
+        return Session(sid=sid, user=user)
+
+    async def login(self, session: Session, user: dict[str, Any]) -> None:
+        """Rotate the id (no session fixation) and record it."""
+        session.sid = secrets.token_urlsafe(32)
+        session.user = user
+        session.issue_cookie = True
+        expires = datetime.now(UTC) + timedelta(hours=SESSION_HOURS)
+        await self.store.create_admin_session(
+            hash_session_id(session.sid), user["id"], clock.to_iso(expires)
+        )
+
+    async def logout(self, session: Session) -> None:
+        await self.store.delete_admin_session(hash_session_id(session.sid))
+        session.sid = secrets.token_urlsafe(32)
+        session.user = None
+        session.issue_cookie = True
+
+    # -- CSRF -------------------------------------------------------------------------------
+    def csrf_token(self, session: Session) -> str:
+        return _mac(self._csrf_key, session.sid)
+
+    def csrf_ok(self, session: Session, token: str | None) -> bool:
+        return (
+            bool(token)
+            and not session.issue_cookie
+            and hmac.compare_digest(str(token), self.csrf_token(session))
+        )
+
+    # -- throttling -------------------------------------------------------------------------
+    def ip_key(self, ip: str) -> str:
+        return _mac(self._ip_key, ip)[:32]
+
+    async def check_throttle(self, email_key: str, ip: str) -> None:
+        """Raise TooManyRequests (with Retry-After) while either limit is reached."""
+        now = datetime.now(UTC)
+        since = now - timedelta(minutes=WINDOW_MINUTES)
+        row = await self.store.login_failures_since(
+            clock.to_iso(since), email_key=email_key, ip_key=self.ip_key(ip)
+        )
+        for count, limit, oldest in (
+            (row["by_email"], MAX_FAILURES_PER_ACCOUNT, row["oldest_email"]),
+            (row["by_ip"], MAX_FAILURES_PER_IP, row["oldest_ip"]),
+        ):
+            if count >= limit and oldest:
+                wait = clock.parse(oldest) + timedelta(minutes=WINDOW_MINUTES) - now
+                raise TooManyRequests(
+                    "too many failed logins; try again later",
+                    retry_after=max(1, int(wait.total_seconds()) + 1),
+                )
+
+    async def record_failure(self, email_key: str, ip: str) -> None:
+        await self.store.record_login_failure(email_key, self.ip_key(ip))
+
+    async def record_success(self, email_key: str) -> None:
+        before = datetime.now(UTC) - timedelta(minutes=WINDOW_MINUTES)
+        await self.store.clear_login_failures(email_key, before=clock.to_iso(before))

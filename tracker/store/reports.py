@@ -1,0 +1,249 @@
+"""Queries behind the reports: costs, posts, and the facts the ROI maths reads.
+
+Grouping that SQL does well (click counts per dimension, distinct visitors) happens here;
+attribution credit is computed in Python at read time (``tracker.attribution``) so the model
+is a parameter of every report and switching it needs no reprocessing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker import clock, ids
+from tracker.store.base import StoreBase
+from tracker.store.engine import Row
+
+#: SQL for a click's dimension key; ``tier`` is built from thresholds at call time.
+CLICK_DIMENSIONS = {
+    "creator": "c.creator_id",
+    "campaign": "l.campaign_id",
+    "link": "c.link_id",
+    "platform": "cr.platform",
+    "category": "cr.category",
+    "content_type": "l.content_type",
+}
+
+
+def tier_sql(tiers: tuple[tuple[str, int], ...]) -> tuple[str, list[Any]]:
+    whens, params = [], []
+    for name, minimum in tiers:
+        whens.append("WHEN cr.followers >= ? THEN ?")
+        params += [minimum, name]
+    return f"CASE {' '.join(whens)} ELSE ? END", [*params, tiers[-1][0]]
+
+
+class ReportQueries(StoreBase):
+    # -- costs and posts --------------------------------------------------------------------
+    async def add_cost(self, data: dict[str, Any]) -> Row:
+        row = {"id": ids.new_id("co"), **data, "created_at": clock.now_iso()}
+        await self._insert("costs", row, "cost")
+        return await self._get("costs", row["id"], "cost")
+
+    async def add_costs(self, rows: list[dict[str, Any]]) -> int:
+        """All-or-nothing (CSV import)."""
+        now = clock.now_iso()
+        async with self.db.transaction() as tx:
+            for data in rows:
+                row = {"id": ids.new_id("co"), **data, "created_at": now}
+                await tx.execute(
+                    f"INSERT INTO costs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                    tuple(row.values()),
+                )
+        return len(rows)
+
+    async def list_costs(
+        self,
+        *,
+        creator_id: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Row]:
+        where, params = ["1 = 1"], []
+        if creator_id:
+            where.append("creator_id = ?")
+            params.append(creator_id)
+        if start:
+            where.append("incurred_on >= ?")
+            params.append(start)
+        if end:
+            where.append("incurred_on <= ?")
+            params.append(end)
+        return await self.db.fetch_all(
+            f"SELECT * FROM costs WHERE {' AND '.join(where)} ORDER BY incurred_on, id "
+            "LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def delete_cost(self, cost_id: str) -> int:
+        return await self.db.execute("DELETE FROM costs WHERE id = ?", (cost_id,))
+
+    async def add_posts(self, rows: list[dict[str, Any]]) -> list[str]:
+        now = clock.now_iso()
+        made = []
+        async with self.db.transaction() as tx:
+            for data in rows:
+                row = {"id": ids.new_id("po"), **data, "created_at": now}
+                await tx.execute(
+                    f"INSERT INTO posts ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                    tuple(row.values()),
+                )
+                made.append(row["id"])
+        return made
+
+    async def list_posts(
+        self,
+        *,
+        creator_id: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Row]:
+        where, params = ["1 = 1"], []
+        if creator_id:
+            where.append("creator_id = ?")
+            params.append(creator_id)
+        if start:
+            where.append("posted_at >= ?")
+            params.append(start)
+        if end:
+            where.append("posted_at < ?")
+            params.append(end)
+        return await self.db.fetch_all(
+            f"SELECT * FROM posts WHERE {' AND '.join(where)} ORDER BY posted_at, id "
+            "LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    # -- report facts -------------------------------------------------------------------------
+    async def click_facts(
+        self,
+        dimension: str,
+        start: str,
+        end: str,
+        tiers: tuple[tuple[str, int], ...],
+        *,
+        daily: bool = False,
+    ) -> list[Row]:
+        """Clicks per dimension key (and day): all, human, unique (same fingerprint on the
+        same link within one clock hour counts once), unique visitors (human fingerprints)."""
+        params: list[Any] = []
+        if dimension == "tier":
+            key, params = tier_sql(tiers)
+        else:
+            key = CLICK_DIMENSIONS[dimension]
+        day = ", substr(c.at, 1, 10) AS day" if daily else ""
+        group = "1, 2" if daily else "1"  # by position: PostgreSQL sees each ? as a new value
+        sql = (
+            f"SELECT {key} AS key{day}, COUNT(*) AS clicks, "
+            "COALESCE(SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END), 0) AS human_clicks, "
+            "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || "
+            "COALESCE(c.fingerprint, c.id) || '|' || substr(c.at, 1, 13) END) AS unique_clicks, "
+            "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) AS unique_visitors "
+            "FROM clicks c JOIN links l ON l.id = c.link_id "
+            "LEFT JOIN creators cr ON cr.id = c.creator_id "
+            f"WHERE c.at >= ? AND c.at < ? GROUP BY {group}"
+        )
+        rows = await self.db.fetch_all(sql, (*params, start, end))
+        return [
+            {k: (int(v) if k not in ("key", "day") and v is not None else v) for k, v in r.items()}
+            for r in rows
+        ]
+
+    async def credited_touches(self, start: str, end: str) -> list[Row]:
+        """Matched touches of orders placed in [start, end) that still count (not cancelled)."""
+        return await self.db.fetch_all(
+            "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.at, t.winner, "
+            "o.placed_at, o.net_minor, o.currency, o.new_customer, o.customer_hash "
+            "FROM touches t JOIN orders o ON o.id = t.order_id "
+            "WHERE o.placed_at >= ? AND o.placed_at < ? AND t.matched = 1 "
+            "AND t.creator_id IS NOT NULL ORDER BY t.order_id, t.at, t.id",
+            (start, end),
+        )
+
+    async def unattributed_orders(self, start: str, end: str) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT o.id, o.external_id, o.placed_at, o.net_minor, o.currency, o.codes, "
+            "o.click_ids FROM orders o WHERE o.placed_at >= ? AND o.placed_at < ? "
+            "AND o.status <> 'cancelled' AND NOT EXISTS (SELECT 1 FROM touches t "
+            "WHERE t.order_id = o.id AND t.matched = 1 AND t.creator_id IS NOT NULL) "
+            "ORDER BY o.placed_at",
+            (start, end),
+        )
+
+    async def orders_of_customers(self, hashes: list[str], start: str, end: str) -> list[Row]:
+        out: list[Row] = []
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            out += await self.db.fetch_all(
+                "SELECT id, customer_hash, placed_at, net_minor, currency FROM orders "
+                f"WHERE customer_hash IN ({', '.join('?' for _ in chunk)}) "
+                "AND placed_at >= ? AND placed_at < ?",
+                (*chunk, start, end),
+            )
+        return out
+
+    async def costs_between(self, start_day: str, end_day: str) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT * FROM costs WHERE incurred_on >= ? AND incurred_on < ?", (start_day, end_day)
+        )
+
+    async def commission_rates(self) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT creator_id, campaign_id, rate_bp, incurred_on FROM costs "
+            "WHERE kind = 'commission' ORDER BY incurred_on"
+        )
+
+    async def posts_between(self, start: str, end: str) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT * FROM posts WHERE posted_at >= ? AND posted_at < ?", (start, end)
+        )
+
+    async def creators_meta(self) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT id, handle, name, platform, followers, category, status FROM creators"
+        )
+
+    async def links_meta(self) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT id, slug, creator_id, campaign_id, content_type FROM links"
+        )
+
+    async def campaigns_meta(self) -> list[Row]:
+        return await self.db.fetch_all("SELECT id, name FROM campaigns")
+
+    async def code_redemptions(self, start: str, end: str, click_days: int) -> list[Row]:
+        """Each code touch in range, whether the same creator also had a click from this
+        shopper (a click id on the order, or a human click with the order's fingerprint)."""
+        return await self.db.fetch_all(
+            "SELECT t.creator_id, t.code, o.id AS order_id, o.placed_at, o.referring_site, "
+            "o.net_minor, o.currency, "
+            "CASE WHEN EXISTS (SELECT 1 FROM touches t2 WHERE t2.order_id = o.id "
+            "AND t2.method = 'click' AND t2.creator_id = t.creator_id) "
+            "OR EXISTS (SELECT 1 FROM clicks c WHERE o.fingerprint IS NOT NULL "
+            "AND c.fingerprint = o.fingerprint AND c.creator_id = t.creator_id "
+            "AND c.is_bot = 0 AND c.at >= ? AND c.at <= o.placed_at) THEN 1 ELSE 0 END "
+            "AS had_click FROM touches t JOIN orders o ON o.id = t.order_id "
+            "WHERE t.method = 'code' AND t.matched = 1 AND o.placed_at >= ? AND o.placed_at < ?",
+            (_days_before(start, click_days), start, end),
+        )
+
+    async def fingerprints_by_creator(
+        self, creator_ids: list[str], start: str, end: str
+    ) -> list[Row]:
+        if not creator_ids:
+            return []
+        return await self.db.fetch_all(
+            "SELECT DISTINCT creator_id, fingerprint FROM clicks WHERE is_bot = 0 "
+            f"AND fingerprint IS NOT NULL AND creator_id IN ({', '.join('?' for _ in creator_ids)}) "
+            "AND at >= ? AND at < ?",
+            (*creator_ids, start, end),
+        )
+
+
+def _days_before(at: str, days: int) -> str:
+    from datetime import timedelta
+
+    return clock.to_iso(clock.parse(at) - timedelta(days=days))
