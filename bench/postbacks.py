@@ -94,9 +94,11 @@ async def send_all(
     return time.perf_counter() - t0, [r for part in parts for r in part]
 
 
-async def prepare(data_dir: Path, creators: int) -> list[str]:
-    """Creators (with a few links), one discount code each, and the signed shop."""
-    data = Dataset.generate(creators=creators, campaigns=2, links=creators * 2, clicks=0)
+async def prepare(data_dir: Path, creators: int, *, links: int = 0, clicks: int = 0) -> list[str]:
+    """Creators (with links and clicks), one discount code each, and the signed shop."""
+    data = Dataset.generate(
+        creators=creators, campaigns=2, links=links or creators * 2, clicks=clicks
+    )
     await build(data_dir, data)
     async with opened_store(bench_settings(data_dir)) as store:
         await store.create_shop(

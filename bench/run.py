@@ -451,6 +451,8 @@ def postback_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any] | None
 
 
 def report_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any] | None:
+    if args.skip_report:
+        return None
     if not (ROOT / "tracker" / "reports.py").exists():
         say("ROI report: skipped - tracker/reports.py (issue 4) is not on this branch yet")
         return None
@@ -556,6 +558,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--links", type=int, default=100_000)
     p.add_argument("--creators", type=int, default=500)
     p.add_argument("--postbacks", type=int, default=5_000, help="signed orders to send")
+    p.add_argument("--report-clicks", type=int, default=200_000, help="clicks in the ROI data set")
+    p.add_argument("--report-orders", type=int, default=2_000, help="orders in the ROI data set")
+    p.add_argument("--skip-report", action="store_true")
     p.add_argument("--profile", action="store_true", help="one extra run under py-spy")
     p.add_argument("--skip-redirect", action="store_true")
     p.add_argument("--skip-postbacks", action="store_true")
@@ -577,7 +582,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.reps, args.duration, args.warmup = 1, 2, 1
-        args.links, args.creators, args.postbacks = min(args.links, 5_000), 50, 500
+        args.links, args.creators, args.postbacks = min(args.links, 5_000), 50, 300
+        args.report_clicks, args.report_orders = 5_000, 100
     return args
 
 
