@@ -74,3 +74,5 @@ def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
     assert "requests/s" in proc.stdout and "server CPU" in proc.stdout
     postbacks = figures["postbacks"]  # issue 3's endpoint is on this branch
     assert postbacks["orders_stored"] == postbacks["orders_sent"] == postbacks["answered_200"]
+    report = figures["report"]["creator"]  # issue 4's reports are on this branch
+    assert report["rows"] == 50 and report["orders"] == 100
