@@ -70,7 +70,7 @@ async def test_change_made_elsewhere_reaches_the_cache_by_sync(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_ttl_zero_reads_the_store_every_time(tmp_path: Path, database_url: str) -> None:
     settings = make_settings(tmp_path, database_url, TRACKER_LINK_CACHE_TTL="0")
-    async for live in running(settings):
+    async with running(settings) as live:
         auth = await live.token()
         link = await _link(live, auth, "fresh", "https://shop.example.com/a")
         await live.store.update_link(link["id"], {"destination": "https://shop.example.com/z"})
