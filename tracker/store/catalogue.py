@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tracker import clock, ids
@@ -113,6 +114,17 @@ class CatalogueQueries(StoreBase):
 
     async def link_by_slug(self, slug: str) -> Row | None:
         return await self.db.fetch_one("SELECT * FROM links WHERE slug = ?", (slug,))
+
+    def stream_active_links(self, limit: int) -> AsyncIterator[Row]:
+        """Newest active links first: what the redirect's cache loads at start-up."""
+        return self.db.stream(
+            "SELECT * FROM links WHERE status = 'active' ORDER BY created_at DESC LIMIT ?",
+            (limit,),
+        )
+
+    def stream_links_changed_since(self, since_iso: str) -> AsyncIterator[Row]:
+        """Links created or updated at or after ``since_iso`` (the cache's periodic sync)."""
+        return self.db.stream("SELECT * FROM links WHERE updated_at >= ?", (since_iso,))
 
     async def list_links(
         self,

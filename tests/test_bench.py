@@ -1,0 +1,78 @@
+"""The benchmark harness must not rot (issue 8): its helpers work and a ``--quick`` run of
+``bench/run.py`` completes and reconciles every 302 with a click row. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.dataset import Dataset, build
+from bench.profile_summary import summarise
+from tests.conftest import ROOT
+from tracker.settings import Settings
+from tracker.store import open_store
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_dataset_generates_and_loads(tmp_path: Path, database_url: str) -> None:
+    data = Dataset.generate(creators=7, campaigns=2, links=300, clicks=120, seed=3)
+    assert len({link["slug"] for link in data.links}) == 300
+    assert Dataset.generate(creators=7, campaigns=2, links=300, seed=3).slugs == data.slugs
+    await build(tmp_path, data, TRACKER_SECRET_KEY="k" * 40)
+    store = await open_store(
+        Settings.from_env({"TRACKER_DATA_DIR": str(tmp_path), "TRACKER_SECRET_KEY": "k" * 40})
+    )
+    try:
+        assert len(await store.list_creators(limit=100)) == 7
+        assert await store.count_clicks() == 120
+        link = await store.link_by_slug(data.slugs[5])
+        assert link is not None and link["creator_id"] == data.creators[5]["id"]
+    finally:
+        await store.close()
+
+
+def test_profile_summary_reads_py_spy_raw_output() -> None:
+    raw = (
+        "thread (1): MainThread;run (a.py:3);hot (b.py:9) 30\n"
+        "thread (1): MainThread;run (a.py:3);cold (b.py:20) 10\n"
+        "thread (2): Thread-1;work (c.py:1) 60\n"
+    )
+    text = summarise(raw)
+    assert "100 samples" in text
+    assert "60.0%  Thread-1" in text and "30.0%  [MainThread] hot (b.py)" in text
+    assert "40.0%  [MainThread] run (a.py)" in text
+
+
+@pytest.mark.slow
+def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip(
+            "wrk is not installed (Debian: apt-get install wrk); bench/run.py "
+            "installs it itself when run as root"
+        )
+    out = tmp_path / "figures.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--links", "2000", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    clicks = figures["redirect"]["clicks"]
+    assert clicks["match"] and clicks["wrk_302"] > 0
+    assert clicks["wrk_302"] <= clicks["db"] <= clicks["wrk_sent"]
+    assert {r["target"] for r in figures["redirect"]["runs"]} == {"bare", "tracker"}
+    assert "requests/s" in proc.stdout and "server CPU" in proc.stdout
+    postbacks = figures["postbacks"]  # issue 3's endpoint is on this branch
+    assert postbacks["orders_stored"] == postbacks["orders_sent"] == postbacks["answered_200"]
+    report = figures["report"]["creator"]  # issue 4's reports are on this branch
+    assert report["rows"] == 50 and report["orders"] == 100

@@ -1,0 +1,142 @@
+"""The tuned redirect path (issue 8): behaviour kept while it got cheaper.
+
+Click ids, the link cache's periodic sync (changes made behind the app's back), the one-hop
+SQLite batch insert (values that would end a SQL literal), the writer's backpressure (it
+blocks, it never drops) and ``/healthz?since=``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Running, make_settings, running
+from tracker import ids
+
+pytestmark = pytest.mark.anyio
+
+
+def test_click_ids_are_url_safe_unique_and_time_ordered() -> None:
+    many = [ids.click_id() for _ in range(20_000)]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{16}", c) for c in many)
+    assert len(set(many)) == len(many)
+    stamps = [1.0e9, 1.7e9, 1.7e9 + 1, 2.5e9, 4.0e9]
+    made = [ids.click_id(t) for t in stamps]
+    assert made == sorted(made)  # text order is time order: the primary key grows at its end
+
+
+async def _link(live: Running, auth: dict[str, str], slug: str, dest: str) -> dict[str, str]:
+    r = await live.client.post(
+        "/api/v1/links", headers=auth, json={"slug": slug, "destination": dest}
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, str] = r.json()
+    return body
+
+
+async def test_change_made_elsewhere_reaches_the_cache_by_sync(
+    live: Running, auth: dict[str, str]
+) -> None:
+    link = await _link(live, auth, "syncme", "https://shop.example.com/a")
+    assert (
+        (await live.client.get("/syncme"))
+        .headers["location"]
+        .startswith("https://shop.example.com/a?")
+    )
+    # Changed straight in the store (as another node or the CLI would): no invalidation.
+    await live.store.update_link(link["id"], {"destination": "https://shop.example.com/b"})
+    assert (
+        (await live.client.get("/syncme"))
+        .headers["location"]
+        .startswith("https://shop.example.com/a?")
+    )  # cached until the next sync
+    await live.state.cache.sync()
+    assert (
+        (await live.client.get("/syncme"))
+        .headers["location"]
+        .startswith("https://shop.example.com/b?")
+    )
+    await live.store.update_link(link["id"], {"slug": "renamed"})
+    await live.store.update_link(link["id"], {"status": "disabled"})
+    await live.state.cache.sync()
+    assert (await live.client.get("/syncme")).status_code == 404
+    assert (await live.client.get("/renamed")).status_code == 410
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_ttl_zero_reads_the_store_every_time(tmp_path: Path, database_url: str) -> None:
+    settings = make_settings(tmp_path, database_url, TRACKER_LINK_CACHE_TTL="0")
+    async with running(settings) as live:
+        auth = await live.token()
+        link = await _link(live, auth, "fresh", "https://shop.example.com/a")
+        await live.store.update_link(link["id"], {"destination": "https://shop.example.com/z"})
+        assert (
+            (await live.client.get("/fresh"))
+            .headers["location"]
+            .startswith("https://shop.example.com/z?")
+        )
+
+
+async def test_quotes_and_sql_in_click_values_are_stored_verbatim(
+    live: Running, auth: dict[str, str]
+) -> None:
+    await _link(live, auth, "quoted", "https://shop.example.com/q")
+    host = "it's.example'); drop table clicks; --"
+    r = await live.client.get(
+        "/quoted",
+        headers={
+            "referer": f"https://{host}/p",
+            "user-agent": "Mozilla/5.0 'quoted' \u00e9".encode("latin-1"),
+        },
+    )
+    assert r.status_code == 302
+    click_id = r.headers["location"].rsplit("cl_cid=", 1)[1]
+    await live.flush()
+    row = await live.store.get_click(click_id)
+    assert row is not None and row["referrer_host"] == host
+    assert await live.store.count_clicks() == 1
+
+
+# SQLite only: holding its single write transaction is how a test makes the store slow.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_writer_blocks_redirects_while_behind_and_loses_nothing(
+    live: Running, auth: dict[str, str]
+) -> None:
+    await _link(live, auth, "busy", "https://shop.example.com/busy")
+    writer = live.state.writer
+    await live.client.get("/busy")
+    await live.flush()
+    # Hold the SQLite write transaction: the writer's next flush waits behind it.
+    async with live.store.db.transaction():
+        assert (await live.client.get("/busy")).status_code == 302
+        await asyncio.sleep(0.1)  # the writer starts flushing that click and waits for the lock
+        assert writer._flushing and writer.pending == 0
+        filler = [("filler",)] * writer._backlog  # a backlog as if traffic had piled up
+        writer._buf.extend(filler)
+        blocked = asyncio.create_task(live.client.get("/busy"))
+        await asyncio.sleep(0.2)
+        assert not blocked.done()  # the redirect waits for room instead of growing the queue
+        del writer._buf[: len(filler)]
+    assert (await blocked).status_code == 302
+    await live.flush()
+    stats = writer.stats()
+    assert stats["dropped"] == 0 and stats["waits"] >= 1
+    assert await live.store.count_clicks() == writer.written == 3
+
+
+async def test_healthz_since_limits_lag_figures(live: Running, auth: dict[str, str]) -> None:
+    await _link(live, auth, "lagged", "https://shop.example.com/l")
+    for _ in range(3):
+        await live.client.get("/lagged")
+    await live.flush()
+    everything = (await live.client.get("/healthz", params={"since": "0"})).json()
+    assert everything["click_writer"]["lag_rows"] == 3
+    later = (await live.client.get("/healthz", params={"since": str(time.time() + 60)})).json()
+    assert later["click_writer"]["lag_rows"] == 0
+    assert later["click_writer"]["written"] == 3
+    bad = await live.client.get("/healthz", params={"since": "yesterday"})
+    assert bad.status_code == 400
