@@ -8,6 +8,7 @@ several nodes may start, or run ``tracker migrate``, at the same time.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -31,7 +32,7 @@ _QMARK = re.compile(r"\?")
 @lru_cache(maxsize=1024)
 def to_dollar(sql: str) -> str:
     """``?`` -> ``$n``. Our SQL never has a literal '?' inside a string."""
-    counter = iter(range(1, 10_000))
+    counter = itertools.count(1)
     return _QMARK.sub(lambda _: f"${next(counter)}", sql)
 
 
