@@ -19,6 +19,17 @@ def is_unique_violation(exc: BaseException) -> bool:
     )
 
 
+def where(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """``("creator_id = ?", value), ...`` -> a WHERE clause and its parameters; a condition
+    whose value is None or empty is left out (an absent filter)."""
+    parts, params = ["1 = 1"], []
+    for sql, value in conditions:
+        if value is not None and value != "":
+            parts.append(sql)
+            params.append(value)
+    return " AND ".join(parts), params
+
+
 class StoreBase:
     db: Engine
     writes: GroupCommit

@@ -7,7 +7,7 @@ from typing import Any
 
 from tracker import clock, ids
 from tracker.errors import NotFound, Unprocessable
-from tracker.store.base import StoreBase
+from tracker.store.base import StoreBase, where
 from tracker.store.engine import Row
 
 
@@ -135,18 +135,11 @@ class CatalogueQueries(StoreBase):
         limit: int = 100,
         offset: int = 0,
     ) -> list[Row]:
-        where, params = ["1 = 1"], []
-        for col, value in (
-            ("creator_id", creator_id),
-            ("campaign_id", campaign_id),
-            ("status", status),
-        ):
-            if value:
-                where.append(f"{col} = ?")
-                params.append(value)
+        clause, params = where(
+            ("creator_id = ?", creator_id), ("campaign_id = ?", campaign_id), ("status = ?", status)
+        )
         return await self.db.fetch_all(
-            f"SELECT * FROM links WHERE {' AND '.join(where)} ORDER BY created_at, id "
-            "LIMIT ? OFFSET ?",
+            f"SELECT * FROM links WHERE {clause} ORDER BY created_at, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker import clock, ids
-from tracker.store.base import StoreBase
+from tracker.store.base import StoreBase, where
 from tracker.store.engine import Row
 
 #: SQL for a click's dimension key; ``tier`` is built from thresholds at call time.
@@ -60,19 +60,11 @@ class ReportQueries(StoreBase):
         limit: int = 1000,
         offset: int = 0,
     ) -> list[Row]:
-        where, params = ["1 = 1"], []
-        if creator_id:
-            where.append("creator_id = ?")
-            params.append(creator_id)
-        if start:
-            where.append("incurred_on >= ?")
-            params.append(start)
-        if end:
-            where.append("incurred_on <= ?")
-            params.append(end)
+        clause, params = where(
+            ("creator_id = ?", creator_id), ("incurred_on >= ?", start), ("incurred_on <= ?", end)
+        )
         return await self.db.fetch_all(
-            f"SELECT * FROM costs WHERE {' AND '.join(where)} ORDER BY incurred_on, id "
-            "LIMIT ? OFFSET ?",
+            f"SELECT * FROM costs WHERE {clause} ORDER BY incurred_on, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
 
@@ -101,19 +93,11 @@ class ReportQueries(StoreBase):
         limit: int = 1000,
         offset: int = 0,
     ) -> list[Row]:
-        where, params = ["1 = 1"], []
-        if creator_id:
-            where.append("creator_id = ?")
-            params.append(creator_id)
-        if start:
-            where.append("posted_at >= ?")
-            params.append(start)
-        if end:
-            where.append("posted_at < ?")
-            params.append(end)
+        clause, params = where(
+            ("creator_id = ?", creator_id), ("posted_at >= ?", start), ("posted_at < ?", end)
+        )
         return await self.db.fetch_all(
-            f"SELECT * FROM posts WHERE {' AND '.join(where)} ORDER BY posted_at, id "
-            "LIMIT ? OFFSET ?",
+            f"SELECT * FROM posts WHERE {clause} ORDER BY posted_at, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
 

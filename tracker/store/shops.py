@@ -6,7 +6,7 @@ from typing import Any
 
 from tracker import clock, ids
 from tracker.errors import Conflict, NotFound, Unprocessable
-from tracker.store.base import StoreBase, is_unique_violation
+from tracker.store.base import StoreBase, is_unique_violation, where
 from tracker.store.engine import Row
 
 #: Columns the API may show; secrets never leave the store through these.
@@ -108,20 +108,16 @@ class ShopQueries(StoreBase):
         limit: int = 1000,
         offset: int = 0,
     ) -> list[Row]:
-        where, params = ["1 = 1"], []
-        for col, value in (
-            ("c.creator_id", creator_id),
-            ("c.campaign_id", campaign_id),
-            ("c.status", status),
-        ):
-            if value:
-                where.append(f"{col} = ?")
-                params.append(value)
+        clause, params = where(
+            ("c.creator_id = ?", creator_id),
+            ("c.campaign_id = ?", campaign_id),
+            ("c.status = ?", status),
+        )
         return await self.db.fetch_all(
             "SELECT c.*, cr.handle AS creator_handle, cp.name AS campaign_name FROM codes c "
             "JOIN creators cr ON cr.id = c.creator_id "
             "LEFT JOIN campaigns cp ON cp.id = c.campaign_id "
-            f"WHERE {' AND '.join(where)} ORDER BY c.code_key LIMIT ? OFFSET ?",
+            f"WHERE {clause} ORDER BY c.code_key LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
 
