@@ -313,3 +313,46 @@ async def test_cost_and_post_csv_import_all_or_nothing(live: Running, auth: dict
     assert r.status_code == 201
     post = (await live.client.get("/api/v1/posts", headers=auth)).json()["items"][0]
     assert post["engagement_rate"] == 11.5
+
+
+def test_cli_costs_posts_and_report(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server.cli("creator", "create", "--handle", "maya", "--followers", "20000")
+    server.cli(
+        "cost",
+        "add",
+        "--creator",
+        "maya",
+        "--kind",
+        "labor",
+        "--hours",
+        "2",
+        "--rate-minor",
+        "5000",
+        "--incurred-on",
+        datetime.now(UTC).date().isoformat(),
+    )
+    server.cli(
+        "post",
+        "add",
+        "--creator",
+        "maya",
+        "--platform",
+        "tiktok",
+        "--format",
+        "reel",
+        "--posted-at",
+        datetime.now(UTC).isoformat(),
+        "--likes",
+        "50",
+        "--followers-at-post",
+        "1000",
+    )
+    sheet = tmp_path / "costs.csv"
+    sheet.write_text("creator,kind,amount,currency,date\nmaya,fee,12.50,USD,2026-11-01\n")
+    assert "imported 1 rows" in server.cli("cost", "import", str(sheet))
+    assert "10000" in server.cli("cost", "list")
+    assert "5.0" in server.cli("post", "list")
+    out = server.cli("report", "creator", "--csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows[0]["label"] == "maya" and rows[0]["cost_labor_minor"] == "10000"
+    assert rows[0]["engagement_rate"] == "5.0" and rows[-1]["label"] == "Total"

@@ -385,9 +385,12 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     from tracker.costs import import_costs, import_posts
 
     async def go(store: Store, settings: Settings) -> None:
+        if args.action in ("add", "list"):
+            await _cost_or_post(store, args)
+            return
         with open(args.file, "rb") as fh:
             body = fh.read()
-        importer = import_costs if args.kind == "cost" else import_posts
+        importer = import_costs if args.record == "cost" else import_posts
         result = await importer(store, body, dry_run=args.dry_run)
         for e in result["errors"]:
             print(f"row {e['row']}: {e['column']}: {e['error']}", file=sys.stderr)
@@ -396,6 +399,29 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
             raise SystemExit(1)
 
     return _run(go)
+
+
+async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
+    """tracker cost|post add ... (the API's fields) and tracker cost|post list."""
+    from tracker.costs import cost_row, post_row, present_post
+
+    if args.action == "list":
+        if args.record == "cost":
+            _table(
+                await store.list_costs(),
+                ["id", "creator_id", "kind", "amount_minor", "currency", "rate_bp", "incurred_on"],
+            )
+        else:
+            rows = [present_post(r) for r in await store.list_posts()]
+            _table(rows, ["id", "creator_id", "platform", "format", "posted_at", "engagement_rate"])
+        return
+    model = schemas.CostIn if args.record == "cost" else schemas.PostIn
+    values = validate(model, _model_args(args, model))
+    if args.record == "cost":
+        _print(await store.add_cost(await cost_row(store, values)))  # type: ignore[arg-type]
+    else:
+        made = await store.add_posts([await post_row(store, values)])  # type: ignore[arg-type]
+        _print({"id": made[0]})
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -486,12 +512,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_parser(sub).set_defaults(fn=cmd_admin)
 
     for kind in ("cost", "post"):
-        p = sub.add_parser(kind, help=f"{kind}s: import FILE.csv (all rows or none)")
+        p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
         ksub = p.add_subparsers(dest="action", required=True)
+        _add_model_options(
+            ksub.add_parser("add"), schemas.CostIn if kind == "cost" else schemas.PostIn
+        )
+        ksub.add_parser("list")
         imp = ksub.add_parser("import")
         imp.add_argument("file")
         imp.add_argument("--dry-run", action="store_true")
-        p.set_defaults(fn=cmd_import_csv, kind=kind)
+        p.set_defaults(fn=cmd_import_csv, record=kind)
 
     p = sub.add_parser("report", help="ROI report: creator|tier|campaign|category|platform|link")
     p.add_argument("dimension", nargs="?", default="creator")
