@@ -97,7 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"Creatorlink serving on {base}  (database: {settings.database_url.split('@')[-1]})")
     print(f"  short links:  {base}/SLUG")
-    print(f"  admin panel:  {base}/admin")
+    print(f"  admin panel:  {base}/admin  (first user: .venv/bin/tracker admin create --email YOU)")
     print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
     print(
         "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
