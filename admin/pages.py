@@ -38,15 +38,6 @@ from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
 PLACEHOLDERS = {
-    "codes": (
-        "Codes",
-        "Discount codes per creator, with bulk generation, arrive with the "
-        "promo-code work (issue 3).",
-    ),
-    "shops": (
-        "Shops",
-        "Shops, their webhook secrets and postback URLs arrive with the postback work (issue 3).",
-    ),
     "costs": ("Costs", "Costs per creator and campaign arrive with the reports (issue 4)."),
 }
 
