@@ -30,7 +30,7 @@ from admin.web import (
     redirect,
     render,
 )
-from tracker import catalogue, schemas
+from tracker import catalogue, costs, schemas
 from tracker.api import validate
 from tracker.creators import DEFAULT_TIERS, PLATFORMS, TIERS, tier_for
 from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
@@ -38,7 +38,6 @@ from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
 PLACEHOLDERS = {
-    "costs": ("Costs", "Costs per creator and campaign arrive with the reports (issue 4)."),
 }
 
 
@@ -103,12 +102,13 @@ async def creators(
     qp = request.query_params
     filters = {
         k: qp.get(k, "").strip()[:100]
-        for k in ("q", "tier", "platform", "category", "status", "campaign")
+        for k in ("q", "tier", "platform", "category", "status", "campaign", "band")
     }
     sort = qp.get("sort", "handle")
     descending = qp.get("dir") == "desc"
     fmin, fmax = tier_range(filters["tier"])
     number = page_number(request)
+    bands = await reports_view.creator_bands(request) if filters["band"] else None
     rows, total = await store.search_creators(
         q=filters["q"],
         platform=filters["platform"],
@@ -119,9 +119,13 @@ async def creators(
         followers_max=fmax,
         sort=sort,
         descending=descending,
-        limit=PAGE_SIZE,
-        offset=(number - 1) * PAGE_SIZE,
+        limit=100_000 if bands is not None else PAGE_SIZE,
+        offset=0 if bands is not None else (number - 1) * PAGE_SIZE,
     )
+    if bands is not None:  # the band comes from the creator report, not from a column
+        rows = [r for r in rows if bands.get(r["id"], "no cost") == filters["band"]]
+        total = len(rows)
+        rows = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
     items = [
         {**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)} for r in rows
@@ -140,6 +144,8 @@ async def creators(
         tiers=TIERS,
         campaigns=await store.list_campaigns(limit=500),
         platforms=PLATFORMS,
+        bands=reports_view.BANDS,
+        band_of=bands or {},
         query_with=lambda **kw: query_with(request, **kw),
         form_error=form_error,
         form=form_values or {},
@@ -184,6 +190,7 @@ async def creator_detail(
         items.append(
             {**ln, "short_url": short, "qr": Markup(qr), "clicks": counts.get(ln["id"], 0)}
         )
+    extra = await creator_extras(a.store, creator["id"])
     daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
     chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
     return render(
@@ -199,7 +206,22 @@ async def creator_detail(
         platforms=PLATFORMS,
         form=form_values or {},
         form_error=form_error,
+        **extra,
     )
+
+
+async def creator_extras(store: Any, creator_id: str) -> dict[str, Any]:
+    """Codes, costs, posts (with engagement rate) and the orders credited to a creator
+    (the winning signal: code, click or fingerprint), newest first, at most 50 of each."""
+    return {
+        "codes": await store.list_codes(creator_id=creator_id, limit=50),
+        "costs": list(reversed(await store.list_costs(creator_id=creator_id, limit=10_000)))[:50],
+        "posts": [
+            costs.present_post(p)
+            for p in reversed(await store.list_posts(creator_id=creator_id, limit=10_000))
+        ][:50],
+        "orders": await store.list_orders(creator_id=creator_id, limit=50),
+    }
 
 
 async def update_creator(request: Request) -> Response:

@@ -205,3 +205,19 @@ async def portfolio(request: Request) -> dict[str, Any] | None:
         "orders_chart": orders_chart,
         "revenue_chart": revenue_chart,
     }
+
+
+BANDS = ("strong", "moderate", "poor", "no cost")
+
+
+async def creator_bands(request: Request) -> dict[str, str]:
+    """Creator id -> ROI band over the default report range and model ('no cost' when the
+    creator has no cost), for the creators list's band filter. Unique counts are skipped:
+    a band depends only on revenue and cost."""
+    reports = reports_module()
+    if reports is None:
+        return {}
+    a = admin(request)
+    params = reports.params_from({}, a.settings)
+    result = await reports.build(a.store, a.settings, params, "creator", distinct=False)
+    return {r["key"]: r.get("band") or "no cost" for r in result["rows"] if r.get("key")}

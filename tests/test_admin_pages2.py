@@ -19,7 +19,7 @@ async def two_creators(live: Running) -> tuple[dict, dict]:
 @pytest.mark.anyio
 async def test_codes_create_bulk_filter_disable_and_csv(live: Running) -> None:
     token = await logged_in(live)
-    maya, liam = await two_creators(live)
+    await two_creators(live)
     camp = await live.store.create_campaign({"name": "Spring"})
     r = await live.client.post(
         "/admin/codes",
@@ -177,3 +177,171 @@ async def test_new_pages_refuse_posts_without_csrf(live: Running) -> None:
         assert r.status_code == 403 and "CSRF" in r.text, path
     assert await live.store.list_codes() == [] and await live.store.list_shops() == []
     assert csrf_of((await live.client.get("/admin/codes")).text)
+
+
+# -- costs, posts, creator page --------------------------------------------------------------
+async def shopify_order_for(live: Running, code_owner: dict) -> None:
+    """A real signed Shopify postback whose discount code belongs to ``code_owner``."""
+    from datetime import UTC, datetime
+
+    from tests.postback_helpers import SHOPIFY_SECRET, dumps, shopify_headers, shopify_order
+
+    await live.store.create_shop(
+        {
+            "slug": "demo",
+            "name": "Demo",
+            "platform": "shopify",
+            "currency": "USD",
+            "secret": SHOPIFY_SECRET,
+            "pixel_token": "p" * 24,
+        }
+    )
+    await live.store.create_codes([{"code": "TENOFF", "creator_id": code_owner["id"]}])
+    body = dumps(shopify_order(created_at=datetime.now(UTC).isoformat()))
+    r = await live.client.post(
+        "/postbacks/shopify/demo", content=body, headers=shopify_headers(body)
+    )
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.anyio
+async def test_cost_form_and_csv_imports_with_row_errors(live: Running) -> None:
+    token = await logged_in(live)
+    maya, _liam = await two_creators(live)
+    r = await live.client.post(
+        "/admin/costs",
+        data={
+            "csrf": token,
+            "creator": "@maya",
+            "kind": "fee",
+            "amount": "250.50",
+            "currency": "USD",
+            "date": "2026-11-01",
+            "note": "launch",
+        },
+    )
+    assert r.status_code == 303, r.text
+    [cost] = await live.store.list_costs()
+    assert cost["amount_minor"] == 25050 and cost["creator_id"] == maya["id"]
+    r = await live.client.post(
+        "/admin/costs",
+        data={"csrf": token, "creator": "@maya", "kind": "commission", "date": "2026-11-01"},
+    )
+    assert r.status_code == 422 and "rate_percent" in r.text
+    r = await live.client.post(
+        "/admin/costs",
+        data={
+            "csrf": token,
+            "creator": "ghost",
+            "kind": "fee",
+            "amount": "1",
+            "date": "2026-11-01",
+        },
+    )
+    assert r.status_code == 422 and "ghost" in r.text
+    assert len(await live.store.list_costs()) == 1
+    # Import with one bad row (spreadsheet row 3): refused with its number, nothing written.
+    bad = "creator,kind,amount,date\nmaya,product,12.00,2026-11-02\nliam,fee,abc,2026-11-02\n"
+    for action in ("preview", "import"):
+        r = await live.client.post(
+            "/admin/costs/import",
+            data={"csrf": token, "kind": "costs", "action": action, "text": bad},
+        )
+        assert r.status_code == 422, r.text
+        assert "row 3" in r.text and "nothing was written" in r.text
+    assert len(await live.store.list_costs()) == 1
+    good = "creator,kind,amount,date\nmaya,product,12.00,2026-11-02\nliam,labor,,2026-11-02\n"
+    good = good.replace("liam,labor,,", "liam,fee,3.00,")
+    r = await live.client.post(
+        "/admin/costs/import",
+        data={"csrf": token, "kind": "costs", "action": "preview"},
+        files={"file": ("c.csv", good.encode(), "text/csv")},
+    )
+    assert r.status_code == 200 and "2 row(s), all valid" in r.text
+    assert len(await live.store.list_costs()) == 1  # a preview writes nothing
+    r = await live.client.post(
+        "/admin/costs/import",
+        data={"csrf": token, "kind": "costs", "action": "import", "text": good},
+    )
+    assert r.status_code == 303 and "imported=2" in r.headers["location"]
+    assert len(await live.store.list_costs()) == 3
+    page = await live.client.get("/admin/costs", params={"creator": "liam"})
+    assert "3.00 USD" in page.text and "250.50" not in page.text
+    # Posts: one bad row refused; then imported, and shown with engagement on the creator page.
+    posts = (
+        "creator,platform,format,posted_at,likes,comments,shares,followers\n"
+        "maya,instagram,reel,2026-11-01T10:00:00Z,80,15,5,1000\n"
+        "maya,myspace,reel,2026-11-01T10:00:00Z,1,1,1,10\n"
+    )
+    r = await live.client.post(
+        "/admin/costs/import",
+        data={"csrf": token, "kind": "posts", "action": "import", "text": posts},
+    )
+    assert r.status_code == 422 and "row 3 (platform)" in r.text
+    assert await live.store.list_posts() == []
+    r = await live.client.post(
+        "/admin/costs/import",
+        data={
+            "csrf": token,
+            "kind": "posts",
+            "action": "import",
+            "text": posts.rsplit("maya,myspace", 1)[0],
+        },
+    )
+    assert r.status_code == 303
+    page = await live.client.get(f"/admin/creators/{maya['id']}")
+    assert "10.00 %" in page.text  # (80 + 15 + 5) / 1000
+    assert "launch" in page.text and "250.50 USD" in page.text
+
+
+@pytest.mark.anyio
+async def test_creator_page_orders_and_band_filter(live: Running) -> None:
+    await logged_in(live)
+    maya, liam = await two_creators(live)
+    await shopify_order_for(live, maya)
+    page = await live.client.get(f"/admin/creators/{maya['id']}")
+    assert "#1001" in page.text and "method-code" in page.text and "TENOFF" in page.text
+    other = await live.client.get(f"/admin/creators/{liam['id']}")
+    assert "#1001" not in other.text and "No order credited yet" in other.text
+    # Band: maya earns 199.65 against a 10.00 fee -> strong; liam has no cost.
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    await live.store.add_cost(
+        {
+            "creator_id": maya["id"],
+            "kind": "fee",
+            "amount_minor": 1000,
+            "currency": "USD",
+            "incurred_on": today,
+            "note": "",
+        }
+    )
+    strong = await live.client.get("/admin/creators", params={"band": "strong"})
+    assert "@maya" in strong.text and "@liam" not in strong.text
+    none = await live.client.get("/admin/creators", params={"band": "no cost"})
+    assert "@liam" in none.text and "@maya" not in none.text
+    poor = await live.client.get("/admin/creators", params={"band": "poor"})
+    assert "@liam" not in poor.text and "@maya" not in poor.text
+
+
+@pytest.mark.anyio
+async def test_viewer_cannot_add_or_import_costs(live: Running) -> None:
+    await two_creators(live)
+    token = await logged_in(live, "viewer")
+    page = await live.client.get("/admin/costs")
+    assert page.status_code == 200 and page.text.count('method="post"') == 1
+    for path, form in [
+        ("/admin/costs", {"creator": "maya", "kind": "fee", "amount": "1", "date": "2026-11-01"}),
+        (
+            "/admin/costs/import",
+            {
+                "kind": "costs",
+                "action": "import",
+                "text": "creator,kind,amount,date\nmaya,fee,1,2026-11-01\n",
+            },
+        ),
+    ]:
+        assert (await live.client.post(path, data={**form, "csrf": token})).status_code == 403
+        assert (await live.client.post(path, data=form)).status_code == 403
+    assert await live.store.list_costs() == []
