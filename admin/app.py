@@ -111,6 +111,8 @@ def create_admin(state: AppState) -> Starlette:
         Route("/creators", G(pages.create_creator), methods=["POST"]),
         Route("/creators/{ref:str}", G(pages.creator_detail), methods=["GET"]),
         Route("/creators/{ref:str}", G(pages.update_creator), methods=["POST"]),
+        Route("/creators/{ref:str}/page", G(pages.create_creator_page), methods=["POST"]),
+        Route("/creator-pages/{ref:str}/revoke", G(pages.revoke_creator_page), methods=["POST"]),
         Route("/campaigns", G(pages.campaigns), methods=["GET"]),
         Route("/campaigns", G(pages.create_campaign), methods=["POST"]),
         Route("/links", G(pages.links), methods=["GET"]),

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin import reports_view
+from admin import creator_page, reports_view
 from admin.charts import bar_chart, day_range
 from admin.web import (
     PAGE_SIZE,
@@ -37,8 +37,7 @@ from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
 from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
-PLACEHOLDERS = {
-}
+PLACEHOLDERS = {}
 
 
 def tier_range(tier: str) -> tuple[int | None, int | None]:
@@ -169,6 +168,7 @@ async def creator_detail(
     ref: str | None = None,
     form_error: HTTPError | None = None,
     form_values: dict[str, Any] | None = None,
+    new_page_url: str | None = None,
 ) -> Response:
     a = admin(request)
     creator = await a.store.get_creator(ref or request.path_params["ref"])
@@ -196,7 +196,9 @@ async def creator_detail(
     return render(
         request,
         "creator.html",
-        status=form_error.status if form_error else 200,
+        status=form_error.status if form_error else (201 if new_page_url else 200),
+        creator_pages=await a.store.list_creator_pages(creator["id"]),
+        new_page_url=new_page_url,
         active="creators",
         creator=creator,
         tier=tier_for(int(creator["followers"])),
@@ -239,6 +241,23 @@ async def update_creator(request: Request) -> Response:
             request, ref=creator["id"], form_error=exc, form_values={"edit": True, **values}
         )
     return redirect(request, f"/creators/{creator['id']}", msg="saved")
+
+
+async def create_creator_page(request: Request) -> Response:
+    """A new secret link to the creator's own page, shown in this response only."""
+    a = admin(request)
+    creator = await a.store.get_creator(request.path_params["ref"])
+    token = await creator_page.issue(a.store, creator["id"])
+    return await creator_detail(
+        request, ref=creator["id"], new_page_url=f"{a.settings.base_url}/c/{token}"
+    )
+
+
+async def revoke_creator_page(request: Request) -> Response:
+    row = await admin(request).store.revoke_creator_page(request.path_params["ref"])
+    if row is None:
+        raise NotFound("no such creator page")
+    return redirect(request, f"/creators/{row['creator_id']}", msg="saved")
 
 
 # -- campaigns ------------------------------------------------------------------------------

@@ -258,9 +258,7 @@ async def build(
     credits_, missing = order_credits(facts.touches, p)
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
 
-    for c in await store.click_facts(
-        dimension, p.start_at, p.end_at, p.tiers, distinct=distinct
-    ):
+    for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, distinct=distinct):
         row = rows[c["key"]]
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
@@ -432,7 +430,9 @@ async def daily(
         days[d.isoformat()] = {"clicks": 0, "human_clicks": 0, "orders": 0.0, "revenue_minor": 0.0}
         d += timedelta(days=1)
     click_rows = (
-        await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, daily=True, distinct=False)
+        await store.click_facts(
+            dimension, p.start_at, p.end_at, p.tiers, daily=True, distinct=False
+        )
         if clicks
         else []
     )
