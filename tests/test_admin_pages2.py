@@ -345,3 +345,67 @@ async def test_viewer_cannot_add_or_import_costs(live: Running) -> None:
         assert (await live.client.post(path, data={**form, "csrf": token})).status_code == 403
         assert (await live.client.post(path, data=form)).status_code == 403
     assert await live.store.list_costs() == []
+
+
+@pytest.mark.anyio
+async def test_new_pages_hostile_input_never_500(live: Running) -> None:
+    from urllib.parse import quote
+
+    from tests.test_admin import HOSTILE
+
+    token = await logged_in(live)
+    maya, _ = await two_creators(live)
+    for value in HOSTILE:
+        safe = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        for path, params in [
+            ("/admin/codes", {"creator": safe, "campaign": safe, "status": safe}),
+            ("/admin/codes.csv", {"creator": safe, "campaign": safe}),
+            ("/admin/costs", {"creator": safe}),
+            ("/admin/creators", {"band": safe}),
+            (f"/admin/shops/{quote(safe[:40], safe='')}", {}),
+            (f"/c/{quote(safe[:60], safe='')}", {}),
+        ]:
+            r = await live.client.get(path, params=params)
+            assert r.status_code < 500, (path, value)
+            assert "<script>alert" not in r.text
+        for path, form in [
+            ("/admin/codes", {"code": safe, "creator_id": safe, "value": safe, "currency": safe}),
+            (
+                "/admin/codes/bulk",
+                {
+                    "creators": safe,
+                    "pattern": safe,
+                    "number": safe,
+                    "prefix": safe,
+                    "campaign_id": safe,
+                },
+            ),
+            ("/admin/shops", {"slug": safe, "platform": safe, "secret": safe, "currency": safe}),
+            (
+                "/admin/costs",
+                {
+                    "creator": safe,
+                    "kind": safe,
+                    "amount": safe,
+                    "date": safe,
+                    "hours": safe,
+                    "rate_percent": safe,
+                },
+            ),
+            (
+                "/admin/costs/import",
+                {
+                    "kind": "costs",
+                    "action": "import",
+                    "text": f"creator,kind,amount,date\n{safe},{safe},{safe},{safe}\n",
+                },
+            ),
+            ("/admin/costs/import", {"kind": safe, "text": "a\nb\n"}),
+            (f"/admin/codes/{quote(safe[:40], safe='')}/status", {"status": "disabled"}),
+            (f"/admin/creator-pages/{quote(safe[:40], safe='')}/revoke", {}),
+            (f"/admin/shops/{quote(safe[:40], safe='')}/rotate", {}),
+        ]:
+            r = await live.client.post(path, data={**form, "csrf": token})
+            assert r.status_code < 500, (path, value, r.text[:300])
+    assert await live.store.list_costs() == [] and await live.store.list_shops() == []
+    assert await live.store.list_creator_pages(maya["id"]) == []
