@@ -188,10 +188,20 @@ async def create_shop(request: Request) -> Response:
 
 
 async def rotate_secret(request: Request) -> Response:
-    """A new generated secret; the previous one keeps verifying until the next rotation."""
+    """A new secret, shown once; the previous one keeps verifying until the next rotation.
+    Shopify chooses its own signing secret, so for Shopify the new one must be pasted; for
+    WooCommerce and generic shops an empty field means 'generate one'."""
     st = admin(request).state
     shop = await st.store.get_shop(request.path_params["ref"])
-    secret = new_secret(shop["platform"])
+    form = await read_form(request)
+    typed = str(form.get("secret") or "").strip()
+    if not typed and shop["platform"] == "shopify":
+        raise Unprocessable("secret: paste the new signing secret Shopify shows")
+    secret = typed or new_secret(shop["platform"])
+    if not 16 <= len(secret) <= 512:
+        raise Unprocessable("secret: 16 to 512 characters")
+    if shop["platform"] == "generic":
+        check_secret(secret)
     await st.store.update_shop(shop["id"], {"secret": secret})
     request.path_params["ref"] = shop["id"]
     return await shop_detail(request, revealed={"secret": secret})

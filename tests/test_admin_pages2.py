@@ -113,6 +113,27 @@ async def test_shop_secret_shown_once_rotation_and_deliveries(live: Running) -> 
     assert rotated and rotated["secret"] != secrets["secret"]
     assert rotated["previous_secret"] == secrets["secret"] and rotated["secret"] in r.text
     assert rotated["secret"] not in (await live.client.get(f"/admin/shops/{shop['id']}")).text
+    # Shopify picks its own secret: rotating needs the pasted one.
+    await live.store.create_shop(
+        {
+            "slug": "shopi",
+            "name": "S",
+            "platform": "shopify",
+            "currency": "USD",
+            "secret": "s" * 32,
+            "pixel_token": "p" * 24,
+        }
+    )
+    r = await live.client.post("/admin/shops/shopi/rotate", data={"csrf": token})
+    assert r.status_code == 422 and "Shopify" in r.text
+    r = await live.client.post(
+        "/admin/shops/shopi/rotate", data={"csrf": token, "secret": "shpss_new_0123456789"}
+    )
+    assert r.status_code == 201 and "shpss_new_0123456789" in r.text
+    after = await live.store.shop_secrets("shopi")
+    assert (
+        after and after["secret"] == "shpss_new_0123456789" and after["previous_secret"] == "s" * 32
+    )
     # A rejected postback shows with its reason.
     bad = await live.client.post(
         "/postbacks/woocommerce/main", content=b"{}", headers={"x-wc-webhook-signature": "nope"}
@@ -131,6 +152,7 @@ async def test_shop_secret_shown_once_rotation_and_deliveries(live: Running) -> 
         },
     )
     assert r.status_code == 409 and "typed-secret-0123456789" not in r.text
+    assert (await live.store.shop_secrets("main"))["platform"] == "woocommerce"
 
 
 @pytest.mark.anyio
