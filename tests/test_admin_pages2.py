@@ -431,3 +431,32 @@ async def test_new_pages_hostile_input_never_500(live: Running) -> None:
             assert r.status_code < 500, (path, value, r.text[:300])
     assert await live.store.list_costs() == [] and await live.store.list_shops() == []
     assert await live.store.list_creator_pages(maya["id"]) == []
+
+
+@pytest.mark.anyio
+async def test_cheap_dashboard_report_matches_the_exact_one_except_uniques(live: Running) -> None:
+    """The dashboard's distinct=False / clicks=False shortcuts change nothing it shows."""
+    from tests.test_creator_pages import clicks
+    from tracker import reports
+
+    token = await logged_in(live)
+    maya, liam = await two_creators(live)
+    await clicks(live, token, maya["id"], "m-1", 4)
+    await clicks(live, token, liam["id"], "l-1", 2)
+    await shopify_order_for(live, maya)
+    p = reports.params_from({}, live.state.settings)
+    exact = await reports.build(live.store, live.state.settings, p, "creator")
+    cheap = await reports.build(live.store, live.state.settings, p, "creator", distinct=False)
+    uniques = ("unique_clicks", "unique_visitors", "conversion_rate")
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in uniques} for r in rows]  # noqa: E731
+    assert strip(exact["rows"]) == strip(cheap["rows"])
+    # one device clicked both creators: one visitor per creator row, summed in the totals
+    assert exact["totals"]["unique_visitors"] == 2 and cheap["totals"]["unique_visitors"] == 0
+    full = await reports.daily(live.store, live.state.settings, p, "creator", None)
+    quick = await reports.daily(live.store, live.state.settings, p, "creator", None, clicks=False)
+    assert [(d["orders"], d["revenue_minor"]) for d in full] == [
+        (d["orders"], d["revenue_minor"]) for d in quick
+    ]
+    assert sum(d["clicks"] for d in full) == 6 and sum(d["clicks"] for d in quick) == 0
+    page = await live.client.get("/admin/reports")
+    assert page.status_code == 200
