@@ -444,12 +444,19 @@ async def test_cheap_dashboard_report_matches_the_exact_one_except_uniques(live:
     await clicks(live, token, maya["id"], "m-1", 4)
     await clicks(live, token, liam["id"], "l-1", 2)
     await shopify_order_for(live, maya)
+    assert (await live.client.get("/no-such-slug")).status_code == 404  # an orphan visit
+    await live.flush()
+    orphans = await live.store.db.fetch_all("SELECT id FROM clicks WHERE link_id IS NULL")
+    assert orphans, "an unknown slug is recorded as an orphan visit"
     p = reports.params_from({}, live.state.settings)
     exact = await reports.build(live.store, live.state.settings, p, "creator")
     cheap = await reports.build(live.store, live.state.settings, p, "creator", distinct=False)
     uniques = ("unique_clicks", "unique_visitors", "conversion_rate")
     strip = lambda rows: [{k: v for k, v in r.items() if k not in uniques} for r in rows]  # noqa: E731
     assert strip(exact["rows"]) == strip(cheap["rows"])
+    for dimension in ("creator", "link", "campaign", "tier"):  # orphan visits never count
+        result = await reports.build(live.store, live.state.settings, p, dimension)
+        assert result["totals"]["clicks"] == 6, (dimension, len(orphans))
     # one device clicked both creators: one visitor per creator row, summed in the totals
     assert exact["totals"]["unique_visitors"] == 2 and cheap["totals"]["unique_visitors"] == 0
     full = await reports.daily(live.store, live.state.settings, p, "creator", None)
