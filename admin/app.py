@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin import auth, imports_view, pages, reports_view
+from admin import auth, commerce, costs_view, imports_view, pages, reports_view
 from admin.security import SecurityHeaders
 from admin.sessions import COOKIE, Session
 from admin.web import HERE, Admin, admin, base, check_url, read_form, render
@@ -111,6 +111,8 @@ def create_admin(state: AppState) -> Starlette:
         Route("/creators", G(pages.create_creator), methods=["POST"]),
         Route("/creators/{ref:str}", G(pages.creator_detail), methods=["GET"]),
         Route("/creators/{ref:str}", G(pages.update_creator), methods=["POST"]),
+        Route("/creators/{ref:str}/page", G(pages.create_creator_page), methods=["POST"]),
+        Route("/creator-pages/{ref:str}/revoke", G(pages.revoke_creator_page), methods=["POST"]),
         Route("/campaigns", G(pages.campaigns), methods=["GET"]),
         Route("/campaigns", G(pages.create_campaign), methods=["POST"]),
         Route("/links", G(pages.links), methods=["GET"]),
@@ -123,6 +125,19 @@ def create_admin(state: AppState) -> Starlette:
         Route("/import", G(imports_view.import_creators), methods=["POST"]),
         Route("/reports", G(reports_view.roi_page), methods=["GET"]),
         Route("/settings", G(pages.settings_page), methods=["GET"]),
+        Route("/codes", G(commerce.codes_page), methods=["GET"]),
+        Route("/codes", G(commerce.create_code), methods=["POST"]),
+        Route("/codes.csv", G(commerce.codes_csv), methods=["GET"]),
+        Route("/codes/bulk", G(commerce.bulk_codes), methods=["POST"]),
+        Route("/codes/{ref:str}/status", G(commerce.set_code_status), methods=["POST"]),
+        Route("/costs", G(costs_view.costs_page), methods=["GET"]),
+        Route("/costs", G(costs_view.add_cost), methods=["POST"]),
+        Route("/costs/import", G(costs_view.import_csv), methods=["POST"]),
+        Route("/shops", G(commerce.shops_page), methods=["GET"]),
+        Route("/shops", G(commerce.create_shop), methods=["POST"]),
+        Route("/shops/{ref:str}", G(commerce.shop_detail), methods=["GET"]),
+        Route("/shops/{ref:str}/rotate", G(commerce.rotate_secret), methods=["POST"]),
+        Route("/shops/{ref:str}/status", G(commerce.set_shop_status), methods=["POST"]),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS

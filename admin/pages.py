@@ -17,7 +17,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin import reports_view
+from admin import creator_page, reports_view
 from admin.charts import bar_chart, day_range
 from admin.web import (
     PAGE_SIZE,
@@ -30,25 +30,14 @@ from admin.web import (
     redirect,
     render,
 )
-from tracker import catalogue, schemas
+from tracker import catalogue, costs, schemas
 from tracker.api import validate
 from tracker.creators import DEFAULT_TIERS, PLATFORMS, TIERS, tier_for
 from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
 from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
-PLACEHOLDERS = {
-    "codes": (
-        "Codes",
-        "Discount codes per creator, with bulk generation, arrive with the "
-        "promo-code work (issue 3).",
-    ),
-    "shops": (
-        "Shops",
-        "Shops, their webhook secrets and postback URLs arrive with the postback work (issue 3).",
-    ),
-    "costs": ("Costs", "Costs per creator and campaign arrive with the reports (issue 4)."),
-}
+PLACEHOLDERS = {}
 
 
 def tier_range(tier: str) -> tuple[int | None, int | None]:
@@ -112,12 +101,13 @@ async def creators(
     qp = request.query_params
     filters = {
         k: qp.get(k, "").strip()[:100]
-        for k in ("q", "tier", "platform", "category", "status", "campaign")
+        for k in ("q", "tier", "platform", "category", "status", "campaign", "band")
     }
     sort = qp.get("sort", "handle")
     descending = qp.get("dir") == "desc"
     fmin, fmax = tier_range(filters["tier"])
     number = page_number(request)
+    bands = await reports_view.creator_bands(request) if filters["band"] else None
     rows, total = await store.search_creators(
         q=filters["q"],
         platform=filters["platform"],
@@ -128,9 +118,13 @@ async def creators(
         followers_max=fmax,
         sort=sort,
         descending=descending,
-        limit=PAGE_SIZE,
-        offset=(number - 1) * PAGE_SIZE,
+        limit=100_000 if bands is not None else PAGE_SIZE,
+        offset=0 if bands is not None else (number - 1) * PAGE_SIZE,
     )
+    if bands is not None:  # the band comes from the creator report, not from a column
+        rows = [r for r in rows if bands.get(r["id"], "no cost") == filters["band"]]
+        total = len(rows)
+        rows = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
     items = [
         {**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)} for r in rows
@@ -149,6 +143,8 @@ async def creators(
         tiers=TIERS,
         campaigns=await store.list_campaigns(limit=500),
         platforms=PLATFORMS,
+        bands=reports_view.BANDS,
+        band_of=bands or {},
         query_with=lambda **kw: query_with(request, **kw),
         form_error=form_error,
         form=form_values or {},
@@ -172,6 +168,7 @@ async def creator_detail(
     ref: str | None = None,
     form_error: HTTPError | None = None,
     form_values: dict[str, Any] | None = None,
+    new_page_url: str | None = None,
 ) -> Response:
     a = admin(request)
     creator = await a.store.get_creator(ref or request.path_params["ref"])
@@ -193,12 +190,15 @@ async def creator_detail(
         items.append(
             {**ln, "short_url": short, "qr": Markup(qr), "clicks": counts.get(ln["id"], 0)}
         )
+    extra = await creator_extras(a.store, creator["id"])
     daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
     chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
     return render(
         request,
         "creator.html",
-        status=form_error.status if form_error else 200,
+        status=form_error.status if form_error else (201 if new_page_url else 200),
+        creator_pages=await a.store.list_creator_pages(creator["id"]),
+        new_page_url=new_page_url,
         active="creators",
         creator=creator,
         tier=tier_for(int(creator["followers"])),
@@ -208,7 +208,22 @@ async def creator_detail(
         platforms=PLATFORMS,
         form=form_values or {},
         form_error=form_error,
+        **extra,
     )
+
+
+async def creator_extras(store: Any, creator_id: str) -> dict[str, Any]:
+    """Codes, costs, posts (with engagement rate) and the orders credited to a creator
+    (the winning signal: code, click or fingerprint), newest first, at most 50 of each."""
+    return {
+        "codes": await store.list_codes(creator_id=creator_id, limit=50),
+        "costs": list(reversed(await store.list_costs(creator_id=creator_id, limit=10_000)))[:50],
+        "posts": [
+            costs.present_post(p)
+            for p in reversed(await store.list_posts(creator_id=creator_id, limit=10_000))
+        ][:50],
+        "orders": await store.list_orders(creator_id=creator_id, limit=50),
+    }
 
 
 async def update_creator(request: Request) -> Response:
@@ -226,6 +241,23 @@ async def update_creator(request: Request) -> Response:
             request, ref=creator["id"], form_error=exc, form_values={"edit": True, **values}
         )
     return redirect(request, f"/creators/{creator['id']}", msg="saved")
+
+
+async def create_creator_page(request: Request) -> Response:
+    """A new secret link to the creator's own page, shown in this response only."""
+    a = admin(request)
+    creator = await a.store.get_creator(request.path_params["ref"])
+    token = await creator_page.issue(a.store, creator["id"])
+    return await creator_detail(
+        request, ref=creator["id"], new_page_url=f"{a.settings.base_url}/c/{token}"
+    )
+
+
+async def revoke_creator_page(request: Request) -> Response:
+    row = await admin(request).store.revoke_creator_page(request.path_params["ref"])
+    if row is None:
+        raise NotFound("no such creator page")
+    return redirect(request, f"/creators/{row['creator_id']}", msg="saved")
 
 
 # -- campaigns ------------------------------------------------------------------------------

@@ -154,12 +154,20 @@ async def portfolio(request: Request) -> dict[str, Any] | None:
         return None
     a = admin(request)
     params = reports.params_from({}, a.settings)
-    result = await reports.build(a.store, a.settings, params, "creator")
+    # The block shows neither unique clicks nor clicks per day (the dashboard's own chart
+    # has those), so it skips the DISTINCT counts and the daily click scan, and loads the
+    # orders and costs once for both calls: ~4 s -> well under 1 s at 1M clicks.
+    facts = await reports.load(a.store, params)
+    result = await reports.build(
+        a.store, a.settings, params, "creator", distinct=False, facts=facts
+    )
     rows = [r for r in result["rows"] if r.get("key")]
     bands = {b: sum(1 for r in rows if r.get("band") == b) for b in ("strong", "moderate", "poor")}
     bands["no cost"] = sum(1 for r in rows if r.get("band") is None)
     ranked = sorted((r for r in rows if r.get("roi_pct") is not None), key=lambda r: r["roi_pct"])
-    days = await reports.daily(a.store, a.settings, params, "creator", None)
+    days = await reports.daily(
+        a.store, a.settings, params, "creator", None, clicks=False, facts=facts
+    )
     labels = [d["day"] for d in days]
     currency = result["currency"]
     orders_chart = bar_chart(
@@ -197,3 +205,19 @@ async def portfolio(request: Request) -> dict[str, Any] | None:
         "orders_chart": orders_chart,
         "revenue_chart": revenue_chart,
     }
+
+
+BANDS = ("strong", "moderate", "poor", "no cost")
+
+
+async def creator_bands(request: Request) -> dict[str, str]:
+    """Creator id -> ROI band over the default report range and model ('no cost' when the
+    creator has no cost), for the creators list's band filter. Unique counts are skipped:
+    a band depends only on revenue and cost."""
+    reports = reports_module()
+    if reports is None:
+        return {}
+    a = admin(request)
+    params = reports.params_from({}, a.settings)
+    result = await reports.build(a.store, a.settings, params, "creator", distinct=False)
+    return {r["key"]: r.get("band") or "no cost" for r in result["rows"] if r.get("key")}

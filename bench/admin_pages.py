@@ -38,6 +38,11 @@ PAGES = [
     "/admin/campaigns",
     "/admin/creators/c0007",
     "/admin/creators/c0000",
+    "/admin/creators?band=poor",
+    "/admin/codes",
+    "/admin/shops",
+    "/admin/costs",
+    "/admin/reports",
 ]
 
 

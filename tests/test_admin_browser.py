@@ -1,7 +1,9 @@
 """The admin panel in a real browser (headless Chromium via Playwright) against a real server.
 
-Log in, create a creator and a link, import a CSV with one bad row (refused with its row
-number, nothing written), import a good one, log out. Screenshots go to tests/artifacts/
+Log in, create a creator and a link, generate codes, create a shop (secret shown once), open
+the creator's own page without a session, import CSVs with one bad row (refused with its row
+number, nothing written), import a good one, view the ROI table, switch the model, export
+the CSV, log out. Screenshots go to tests/artifacts/
 so a person can look at the pages. Chromium is Debian's (``/usr/bin/chromium``, which CI
 installs); Playwright's own browser download is never used.
 """
@@ -87,7 +89,9 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     create_user(server, EMAIL, "admin", PASSWORD)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1280, "height": 800}, accept_downloads=True
+    )
     page = context.new_page()
     problems: list[str] = []
     # Pages answered 401/422 on purpose log "Failed to load resource"; anything else
@@ -156,7 +160,60 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
     assert "utm_source=tiktok" in r.headers["location"]
     assert "utm_content=glowwithmia" in r.headers["location"]
 
-    # Import a CSV whose third data row is bad: refused with its row number, nothing written.
+    # Generate codes for her (bulk form), then see them in the list with a CSV link.
+    page.goto(server.url + "/admin/codes")
+    bulk = page.locator("#bulk-codes form")
+    bulk.locator("textarea[name=creators]").fill("glowwithmia")
+    bulk.locator("select[name=pattern]").select_option("handle_number")
+    bulk.locator("input[name=number]").fill("20")
+    bulk.locator("button[type=submit]").click()
+    expect(page.locator("#codes-created")).to_contain_text("GLOWWITHMIA20")
+    expect(page.locator("#codes-table")).to_contain_text("@glowwithmia")
+    expect(page.locator("#codes-csv")).to_be_visible()
+    shot(page, "03-codes-generated")
+
+    # A shop: the secret and pixel token are shown once, with the URL to paste.
+    page.goto(server.url + "/admin/shops")
+    shop_form = page.locator("#new-shop form")
+    shop_form.locator("input[name=slug]").fill("main-store")
+    shop_form.locator("select[name=platform]").select_option("woocommerce")
+    shop_form.locator("button[type=submit]").click()
+    expect(page.locator("#shop-secrets")).to_contain_text("shown only this once")
+    expect(page.locator("#postback-url")).to_contain_text("/postbacks/woocommerce/main-store")
+    shot(page, "04-shop-created")
+    page.goto(server.url + "/admin/shops")
+    page.click("#shops-table a")
+    expect(page.locator("#shop-secrets")).to_have_count(0)
+
+    # Her own page: a secret link, opened without any admin session.
+    page.goto(server.url + "/admin/creators/glowwithmia")
+    page.click("#make-creator-page")
+    own_url = page.locator("#creator-page-url").inner_text().strip()
+    assert "/c/" in own_url
+    stranger = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    own = stranger.new_page()
+    own.goto(server.url + "/c/" + own_url.rsplit("/c/", 1)[1])
+    expect(own.locator("h1")).to_contain_text("@glowwithmia")
+    expect(own.locator("#creator-kpis")).to_contain_text("Your commission")
+    shot(own, "05-creator-own-page")
+    stranger.close()
+
+    # A costs CSV whose second data row is bad: refused with its row number (3, counting
+    # the header), nothing written.
+    page.goto(server.url + "/admin/costs")
+    imp = page.locator("#import-costs form[enctype]")
+    imp.locator("select[name=kind]").select_option("costs")
+    imp.locator("textarea[name=text]").fill(
+        "creator,kind,amount,date\nglowwithmia,fee,250.00,2026-11-01\n"
+        "glowwithmia,fee,lots,2026-11-01\n"
+    )
+    imp.locator("button[type=submit]").click()
+    expect(page.locator("#row-errors")).to_contain_text("row 3")
+    expect(page.locator("#import-result")).to_contain_text("nothing was written")
+    expect(page.locator("#costs-table tbody")).to_contain_text("No cost yet")
+    shot(page, "06-costs-import-rejected")
+
+    # Import a creators CSV whose third data row is bad: refused with its row number.
     bad = tmp_path / "creators.csv"
     bad.write_text(
         "handle,name,platform,followers,category\n"
@@ -171,7 +228,7 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
     expect(errors).to_contain_text("row 4: platform")
     expect(page.locator("#preview h2")).to_contain_text("nothing was written")
     expect(page.locator("#confirm-import")).to_have_count(0)
-    shot(page, "03-import-rejected")
+    shot(page, "07-import-rejected")
     page.goto(server.url + "/admin/creators?q=import")
     expect(page.locator("#creators-table tbody")).to_contain_text("No creator matches")
 
@@ -188,7 +245,7 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
     page.click("#confirm-import")
     expect(page.locator("main")).to_contain_text("2 creators imported")
     expect(page.locator("#creators-table tbody tr")).to_have_count(3)
-    shot(page, "04-creators-list")
+    shot(page, "08-creators-list")
 
     # Filters and sorting: tier, then followers descending.
     page.goto(server.url + "/admin/creators?tier=mid")
@@ -200,26 +257,48 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
     page.goto(server.url + "/admin/")
     expect(page.locator(".kpis").first).to_contain_text("Creators")
     expect(page.locator("svg.chart").first).to_be_visible()
-    shot(page, "05-dashboard")
+    shot(page, "09-dashboard")
     page.goto(server.url + "/admin/links")
     expect(page.locator("#links-table")).to_contain_text("/mia-serum")
-    shot(page, "06-links")
+    shot(page, "10-links")
 
     # On a phone.
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(server.url + "/admin/creators/glowwithmia")
     expect(page.locator("h1")).to_contain_text("@glowwithmia")
-    shot(page, "07-phone-creator")
+    shot(page, "11-phone-creator")
     page.goto(server.url + "/admin/")
-    shot(page, "08-phone-dashboard")
+    shot(page, "12-phone-dashboard")
     page.set_viewport_size({"width": 1280, "height": 800})
+
+    # The ROI table: switch the model, export exactly what is shown as CSV.
+    page.goto(server.url + "/admin/reports")
+    expect(page.locator("#report")).to_contain_text("glowwithmia")
+    expect(page.locator("#report tfoot")).to_contain_text("Total")
+    page.select_option("#model", "linear")
+    page.click("#report-form button[type=submit]")
+    expect(page).to_have_url(re.compile(r".*model=linear.*"))
+    expect(page.locator("#model")).to_have_value("linear")
+    shot(page, "13-roi-table")
+    headers = [h.strip(" ▲▼") for h in page.locator("#report thead th").all_inner_texts()]
+    shown = page.locator("#report tbody tr").first.locator("td").all_inner_texts()
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    import csv
+
+    path = tmp_path / "roi.csv"
+    info.value.save_as(str(path))
+    assert "linear" in info.value.suggested_filename
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    assert rows[0] == headers
+    assert [c.lstrip("'") for c in rows[1]] == shown  # exactly what is shown
 
     # Log out: back to the login form, and the old pages are closed.
     page.click(".logout button")
     expect(page.locator(".flash")).to_have_text("You are logged out.")
     page.goto(server.url + "/admin/")
     expect(page.locator("h1")).to_have_text("Log in")
-    shot(page, "09-logged-out")
+    shot(page, "14-logged-out")
     assert problems == [], problems  # no CSP violation, no script error
     context.close()
 
@@ -269,10 +348,10 @@ def test_roi_table_switch_model_and_export(server: Server, browser: object, tmp_
     expect(page).to_have_url(re.compile(r".*model=linear.*"))
     expect(page.locator("#model")).to_have_value("linear")
     page.click("#report th a:text('Clicks')")
-    shot(page, "10-roi-table")
+    shot(page, "15-roi-table-viewer")
     page.goto(server.url + "/admin/")
     expect(page.locator("#portfolio")).to_contain_text("Creators by ROI band")
-    shot(page, "11-dashboard-roi")
+    shot(page, "16-dashboard-roi")
     page.goto(server.url + "/admin/reports?model=linear&sort=clicks&dir=desc")
     headers = [h.strip(" ▲▼") for h in page.locator("#report thead th").all_inner_texts()]
     shown = page.locator("#report tbody tr").first.locator("td").all_inner_texts()

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from admin.app import create_admin
+from admin.creator_page import create_creator_pages
 from tracker import api, durability
 from tracker.clicks import ClickWriter
 from tracker.errors import BadRequest, HTTPError, TooManyRequests
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/api/v1", routes=api.routes()),
         Mount("/postbacks", routes=postback_routes()),
         Mount("/admin", app=create_admin(state)),
+        Mount("/c", app=create_creator_pages(state)),
     ]
     app = Starlette(
         routes=routes,

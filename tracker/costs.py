@@ -170,3 +170,9 @@ async def import_posts(store: Store, body: bytes, *, dry_run: bool = False) -> d
     """Columns: creator, campaign, platform, format, category, url, posted_at, likes, comments,
     shares, saves, reach, impressions, followers."""
     return await _import(store, body, _post_from_csv, store.add_posts, dry_run)
+
+
+async def cost_from_fields(store: Store, fields: dict[str, str]) -> dict[str, Any]:
+    """A cost from the same named fields as a CSV row (the admin form): amounts in major units.
+    Raises pydantic's ValidationError or Unprocessable, like a CSV row."""
+    return await _cost_from_csv(store, _blank_to_none(fields))

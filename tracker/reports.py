@@ -241,14 +241,24 @@ def _empty() -> dict[str, Any]:
     }
 
 
-async def build(store: Store, settings: Settings, p: Params, dimension: str) -> dict[str, Any]:
+async def build(
+    store: Store,
+    settings: Settings,
+    p: Params,
+    dimension: str,
+    *,
+    distinct: bool = True,
+    facts: Facts | None = None,
+) -> dict[str, Any]:
+    """``distinct=False``: unique clicks and visitors are left at 0 (cheap, for summaries
+    that do not show them); ``facts``: reuse what a caller already loaded for these params."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
-    facts = await load(store, p)
+    facts = facts or await load(store, p)
     credits_, missing = order_credits(facts.touches, p)
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
 
-    for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers):
+    for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, distinct=distinct):
         row = rows[c["key"]]
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
@@ -398,18 +408,35 @@ def _unattributed(facts: Facts, p: Params) -> dict[str, Any]:
 
 
 async def daily(
-    store: Store, settings: Settings, p: Params, dimension: str, key: str | None
+    store: Store,
+    settings: Settings,
+    p: Params,
+    dimension: str,
+    key: str | None,
+    *,
+    clicks: bool = True,
+    facts: Facts | None = None,
 ) -> list[dict[str, Any]]:
-    """Daily clicks, orders and revenue for one key of a dimension (or everything)."""
+    """Daily clicks, orders and revenue for one key of a dimension (or everything).
+
+    ``clicks=False`` leaves the click columns at 0 without reading clicks (a caller that
+    charts only orders and revenue); ``facts`` reuses an earlier ``load`` of these params."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
-    facts = await load(store, p)
+    facts = facts or await load(store, p)
     days: dict[str, dict[str, float]] = {}
     d = p.start
     while d <= p.end:
         days[d.isoformat()] = {"clicks": 0, "human_clicks": 0, "orders": 0.0, "revenue_minor": 0.0}
         d += timedelta(days=1)
-    for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, daily=True):
+    click_rows = (
+        await store.click_facts(
+            dimension, p.start_at, p.end_at, p.tiers, daily=True, distinct=False
+        )
+        if clicks
+        else []
+    )
+    for c in click_rows:
         if key is None or c["key"] == key:
             days[c["day"]]["clicks"] += c["clicks"]
             days[c["day"]]["human_clicks"] += c["human_clicks"]

@@ -137,6 +137,7 @@ async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -
     user = await store.create_admin_user("zoë@example.com", "admin", "scrypt$x")
     await store.create_admin_session("h" * 64, user["id"], "2999-01-01T00:00:00.000000Z")
     await store.record_login_failure("e" * 16, "i" * 16)
+    await store.create_creator_page(creator_id, "d" * 64)
     await store.add_cost(
         {
             "creator_id": creator_id,

@@ -12,6 +12,7 @@ from typing import Any
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
+from tracker.store.creator_pages import CreatorPageQueries
 from tracker.store.engine import Engine
 from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
@@ -34,6 +35,7 @@ class Store(
     UserQueries,
     PanelQueries,
     ReportQueries,
+    CreatorPageQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db

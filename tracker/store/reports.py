@@ -110,9 +110,14 @@ class ReportQueries(StoreBase):
         tiers: tuple[tuple[str, int], ...],
         *,
         daily: bool = False,
+        distinct: bool = True,
     ) -> list[Row]:
         """Clicks per dimension key (and day): all, human, unique (same fingerprint on the
-        same link within one clock hour counts once), unique visitors (human fingerprints)."""
+        same link within one clock hour counts once), unique visitors (human fingerprints).
+
+        ``distinct=False`` skips the two COUNT(DISTINCT ...) columns (reported as 0): they
+        sort hundreds of thousands of strings, and a dashboard that shows neither must not
+        pay for them (about 2 s at 1M clicks). The ROI tables keep the exact counts."""
         params: list[Any] = []
         if dimension == "tier":
             key, params = tier_sql(tiers)
@@ -120,15 +125,27 @@ class ReportQueries(StoreBase):
             key = CLICK_DIMENSIONS[dimension]
         day = ", substr(c.at, 1, 10) AS day" if daily else ""
         group = "1, 2" if daily else "1"  # by position: PostgreSQL sees each ? as a new value
-        sql = (
-            f"SELECT {key} AS key{day}, COUNT(*) AS clicks, "
-            "COALESCE(SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END), 0) AS human_clicks, "
+        # Join only what the key reads. Orphan visits (unknown slugs, link_id NULL) never
+        # count; links are never deleted, so "link_id IS NOT NULL" is all the links join
+        # did for creator and link keys, where the joins only cost time (~40% of it).
+        joins, where = "", "c.link_id IS NOT NULL AND "
+        if dimension in ("campaign", "content_type"):
+            joins, where = "JOIN links l ON l.id = c.link_id ", ""
+        if dimension in ("tier", "platform", "category"):
+            joins += "LEFT JOIN creators cr ON cr.id = c.creator_id "
+        uniques = (
             "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || "
             "COALESCE(c.fingerprint, c.id) || '|' || substr(c.at, 1, 13) END) AS unique_clicks, "
             "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) AS unique_visitors "
-            "FROM clicks c JOIN links l ON l.id = c.link_id "
-            "LEFT JOIN creators cr ON cr.id = c.creator_id "
-            f"WHERE c.at >= ? AND c.at < ? GROUP BY {group}"
+            if distinct
+            else "0 AS unique_clicks, 0 AS unique_visitors "
+        )
+        sql = (
+            f"SELECT {key} AS key{day}, COUNT(*) AS clicks, "
+            "COALESCE(SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END), 0) AS human_clicks, "
+            f"{uniques}"
+            f"FROM clicks c {joins}"
+            f"WHERE {where}c.at >= ? AND c.at < ? GROUP BY {group}"
         )
         rows = await self.db.fetch_all(sql, (*params, start, end))
         return [

@@ -1,0 +1,216 @@
+"""Codes and shops pages: thin handlers over ``tracker.codes`` and ``tracker.api_shops``.
+
+Codes: list (filter by creator, campaign, status), create one, bulk generate, disable or
+enable, CSV export (``tracker.codes.csv_rows``, the same file the API gives).
+Shops: create (secret and pixel token shown once, in the response to the POST, never in a
+URL and never again), postback URLs to paste, secret rotation (the old secret keeps working
+once more), recent deliveries from the store and rejections from ``state.rejections``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin.web import admin, base, form_dict, query_with, read_form, redirect, render
+from tracker import codes, schemas
+from tracker.api import validate
+from tracker.api_shops import new_secret, present_shop
+from tracker.csvutil import csv_response
+from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
+from tracker.postbacks.generic import check_secret
+
+CODE_LIMIT = 500
+CODE_FIELDS = ("code", "creator_id", "campaign_id", "value_type", "value", "currency")
+BULK_FIELDS = ("campaign_id", "pattern", "number", "prefix", "length", "value_type", "value")
+
+
+async def _code_filters(request: Request) -> tuple[dict[str, str], dict[str, Any]]:
+    """Query -> (what the form shows, store filters); an unknown creator/campaign is a 404."""
+    a = admin(request)
+    qp = request.query_params
+    shown = {k: qp.get(k, "").strip()[:100] for k in ("creator", "campaign", "status")}
+    filters: dict[str, Any] = {}
+    if shown["status"] in ("active", "disabled"):
+        filters["status"] = shown["status"]
+    if shown["creator"]:
+        filters["creator_id"] = (await a.store.get_creator(shown["creator"].lstrip("@")))["id"]
+    if shown["campaign"]:
+        filters["campaign_id"] = (await a.store.get_campaign(shown["campaign"]))["id"]
+    return shown, filters
+
+
+async def codes_page(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    bulk_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+    created: list[dict[str, Any]] | None = None,
+    status: int = 200,
+) -> Response:
+    a = admin(request)
+    shown, filters = await _code_filters(request)
+    rows = await a.store.list_codes(limit=CODE_LIMIT + 1, **filters)
+    return render(
+        request,
+        "codes.html",
+        status=status,
+        active="codes",
+        items=rows[:CODE_LIMIT],
+        more=len(rows) > CODE_LIMIT,
+        filters=shown,
+        campaigns=await a.store.list_campaigns(limit=500),
+        csv_url=f"{base(request)}/codes.csv{query_with(request)}",
+        form_error=form_error,
+        bulk_error=bulk_error,
+        form=form_values or {},
+        created=created,
+    )
+
+
+async def create_code(request: Request) -> Response:
+    form = await read_form(request)
+    values = form_dict(form, CODE_FIELDS)
+    try:
+        model = validate(
+            schemas.CodeIn, {**values, "creator_id": values.get("creator_id", "").lstrip("@")}
+        )
+        await codes.create_code(admin(request).store, schemas.to_row(model))
+    except (Unprocessable, Conflict) as exc:
+        return await codes_page(request, form_error=exc, form_values=values, status=exc.status)
+    return redirect(request, "/codes", msg="created")
+
+
+async def bulk_codes(request: Request) -> Response:
+    form = await read_form(request)
+    values: dict[str, Any] = form_dict(form, BULK_FIELDS)
+    raw = str(form.get("creators") or "")
+    handles = [h.strip().lstrip("@") for h in raw.replace(",", "\n").splitlines() if h.strip()]
+    if handles:
+        values["creators"] = handles
+    try:
+        model = validate(schemas.CodeBulk, values)
+        rows = await codes.bulk_generate(admin(request).store, model.model_dump())
+    except (Unprocessable, Conflict, NotFound) as exc:
+        err = exc if not isinstance(exc, NotFound) else Unprocessable(f"creators: {exc.reason}")
+        return await codes_page(request, bulk_error=err, form_values=values, status=err.status)
+    return await codes_page(request, created=rows, status=201)
+
+
+async def set_code_status(request: Request) -> Response:
+    form = await read_form(request)
+    status = str(form.get("status") or "")
+    if status not in ("active", "disabled"):
+        raise Unprocessable("status: active or disabled")
+    await admin(request).store.update_code(request.path_params["ref"], {"status": status})
+    return redirect(request, "/codes", msg="saved")
+
+
+async def codes_csv(request: Request) -> Response:
+    _, filters = await _code_filters(request)
+    rows = await admin(request).store.list_codes(limit=1_000_000, **filters)
+    return csv_response(codes.CSV_COLUMNS, codes.csv_rows(rows), "codes.csv")
+
+
+# -- shops ----------------------------------------------------------------------------------
+SHOP_FIELDS = ("slug", "name", "platform", "secret", "currency")
+PASTE_HELP = {
+    "shopify": "Shopify admin > Settings > Notifications > Webhooks: create webhooks for "
+    "Order creation, Order update and Refund create, format JSON, with this URL. Paste the "
+    "signing secret Shopify shows into the secret field when you create the shop here.",
+    "woocommerce": "WooCommerce > Settings > Advanced > Webhooks: add webhooks for Order "
+    "created and Order updated, delivery URL below, and the secret shown once here.",
+    "generic": "Any system that signs with Standard Webhooks (webhook-id, webhook-timestamp, "
+    "webhook-signature headers): POST JSON to the URL below, signed with the secret.",
+}
+
+
+async def shops_page(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    st = admin(request).state
+    rows = await st.store.list_shops(limit=500)
+    return render(
+        request,
+        "shops.html",
+        status=status,
+        active="shops",
+        items=[present_shop(r, st) for r in rows],
+        form_error=form_error,
+        form=form_values or {},
+    )
+
+
+async def shop_detail(request: Request, *, revealed: dict[str, str] | None = None) -> Response:
+    st = admin(request).state
+    shop = present_shop(await st.store.get_shop(request.path_params["ref"]), st)
+    return render(
+        request,
+        "shop.html",
+        status=201 if revealed else 200,
+        active="shops",
+        shop=shop,
+        help=PASTE_HELP.get(shop["platform"], ""),
+        deliveries=await st.store.recent_deliveries(shop["id"], 50),
+        rejections=list(st.rejections.get(shop["slug"], []))[:50],
+        revealed=revealed,
+    )
+
+
+async def create_shop(request: Request) -> Response:
+    st = admin(request).state
+    form = await read_form(request)
+    values = form_dict(form, SHOP_FIELDS)
+    try:
+        model = validate(schemas.ShopIn, values)
+        data = schemas.to_row(model)
+        data["secret"] = data.get("secret") or new_secret(data["platform"])
+        if data["platform"] == "generic":
+            check_secret(data["secret"])
+        data["pixel_token"] = secrets.token_urlsafe(24)
+        row = await st.store.create_shop(data)
+    except (Unprocessable, Conflict) as exc:
+        values.pop("secret", None)  # never echoed back into a page
+        return await shops_page(request, form_error=exc, form_values=values, status=exc.status)
+    request.path_params["ref"] = row["id"]
+    # Shown once: in this response only. Later views of the shop never show them.
+    return await shop_detail(
+        request, revealed={"secret": data["secret"], "pixel_token": data["pixel_token"]}
+    )
+
+
+async def rotate_secret(request: Request) -> Response:
+    """A new secret, shown once; the previous one keeps verifying until the next rotation.
+    Shopify chooses its own signing secret, so for Shopify the new one must be pasted; for
+    WooCommerce and generic shops an empty field means 'generate one'."""
+    st = admin(request).state
+    shop = await st.store.get_shop(request.path_params["ref"])
+    form = await read_form(request)
+    typed = str(form.get("secret") or "").strip()
+    if not typed and shop["platform"] == "shopify":
+        raise Unprocessable("secret: paste the new signing secret Shopify shows")
+    secret = typed or new_secret(shop["platform"])
+    if not 16 <= len(secret) <= 512:
+        raise Unprocessable("secret: 16 to 512 characters")
+    if shop["platform"] == "generic":
+        check_secret(secret)
+    await st.store.update_shop(shop["id"], {"secret": secret})
+    request.path_params["ref"] = shop["id"]
+    return await shop_detail(request, revealed={"secret": secret})
+
+
+async def set_shop_status(request: Request) -> Response:
+    form = await read_form(request)
+    status = str(form.get("status") or "")
+    if status not in ("active", "disabled"):
+        raise Unprocessable("status: active or disabled")
+    shop = await admin(request).store.update_shop(request.path_params["ref"], {"status": status})
+    return redirect(request, f"/shops/{shop['id']}", msg="saved")

@@ -1,0 +1,148 @@
+"""Costs page: the cost list, a form to add one, and CSV imports of costs and content posts.
+
+Every conversion goes through ``tracker.costs`` (the API's own rules: amounts in major units
+in, minor units stored; commission as a rate; labour as hours x rate). Imports are checked
+row by row first (``dry_run`` for the preview); a file with any bad row writes nothing and
+shows each bad row's number (counting the header as row 1, as a spreadsheet does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin.web import admin, form_dict, read_form, redirect, render
+from tracker import costs
+from tracker.errors import HTTPError, Unprocessable
+from tracker.reports import COST_KINDS
+
+COST_FIELDS = (
+    "creator",
+    "campaign",
+    "kind",
+    "amount",
+    "currency",
+    "rate_percent",
+    "hours",
+    "hourly_rate",
+    "date",
+    "note",
+)
+IMPORT_KINDS = {
+    "costs": ("Costs", costs.import_costs, "creator,kind,amount,currency,date,note"),
+    "posts": (
+        "Content posts",
+        costs.import_posts,
+        "creator,platform,format,posted_at,likes,comments,shares,followers,url",
+    ),
+}
+
+
+async def costs_page(
+    request: Request,
+    *,
+    form_error: HTTPError | None = None,
+    form_values: dict[str, str] | None = None,
+    result: dict[str, Any] | None = None,
+    import_kind: str = "costs",
+    import_text: str = "",
+    import_error: str | None = None,
+    status: int = 200,
+) -> Response:
+    a = admin(request)
+    creator = request.query_params.get("creator", "").strip()[:100]
+    creator_id = (await a.store.get_creator(creator))["id"] if creator else None
+    rows = await a.store.list_costs(creator_id=creator_id, limit=500)
+    handles = {c["id"]: c["handle"] for c in await a.store.creators_meta()}
+    names = {c["id"]: c["name"] for c in await a.store.campaigns_meta()}
+    return render(
+        request,
+        "costs.html",
+        status=status,
+        active="costs",
+        items=[
+            {
+                **r,
+                "creator_handle": handles.get(r["creator_id"], r["creator_id"]),
+                "campaign_name": names.get(r["campaign_id"] or "", ""),
+            }
+            for r in reversed(rows)
+        ],
+        creator=creator,
+        campaigns=await a.store.list_campaigns(limit=500),
+        kinds=COST_KINDS,
+        form_error=form_error,
+        form=form_values or {},
+        result=result,
+        import_kind=import_kind,
+        import_kinds={k: (v[0], v[2]) for k, v in IMPORT_KINDS.items()},
+        import_text=import_text,
+        import_error=import_error,
+        imported=request.query_params.get("imported", "")[:9],
+    )
+
+
+async def add_cost(request: Request) -> Response:
+    """One cost from the form, through the same conversion as a CSV row."""
+    store = admin(request).store
+    values = form_dict(await read_form(request), COST_FIELDS)
+    try:
+        try:
+            row = await costs.cost_from_fields(store, values)
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            field = ".".join(str(x) for x in e["loc"])
+            raise Unprocessable(f"{field}: {e['msg']}") from None
+        await store.add_cost(row)
+    except Unprocessable as exc:
+        return await costs_page(request, form_error=exc, form_values=values, status=exc.status)
+    return redirect(request, "/costs", msg="created")
+
+
+async def import_csv(request: Request) -> Response:
+    """Preview (dry run) or import a costs or posts CSV; any bad row: nothing written."""
+    store = admin(request).store
+    form = await read_form(request)
+    kind = str(form.get("kind") or "costs")
+    if kind not in IMPORT_KINDS:
+        raise Unprocessable("kind: costs or posts")
+    text = str(form.get("text") or "")
+    upload = form.get("file")
+    body = text.encode()
+    if isinstance(upload, UploadFile) and upload.filename:
+        body = await upload.read()
+        if b"\x00" in body:
+            raise Unprocessable("the file contains a NUL character")
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = ""
+    if not body.strip():
+        return await costs_page(
+            request,
+            import_kind=kind,
+            import_error="choose a CSV file (or paste its text) first",
+            status=422,
+        )
+    dry_run = form.get("action") != "import"
+    try:
+        result = await IMPORT_KINDS[kind][1](store, body, dry_run=dry_run)
+    except Unprocessable as exc:  # not UTF-8, no rows, too many rows
+        return await costs_page(
+            request, import_kind=kind, import_text=text, import_error=exc.reason, status=422
+        )
+    # tracker.costs counts data rows from 1; the page counts the header as row 1.
+    result["errors"] = [{**e, "row": e["row"] + 1} for e in result["errors"]]
+    if not result["errors"] and not dry_run:
+        return redirect(request, "/costs", imported=str(result["imported"]), kind=kind)
+    return await costs_page(
+        request,
+        result=result,
+        import_kind=kind,
+        import_text=text,
+        status=422 if result["errors"] else 200,
+    )
