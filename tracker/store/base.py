@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker import clock
+from tracker import clock, ids
 from tracker.errors import Conflict, NotFound
 from tracker.store.engine import Conn, Engine, Row
 from tracker.store.group import GroupCommit
@@ -47,6 +47,17 @@ class StoreBase:
             if is_unique_violation(exc):
                 raise Conflict(f"{what} already exists") from None
             raise
+
+    async def _insert_all(
+        self, table: str, prefix: str, rows: list[dict[str, Any]], what: str
+    ) -> list[str]:
+        """Insert rows with new ids (``prefix_...``) and ``created_at``, all or nothing."""
+        now = clock.now_iso()
+        full = [{"id": ids.new_id(prefix), **r, "created_at": now} for r in rows]
+        async with self.db.transaction() as tx:
+            for row in full:
+                await self._insert(table, row, what, tx)
+        return [row["id"] for row in full]
 
     async def _update(self, table: str, id_: str, fields: dict[str, Any], what: str) -> Row:
         fields = {**fields, "updated_at": clock.now_iso()}

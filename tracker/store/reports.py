@@ -41,15 +41,7 @@ class ReportQueries(StoreBase):
 
     async def add_costs(self, rows: list[dict[str, Any]]) -> int:
         """All-or-nothing (CSV import)."""
-        now = clock.now_iso()
-        async with self.db.transaction() as tx:
-            for data in rows:
-                row = {"id": ids.new_id("co"), **data, "created_at": now}
-                await tx.execute(
-                    f"INSERT INTO costs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-                    tuple(row.values()),
-                )
-        return len(rows)
+        return len(await self._insert_all("costs", "co", rows, "cost"))
 
     async def list_costs(
         self,
@@ -72,17 +64,8 @@ class ReportQueries(StoreBase):
         return await self.db.execute("DELETE FROM costs WHERE id = ?", (cost_id,))
 
     async def add_posts(self, rows: list[dict[str, Any]]) -> list[str]:
-        now = clock.now_iso()
-        made = []
-        async with self.db.transaction() as tx:
-            for data in rows:
-                row = {"id": ids.new_id("po"), **data, "created_at": now}
-                await tx.execute(
-                    f"INSERT INTO posts ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-                    tuple(row.values()),
-                )
-                made.append(row["id"])
-        return made
+        """All-or-nothing (CSV import); returns the new ids."""
+        return await self._insert_all("posts", "po", rows, "post")
 
     async def list_posts(
         self,

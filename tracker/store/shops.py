@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tracker import clock, ids
-from tracker.errors import Conflict, NotFound, Unprocessable
-from tracker.store.base import StoreBase, is_unique_violation, where
+from tracker.errors import NotFound, Unprocessable
+from tracker.store.base import StoreBase, where
 from tracker.store.engine import Row
 
 #: Columns the API may show; secrets never leave the store through these.
@@ -55,31 +55,13 @@ class ShopQueries(StoreBase):
     async def create_codes(self, rows: list[dict[str, Any]]) -> list[Row]:
         """Insert codes all-or-nothing (bulk generation never leaves half a batch)."""
         now = clock.now_iso()
-        full = [
-            {
-                "id": ids.new_id("dc"),
-                **r,
-                "code_key": r["code"].lower(),
-                "created_at": now,
-                "updated_at": now,
-            }
-            for r in rows
-        ]
-        try:
-            async with self.db.transaction() as tx:
-                for row in full:
-                    await tx.execute(
-                        f"INSERT INTO codes ({', '.join(row)}) VALUES "
-                        f"({', '.join('?' for _ in row)})",
-                        tuple(row.values()),
-                    )
-        except Exception as exc:
-            if is_unique_violation(exc):
-                raise Conflict(
-                    "a code with that text already exists (codes are case-insensitive)"
-                ) from None
-            raise
-        return [await self.get_code(r["id"]) for r in full]
+        made = await self._insert_all(
+            "codes",
+            "dc",
+            [{**r, "code_key": r["code"].lower(), "updated_at": now} for r in rows],
+            "a code with that text (codes are case-insensitive)",
+        )
+        return [await self.get_code(code_id) for code_id in made]
 
     async def resolve_creator_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
         out = dict(data)
