@@ -245,6 +245,7 @@ class ClickWriter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._flushing = 0
+        self._flush_lock = asyncio.Lock()
         self._rate = 0.0  # rows per second the store commits (moving average), 0 = unknown
         self._backlog = max_rows  # pending clicks allowed while a flush runs
         self.written = 0
@@ -337,7 +338,13 @@ class ClickWriter:
             await self._store.insert_clicks(rows[start : start + 20_000])
 
     async def flush(self) -> None:
-        """Commit everything queued now; on failure keep the rows for the next attempt.
+        """Commit everything queued now. A flush already under way is waited for first, so on
+        return every click queued before the call is committed (or kept for a retry)."""
+        async with self._flush_lock:
+            await self._flush_once()
+
+    async def _flush_once(self) -> None:
+        """One batch; on failure keep the rows for the next attempt.
 
         If the store answers a ping but the batch still fails, a row in it is one the
         database refuses; the batch is bisected so that row is set aside (``rejected``,
