@@ -198,8 +198,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TRACKER_FLUSH_INTERVAL_MS",
         _int_range(1, 1000),
-        "50",
-        "Click writer flushes at least this often.",
+        "30",
+        "Click writer flushes at least this often (a click is durable within about this plus "
+        "one commit).",
     ),
     Setting(
         "TRACKER_FLUSH_MAX_ROWS",
