@@ -50,6 +50,9 @@ class Engine(Conn, Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Conn]:
         """A write transaction; commits on exit, rolls back on error."""
 
+    def batch_transaction(self) -> AbstractAsyncContextManager[Conn]:
+        """The transaction ``GroupCommit`` runs its jobs in (an engine's cheapest way)."""
+
     async def insert_clicks(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write a batch of click rows (``CLICK_COLUMNS`` order) in one transaction."""
 

@@ -40,8 +40,10 @@ class GroupCommit:
             del self._pending[: self.max_batch]
             outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
             try:
-                async with self.db.transaction() as tx:
+                async with self.db.batch_transaction() as tx:
                     for i, (job, fut) in enumerate(batch):
+                        if i:  # SQLite runs jobs inline on the loop: let requests in between
+                            await asyncio.sleep(0)
                         await tx.execute(f"SAVEPOINT job{i}")
                         try:
                             result = await job(tx)
