@@ -40,6 +40,7 @@ class Store(
     def __init__(self, db: Engine) -> None:
         self.db = db
         self.writes = GroupCommit(db)
+        self._shop_cache = {}
 
     async def ping(self) -> bool:
         row = await self.db.fetch_one("SELECT 1 AS ok")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tracker import clock, ids
@@ -11,10 +12,17 @@ from tracker.store.engine import Row
 
 #: Columns the API may show; secrets never leave the store through these.
 SHOP_PUBLIC = "id, slug, name, platform, currency, status, created_at, updated_at"
+#: Seconds postbacks reuse a shop's secrets before reading them again: a webhook burst
+#: reads its shop once a second, not once per order. Changes made through this store are
+#: seen at once; made on another node or by the CLI, within this many seconds.
+SHOP_CACHE_TTL = 1.0
 
 
 class ShopQueries(StoreBase):
+    _shop_cache: dict[str, tuple[float, Row | None]]
+
     async def create_shop(self, data: dict[str, Any]) -> Row:
+        self._shop_cache.clear()
         now = clock.now_iso()
         row = {"id": ids.new_id("sh"), **data, "created_at": now, "updated_at": now}
         await self._insert("shops", row, f"shop {data['slug']!r}")
@@ -29,12 +37,20 @@ class ShopQueries(StoreBase):
         return row
 
     async def shop_secrets(self, slug: str) -> Row | None:
-        """The shop with its secrets, for signature checks only."""
-        return await self.db.fetch_one(
+        """The active shop with its secrets, for signature checks only (cached briefly)."""
+        now = time.monotonic()
+        hit = self._shop_cache.get(slug)
+        if hit is not None and now - hit[0] < SHOP_CACHE_TTL:
+            return dict(hit[1]) if hit[1] is not None else None
+        row = await self.db.fetch_one(
             f"SELECT {SHOP_PUBLIC}, secret, previous_secret, pixel_token FROM shops "
             "WHERE slug = ? AND status = 'active'",
             (slug,),
         )
+        if len(self._shop_cache) >= 1024:  # unknown slugs must not grow it without bound
+            self._shop_cache.clear()
+        self._shop_cache[slug] = (now, row)
+        return dict(row) if row is not None else None
 
     async def list_shops(self, *, limit: int = 100, offset: int = 0) -> list[Row]:
         return await self.db.fetch_all(
@@ -42,6 +58,7 @@ class ShopQueries(StoreBase):
         )
 
     async def update_shop(self, ref: str, fields: dict[str, Any]) -> Row:
+        self._shop_cache.clear()
         shop = await self.get_shop(ref)
         if "secret" in fields:  # rotation: the old secret keeps working until the next rotation
             current = await self.db.fetch_one(
@@ -49,6 +66,7 @@ class ShopQueries(StoreBase):
             )
             fields = {**fields, "previous_secret": current["secret"] if current else None}
         await self._update("shops", shop["id"], fields, "shop")
+        self._shop_cache.clear()  # again: a postback may have cached the old row meanwhile
         return await self.get_shop(shop["id"])
 
     # -- codes --------------------------------------------------------------------------------
