@@ -76,3 +76,15 @@ def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
     assert postbacks["orders_stored"] == postbacks["orders_sent"] == postbacks["answered_200"]
     report = figures["report"]["creator"]  # issue 4's reports are on this branch
     assert report["rows"] == 50 and report["orders"] == 100
+
+
+def test_write_bench_measures_schema_against_its_floor(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import writes
+
+    assert (
+        writes.main(["--rows", "3000", "--batch", "200", "--links", "300", "--creators", "10"]) == 0
+    )
+    out = capsys.readouterr().out
+    floor, schema = (ln for ln in out.splitlines() if ln.strip().startswith(("floor", "schema")))
+    assert "1.00x" in floor and "clicks_at" not in floor
+    assert "clicks_at" in schema and "clicks_fingerprint_human" in schema

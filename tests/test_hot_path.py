@@ -140,3 +140,84 @@ async def test_healthz_since_limits_lag_figures(live: Running, auth: dict[str, s
     assert later["click_writer"]["written"] == 3
     bad = await live.client.get("/healthz", params={"since": "yesterday"})
     assert bad.status_code == 400
+
+
+def test_one_process_click_ids_only_increase() -> None:
+    now = time.time()
+    made = [ids.click_id(now) for _ in range(5_000)]  # all within one second
+    assert made == sorted(made) and len(set(made)) == len(made)
+
+
+async def _click_indexes(live: Running) -> set[str]:
+    if live.store.db.dialect == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'clicks'"
+    else:
+        sql = (
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'clicks' "
+            "AND schemaname = current_schema()"
+        )
+    return {r["name"] for r in await live.store.db.fetch_all(sql)}
+
+
+async def test_clicks_carry_only_append_only_indexes_and_counts_still_add_up(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """Every index on clicks costs every redirect; per-link and per-creator counts read the
+    (at, link_id, is_bot) index instead of indexes of their own (migration 0006)."""
+    names = await _click_indexes(live)
+    assert {n for n in names if not n.startswith(("sqlite_autoindex", "clicks_pkey"))} == {
+        "clicks_at",
+        "clicks_fingerprint_human",
+    }
+    c = live.client
+    cr = (await c.post("/api/v1/creators", headers=auth, json={"handle": "ana"})).json()["id"]
+    for slug in ("ana1", "ana2"):
+        r = await c.post(
+            "/api/v1/links",
+            headers=auth,
+            json={"slug": slug, "destination": "https://shop.example.com/", "creator_id": cr},
+        )
+        assert r.status_code == 201
+    human = {"user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1"}
+    for slug, n in (("ana1", 3), ("ana2", 2)):
+        for _ in range(n):
+            await c.get(f"/{slug}", headers=human)
+    await c.get("/ana1", headers={"user-agent": "facebookexternalhit/1.1"})
+    await live.flush()
+    links = {ln["slug"]: ln["id"] for ln in await live.store.list_links()}
+    by_link = await live.store.click_counts_by_link([links["ana1"], links["ana2"]])
+    assert by_link == {links["ana1"]: 4, links["ana2"]: 2}
+    assert await live.store.click_counts_by_creator([cr]) == {cr: 6}
+    stats = (await c.get("/api/v1/links/ana1/stats", headers=auth)).json()
+    assert stats["clicks"] == 4 and stats["human_clicks"] == 3
+    if live.store.db.dialect == "sqlite":  # answered from the index, never the table
+        plan = await live.store.db.fetch_all(
+            "EXPLAIN QUERY PLAN SELECT link_id, COUNT(*) FROM clicks WHERE link_id IN (?, ?) "
+            "GROUP BY link_id",
+            (links["ana1"], links["ana2"]),
+        )
+        assert any("COVERING INDEX clicks_at" in r["detail"] for r in plan), plan
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_checkpoints_copy_the_wal_without_the_writers(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """The writers' own autocheckpoint is only a far-off backstop; the checkpointer copies
+    committed clicks into the database file about every CHECKPOINT_EVERY seconds."""
+    import sqlite3
+
+    from tracker.store.sqlite import CHECKPOINT_EVERY
+
+    await _link(live, auth, "ckpt", "https://shop.example.com/c")
+    for _ in range(20):
+        await live.client.get("/ckpt")
+    await live.flush()
+    await asyncio.sleep(CHECKPOINT_EVERY * 2 + 0.2)
+    path = live.store.db.path
+    # immutable=1 reads the database file alone, ignoring the WAL.
+    main_file = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        assert main_file.execute("SELECT COUNT(*) FROM clicks").fetchone()[0] == 20
+    finally:
+        main_file.close()

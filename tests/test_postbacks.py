@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -579,3 +580,46 @@ async def test_rejected_postbacks_are_rate_limited_per_ip(world: World) -> None:
     assert codes[:60] == [401] * 60 and codes[-1] == 429
     assert int(r.headers["retry-after"]) >= 1
     assert await world.count("orders") == 0
+
+
+async def test_bot_clicks_never_match_by_fingerprint(world: World) -> None:
+    """The fingerprint index holds human clicks only; a previewer with the order's exact
+    agent and address must not win the order."""
+    bot = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
+    await world.click("bob", **{"user-agent": bot, "accept-language": "en-US"})
+    data = shopify_order(
+        discount_codes=[],
+        discount_applications=[],
+        client_details={
+            "browser_ip": "203.0.113.99",
+            "user_agent": bot,
+            "accept_language": "en-US",
+        },
+        created_at=datetime.now(UTC).isoformat(),
+    )
+    assert (await world.shopify(data)).status_code == 200
+    o = await world.order()
+    assert o["creator_id"] is None and o["winning_signal"] is None
+
+
+async def test_deeply_nested_body_is_a_400_not_a_500(world: World) -> None:
+    body = b"[" * 5000 + b"]" * 5000
+    r = await world.shopify(body)
+    assert r.status_code == 400 and "malformed JSON" in r.json()["detail"]
+    assert await world.count("orders") == 0
+
+
+async def test_shop_changes_reach_postbacks(world: World) -> None:
+    """Secrets are cached for a second: changes through the store apply at once, changes
+    made behind the store's back (another node, the CLI) within the cache's lifetime."""
+    from tracker.store.shops import SHOP_CACHE_TTL
+
+    assert (await world.shopify(shopify_order())).status_code == 200
+    r = await world.live.client.patch(
+        "/api/v1/shops/demo", headers=world.auth, json={"status": "disabled"}
+    )
+    assert r.status_code == 200
+    assert (await world.shopify(shopify_order(id=1))).status_code == 404  # at once
+    await world.live.store.db.execute("UPDATE shops SET status = 'active' WHERE slug = 'demo'")
+    await asyncio.sleep(SHOP_CACHE_TTL + 0.1)
+    assert (await world.shopify(shopify_order(id=2))).status_code == 200
