@@ -221,3 +221,22 @@ async def test_checkpoints_copy_the_wal_without_the_writers(
         assert main_file.execute("SELECT COUNT(*) FROM clicks").fetchone()[0] == 20
     finally:
         main_file.close()
+
+
+async def test_click_batches_of_every_size_are_stored_exactly_once(live: Running) -> None:
+    """SQLite binds a batch into 256-, 64- and 16-row statements, padding the last one with
+    copies its conflict clause drops; a retried batch adds nothing either."""
+    from tracker import clock
+
+    now = time.time()
+    total = 0
+    for n in (1, 15, 16, 17, 63, 65, 255, 257, 650):
+        rows = [
+            (ids.click_id(now), clock.iso(now), "s", None, None, None, "", "", "", 0, None, 0,
+             None, None, "GET")
+            for _ in range(n)
+        ]  # fmt: skip
+        await live.store.insert_clicks(rows)
+        await live.store.insert_clicks(rows[: n // 2 + 1])  # a retry of part of it
+        total += n
+        assert await live.store.count_clicks() == total, n

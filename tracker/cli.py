@@ -106,7 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tracker.limits import UVICORN_LIMITS, bounded_httptools_protocol
 
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, freeze_heap=True),
         host=args.host,
         port=args.port,
         log_level=settings.log_level,

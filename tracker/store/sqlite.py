@@ -3,8 +3,8 @@ click batches' own connection.
 
 Reads run on their own connection so a report never waits behind the click batch; writes
 are serialised by an asyncio lock over both writing connections, as datasette does. A click
-batch is one call into its own thread that binds the rows into one or two 256-row ``INSERT``
-statements: one round trip however loaded the event loop is, and a handful of GIL
+batch is one call into its own thread that binds the rows into a few ``INSERT`` statements
+of up to 256 rows: one round trip however loaded the event loop is, and a handful of GIL
 hand-overs per batch (an ``executemany`` of single rows needs one per row and gets starved
 of the GIL when the loop is saturated; the ``json_each`` statement used before cost 6 us
 more SQLite CPU per click than binding, re-parsing the JSON for every column).
@@ -29,16 +29,18 @@ from tracker.store.engine import CLICK_COLUMNS, Params, Row
 
 log = logging.getLogger("tracker.store")
 
-#: Rows per click INSERT statement: 256 x 15 bound values, well under SQLite's 32,766. Each
-#: statement is one GIL hand-over between the loop and the click thread (up to the 5 ms
-#: switch interval each when the loop is saturated): 64-row statements kept flush lag p99
-#: near 120 ms under full load, 256-row ones near 85 ms, at the same CPU per click.
-CLICK_CHUNK = 256
-_CLICK_INSERT = (
-    f"INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) VALUES "
-    + ", ".join(["(" + ", ".join("?" * len(CLICK_COLUMNS)) + ")"] * CLICK_CHUNK)
+#: Rows per click INSERT statement, largest first: 256 x 15 bound values is well under
+#: SQLite's 32,766. Each statement is one GIL hand-over between the loop and the click
+#: thread (up to the 5 ms switch interval each when the loop is saturated): 64-row
+#: statements alone kept flush lag p99 near 120 ms under full load, 256-row ones near 85 ms.
+#: A batch takes whole 256s, then 64s, then 16s, the last padded (see ``_write_clicks``).
+CLICK_CHUNKS = (256, 64, 16)
+_CLICK_INSERTS = {
+    n: f"INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) VALUES "
+    + ", ".join(["(" + ", ".join("?" * len(CLICK_COLUMNS)) + ")"] * n)
     + " ON CONFLICT (id) DO NOTHING"
-)
+    for n in CLICK_CHUNKS
+}
 #: Page cache per connection (KiB, negative = size not pages): the click indexes' hot
 #: pages stay in memory instead of being re-read from the OS for every batch.
 CACHE_KIB = 65_536
@@ -299,20 +301,25 @@ class _Checkpointer:
 
 
 def _write_clicks(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Runs in the click thread. The last chunk is padded with copies of its last row: one
-    prepared statement serves every batch size, and ``ON CONFLICT (id) DO NOTHING`` drops
-    the copies (it is also what makes a retried batch harmless)."""
+    """Runs in the click thread: a few prepared statements serve every batch size. The last
+    16-row chunk is padded with copies of its last row, which ``ON CONFLICT (id) DO
+    NOTHING`` drops (it is also what makes a retried batch harmless)."""
     if not rows:
         return
     rows = list(rows)
-    rows += [rows[-1]] * (-len(rows) % CLICK_CHUNK)
-    chunks = [
-        list(chain.from_iterable(rows[i : i + CLICK_CHUNK]))
-        for i in range(0, len(rows), CLICK_CHUNK)
-    ]
+    rows += [rows[-1]] * (-len(rows) % CLICK_CHUNKS[-1])
+    plan: list[tuple[int, list[list[Any]]]] = []
+    start = 0
+    for size in CLICK_CHUNKS:
+        end = start + (len(rows) - start) // size * size
+        chunks = [list(chain.from_iterable(rows[i : i + size])) for i in range(start, end, size)]
+        if chunks:
+            plan.append((size, chunks))
+        start = end
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.executemany(_CLICK_INSERT, chunks)
+        for size, chunks in plan:
+            conn.executemany(_CLICK_INSERTS[size], chunks)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
