@@ -1,3 +1,3 @@
 """Creatorlink: tracking-link redirector and promo-code attribution server."""
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
