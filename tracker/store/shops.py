@@ -22,10 +22,10 @@ class ShopQueries(StoreBase):
     _shop_cache: dict[str, tuple[float, Row | None]]
 
     async def create_shop(self, data: dict[str, Any]) -> Row:
-        self._shop_cache.clear()
         now = clock.now_iso()
         row = {"id": ids.new_id("sh"), **data, "created_at": now, "updated_at": now}
         await self._insert("shops", row, f"shop {data['slug']!r}")
+        self._shop_cache.clear()  # a postback may have cached the slug as unknown
         return await self.get_shop(row["id"])
 
     async def get_shop(self, ref: str) -> Row:
@@ -58,7 +58,6 @@ class ShopQueries(StoreBase):
         )
 
     async def update_shop(self, ref: str, fields: dict[str, Any]) -> Row:
-        self._shop_cache.clear()
         shop = await self.get_shop(ref)
         if "secret" in fields:  # rotation: the old secret keeps working until the next rotation
             current = await self.db.fetch_one(
@@ -66,7 +65,7 @@ class ShopQueries(StoreBase):
             )
             fields = {**fields, "previous_secret": current["secret"] if current else None}
         await self._update("shops", shop["id"], fields, "shop")
-        self._shop_cache.clear()  # again: a postback may have cached the old row meanwhile
+        self._shop_cache.clear()  # the old row must not serve the next postback
         return await self.get_shop(shop["id"])
 
     # -- codes --------------------------------------------------------------------------------
