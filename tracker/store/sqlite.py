@@ -234,16 +234,11 @@ class SQLiteEngine:
             out[name] = next(iter(row.values())) if row else None
         assert self._writer is not None
         row = await _Tx(self._writer).fetch_one("PRAGMA synchronous")
-        levels = {row and next(iter(row.values()))}
+        levels = [next(iter(row.values()))] if row else []
         if self._clicks is not None:
-            clicks = self._clicks
-            levels.add(
-                await self._in_clicks_thread(
-                    lambda: clicks.execute("PRAGMA synchronous").fetchone()[0]
-                )
-            )
+            levels.append(await self._in_clicks_thread(_synchronous, self._clicks))
         # Both writing connections must agree; report the weaker if they ever do not.
-        level = min(lv for lv in levels if lv is not None) if levels - {None} else None
+        level = min(levels) if levels else None
         out["synchronous"] = {0: "off", 1: "normal", 2: "full", 3: "extra"}.get(level, level)
         return out
 
@@ -311,6 +306,10 @@ class _Checkpointer:
         if self._conn is not None:
             await self._call(self._conn.close)
         self._thread.shutdown(wait=True)
+
+
+def _synchronous(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA synchronous").fetchone()[0])
 
 
 def _write_clicks(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
