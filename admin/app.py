@@ -26,7 +26,7 @@ from admin import auth, commerce, costs_view, imports_view, pages, reports_view
 from admin.security import SecurityHeaders
 from admin.sessions import COOKIE, Session
 from admin.web import HERE, Admin, admin, base, check_url, read_form, render
-from tracker.errors import Forbidden, HTTPError, TooManyRequests
+from tracker.core.errors import Forbidden, HTTPError, TooManyRequests
 from tracker.state import AppState
 
 log = logging.getLogger("tracker.admin")

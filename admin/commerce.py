@@ -16,12 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.web import admin, base, form_dict, query_with, read_form, redirect, render
-from tracker import codes, schemas
-from tracker.api import validate
-from tracker.api_shops import new_secret, present_shop
-from tracker.csvutil import csv_response
-from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
-from tracker.postbacks.generic import check_secret
+from tracker import schemas
+from tracker.catalogue import codes
+from tracker.core.csvfile import csv_response
+from tracker.core.errors import Conflict, HTTPError, NotFound, Unprocessable
+from tracker.http.catalogue import validate
+from tracker.http.shops import new_secret, present_shop
+from tracker.orders.sources.generic import check_secret
 
 CODE_LIMIT = 500
 CODE_FIELDS = ("code", "creator_id", "campaign_id", "value_type", "value", "currency")

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.web import admin, form_dict, read_form, redirect, render
-from tracker import costs
-from tracker.errors import HTTPError, Unprocessable
-from tracker.reports import COST_KINDS
+from tracker.core.errors import HTTPError, Unprocessable
+from tracker.reports import costs
+from tracker.reports.build import COST_KINDS
 
 COST_FIELDS = (
     "creator",

@@ -25,7 +25,7 @@ from admin.charts import bar_chart
 from admin.security import SecurityHeaders
 from admin.tables import format_value
 from admin.web import HERE
-from tracker import reports
+from tracker.reports import build as reports
 from tracker.state import AppState
 from tracker.store import Store
 

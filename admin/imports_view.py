@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from admin import imports
 from admin.web import admin, read_form, redirect, render
-from tracker.errors import Conflict, Unprocessable
+from tracker.core.errors import Conflict, Unprocessable
 
 
 async def import_form(request: Request) -> Response:

@@ -30,10 +30,12 @@ from admin.web import (
     redirect,
     render,
 )
-from tracker import catalogue, costs, schemas
-from tracker.api import validate
-from tracker.creators import DEFAULT_TIERS, PLATFORMS, TIERS, tier_for
-from tracker.errors import Conflict, HTTPError, NotFound, Unprocessable
+from tracker import schemas
+from tracker.catalogue.creators import DEFAULT_TIERS, PLATFORMS, TIERS, tier_for
+from tracker.core.errors import Conflict, HTTPError, NotFound, Unprocessable
+from tracker.http.catalogue import validate
+from tracker.links import service as catalogue
+from tracker.reports import costs
 from tracker.settings import SETTINGS
 
 CHART_DAYS = 14

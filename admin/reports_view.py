@@ -57,7 +57,7 @@ METRICS = [
 
 def reports_module() -> ModuleType | None:
     try:
-        return importlib.import_module("tracker.reports")
+        return importlib.import_module("tracker.reports.build")
     except ImportError:
         return None
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tracker import clock
-from tracker.errors import TooManyRequests
+from tracker.core import clock
+from tracker.core.errors import TooManyRequests
 from tracker.settings import Settings
 from tracker.state import AppState
 from tracker.store import Store

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from admin.passwords import check_new_password, hash_password
-from tracker.errors import Unprocessable
+from tracker.core.errors import Unprocessable
 from tracker.settings import Settings
 from tracker.store import Store
 from tracker.store.users import ROLES

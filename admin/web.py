@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.sessions import Session, Sessions
-from tracker.errors import BadRequest, PayloadTooLarge
+from tracker.core.errors import BadRequest, PayloadTooLarge
 from tracker.state import AppState
 from tracker.store import Store
 

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from admin.passwords import hash_password  # noqa: E402
-from tracker import clock, ids  # noqa: E402
 from tracker.app import create_app  # noqa: E402
-from tracker.creators import PLATFORMS  # noqa: E402
+from tracker.catalogue.creators import PLATFORMS  # noqa: E402
+from tracker.core import clock, ids  # noqa: E402
 from tracker.settings import Settings  # noqa: E402
 
 PAGES = [

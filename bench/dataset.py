@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from tracker import clock  # noqa: E402
+from tracker.core import clock  # noqa: E402
 from tracker.settings import Settings  # noqa: E402
 from tracker.store import Store, open_store  # noqa: E402
 

@@ -43,7 +43,7 @@ async def _add_costs(data_dir: Path) -> int:
 
 
 async def _time_reports(data_dir: Path, reps: int) -> dict[str, Any]:
-    from tracker import reports
+    from tracker.reports import build as reports
 
     settings = bench_settings(data_dir)
     start = (datetime.now(UTC).date() - timedelta(days=35)).isoformat()

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.dataset import Dataset, bench_settings, opened_store  # noqa: E402
-from tracker import clock, ids  # noqa: E402
+from tracker.core import clock, ids  # noqa: E402
 from tracker.store import Store  # noqa: E402
 from tracker.store.engine import CLICK_COLUMNS  # noqa: E402
 

@@ -437,7 +437,7 @@ async def test_new_pages_hostile_input_never_500(live: Running) -> None:
 async def test_cheap_dashboard_report_matches_the_exact_one_except_uniques(live: Running) -> None:
     """The dashboard's distinct=False / clicks=False shortcuts change nothing it shows."""
     from tests.test_creator_pages import clicks
-    from tracker import reports
+    from tracker.reports import build as reports
 
     token = await logged_in(live)
     maya, liam = await two_creators(live)

@@ -14,7 +14,7 @@ from admin.charts import bar_chart, nice_max
 from admin.pages import tier_range
 from admin.sessions import Session, Sessions
 from tests.conftest import make_settings
-from tracker.creators import tier_for
+from tracker.catalogue.creators import tier_for
 from tracker.state import AppState
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Running, make_settings, running
-from tracker import ids
+from tracker.core import ids
 
 pytestmark = pytest.mark.anyio
 
@@ -226,7 +226,7 @@ async def test_checkpoints_copy_the_wal_without_the_writers(
 async def test_click_batches_of_every_size_are_stored_exactly_once(live: Running) -> None:
     """SQLite binds a batch into 256-, 64- and 16-row statements, padding the last one with
     copies its conflict clause drops; a retried batch adds nothing either."""
-    from tracker import clock
+    from tracker.core import clock
 
     now = time.time()
     total = 0
@@ -249,7 +249,7 @@ async def test_wal_restarts_under_sustained_writes(
     """With commits every few milliseconds a passive checkpoint never catches up alone, and
     the WAL grew by ~12 MB/s under full load. The checkpointer's second pass under the
     write lock lets it restart: the WAL stays a fraction of what was written."""
-    from tracker import clock
+    from tracker.core import clock
     from tracker.store import sqlite as engine_module
 
     monkeypatch.setattr(engine_module, "CHECKPOINT_EVERY", 0.2)

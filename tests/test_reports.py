@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import Running
 from tests.postback_helpers import dumps, generic_headers
-from tracker.attribution import MODELS, Credited, credits
-from tracker.roi import band, derive
+from tracker.attribution.rules import MODELS, Credited, credits
+from tracker.reports.roi import band, derive
 
 pytestmark = pytest.mark.anyio
 UA = (

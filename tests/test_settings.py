@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import SettingsError
+from tracker.core.errors import SettingsError
 from tracker.settings import SETTINGS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,17 +22,17 @@ from starlette.types import Receive, Scope, Send
 
 from admin.app import create_admin
 from admin.creator_page import create_creator_pages
-from tracker import api, durability
-from tracker.clicks import ClickWriter
-from tracker.errors import BadRequest, HTTPError, TooManyRequests
-from tracker.limits import BodyLimitMiddleware, HeaderLimitMiddleware
-from tracker.postbacks.routes import routes as postback_routes
-from tracker.ratelimit import RateLimiter, RateLimitMiddleware
-from tracker.redirect import LinkCache, RedirectMiddleware
+from tracker.clicks.capture import ClickWriter
+from tracker.core.errors import BadRequest, HTTPError, TooManyRequests
+from tracker.http import catalogue as api
+from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
+from tracker.http.postbacks import routes as postback_routes
+from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
+from tracker.links.redirect import LinkCache, RedirectMiddleware
 from tracker.retention import RetentionJob
 from tracker.settings import Settings
 from tracker.state import AppState
-from tracker.store import open_store
+from tracker.store import durability, open_store
 
 log = logging.getLogger("tracker")
 

@@ -20,10 +20,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from admin.users import add_admin_parser, run_admin_command
-from tracker import catalogue, codes, schemas
-from tracker.api import present_campaign, present_creator, validate
-from tracker.csvutil import to_csv
-from tracker.errors import HTTPError, SettingsError
+from tracker import schemas
+from tracker.catalogue import codes
+from tracker.core.csvfile import to_csv
+from tracker.core.errors import HTTPError, SettingsError
+from tracker.http.catalogue import present_campaign, present_creator, validate
+from tracker.links import service as catalogue
 from tracker.settings import Settings
 from tracker.store import Store, open_store
 
@@ -103,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
     )
     sys.stdout.flush()
-    from tracker.limits import UVICORN_LIMITS, bounded_httptools_protocol
+    from tracker.http.limits import UVICORN_LIMITS, bounded_httptools_protocol
 
     uvicorn.run(
         create_app(settings, freeze_heap=True),
@@ -171,8 +173,8 @@ class Kind:
 async def _create_shop(
     store: Store, settings: Settings, row: dict[str, Any], _: set[str]
 ) -> dict[str, Any]:
-    from tracker.api_shops import new_secret
-    from tracker.postbacks.generic import check_secret
+    from tracker.http.shops import new_secret
+    from tracker.orders.sources.generic import check_secret
 
     row["secret"] = row.get("secret") or new_secret(str(row["platform"]))
     if row["platform"] == "generic":
@@ -382,7 +384,7 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
 
 def cmd_import_csv(args: argparse.Namespace) -> int:
     """tracker cost import FILE | tracker post import FILE: all rows or none."""
-    from tracker.costs import import_costs, import_posts
+    from tracker.reports.costs import import_costs, import_posts
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action in ("add", "list"):
@@ -403,7 +405,7 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
     """tracker cost|post add ... (the API's fields) and tracker cost|post list."""
-    from tracker.costs import cost_row, post_row, present_post
+    from tracker.reports.costs import cost_row, post_row, present_post
 
     if args.action == "list":
         if args.record == "cost":
@@ -426,8 +428,8 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """tracker report DIMENSION [--model M] [--start D] [--end D] [--csv]"""
-    from tracker import reports
-    from tracker.api_reports import CSV_COLUMNS
+    from tracker.http.reports import CSV_COLUMNS
+    from tracker.reports import build as reports
 
     async def go(store: Store, settings: Settings) -> None:
         query = {

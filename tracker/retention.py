@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tracker import clock
+from tracker.core import clock
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker.retention")

@@ -14,8 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from tracker import clock
-from tracker.creators import PLATFORMS
+from tracker.catalogue.creators import PLATFORMS
+from tracker.core import clock
 
 Status = Literal["active", "disabled"]
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tracker.errors import SettingsError
+from tracker.core.errors import SettingsError
 
 #: Names under TRACKER_ that belong to the test suite, never to a server.
 TEST_PREFIX = "TRACKER_TEST_"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from tracker.clicks import ClickCapture
-from tracker.ratelimit import RateLimiter
+from tracker.clicks.capture import ClickCapture
+from tracker.http.ratelimit import RateLimiter
 from tracker.settings import Settings
 
 if TYPE_CHECKING:
-    from tracker.clicks import ClickWriter
-    from tracker.redirect import LinkCache
+    from tracker.clicks.capture import ClickWriter
+    from tracker.links.redirect import LinkCache
     from tracker.store import Store
 
 

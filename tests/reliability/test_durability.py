@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Server, free_port, make_settings, running, server_env
-from tracker import durability
+from tracker.store import durability
 
 
 @pytest.mark.anyio

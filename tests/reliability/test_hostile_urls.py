@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Running, Server, free_port, server_env
-from tracker.links import DestinationError, clean_destination, compile_link
+from tracker.links.rules import DestinationError, clean_destination, compile_link
 
 PARAM = "cl_cid"
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from tests.conftest import Running, Server, make_settings, running
-from tracker.errors import TooManyRequests
-from tracker.limits import MAX_HEAD_BYTES, MAX_HEADER_BYTES, MAX_URL_BYTES
-from tracker.ratelimit import RateLimiter
+from tracker.core.errors import TooManyRequests
+from tracker.http.limits import MAX_HEAD_BYTES, MAX_HEADER_BYTES, MAX_URL_BYTES
+from tracker.http.ratelimit import RateLimiter
 
 
 class FakeClock:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, Running, make_settings, server_env
-from tracker import clock
-from tracker.errors import SettingsError
+from tracker.core import clock
+from tracker.core.errors import SettingsError
 from tracker.retention import RetentionJob, purge
 
 DAY = 86400.0

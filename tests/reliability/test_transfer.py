@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, make_settings, server_env
-from tracker import catalogue, clock
+from tracker.core import clock
+from tracker.links import service as catalogue
 from tracker.store import Store, open_engine, open_store
 from tracker.store.engine import Engine
 from tracker.store.migrate import discover, migrate, migrations_dir
@@ -101,7 +102,7 @@ async def fill(store: Store, settings: Any) -> None:
 
 async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -> None:
     """Shops, codes, an order with a refund, its touches and its delivery."""
-    from tracker.orders import Delivery, Order, Refund
+    from tracker.orders.model import Delivery, Order, Refund
     from tracker.store.orders import Matching
 
     shop = await store.create_shop(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker import clock, ids
-from tracker.errors import Conflict, NotFound
+from tracker.core import clock, ids
+from tracker.core.errors import Conflict, NotFound
 from tracker.store.engine import Conn, Engine, Row
 from tracker.store.group import GroupCommit
 

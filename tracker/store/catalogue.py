@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tracker import clock, ids
-from tracker.errors import NotFound, Unprocessable
+from tracker.core import clock, ids
+from tracker.core.errors import NotFound, Unprocessable
 from tracker.store.base import StoreBase, where
 from tracker.store.engine import Row
 

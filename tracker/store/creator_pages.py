@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker import clock, ids
+from tracker.core import clock, ids
 from tracker.store.base import StoreBase
 from tracker.store.engine import Row
 

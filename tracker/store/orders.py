@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from tracker import clock, ids
-from tracker.attribution import Touch, choose_winner
-from tracker.orders import Delivery, Order, Refund
+from tracker.attribution.rules import Touch, choose_winner
+from tracker.core import clock, ids
+from tracker.orders.model import Delivery, Order, Refund
 from tracker.store.base import StoreBase, is_unique_violation
 from tracker.store.engine import Conn, Row
 

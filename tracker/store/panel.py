@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tracker import clock, ids
+from tracker.core import clock, ids
 from tracker.store.base import StoreBase
 from tracker.store.engine import Row
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker import clock, ids
+from tracker.core import clock, ids
 from tracker.store.base import StoreBase, where
 from tracker.store.engine import Row
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from tracker import clock, ids
-from tracker.errors import NotFound
+from tracker.core import clock, ids
+from tracker.core.errors import NotFound
 from tracker.store.base import StoreBase
 from tracker.store.engine import Row
 

@@ -6,8 +6,8 @@ hashed (``admin/sessions.py``): this module never sees a secret it could leak.
 
 from __future__ import annotations
 
-from tracker import clock, ids
-from tracker.errors import NotFound
+from tracker.core import clock, ids
+from tracker.core.errors import NotFound
 from tracker.store.base import StoreBase
 from tracker.store.engine import Row
 

@@ -1,0 +1,128 @@
+"""Attribution as pure functions: an order's touches in, a winner and its explanation out.
+
+Signals, strongest first by default: a discount code (the code's creator, at order time), a
+click id found on the order (that click's creator), a fingerprint match to a human click
+within the lookback window (weaker, flagged). ``TRACKER_CONFLICT_POLICY=click`` lets a click
+beat a code when they point at different creators. Unknown codes and click ids are kept as
+unmatched touches so they show up as unattributed rather than vanish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+STRENGTH = {"code": ("code", "click", "fingerprint"), "click": ("click", "code", "fingerprint")}
+
+
+@dataclass(frozen=True)
+class Touch:
+    method: str  # code | click | fingerprint
+    at: str
+    creator_id: str | None = None
+    link_id: str | None = None
+    campaign_id: str | None = None
+    code: str | None = None
+    click_id: str | None = None
+    matched: bool = True
+    winner: bool = False
+    note: str = ""
+
+    def label(self) -> str:
+        what = (
+            f"code {self.code}"
+            if self.method == "code"
+            else (
+                f"click {self.click_id}"
+                if self.method == "click"
+                else f"fingerprint click {self.click_id}"
+            )
+        )
+        return f"{what} -> {self.creator_id or 'nobody'}"
+
+
+def choose_winner(touches: list[Touch], policy: str = "code") -> tuple[list[Touch], str]:
+    """Mark the winning touch; return the touches and a one-line explanation."""
+    matched = [t for t in touches if t.matched and t.creator_id]
+    if not matched:
+        unknown = [t.label() for t in touches]
+        why = (
+            "no signal found"
+            if not touches
+            else "unattributed: no known creator behind " + "; ".join(unknown)
+        )
+        return touches, why
+    order = STRENGTH.get(policy, STRENGTH["code"])
+    best = min(matched, key=lambda t: (order.index(t.method), _neg(t.at)))
+    out = [replace(t, winner=t is best) for t in touches]
+    losers = [t for t in matched if t is not best and t.creator_id != best.creator_id]
+    why = f"{best.label()} wins ({best.method} is the strongest signal found"
+    why += f", policy={policy})" if losers else ")"
+    if losers:
+        why += "; outranked: " + "; ".join(t.label() for t in losers)
+    unmatched = [t for t in touches if not t.matched]
+    if unmatched:
+        why += "; unmatched: " + "; ".join(f"{t.label()} ({t.note})" for t in unmatched)
+    return out, why
+
+
+def _neg(at: str) -> tuple[int, ...]:
+    """Sort key putting the latest timestamp first."""
+    return tuple(-ord(c) for c in at)
+
+
+# -- models: credit at read time ---------------------------------------------------------------
+MODELS = ("last", "first", "linear", "position", "time_decay")
+
+
+@dataclass(frozen=True)
+class Credited:
+    """One touch of one order, as the reports read it back from the store."""
+
+    creator_id: str
+    at: str
+    winner: bool = False
+    campaign_id: str | None = None
+    link_id: str | None = None
+    method: str = "code"
+
+
+def credits(
+    touches: list[Credited], model: str, order_at: str, half_life_days: float = 7.0
+) -> list[float]:
+    """Shares of an order's credit, one per touch, summing to 1 (empty list: no touch).
+
+    last: the winner the conflict policy chose (strongest signal, then latest); first: the
+    earliest touch; linear: equal shares; position: 40% first, 40% last, 20% spread over the
+    middle (50/50 for two touches); time_decay: halves every ``half_life_days`` before the order.
+    """
+    n = len(touches)
+    if n == 0:
+        return []
+    if model not in MODELS:
+        raise ValueError(f"unknown attribution model {model!r}; one of {', '.join(MODELS)}")
+    order = sorted(range(n), key=lambda i: (touches[i].at, i))
+    out = [0.0] * n
+    if model == "last":
+        winners = [i for i in range(n) if touches[i].winner]
+        out[winners[0] if winners else order[-1]] = 1.0
+    elif model == "first":
+        out[order[0]] = 1.0
+    elif model == "linear":
+        out = [1.0 / n] * n
+    elif model == "position":
+        if n == 1:
+            out[0] = 1.0
+        elif n == 2:
+            out[order[0]] = out[order[1]] = 0.5
+        else:
+            out[order[0]] = out[order[-1]] = 0.4
+            for i in order[1:-1]:
+                out[i] = 0.2 / (n - 2)
+    else:
+        from tracker.core import clock
+
+        end = clock.epoch(order_at)
+        raw = [0.5 ** (max(0.0, end - clock.epoch(t.at)) / 86400 / half_life_days) for t in touches]
+        total = sum(raw)
+        out = [r / total for r in raw]
+    return out

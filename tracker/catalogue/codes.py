@@ -1,0 +1,107 @@
+"""Discount codes: generation patterns and bulk creation for many creators at once.
+
+Codes are unique case-insensitively (``maya15`` and ``MAYA15`` are one code), as shops
+treat them. Patterns: ``handle_number`` (MAYA15, from the handle) and ``random`` (a prefix,
+or the handle, plus an unambiguous upper-case suffix). Bulk creation is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import shortuuid
+
+from tracker.core.errors import Unprocessable
+from tracker.store import Store
+from tracker.store.engine import Row
+
+_SUFFIX = shortuuid.ShortUUID(alphabet="23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
+
+
+def handle_stem(handle: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", handle).upper()[:20] or "CODE"
+
+
+def generate(
+    handle: str, pattern: str, *, number: int = 15, prefix: str = "", length: int = 6
+) -> str:
+    stem = prefix.upper() or handle_stem(handle)
+    if pattern == "handle_number":
+        return f"{stem}{number}"
+    return f"{stem}-{_SUFFIX.random(length)}"
+
+
+async def bulk_generate(store: Store, spec: dict[str, Any]) -> list[Row]:
+    """One code per creator; a clash with an existing code gets a random suffix instead."""
+    if spec.get("creators"):
+        creators = [await store.get_creator(ref) for ref in spec["creators"]]
+    else:
+        creators = await store.list_creators(status="active", limit=100_000)
+    if not creators:
+        raise Unprocessable("creators: no creators to generate codes for")
+    campaign_id = None
+    if spec.get("campaign_id"):
+        campaign_id = (await store.get_campaign(spec["campaign_id"]))["id"]
+    taken: set[str] = set()
+    rows = []
+    for creator in creators:
+        code = generate(
+            creator["handle"],
+            spec["pattern"],
+            number=spec.get("number", 15),
+            prefix=spec.get("prefix", ""),
+            length=spec.get("length", 6),
+        )
+        for _ in range(10):
+            if code.lower() not in taken and not await _exists(store, code):
+                break
+            code = generate(
+                creator["handle"],
+                "random",
+                prefix=spec.get("prefix", ""),
+                length=spec.get("length", 6),
+            )
+        taken.add(code.lower())
+        rows.append(
+            {
+                "code": code,
+                "creator_id": creator["id"],
+                "campaign_id": campaign_id,
+                "value_type": spec.get("value_type"),
+                "value": spec.get("value"),
+                "currency": spec.get("currency"),
+            }
+        )
+    return await store.create_codes(rows)
+
+
+async def _exists(store: Store, code: str) -> bool:
+    try:
+        await store.get_code(code)
+    except Exception:
+        return False
+    return True
+
+
+async def create_code(store: Store, data: dict[str, Any]) -> Row:
+    data = await store.resolve_creator_campaign(data)
+    return (await store.create_codes([data]))[0]
+
+
+CSV_COLUMNS = ("code", "creator", "campaign", "value_type", "value", "currency", "status")
+
+
+def csv_rows(codes: list[Row]) -> list[list[Any]]:
+    return [
+        [
+            c["code"],
+            c["creator_handle"],
+            c.get("campaign_name") or "",
+            c.get("value_type") or "",
+            "" if c.get("value") is None else c["value"],
+            c.get("currency") or "",
+            c["status"],
+        ]
+        for c in codes
+    ]

@@ -1,0 +1,79 @@
+"""Catalogue operations shared by the API, the CLI and the admin: rules beyond a single row.
+
+Links get a checked destination, a generated slug when none is given (retrying on the rare
+collision), and UTM defaults that follow the usual influencer convention
+(source = platform, medium = influencer, campaign = campaign name, content = handle).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tracker.core import ids
+from tracker.core.errors import Conflict
+from tracker.links.rules import UTM_FIELDS, check_slug, clean_destination
+from tracker.settings import Settings
+from tracker.store import Store
+from tracker.store.engine import Row
+
+
+def _utm_value(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:100]
+
+
+async def utm_defaults(store: Store, data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if data.get("creator_id"):
+        creator = await store.get_creator(data["creator_id"])
+        out["utm_source"] = creator["platform"]
+        out["utm_content"] = creator["handle"]
+    out["utm_medium"] = "influencer"
+    if data.get("campaign_id"):
+        campaign = await store.get_campaign(data["campaign_id"])
+        out["utm_campaign"] = _utm_value(campaign["name"])
+    return out
+
+
+async def create_link(
+    store: Store, settings: Settings, data: dict[str, Any], given: set[str]
+) -> Row:
+    """``given`` names the fields the caller set; absent UTM fields get defaults."""
+    data = dict(data)
+    data["destination"] = clean_destination(data["destination"], settings.allowed_hosts)
+    try:
+        defaults = await utm_defaults(store, data)
+    except Exception:
+        defaults = {}  # unknown creator/campaign: create_link reports it with a 422
+    for name in UTM_FIELDS:
+        if name not in given and defaults.get(name):
+            data[name] = defaults[name]
+        elif not data.get(name):
+            data[name] = None
+    if data.get("slug"):
+        check_slug(data["slug"])
+        return await store.create_link(data)
+    for attempt in range(5):
+        data["slug"] = ids.slug(7 + attempt // 2)
+        try:
+            return await store.create_link(data)
+        except Conflict:
+            continue
+    raise Conflict("could not generate a free slug; try again")
+
+
+async def update_link(
+    store: Store, settings: Settings, ref: str, fields: dict[str, Any]
+) -> tuple[Row, Row]:
+    """Return (before, after) so callers can invalidate both slugs."""
+    before = await store.get_link(ref)
+    if fields.get("destination"):
+        fields["destination"] = clean_destination(fields["destination"], settings.allowed_hosts)
+    elif "destination" in fields:
+        fields.pop("destination")
+    if fields.get("slug"):
+        check_slug(fields["slug"])
+    elif "slug" in fields:
+        fields.pop("slug")
+    after = await store.update_link(before["id"], fields)
+    return before, after

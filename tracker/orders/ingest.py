@@ -1,0 +1,147 @@
+"""From a signed request to a committed order: find the shop, verify, parse, store.
+
+The HTTP handlers in ``tracker/postbacks/routes.py`` only read the body and answer; this
+module holds the steps between, so the same path serves Shopify, WooCommerce, the generic
+Standard Webhooks postback and the pixel. Rejections are logged (never with secrets or
+bodies) and kept in a small in-memory ring per shop for the admin's "recent deliveries".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tracker.core import clock
+from tracker.core.errors import HTTPError, NotFound, Unprocessable
+from tracker.orders.model import Order
+from tracker.orders.sources import (
+    CancelEvent,
+    Event,
+    IgnoredEvent,
+    OrderEvent,
+    PrivacyEvent,
+    RefundEvent,
+    generic,
+    shopify,
+    woocommerce,
+)
+from tracker.state import AppState
+from tracker.store.engine import Row
+from tracker.store.orders import Matching
+
+log = logging.getLogger("tracker.orders.sources")
+
+Verify = Callable[[bytes, Mapping[str, str], list[str]], None]
+Parse = Callable[[bytes, Mapping[str, str], str], Event]
+ADAPTERS: dict[str, tuple[Verify, Parse]] = {
+    "shopify": (shopify.verify, shopify.parse),
+    "woocommerce": (woocommerce.verify, woocommerce.parse),
+    "generic": (generic.verify, generic.parse),
+}
+
+
+def customer_hash(secret: str, email: str | None) -> str | None:
+    """Customer emails are only ever kept as a keyed hash (for new-customer and LTV maths)."""
+    if not email or "@" not in email:
+        return None
+    mac = hmac.new(secret.encode(), b"customer:" + email.strip().lower().encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def remember_rejection(state: AppState, shop: str, source: str, reason: str) -> None:
+    ring = state.rejections.setdefault(shop, deque(maxlen=50))
+    ring.appendleft(
+        {"received_at": clock.now_iso(), "source": source, "outcome": "rejected", "reason": reason}
+    )
+
+
+async def shop_for(state: AppState, slug: str, platform: str) -> Row:
+    shop = await state.store.shop_secrets(slug[:64])
+    if shop is None:
+        raise NotFound(f"no active shop {slug!r}")
+    if shop["platform"] != platform and not (platform == "pixel"):
+        raise NotFound(
+            f"shop {slug!r} is a {shop['platform']} shop; post to "
+            f"/postbacks/{shop['platform']}/{slug}"
+        )
+    return shop
+
+
+def secrets_of(shop: Row) -> list[str]:
+    return [s for s in (shop["secret"], shop.get("previous_secret")) if s]
+
+
+async def handle(
+    state: AppState, platform: str, slug: str, body: bytes, headers: Mapping[str, str]
+) -> dict[str, Any]:
+    """Verify and apply one delivery; raises HTTPError (4xx) on anything we refuse."""
+    verify, parse = ADAPTERS[platform]
+    shop = await shop_for(state, slug, platform)
+    try:
+        verify(body, headers, secrets_of(shop))
+        event = parse(body, headers, state.settings.click_id_param)
+    except HTTPError as exc:
+        remember_rejection(state, shop["slug"], platform, f"{exc.status} {exc.reason}")
+        log.warning(
+            "postback rejected: shop=%s source=%s status=%s reason=%s",
+            shop["slug"],
+            platform,
+            exc.status,
+            exc.reason,
+        )
+        raise
+    except UnicodeDecodeError:
+        remember_rejection(state, shop["slug"], platform, "400 body is not UTF-8")
+        raise Unprocessable("body is not UTF-8") from None
+    return await apply(state, shop, event)
+
+
+async def apply(state: AppState, shop: Row, event: Event) -> dict[str, Any]:
+    store, settings = state.store, state.settings
+    if isinstance(event, IgnoredEvent):
+        return {"status": "ignored", "detail": event.reason}
+    if isinstance(event, OrderEvent):
+        return await store.ingest_order(
+            shop,
+            event.order,
+            event.delivery,
+            fingerprint=order_fingerprint(state, event.order),
+            customer_hash=customer_hash(settings.secret_key, event.order.customer_email),
+            matching=Matching(
+                settings.lookback_click_days,
+                settings.lookback_fingerprint_days,
+                settings.conflict_policy,
+            ),
+        )
+    if isinstance(event, RefundEvent):
+        return await store.ingest_refunds(
+            shop, event.order_external_id, event.refunds, event.delivery
+        )
+    if isinstance(event, CancelEvent):
+        return await store.cancel_order(shop, event.order_external_id, event.delivery)
+    assert isinstance(event, PrivacyEvent)
+    chash = customer_hash(settings.secret_key, event.customer_email)
+    if event.kind == "data_request":
+        orders = await store.customer_orders(shop["id"], chash, event.order_external_ids)
+        log.info("data request for shop %s: %d orders held", shop["slug"], len(orders))
+        return {"status": "ok", "orders_held": orders}
+    return await store.redact(
+        shop,
+        event.delivery,
+        customer_hash=chash,
+        order_external_ids=event.order_external_ids,
+        whole_shop=event.kind == "shop_redact",
+    )
+
+
+def order_fingerprint(state: AppState, order: Order) -> str | None:
+    """The same keyed fingerprint as a click's, when the shop gave us the shopper's IP and UA."""
+    if not order.ip or not order.user_agent or order.ip in ("0.0.0.0", "::"):
+        return None
+    return state.capture.fingerprint(
+        order.ip, order.user_agent[:512], (order.accept_language or "")[:128]
+    )

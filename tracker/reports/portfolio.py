@@ -1,0 +1,175 @@
+"""Portfolio views built on the creator report: concentration, overlap, leaks, advice.
+
+Each recommendation carries the numbers that justify it, so a brand manager can check the
+reasoning rather than trust a label.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from tracker.reports import build as reports
+from tracker.reports import roi
+from tracker.reports.build import COUPON_SITES, Params
+from tracker.settings import Settings
+from tracker.store import Store
+
+
+async def overview(store: Store, settings: Settings, p: Params, top_n: int = 10) -> dict[str, Any]:
+    report = await reports.build(store, settings, p, "creator")
+    creators = [r for r in report["rows"] if r["key"]]
+    revenues = [r["revenue_minor"] for r in creators]
+    bands: dict[str, int] = defaultdict(int)
+    for r in creators:
+        bands[r["band"] or "no cost"] += 1
+    top = [r for r in creators if r["revenue_minor"] > 0][:top_n]
+    return {
+        "start": report["start"],
+        "end": report["end"],
+        "model": p.model,
+        "currency": p.currency,
+        "totals": report["totals"],
+        "concentration_pct": {f"top_{n}": roi.concentration(revenues, n) for n in (1, 5, 10)},
+        "bands": dict(bands),
+        "top": creators[:5],
+        "bottom": sorted(
+            (r for r in creators if r["cost_minor"]),
+            key=lambda r: r["roi_pct"] if r["roi_pct"] is not None else 0,
+        )[:5],
+        "unattributed": report["unattributed"],
+        "unconverted_currencies": report["unconverted_currencies"],
+        "overlap": await overlap(store, p, [r["key"] for r in top], report),
+    }
+
+
+async def overlap(
+    store: Store, p: Params, creator_ids: list[str], report: dict[str, Any]
+) -> dict[str, Any]:
+    """Audience overlap among the top creators: visitors (fingerprints) and customers
+    reached by both, as matrices in the order of ``creators``."""
+    labels = {r["key"]: r["label"] for r in report["rows"]}
+    fps: dict[str, set[str]] = defaultdict(set)
+    for row in await store.fingerprints_by_creator(creator_ids, p.start_at, p.end_at):
+        fps[row["creator_id"]].add(row["fingerprint"])
+    customers: dict[str, set[str]] = defaultdict(set)
+    for t in await store.credited_touches(p.start_at, p.end_at):
+        if t["customer_hash"] and t["creator_id"] in creator_ids:
+            customers[t["creator_id"]].add(t["customer_hash"])
+    return {
+        "creators": [labels.get(c, c) for c in creator_ids],
+        "visitors": [[len(fps[a] & fps[b]) for b in creator_ids] for a in creator_ids],
+        "customers": [[len(customers[a] & customers[b]) for b in creator_ids] for a in creator_ids],
+    }
+
+
+async def code_leaks(store: Store, p: Params) -> list[dict[str, Any]]:
+    """Per creator: code redemptions with no click from that creator in the lookback, and
+    redemptions arriving from coupon sites. A high share suggests the code escaped."""
+    creators = {r["id"]: r for r in await store.creators_meta()}
+    out: dict[str, dict[str, Any]] = {}
+    for r in await store.code_redemptions(p.start_at, p.end_at, p.click_days):
+        row = out.setdefault(
+            r["creator_id"],
+            {
+                "creator_id": r["creator_id"],
+                "label": str(creators.get(r["creator_id"], {}).get("handle", r["creator_id"])),
+                "redemptions": 0,
+                "without_click": 0,
+                "from_coupon_sites": 0,
+                "codes": set(),
+            },
+        )
+        row["redemptions"] += 1
+        row["codes"].add(r["code"])
+        if not r["had_click"]:
+            row["without_click"] += 1
+        site = (r["referring_site"] or "").lower()
+        if any(s in site for s in COUPON_SITES):
+            row["from_coupon_sites"] += 1
+    result = []
+    for row in out.values():
+        row["codes"] = sorted(row["codes"])
+        row["without_click_pct"] = round(row["without_click"] / row["redemptions"] * 100, 1)
+        row["flagged"] = row["from_coupon_sites"] > 0 or (
+            row["redemptions"] >= 5 and row["without_click_pct"] >= 80
+        )
+        result.append(row)
+    result.sort(key=lambda r: (-r["from_coupon_sites"], -r["without_click_pct"], r["label"]))
+    return result
+
+
+async def recommendations(store: Store, settings: Settings, p: Params) -> dict[str, Any]:
+    """Rising CPA, creators to scale, and budget reallocation, each with its numbers."""
+    last = reports.replace(p, start=p.end - timedelta(days=29))
+    before = reports.replace(p, start=p.end - timedelta(days=59), end=p.end - timedelta(days=30))
+    now_rows = [
+        r for r in (await reports.build(store, settings, last, "creator"))["rows"] if r["key"]
+    ]
+    old_rows = {
+        r["key"]: r for r in (await reports.build(store, settings, before, "creator"))["rows"]
+    }
+    median_cpa = roi.median([r["cpa_minor"] for r in now_rows if r["cpa_minor"] is not None])
+    rising = []
+    for r in now_rows:
+        prev = old_rows.get(r["key"], {}).get("cpa_minor")
+        if (
+            median_cpa is not None
+            and r["cpa_minor"] is not None
+            and r["cpa_minor"] > median_cpa
+            and (prev is None or r["cpa_minor"] > prev)
+        ):
+            rising.append(
+                {
+                    "creator": r["label"],
+                    "cpa_minor": r["cpa_minor"],
+                    "previous_cpa_minor": prev,
+                    "portfolio_median_cpa_minor": round(median_cpa),
+                }
+            )
+    spend = [r["cost_minor"] for r in now_rows if r["cost_minor"]]
+    median_spend = roi.median(spend)
+    scale = [
+        {
+            "creator": r["label"],
+            "roi_pct": r["roi_pct"],
+            "roas": r["roas"],
+            "cost_minor": r["cost_minor"],
+            "portfolio_median_cost_minor": round(median_spend),
+        }
+        for r in now_rows
+        if r["band"] == "strong"
+        and median_spend is not None
+        and r["cost_minor"]
+        and r["cost_minor"] <= median_spend
+    ]
+    ranked = sorted((r for r in now_rows if r["roi_pct"] is not None), key=lambda r: r["roi_pct"])
+    q = len(ranked) // 4
+    realloc = None
+    if q:
+        bottom, top = ranked[:q], ranked[-q:]
+        moved = sum(r["cost_minor"] for r in bottom)
+        realloc = {
+            "from": [r["label"] for r in bottom],
+            "to": [r["label"] for r in top],
+            "budget_minor": moved,
+            "bottom_quartile_roas": _pool_roas(bottom),
+            "top_quartile_roas": _pool_roas(top),
+            "expected_extra_revenue_minor": round(
+                moved * ((_pool_roas(top) or 0) - (_pool_roas(bottom) or 0))
+            ),
+            "assumption": "marginal ROAS equals each quartile's average ROAS over the last 30 days",
+        }
+    return {
+        "window": {"start": last.start.isoformat(), "end": last.end.isoformat()},
+        "rising_cpa": rising,
+        "scale": scale,
+        "reallocate": realloc,
+    }
+
+
+def _pool_roas(rows: list[dict[str, Any]]) -> float | None:
+    cost = sum(r["cost_minor"] or 0 for r in rows)
+    value = roi.ratio(sum(r["revenue_minor"] for r in rows), cost)
+    return None if value is None else round(value, 2)
