@@ -26,7 +26,8 @@ from admin import auth, commerce, costs_view, imports_view, pages, reports_view
 from admin.security import SecurityHeaders
 from admin.sessions import COOKIE, Session
 from admin.web import HERE, Admin, admin, base, check_url, read_form, render
-from tracker.core.errors import Forbidden, HTTPError, TooManyRequests
+from tracker.core.errors import Forbidden, Rejected, TooManyRequests
+from tracker.http.errors import status_of
 from tracker.state import AppState
 
 log = logging.getLogger("tracker.admin")
@@ -67,7 +68,7 @@ def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = 
             ):
                 raise Forbidden("your role is read-only (viewer): changes are not allowed")
             response = await endpoint(request)
-        except HTTPError as exc:
+        except Rejected as exc:
             response = error_page(request, exc)
         finally:
             form = getattr(request.state, "form", None)
@@ -89,12 +90,11 @@ def _set_cookie(a: Admin, response: Response, sess: Session) -> Response:
     return response
 
 
-def error_page(request: Request, exc: HTTPError) -> Response:
-    if exc.status in (401, 403, 429):
-        log.info(
-            "admin refused %s %s: %s %s", request.method, request.url.path, exc.status, exc.reason
-        )
-    response = render(request, "error.html", status=exc.status, error=exc)
+def error_page(request: Request, exc: Rejected) -> Response:
+    status = status_of(exc)
+    if status in (401, 403, 429):
+        log.info("admin refused %s %s: %s %s", request.method, request.url.path, status, exc.reason)
+    response = render(request, "error.html", status=status, error=exc, error_status=status)
     if isinstance(exc, TooManyRequests):
         response.headers["retry-after"] = str(exc.retry_after)
     return response

@@ -9,7 +9,6 @@ once more), recent deliveries from the store and rejections from ``state.rejecti
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -18,11 +17,11 @@ from starlette.responses import Response
 from admin.web import admin, base, form_dict, query_with, read_form, redirect, render
 from tracker import schemas
 from tracker.catalogue import codes
-from tracker.core.csvfile import csv_response
-from tracker.core.errors import Conflict, HTTPError, NotFound, Unprocessable
-from tracker.http.catalogue import validate
-from tracker.http.shops import new_secret, present_shop
-from tracker.orders.sources.generic import check_secret
+from tracker.catalogue import shops as shop_of
+from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
+from tracker.http.common import csv_response
+from tracker.http.errors import status_of
+from tracker.schemas import validate
 
 CODE_LIMIT = 500
 CODE_FIELDS = ("code", "creator_id", "campaign_id", "value_type", "value", "currency")
@@ -47,8 +46,8 @@ async def _code_filters(request: Request) -> tuple[dict[str, str], dict[str, Any
 async def codes_page(
     request: Request,
     *,
-    form_error: HTTPError | None = None,
-    bulk_error: HTTPError | None = None,
+    form_error: Rejected | None = None,
+    bulk_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
     created: list[dict[str, Any]] | None = None,
     status: int = 200,
@@ -82,7 +81,7 @@ async def create_code(request: Request) -> Response:
         )
         await codes.create_code(admin(request).store, schemas.to_row(model))
     except (Unprocessable, Conflict) as exc:
-        return await codes_page(request, form_error=exc, form_values=values, status=exc.status)
+        return await codes_page(request, form_error=exc, form_values=values, status=status_of(exc))
     return redirect(request, "/codes", msg="created")
 
 
@@ -98,7 +97,7 @@ async def bulk_codes(request: Request) -> Response:
         rows = await codes.bulk_generate(admin(request).store, model.model_dump())
     except (Unprocessable, Conflict, NotFound) as exc:
         err = exc if not isinstance(exc, NotFound) else Unprocessable(f"creators: {exc.reason}")
-        return await codes_page(request, bulk_error=err, form_values=values, status=err.status)
+        return await codes_page(request, bulk_error=err, form_values=values, status=status_of(err))
     return await codes_page(request, created=rows, status=201)
 
 
@@ -133,7 +132,7 @@ PASTE_HELP = {
 async def shops_page(
     request: Request,
     *,
-    form_error: HTTPError | None = None,
+    form_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
@@ -144,7 +143,7 @@ async def shops_page(
         "shops.html",
         status=status,
         active="shops",
-        items=[present_shop(r, st) for r in rows],
+        items=[shop_of.present(r, st.settings.base_url) for r in rows],
         form_error=form_error,
         form=form_values or {},
     )
@@ -152,7 +151,9 @@ async def shops_page(
 
 async def shop_detail(request: Request, *, revealed: dict[str, str] | None = None) -> Response:
     st = admin(request).state
-    shop = present_shop(await st.store.get_shop(request.path_params["ref"]), st)
+    shop = shop_of.present(
+        await st.store.get_shop(request.path_params["ref"]), st.settings.base_url
+    )
     return render(
         request,
         "shop.html",
@@ -172,20 +173,13 @@ async def create_shop(request: Request) -> Response:
     values = form_dict(form, SHOP_FIELDS)
     try:
         model = validate(schemas.ShopIn, values)
-        data = schemas.to_row(model)
-        data["secret"] = data.get("secret") or new_secret(data["platform"])
-        if data["platform"] == "generic":
-            check_secret(data["secret"])
-        data["pixel_token"] = secrets.token_urlsafe(24)
-        row = await st.store.create_shop(data)
+        row, revealed = await shop_of.create(st.store, schemas.to_row(model))
     except (Unprocessable, Conflict) as exc:
         values.pop("secret", None)  # never echoed back into a page
-        return await shops_page(request, form_error=exc, form_values=values, status=exc.status)
+        return await shops_page(request, form_error=exc, form_values=values, status=status_of(exc))
     request.path_params["ref"] = row["id"]
     # Shown once: in this response only. Later views of the shop never show them.
-    return await shop_detail(
-        request, revealed={"secret": data["secret"], "pixel_token": data["pixel_token"]}
-    )
+    return await shop_detail(request, revealed=revealed)
 
 
 async def rotate_secret(request: Request) -> Response:
@@ -193,17 +187,9 @@ async def rotate_secret(request: Request) -> Response:
     Shopify chooses its own signing secret, so for Shopify the new one must be pasted; for
     WooCommerce and generic shops an empty field means 'generate one'."""
     st = admin(request).state
-    shop = await st.store.get_shop(request.path_params["ref"])
     form = await read_form(request)
     typed = str(form.get("secret") or "").strip()
-    if not typed and shop["platform"] == "shopify":
-        raise Unprocessable("secret: paste the new signing secret Shopify shows")
-    secret = typed or new_secret(shop["platform"])
-    if not 16 <= len(secret) <= 512:
-        raise Unprocessable("secret: 16 to 512 characters")
-    if shop["platform"] == "generic":
-        check_secret(secret)
-    await st.store.update_shop(shop["id"], {"secret": secret})
+    shop, secret = await shop_of.rotate(st.store, request.path_params["ref"], typed or None)
     request.path_params["ref"] = shop["id"]
     return await shop_detail(request, revealed={"secret": secret})
 

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.web import admin, form_dict, read_form, redirect, render
-from tracker.core.errors import HTTPError, Unprocessable
+from tracker.core.errors import Rejected, Unprocessable
+from tracker.http.errors import status_of
 from tracker.reports import costs
 from tracker.reports.build import COST_KINDS
 
@@ -45,7 +46,7 @@ IMPORT_KINDS = {
 async def costs_page(
     request: Request,
     *,
-    form_error: HTTPError | None = None,
+    form_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
     result: dict[str, Any] | None = None,
     import_kind: str = "costs",
@@ -99,7 +100,7 @@ async def add_cost(request: Request) -> Response:
             raise Unprocessable(f"{field}: {e['msg']}") from None
         await store.add_cost(row)
     except Unprocessable as exc:
-        return await costs_page(request, form_error=exc, form_values=values, status=exc.status)
+        return await costs_page(request, form_error=exc, form_values=values, status=status_of(exc))
     return redirect(request, "/costs", msg="created")
 
 

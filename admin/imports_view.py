@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from admin import imports
 from admin.web import admin, read_form, redirect, render
-from tracker.core.errors import Conflict, Unprocessable
+from tracker.core.errors import Conflict
 
 
 async def import_form(request: Request) -> Response:
@@ -67,7 +67,7 @@ async def import_creators(request: Request) -> Response:
                 error=exc.reason,
             )
         return redirect(request, "/creators", imported=str(n))
-    status = 200 if preview.ok else Unprocessable.status
+    status = 200 if preview.ok else 422
     return render(
         request,
         "import.html",

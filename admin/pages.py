@@ -31,24 +31,17 @@ from admin.web import (
     render,
 )
 from tracker import schemas
-from tracker.catalogue.creators import DEFAULT_TIERS, PLATFORMS, TIERS, tier_for
-from tracker.core.errors import Conflict, HTTPError, NotFound, Unprocessable
-from tracker.http.catalogue import validate
+from tracker.catalogue.creators import PLATFORMS, tier_for, tier_names, tier_range
+from tracker.core import money
+from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
+from tracker.http.errors import status_of
 from tracker.links import service as catalogue
 from tracker.reports import costs
+from tracker.schemas import validate
 from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
 PLACEHOLDERS = {}
-
-
-def tier_range(tier: str) -> tuple[int | None, int | None]:
-    """Followers [min, max) of a tier, from the same table ``tier_for`` uses."""
-    bands = list(DEFAULT_TIERS)  # largest first
-    for i, (name, minimum) in enumerate(bands):
-        if name == tier:
-            return minimum, (bands[i - 1][1] if i > 0 else None)
-    return None, None
 
 
 def clicks_chart(rows: list[dict[str, Any]], title: str) -> Markup:
@@ -96,7 +89,7 @@ CREATOR_FIELDS = tuple(schemas.CreatorIn.model_fields)
 async def creators(
     request: Request,
     *,
-    form_error: HTTPError | None = None,
+    form_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
 ) -> Response:
     store = admin(request).store
@@ -107,7 +100,7 @@ async def creators(
     }
     sort = qp.get("sort", "handle")
     descending = qp.get("dir") == "desc"
-    fmin, fmax = tier_range(filters["tier"])
+    fmin, fmax = tier_range(filters["tier"], admin(request).settings.tiers)
     number = page_number(request)
     bands = await reports_view.creator_bands(request) if filters["band"] else None
     rows, total = await store.search_creators(
@@ -129,12 +122,17 @@ async def creators(
         rows = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
     items = [
-        {**r, "tier": tier_for(int(r["followers"])), "clicks": counts.get(r["id"], 0)} for r in rows
+        {
+            **r,
+            "tier": tier_for(int(r["followers"]), admin(request).settings.tiers),
+            "clicks": counts.get(r["id"], 0),
+        }
+        for r in rows
     ]
     return render(
         request,
         "creators.html",
-        status=form_error.status if form_error else 200,
+        status=status_of(form_error) if form_error else 200,
         active="creators",
         items=items,
         page=Page(number, PAGE_SIZE, total),
@@ -142,7 +140,7 @@ async def creators(
         sort=sort,
         descending=descending,
         facets=await store.creator_facets(),
-        tiers=TIERS,
+        tiers=tier_names(admin(request).settings.tiers),
         campaigns=await store.list_campaigns(limit=500),
         platforms=PLATFORMS,
         bands=reports_view.BANDS,
@@ -168,7 +166,7 @@ async def creator_detail(
     request: Request,
     *,
     ref: str | None = None,
-    form_error: HTTPError | None = None,
+    form_error: Rejected | None = None,
     form_values: dict[str, Any] | None = None,
     new_page_url: str | None = None,
 ) -> Response:
@@ -198,12 +196,12 @@ async def creator_detail(
     return render(
         request,
         "creator.html",
-        status=form_error.status if form_error else (201 if new_page_url else 200),
+        status=status_of(form_error) if form_error else (201 if new_page_url else 200),
         creator_pages=await a.store.list_creator_pages(creator["id"]),
         new_page_url=new_page_url,
         active="creators",
         creator=creator,
-        tier=tier_for(int(creator["followers"])),
+        tier=tier_for(int(creator["followers"]), admin(request).settings.tiers),
         links=items,
         chart=chart,
         campaigns=await a.store.list_campaigns(limit=500),
@@ -269,14 +267,14 @@ CAMPAIGN_FIELDS = tuple(schemas.CampaignIn.model_fields)
 async def campaigns(
     request: Request,
     *,
-    form_error: HTTPError | None = None,
+    form_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
 ) -> Response:
     store = admin(request).store
     return render(
         request,
         "campaigns.html",
-        status=form_error.status if form_error else 200,
+        status=status_of(form_error) if form_error else 200,
         active="campaigns",
         items=await store.list_campaigns(limit=1000),
         link_counts=await store.campaign_link_counts(),
@@ -297,14 +295,13 @@ async def create_campaign(request: Request) -> Response:
 
 
 def _money_field(values: dict[str, str]) -> dict[str, Any]:
-    """The form asks for a budget in major units (12.50); the store keeps minor units."""
+    """The form asks for a budget in major units of the campaign's currency (12.50 USD,
+    1500 JPY); the store keeps minor units. Parsed by the one money rule."""
     out: dict[str, Any] = dict(values)
     budget = out.pop("budget", None) or out.pop("budget_minor", None)
     if budget:
-        try:
-            out["budget_minor"] = round(float(budget.replace(",", "")) * 100)
-        except ValueError:
-            raise Unprocessable("budget: expected a number such as 1500 or 1500.50") from None
+        currency = money.currency_code(out.get("currency") or "USD")
+        out["budget_minor"] = money.to_minor(budget.replace(",", ""), currency)
     return out
 
 
@@ -315,7 +312,7 @@ LINK_FIELDS = tuple(name for name in schemas.LinkIn.model_fields if name != "utm
 async def links(
     request: Request,
     *,
-    form_error: HTTPError | None = None,
+    form_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
 ) -> Response:
     a = admin(request)
@@ -332,7 +329,7 @@ async def links(
     return render(
         request,
         "links.html",
-        status=form_error.status if form_error else 200,
+        status=status_of(form_error) if form_error else 200,
         active="links",
         items=items,
         page=Page(number, PAGE_SIZE, total),
@@ -388,7 +385,7 @@ async def tokens(
     request: Request,
     *,
     new_token: str | None = None,
-    form_error: HTTPError | None = None,
+    form_error: Rejected | None = None,
     status: int = 200,
 ) -> Response:
     return render(

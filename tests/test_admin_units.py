@@ -11,10 +11,9 @@ from hypothesis import strategies as st
 
 from admin import imports, passwords
 from admin.charts import bar_chart, nice_max
-from admin.pages import tier_range
 from admin.sessions import Session, Sessions
 from tests.conftest import make_settings
-from tracker.catalogue.creators import tier_for
+from tracker.catalogue.creators import tier_for, tier_range
 from tracker.state import AppState
 
 

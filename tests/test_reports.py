@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Running
 from tests.postback_helpers import dumps, generic_headers
-from tracker.attribution.rules import MODELS, Credited, credits
+from tracker.attribution.credit import MODELS, Credited, credits
 from tracker.reports.roi import band, derive
 
 pytestmark = pytest.mark.anyio

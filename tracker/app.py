@@ -15,20 +15,17 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from admin.app import create_admin
-from admin.creator_page import create_creator_pages
-from tracker.clicks.capture import ClickWriter
-from tracker.core.errors import BadRequest, HTTPError, TooManyRequests
-from tracker.http import catalogue as api
+from tracker import guests
+from tracker.clicks.writer import ClickWriter
+from tracker.core.errors import Rejected
+from tracker.http.errors import on_rejected, on_starlette_http
 from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
-from tracker.http.postbacks import routes as postback_routes
 from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
-from tracker.links.redirect import LinkCache, RedirectMiddleware
+from tracker.http.routes import routes as core_routes
+from tracker.links.cache import LinkCache
+from tracker.links.redirect import RedirectMiddleware
 from tracker.retention import RetentionJob
 from tracker.settings import Settings
 from tracker.state import AppState
@@ -55,42 +52,6 @@ class _Redirects:
                 self.app, cache=st.cache, capture=st.capture, writer=st.writer, settings=st.settings
             )
         await self._mw(scope, receive, send)
-
-
-async def healthz(request: Request) -> Response:
-    """Liveness plus the click writer's counters; ``?since=EPOCH`` limits the lag figures
-    to clicks requested from then on (how the benchmark reads one measured run)."""
-    st: AppState = request.app.state.tracker
-    since: float | None = None
-    if "since" in request.query_params:
-        try:
-            since = float(request.query_params["since"])
-        except ValueError:
-            raise BadRequest("since: epoch seconds expected") from None
-    try:
-        ok = await st.store.ping()
-    except Exception:
-        ok = False
-    body = {
-        "status": "ok" if ok else "unavailable",
-        "engine": st.store.db.dialect,
-        "click_writer": st.writer.stats(since),
-        "durability": st.durability,
-    }
-    return JSONResponse(body, status_code=200 if ok else 503, headers={"cache-control": "no-store"})
-
-
-async def on_http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPError)
-    headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-    if exc.status in (401, 413, 429):
-        log.info("rejected %s %s: %s %s", request.method, request.url.path, exc.status, exc.reason)
-    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
-
-
-async def on_starlette_http(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": "http_error", "detail": exc.detail}, status_code=exc.status_code)
 
 
 def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> Starlette:
@@ -137,13 +98,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             log.info("shutdown: %s", state.writer.stats())
             await state.store.close()
 
-    routes = [
-        Route("/healthz", healthz, methods=["GET", "HEAD"]),
-        Mount("/api/v1", routes=api.routes()),
-        Mount("/postbacks", routes=postback_routes()),
-        Mount("/admin", app=create_admin(state)),
-        Mount("/c", app=create_creator_pages(state)),
-    ]
+    routes = [*core_routes(), *guests.mounts(guests.load(settings.guests), state)]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -160,7 +115,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                 else None,
             ),
         ],
-        exception_handlers={HTTPError: on_http_error, HTTPException: on_starlette_http},
+        exception_handlers={Rejected: on_rejected, HTTPException: on_starlette_http},
     )
     app.state.tracker = state
     return app

@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,13 +18,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from admin.users import add_admin_parser, run_admin_command
-from tracker import schemas
-from tracker.catalogue import codes
+from tracker import guests, schemas
+from tracker.catalogue import campaigns, codes, creators
+from tracker.catalogue import shops as shop_of
 from tracker.core.csvfile import to_csv
-from tracker.core.errors import HTTPError, SettingsError
-from tracker.http.catalogue import present_campaign, present_creator, validate
+from tracker.core.errors import Rejected, SettingsError
 from tracker.links import service as catalogue
+from tracker.schemas import validate
 from tracker.settings import Settings
 from tracker.store import Store, open_store
 
@@ -50,7 +49,7 @@ async def _with_store(fn: Callable[[Store, Settings], Awaitable[Any]], migrate: 
 def _run(fn: Callable[[Store, Settings], Awaitable[Any]], *, migrate: bool = True) -> int:
     try:
         asyncio.run(_with_store(fn, migrate))
-    except HTTPError as exc:
+    except Rejected as exc:
         print(f"error: {exc.reason}", file=sys.stderr)
         return 1
     return 0
@@ -152,10 +151,6 @@ def cmd_token(args: argparse.Namespace) -> int:
     return _run(go)
 
 
-def cmd_admin(args: argparse.Namespace) -> int:
-    return run_admin_command(args, _run)
-
-
 @dataclass(frozen=True)
 class Kind:
     """How the CLI creates, lists, reads and updates one kind of record."""
@@ -173,21 +168,9 @@ class Kind:
 async def _create_shop(
     store: Store, settings: Settings, row: dict[str, Any], _: set[str]
 ) -> dict[str, Any]:
-    from tracker.http.shops import new_secret
-    from tracker.orders.sources.generic import check_secret
-
-    row["secret"] = row.get("secret") or new_secret(str(row["platform"]))
-    if row["platform"] == "generic":
-        check_secret(str(row["secret"]))
-    row["pixel_token"] = secrets.token_urlsafe(24)
-    out = await store.create_shop(row)
+    out, shown = await shop_of.create(store, row)
     print("shown once, keep them: secret and pixel_token", file=sys.stderr)
-    return {
-        **out,
-        "secret": row["secret"],
-        "pixel_token": row["pixel_token"],
-        "postback_url": f"{settings.base_url}/postbacks/{row['platform']}/{row['slug']}",
-    }
+    return {**shop_of.present(out, settings.base_url), **shown}
 
 
 async def _update_link(
@@ -211,7 +194,7 @@ KINDS: dict[str, Kind] = {
         lambda st, n: st.list_creators(limit=n),
         lambda st, ref: st.get_creator(ref),
         lambda st, _s, ref, f: st.update_creator(ref, f),
-        lambda row, _s: present_creator(row, None),  # type: ignore[arg-type]
+        creators.present,
     ),
     "campaign": Kind(
         schemas.CampaignIn,
@@ -221,7 +204,7 @@ KINDS: dict[str, Kind] = {
         lambda st, n: st.list_campaigns(limit=n),
         lambda st, ref: st.get_campaign(ref),
         lambda st, _s, ref, f: st.update_campaign(ref, f),
-        lambda row, _s: present_campaign(row, None),  # type: ignore[arg-type]
+        campaigns.present,
     ),
     "link": Kind(
         schemas.LinkIn,
@@ -231,7 +214,7 @@ KINDS: dict[str, Kind] = {
         lambda st, n: st.list_links(limit=n),
         lambda st, ref: st.get_link(ref),
         _update_link,
-        lambda row, s: {**row, "short_url": f"{s.base_url}/{row['slug']}"},
+        catalogue.present,
     ),
     "shop": Kind(
         schemas.ShopIn,
@@ -428,7 +411,6 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """tracker report DIMENSION [--model M] [--start D] [--end D] [--csv]"""
-    from tracker.http.reports import CSV_COLUMNS
     from tracker.reports import build as reports
 
     async def go(store: Store, settings: Settings) -> None:
@@ -439,7 +421,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         data = await reports.build(store, settings, p, args.dimension)
         rows = [*data["rows"], data["totals"]]
         if args.csv:
-            sys.stdout.write(to_csv(CSV_COLUMNS, [[r.get(c) for c in CSV_COLUMNS] for r in rows]))
+            sys.stdout.write(to_csv(reports.CSV_COLUMNS, reports.csv_rows(data)))
         else:
             print(
                 f"{args.dimension} report {data['start']}..{data['end']}, model {data['model']}, "
@@ -511,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.set_defaults(fn=cmd_token)
 
-    add_admin_parser(sub).set_defaults(fn=cmd_admin)
+    guests.add_commands(guests.from_env(), sub, _run)
 
     for kind in ("cost", "post"):
         p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")

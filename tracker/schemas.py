@@ -1,21 +1,27 @@
-"""API input models: validated where they enter; also the source of the OpenAPI schemas."""
+"""Input models, the one validation rule for every boundary (API, CLI, panel, imports).
+
+``validate(model, data)`` turns pydantic's errors into one ``Unprocessable`` with a field
+list; the OpenAPI document is generated from the same models.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from tracker.catalogue.creators import PLATFORMS
 from tracker.core import clock
+from tracker.core.errors import Unprocessable
 
 Status = Literal["active", "disabled"]
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
@@ -268,3 +274,14 @@ class PostIn(Model):
     reach: Count | None = None
     impressions: Count | None = None
     followers_at_post: Count | None = None
+
+
+def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "", "message": "invalid"}
+        raise Unprocessable(f"{first['field']}: {first['message']}", details=errors) from None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracker import guests
 from tracker.core.errors import SettingsError
 
 #: Names under TRACKER_ that belong to the test suite, never to a server.
@@ -341,6 +342,13 @@ SETTINGS: tuple[Setting, ...] = (
         "nano=0,micro=10000,mid=100000,macro=500000,mega=1000000",
         "Creator tiers by followers (minimum per tier); sources disagree, so set your own.",
     ),
+    Setting(
+        "TRACKER_GUESTS",
+        guests.parse,
+        "admin",
+        "Modules that add pages and commands through the guest hook (tracker/guests.py), "
+        "comma-separated; empty string: the default. 'admin' is the panel and creator pages.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -383,6 +391,7 @@ class Settings:
     reporting_currency: str
     fx_rates: dict[str, float]
     tiers: tuple[tuple[str, int], ...]
+    guests: tuple[str, ...]
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -10,8 +10,8 @@ from tracker.http.ratelimit import RateLimiter
 from tracker.settings import Settings
 
 if TYPE_CHECKING:
-    from tracker.clicks.capture import ClickWriter
-    from tracker.links.redirect import LinkCache
+    from tracker.clicks.writer import ClickWriter
+    from tracker.links.cache import LinkCache
     from tracker.store import Store
 
 

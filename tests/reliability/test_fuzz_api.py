@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import PG_URL, Server, _pg_schema_url, _psql, free_port, server_env
-from tracker.http.catalogue import openapi_schema
+from tracker.http.openapi import openapi_schema
 
 pytestmark = pytest.mark.slow
 

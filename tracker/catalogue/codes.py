@@ -105,3 +105,7 @@ def csv_rows(codes: list[Row]) -> list[list[Any]]:
         ]
         for c in codes
     ]
+
+
+def present(row: Row) -> Row:
+    return {k: v for k, v in row.items() if k != "code_key"}

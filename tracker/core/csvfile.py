@@ -7,8 +7,6 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from starlette.responses import Response
-
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -25,11 +23,3 @@ def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow([cell(v) for v in row])
     return buf.getvalue()
-
-
-def csv_response(columns: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
-    return Response(
-        to_csv(columns, rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )

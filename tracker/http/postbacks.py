@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tracker.core.errors import HTTPError, NotFound, TooManyRequests
-from tracker.http.catalogue import read_body, state
+from tracker.core.errors import NotFound, Rejected, TooManyRequests
+from tracker.http.common import read_body, state
+from tracker.http.errors import status_of
 from tracker.orders import ingest
 from tracker.orders.sources import pixel, woocommerce
 
@@ -36,8 +37,8 @@ async def failures_limited(request: Request) -> AsyncIterator[None]:
         )
     try:
         yield
-    except HTTPError as exc:
-        if exc.status in (400, 401, 404, 413, 422):
+    except Rejected as exc:
+        if status_of(exc) in (400, 401, 404, 413, 422):
             limiter.take(ip)
         raise
 
@@ -79,8 +80,8 @@ async def _pixel_hit(request: Request) -> Response:
             shop["currency"],
             request.url.query.replace(f"token={params.get('token', '')}", "token=***"),
         )
-    except HTTPError as exc:
-        ingest.remember_rejection(st, shop["slug"], "pixel", f"{exc.status} {exc.reason}")
+    except Rejected as exc:
+        ingest.remember_rejection(st, shop["slug"], "pixel", f"{status_of(exc)} {exc.reason}")
         raise
     await ingest.apply(st, shop, event)
     return Response(pixel.GIF, media_type="image/gif", headers={"cache-control": "no-store"})

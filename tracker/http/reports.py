@@ -14,46 +14,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker import schemas
-from tracker.core.csvfile import csv_response
 from tracker.core.errors import NotFound
-from tracker.http.catalogue import _page_args, authenticate, read_json, state, validate
+from tracker.http.common import authenticate, csv_response, page_args, read_body, read_json, state
 from tracker.reports import build as reports
 from tracker.reports import portfolio
 from tracker.reports.costs import cost_row, import_costs, import_posts, post_row, present_post
 
-CSV_COLUMNS = (
-    "label",
-    "clicks",
-    "human_clicks",
-    "unique_clicks",
-    "unique_visitors",
-    "orders",
-    "revenue_minor",
-    "new_customers",
-    "conversion_rate",
-    "aov_minor",
-    "epc_minor",
-    "cost_minor",
-    "cost_fee_minor",
-    "cost_product_minor",
-    "cost_commission_minor",
-    "cost_labor_minor",
-    "cpa_minor",
-    "roas",
-    "roi_pct",
-    "band",
-    "engagement_rate",
-    "value_90d_minor",
-)
-
 
 def csv_of(report: dict[str, Any]) -> Response:
-    rows = [
-        [r.get(c) if r.get(c) is not None else "" for c in CSV_COLUMNS]
-        for r in [*report["rows"], report["totals"]]
-    ]
     name = f"{report['dimension']}-{report['start']}-{report['end']}-{report['model']}.csv"
-    return csv_response([*CSV_COLUMNS[:1], *CSV_COLUMNS[1:]], rows, name)
+    return csv_response(reports.CSV_COLUMNS, reports.csv_rows(report), name)
 
 
 async def report(request: Request) -> Response:
@@ -111,10 +81,12 @@ async def costs(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     if request.method == "POST":
-        model = validate(schemas.CostIn, await read_json(request, st.settings.max_body_bytes))
+        model = schemas.validate(
+            schemas.CostIn, await read_json(request, st.settings.max_body_bytes)
+        )
         row = await st.store.add_cost(await cost_row(st.store, model))
         return JSONResponse(row, status_code=201)
-    limit, offset = _page_args(request)
+    limit, offset = page_args(request)
     creator = request.query_params.get("creator_id")
     creator_id = (await st.store.get_creator(creator))["id"] if creator else None
     return JSONResponse(
@@ -134,13 +106,15 @@ async def posts(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     if request.method == "POST":
-        model = validate(schemas.PostIn, await read_json(request, st.settings.max_body_bytes))
+        model = schemas.validate(
+            schemas.PostIn, await read_json(request, st.settings.max_body_bytes)
+        )
         made = await st.store.add_posts([await post_row(st.store, model)])
         rows = await st.store.list_posts(limit=1_000_000)
         return JSONResponse(
             present_post(next(r for r in rows if r["id"] == made[0])), status_code=201
         )
-    limit, offset = _page_args(request)
+    limit, offset = page_args(request)
     creator = request.query_params.get("creator_id")
     creator_id = (await st.store.get_creator(creator))["id"] if creator else None
     rows = await st.store.list_posts(creator_id=creator_id, limit=limit, offset=offset)
@@ -151,8 +125,6 @@ async def csv_import(request: Request) -> Response:
     """POST text/csv to /costs.csv or /posts.csv: all rows or none, errors by row number."""
     await authenticate(request)
     st = state(request)
-    from tracker.http.catalogue import read_body
-
     body = await read_body(request, st.settings.max_body_bytes)
     kind = request.path_params["kind"]
     if kind not in ("costs", "posts"):

@@ -77,3 +77,12 @@ async def update_link(
         fields.pop("slug")
     after = await store.update_link(before["id"], fields)
     return before, after
+
+
+def present(row: Row, settings: Settings) -> Row:
+    """A link as the API and CLI show it: its full short URL."""
+    return {
+        **row,
+        "utm_override": bool(row["utm_override"]),
+        "short_url": f"{settings.base_url}/{row['slug']}",
+    }

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tracker.core import clock
-from tracker.core.errors import HTTPError, NotFound, Unprocessable
+from tracker.core.errors import NotFound, Rejected, Unprocessable
 from tracker.orders.model import Order
 from tracker.orders.sources import (
     CancelEvent,
@@ -78,24 +78,24 @@ def secrets_of(shop: Row) -> list[str]:
 async def handle(
     state: AppState, platform: str, slug: str, body: bytes, headers: Mapping[str, str]
 ) -> dict[str, Any]:
-    """Verify and apply one delivery; raises HTTPError (4xx) on anything we refuse."""
+    """Verify and apply one delivery; raises Rejected (4xx) on anything we refuse."""
     verify, parse = ADAPTERS[platform]
     shop = await shop_for(state, slug, platform)
     try:
         verify(body, headers, secrets_of(shop))
         event = parse(body, headers, state.settings.click_id_param)
-    except HTTPError as exc:
-        remember_rejection(state, shop["slug"], platform, f"{exc.status} {exc.reason}")
+    except Rejected as exc:
+        remember_rejection(state, shop["slug"], platform, f"{exc.code}: {exc.reason}")
         log.warning(
-            "postback rejected: shop=%s source=%s status=%s reason=%s",
+            "postback rejected: shop=%s source=%s error=%s reason=%s",
             shop["slug"],
             platform,
-            exc.status,
+            exc.code,
             exc.reason,
         )
         raise
     except UnicodeDecodeError:
-        remember_rejection(state, shop["slug"], platform, "400 body is not UTF-8")
+        remember_rejection(state, shop["slug"], platform, "unprocessable: body is not UTF-8")
         raise Unprocessable("body is not UTF-8") from None
     return await apply(state, shop, event)
 

@@ -1,74 +1,14 @@
-"""The normalised order every postback adapter produces, and money parsing.
-
-Money is integer minor units with an ISO 4217 currency; a decimal string from a shop
-("598.94") is converted exactly (Decimal, never float), with the currency's own exponent.
-"""
+"""The normalised order every postback source produces (money parsing: ``tracker.core.money``)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
-
-#: Currencies whose minor unit is not 1/100 (ISO 4217); everything else has two decimals.
-_EXPONENTS = {
-    **dict.fromkeys(
-        [
-            "BIF",
-            "CLP",
-            "DJF",
-            "GNF",
-            "ISK",
-            "JPY",
-            "KMF",
-            "KRW",
-            "PYG",
-            "RWF",
-            "UGX",
-            "UYI",
-            "VND",
-            "VUV",
-            "XAF",
-            "XOF",
-            "XPF",
-        ],
-        0,
-    ),
-    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
-}
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-MAX_MINOR = 10**15
-
-
-def currency_code(value: Any) -> str:
-    code = str(value or "").strip().upper()
-    if not _CURRENCY.match(code):
-        raise Unprocessable(f"currency: {value!r} is not an ISO 4217 code")
-    return code
-
-
-def to_minor(amount: Any, currency: str) -> int:
-    """'598.94' USD -> 59894; '1500' JPY -> 1500. Rejects NaN, inf and absurd values."""
-    if amount is None or amount == "":
-        return 0
-    if isinstance(amount, bool):
-        raise Unprocessable(f"amount: {amount!r} is not a number")
-    try:
-        value = Decimal(str(amount).strip())
-    except InvalidOperation:
-        raise Unprocessable(f"amount: {amount!r} is not a number") from None
-    if not value.is_finite():
-        raise Unprocessable(f"amount: {amount!r} is not a number")
-    exp = _EXPONENTS.get(currency, 2)
-    minor = int((value * (10**exp)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-    if abs(minor) > MAX_MINOR:
-        raise Unprocessable(f"amount: {amount!r} is out of range")
-    return minor
+from tracker.core.money import currency_code, to_minor  # noqa: F401  (re-exported to sources)
 
 
 def timestamp(value: Any, what: str) -> str:

@@ -2,7 +2,7 @@
 
 ``build(store, settings, params)`` reads facts from the store (click counts per dimension,
 credited touches, costs, posts), applies the chosen attribution model per order
-(``tracker.attribution.credits``), converts money into the reporting currency, and returns
+(``tracker.attribution.credit``), converts money into the reporting currency, and returns
 rows whose derived metrics come from ``tracker.roi``. The API, the CSV export and the admin
 panel all call this one function, so they always show the same numbers.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tracker.attribution.rules import MODELS, Credited, credits
+from tracker.attribution.credit import MODELS, Credited, credits
 from tracker.catalogue.creators import tier_for
 from tracker.core import clock
 from tracker.core.errors import BadRequest
@@ -466,3 +466,34 @@ async def daily(
 
 def with_model(p: Params, model: str) -> Params:
     return replace(p, model=model)
+
+
+#: The columns of every report's CSV (API, panel, CLI): the rows, then the totals.
+CSV_COLUMNS = (
+    "label",
+    "clicks",
+    "human_clicks",
+    "unique_clicks",
+    "unique_visitors",
+    "orders",
+    "revenue_minor",
+    "new_customers",
+    "conversion_rate",
+    "aov_minor",
+    "epc_minor",
+    "cost_minor",
+    "cost_fee_minor",
+    "cost_product_minor",
+    "cost_commission_minor",
+    "cost_labor_minor",
+    "cpa_minor",
+    "roas",
+    "roi_pct",
+    "band",
+    "engagement_rate",
+    "value_90d_minor",
+)
+
+
+def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
+    return [[r.get(c) for c in CSV_COLUMNS] for r in [*report["rows"], report["totals"]]]

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from tracker import schemas
 from tracker.core import clock
-from tracker.core.errors import HTTPError, Unprocessable
+from tracker.core.errors import Rejected, Unprocessable
 from tracker.orders.model import to_minor
 from tracker.reports import roi
 from tracker.store import Store
@@ -106,7 +106,7 @@ async def _import(
             errors.append(
                 {"row": n, "column": ".".join(str(x) for x in e["loc"]), "error": e["msg"]}
             )
-        except HTTPError as exc:
+        except Rejected as exc:
             errors.append({"row": n, "column": "", "error": exc.reason})
     if errors or dry_run:
         return {"imported": 0, "valid_rows": len(rows), "errors": errors, "dry_run": dry_run}

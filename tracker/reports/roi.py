@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.orders.model import _EXPONENTS
+from tracker.core.money import convert  # noqa: F401  (reports call roi.convert)
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -59,19 +59,6 @@ def _pct(value: float | None) -> float | None:
 
 def _round(value: float | None) -> int | None:
     return None if value is None else round(value)
-
-
-def convert(
-    minor: int | float, currency: str, target: str, rates: dict[str, float]
-) -> float | None:
-    """Minor units of ``currency`` -> minor units of ``target``; None without a rate."""
-    if currency == target:
-        return float(minor)
-    rate = rates.get(currency)
-    if rate is None:
-        return None
-    src, dst = _EXPONENTS.get(currency, 2), _EXPONENTS.get(target, 2)
-    return minor / 10**src * rate * 10**dst
 
 
 def engagement_rate(likes: int, comments: int, shares: int, followers: int | None) -> float | None:

@@ -1,0 +1,87 @@
+"""Credit per attribution model, computed at read time (switching model needs no reprocessing).
+
+``credits`` gives one share per touch of an order, summing to 1; ``by_model`` shows an
+order's shares per creator under every model (the order page and ``GET /orders/{id}``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.store.engine import Row
+
+MODELS = ("last", "first", "linear", "position", "time_decay")
+
+
+@dataclass(frozen=True)
+class Credited:
+    """One touch of one order, as the reports read it back from the store."""
+
+    creator_id: str
+    at: str
+    winner: bool = False
+    campaign_id: str | None = None
+    link_id: str | None = None
+    method: str = "code"
+
+
+def credits(
+    touches: list[Credited], model: str, order_at: str, half_life_days: float = 7.0
+) -> list[float]:
+    """Shares of an order's credit, one per touch, summing to 1 (empty list: no touch).
+
+    last: the winner the conflict policy chose (strongest signal, then latest); first: the
+    earliest touch; linear: equal shares; position: 40% first, 40% last, 20% spread over the
+    middle (50/50 for two touches); time_decay: halves every ``half_life_days`` before the order.
+    """
+    n = len(touches)
+    if n == 0:
+        return []
+    if model not in MODELS:
+        raise ValueError(f"unknown attribution model {model!r}; one of {', '.join(MODELS)}")
+    order = sorted(range(n), key=lambda i: (touches[i].at, i))
+    out = [0.0] * n
+    if model == "last":
+        winners = [i for i in range(n) if touches[i].winner]
+        out[winners[0] if winners else order[-1]] = 1.0
+    elif model == "first":
+        out[order[0]] = 1.0
+    elif model == "linear":
+        out = [1.0 / n] * n
+    elif model == "position":
+        if n == 1:
+            out[0] = 1.0
+        elif n == 2:
+            out[order[0]] = out[order[1]] = 0.5
+        else:
+            out[order[0]] = out[order[-1]] = 0.4
+            for i in order[1:-1]:
+                out[i] = 0.2 / (n - 2)
+    else:
+        from tracker.core import clock
+
+        end = clock.epoch(order_at)
+        raw = [0.5 ** (max(0.0, end - clock.epoch(t.at)) / 86400 / half_life_days) for t in touches]
+        total = sum(raw)
+        out = [r / total for r in raw]
+    return out
+
+
+def by_model(touches: list[Row], placed_at: str, half_life: float) -> dict[str, Any]:
+    """This order's credit per creator under every model (shares sum to 1, or {})."""
+    kept = [t for t in touches if t["matched"] and t["creator_id"]]
+    objs = [
+        Credited(
+            t["creator_id"], t["at"], bool(t["winner"]), t["campaign_id"], t["link_id"], t["method"]
+        )
+        for t in kept
+    ]
+    out: dict[str, Any] = {}
+    for model in MODELS:
+        shares: dict[str, float] = {}
+        for t, share in zip(kept, credits(objs, model, placed_at, half_life), strict=True):
+            who = t.get("creator_handle") or t["creator_id"]
+            shares[who] = round(shares.get(who, 0.0) + share, 6)
+        out[model] = shares
+    return out

@@ -1,0 +1,79 @@
+"""What every JSON handler shares: the app state, bearer auth, bounded bodies, paging, CSV.
+
+Handlers parse with these, call one service, answer; nothing here knows a noun.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tracker.core.csvfile import to_csv
+from tracker.core.errors import BadRequest, PayloadTooLarge, Unauthorized
+from tracker.state import AppState
+from tracker.store.engine import Row
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def state(request: Request) -> AppState:
+    st: AppState = request.app.state.tracker
+    return st
+
+
+async def authenticate(request: Request) -> Row:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token (create one with: tracker token create NAME)")
+    record = await state(request).store.token_by_secret(token.strip())
+    if record is None:
+        raise Unauthorized("invalid or revoked token")
+    return record
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    body = await read_body(request, limit)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("expected a JSON object")
+    return data
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def page_args(request: Request) -> tuple[int, int]:
+    try:
+        limit = int(request.query_params.get("limit", "100"))
+        offset = int(request.query_params.get("offset", "0"))
+    except ValueError:
+        raise BadRequest("limit and offset must be integers") from None
+    if not (1 <= limit <= 1000 and 0 <= offset <= 10**9):
+        raise BadRequest("limit must be 1..1000 and offset >= 0")
+    return limit, offset
+
+
+def csv_response(columns: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
+    return Response(
+        to_csv(columns, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,27 @@
+"""The route table of the JSON API and the postbacks: the one list the OpenAPI document
+is generated from."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+
+from tracker.http import catalogue, codes, health, openapi, orders, postbacks, reports, shops
+
+
+def api_routes() -> list[Route]:
+    return [
+        *catalogue.routes(),
+        *shops.routes(),
+        *codes.routes(),
+        *orders.routes(),
+        *reports.routes(),
+    ]
+
+
+def routes() -> list[BaseRoute]:
+    api = api_routes()
+    return [
+        Route("/healthz", health.healthz, methods=["GET", "HEAD"]),
+        Mount("/api/v1", routes=[Route("/openapi.json", openapi.endpoint(api)), *api]),
+        Mount("/postbacks", routes=postbacks.routes()),
+    ]
