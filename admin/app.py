@@ -137,6 +137,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/shops", G(commerce.create_shop), methods=["POST"]),
         Route("/shops/{ref:str}", G(commerce.shop_detail), methods=["GET"]),
         Route("/shops/{ref:str}/rotate", G(commerce.rotate_secret), methods=["POST"]),
+        Route("/shops/{ref:str}/pixel", G(commerce.set_pixel), methods=["POST"]),
         Route("/shops/{ref:str}/status", G(commerce.set_shop_status), methods=["POST"]),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])

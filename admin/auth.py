@@ -1,8 +1,8 @@
 """Login and logout.
 
-A login is refused with 429 (and Retry-After) while the account or the client address has
-too many recent failures, before the password is even checked, so a guesser learns nothing
-from a correct guess made while throttled.
+Every attempt is counted before the password is checked (``Sessions.begin_attempt``); one
+refused with 429 (and Retry-After) is not checked at all, so a guesser learns nothing from
+a correct guess made while throttled, and concurrent guesses cannot slip past the count.
 """
 
 from __future__ import annotations
@@ -17,9 +17,16 @@ from admin.web import admin, base, read_form, redirect, render, session
 
 
 def _safe_next(request: Request, target: str) -> str:
-    """Only a path inside the panel; never another host (open redirect)."""
+    """Only a path inside the panel; never another host (open redirect), and never a value
+    that cannot be a header (CR/LF, control or non-ASCII characters: the panel's root)."""
     prefix = base(request) + "/"
-    if target.startswith(prefix) and not target.startswith("//") and "\\" not in target:
+    printable = target.isascii() and all(" " < c < "\x7f" for c in target)
+    if (
+        printable
+        and target.startswith(prefix)
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
         return target
     return prefix
 
@@ -41,13 +48,12 @@ async def login(request: Request) -> Response:
         request.scope, {k.lower(): v for k, v in request.scope["headers"]}
     )
     email_key = email.lower()
-    await a.sessions.check_throttle(email_key, ip)
+    await a.sessions.begin_attempt(email_key, ip)
     record = (
         await a.store_credentials(email_key) if email and len(password) <= MAX_PASSWORD else None
     )
     ok = await verify_async(password, record["password_hash"] if record else None)
-    if not ok or record is None:
-        await a.sessions.record_failure(email_key, ip)
+    if not ok or record is None:  # already counted by begin_attempt
         return render(
             request,
             "login.html",
@@ -56,7 +62,7 @@ async def login(request: Request) -> Response:
             email=email,
             error="Wrong e-mail or password.",
         )
-    await a.sessions.record_success(email_key)
+    await a.sessions.record_success(email_key, ip)
     if needs_rehash(record["password_hash"]):  # cost parameters raised since it was set
         new_hash = await asyncio.to_thread(hash_password, password)
         await a.store.update_admin_user(record["id"], {"password_hash": new_hash})

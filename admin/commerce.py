@@ -117,7 +117,7 @@ async def codes_csv(request: Request) -> Response:
 
 
 # -- shops ----------------------------------------------------------------------------------
-SHOP_FIELDS = ("slug", "name", "platform", "secret", "currency")
+SHOP_FIELDS = ("slug", "name", "platform", "secret", "currency", "pixel")
 PASTE_HELP = {
     "shopify": "Shopify admin > Settings > Notifications > Webhooks: create webhooks for "
     "Order creation, Order update and Refund create, format JSON, with this URL. Paste the "
@@ -143,7 +143,9 @@ async def shops_page(
         "shops.html",
         status=status,
         active="shops",
-        items=[shop_of.present(r, st.settings.base_url) for r in rows],
+        items=[
+            shop_of.present(r, st.settings.base_url, st.settings.secret_grace_hours) for r in rows
+        ],
         form_error=form_error,
         form=form_values or {},
     )
@@ -152,7 +154,9 @@ async def shops_page(
 async def shop_detail(request: Request, *, revealed: dict[str, str] | None = None) -> Response:
     st = admin(request).state
     shop = shop_of.present(
-        await st.store.get_shop(request.path_params["ref"]), st.settings.base_url
+        await st.store.get_shop(request.path_params["ref"]),
+        st.settings.base_url,
+        st.settings.secret_grace_hours,
     )
     return render(
         request,
@@ -183,7 +187,7 @@ async def create_shop(request: Request) -> Response:
 
 
 async def rotate_secret(request: Request) -> Response:
-    """A new secret, shown once; the previous one keeps verifying until the next rotation.
+    """A new secret, shown once; the previous one keeps verifying for the grace period.
     Shopify chooses its own signing secret, so for Shopify the new one must be pasted; for
     WooCommerce and generic shops an empty field means 'generate one'."""
     st = admin(request).state
@@ -192,6 +196,20 @@ async def rotate_secret(request: Request) -> Response:
     shop, secret = await shop_of.rotate(st.store, request.path_params["ref"], typed or None)
     request.path_params["ref"] = shop["id"]
     return await shop_detail(request, revealed={"secret": secret})
+
+
+async def set_pixel(request: Request) -> Response:
+    """The pixel on with a new token (shown once; the old one stops at once), or off."""
+    st = admin(request).state
+    form = await read_form(request)
+    wanted = str(form.get("pixel") or "")
+    if wanted not in ("on", "off"):
+        raise Unprocessable("pixel: on or off")
+    shop, token = await shop_of.set_pixel(st.store, request.path_params["ref"], wanted == "on")
+    if token is None:
+        return redirect(request, f"/shops/{shop['id']}", msg="saved")
+    request.path_params["ref"] = shop["id"]
+    return await shop_detail(request, revealed={"pixel_token": token})
 
 
 async def set_shop_status(request: Request) -> Response:

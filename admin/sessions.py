@@ -8,8 +8,13 @@ cookie. Visitors who are not logged in also get an id (never stored) so the logi
 a CSRF token too. The CSRF token is an HMAC of the session id: it needs no storage, changes
 at login (the id is rotated), and cannot be computed without the server key.
 
-Throttling counts failed logins in the database (all nodes see them) per account and per
-client address (kept as a keyed hash), within a sliding window.
+Throttling (issue 15) counts login attempts in the database (all nodes see them) per
+(account, client address), both kept as keyed hashes, and per address over every account.
+An attempt is counted *before* the password is checked, atomically (``count_login_attempt``),
+so 30 guesses sent at once cannot all be checked; a success takes its attempt back. After
+``FREE_PER_ACCOUNT`` attempts a pair waits 1 minute, then 2, 4, 8, then 15 minutes each
+(exponential back-off); the count starts again after a day without attempts. The owner is
+never locked out from every address: failures from one address never block another.
 """
 
 from __future__ import annotations
@@ -30,9 +35,24 @@ from tracker.store import Store
 
 COOKIE = "cl_admin"
 SESSION_HOURS = 12
-WINDOW_MINUTES = 15
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_IP = 20
+#: Attempts a (account, address) pair may make before the back-off starts.
+FREE_PER_ACCOUNT = 5
+#: Attempts one address may make over all accounts (password spraying) before its back-off.
+FREE_PER_IP = 20
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_CAP_SECONDS = 15 * 60
+#: A pair's count starts again after this long without attempts.
+RESET_HOURS = 24
+ANY_ACCOUNT = "*"
+MAX_FAILURES_PER_ACCOUNT = FREE_PER_ACCOUNT  # the names tests and docs used before
+MAX_FAILURES_PER_IP = FREE_PER_IP
+
+
+def backoff_seconds(failures: int, free: int) -> int:
+    """0 while ``failures < free``; then 60, 120, 240... seconds, capped at 15 minutes."""
+    if failures < free:
+        return 0
+    return int(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** min(failures - free, 20)))
 
 
 def _key(secret: str, purpose: str) -> bytes:
@@ -137,27 +157,38 @@ class Sessions:
     def ip_key(self, ip: str) -> str:
         return _mac(self._ip_key, ip)[:32]
 
-    async def check_throttle(self, email_key: str, ip: str) -> None:
-        """Raise TooManyRequests (with Retry-After) while either limit is reached."""
+    def account_key(self, email_key: str) -> str:
+        return _mac(self._ip_key, "account:" + email_key.strip().lower())[:32]
+
+    async def begin_attempt(self, email_key: str, ip: str) -> None:
+        """Count this attempt (before the password is checked); raise TooManyRequests
+        (with Retry-After) while the pair or the address is backing off."""
         now = datetime.now(UTC)
-        since = now - timedelta(minutes=WINDOW_MINUTES)
-        row = await self.store.login_failures_since(
-            clock.to_iso(since), email_key=email_key, ip_key=self.ip_key(ip)
+        ip_key = self.ip_key(ip)
+
+        def block_until(account: str, failures: int) -> str:
+            free = FREE_PER_IP if account == ANY_ACCOUNT else FREE_PER_ACCOUNT
+            wait = backoff_seconds(failures, free)
+            return clock.to_iso(now + timedelta(seconds=wait)) if wait else ""
+
+        until = await self.store.count_login_attempt(
+            [(self.account_key(email_key), ip_key), (ANY_ACCOUNT, ip_key)],
+            now=clock.to_iso(now),
+            stale_before=clock.to_iso(now - timedelta(hours=RESET_HOURS)),
+            block_until=block_until,
         )
-        for count, limit, oldest in (
-            (row["by_email"], MAX_FAILURES_PER_ACCOUNT, row["oldest_email"]),
-            (row["by_ip"], MAX_FAILURES_PER_IP, row["oldest_ip"]),
-        ):
-            if count >= limit and oldest:
-                wait = clock.parse(oldest) + timedelta(minutes=WINDOW_MINUTES) - now
-                raise TooManyRequests(
-                    "too many failed logins; try again later",
-                    retry_after=max(1, int(wait.total_seconds()) + 1),
-                )
+        if until:
+            wait = (clock.parse(until) - now).total_seconds()
+            raise TooManyRequests(
+                "too many failed logins from this address; try again later",
+                retry_after=max(1, int(wait) + 1),
+            )
 
-    async def record_failure(self, email_key: str, ip: str) -> None:
-        await self.store.record_login_failure(email_key, self.ip_key(ip))
-
-    async def record_success(self, email_key: str) -> None:
-        before = datetime.now(UTC) - timedelta(minutes=WINDOW_MINUTES)
-        await self.store.clear_login_failures(email_key, before=clock.to_iso(before))
+    async def record_success(self, email_key: str, ip: str) -> None:
+        prune = datetime.now(UTC) - timedelta(hours=RESET_HOURS)
+        await self.store.clear_login_attempt(
+            self.account_key(email_key),
+            self.ip_key(ip),
+            any_account=ANY_ACCOUNT,
+            prune_before=clock.to_iso(prune),
+        )

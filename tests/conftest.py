@@ -113,6 +113,7 @@ class Running:
 
     async def flush(self) -> None:
         await self.state.writer.flush()
+        await self.state.orphans.flush()
 
     async def token(self) -> dict[str, str]:
         _, token = await self.store.create_token("test")

@@ -94,10 +94,12 @@ async def test_shop_secret_shown_once_rotation_and_deliveries(live: Running) -> 
             "name": "Main",
             "platform": "woocommerce",
             "currency": "EUR",
+            "pixel": "on",
         },
     )
     assert r.status_code == 201, r.text
     secrets = await live.store.shop_secrets("main")
+    assert secrets and secrets["pixel_token"]
     assert secrets and secrets["secret"] in r.text and secrets["pixel_token"] in r.text
     assert "/postbacks/woocommerce/main" in r.text
     shop = await live.store.get_shop("main")
@@ -446,7 +448,7 @@ async def test_cheap_dashboard_report_matches_the_exact_one_except_uniques(live:
     await shopify_order_for(live, maya)
     assert (await live.client.get("/no-such-slug")).status_code == 404  # an orphan visit
     await live.flush()
-    orphans = await live.store.db.fetch_all("SELECT id FROM clicks WHERE link_id IS NULL")
+    orphans = await live.store.list_orphan_visits()
     assert orphans, "an unknown slug is recorded as an orphan visit"
     p = reports.params_from({}, live.state.settings)
     exact = await reports.build(live.store, live.state.settings, p, "creator")

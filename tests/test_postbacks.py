@@ -82,7 +82,7 @@ async def world(live: Running, auth: dict[str, str]) -> World:
     r = await c.post(
         "/api/v1/shops",
         headers=auth,
-        json={"slug": "demo", "platform": "shopify", "secret": SHOPIFY_SECRET},
+        json={"slug": "demo", "platform": "shopify", "secret": SHOPIFY_SECRET, "pixel": True},
     )
     assert r.status_code == 201 and r.json()["secret"] == SHOPIFY_SECRET
     pixel_token = r.json()["pixel_token"]

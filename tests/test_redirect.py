@@ -109,9 +109,11 @@ async def test_unknown_slug_is_404_and_recorded_as_orphan(live: Running) -> None
     r = await live.client.get("/nosuchlink", headers={"user-agent": CHROME})
     assert r.status_code == 404 and "Link not found" in r.text
     assert r.headers["cache-control"] == "private, no-store"
+    assert (await live.client.get("/nosuchlink", headers={"user-agent": CHROME})).status_code == 404
     await live.flush()
-    orphans = await live.store.list_clicks(orphans=True)
-    assert [o["slug"] for o in orphans] == ["nosuchlink"]
+    orphans = await live.store.list_orphan_visits()
+    assert [(o["slug"], o["visits"], o["bots"]) for o in orphans] == [("nosuchlink", 2, 0)]
+    assert await live.store.list_clicks(orphans=True) == []  # no clicks row per visit
 
 
 async def test_disabled_and_expired_links_are_410(live: Running, auth: dict[str, str]) -> None:

@@ -18,10 +18,12 @@ from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
 from tracker import guests
+from tracker.clicks.orphans import OrphanCounter
 from tracker.clicks.writer import ClickWriter
 from tracker.core.errors import Rejected
 from tracker.http.errors import on_rejected, on_starlette_http
 from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
+from tracker.http.logredact import redact_access_logs
 from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
 from tracker.http.routes import routes as core_routes
 from tracker.links.cache import LinkCache
@@ -49,7 +51,12 @@ class _Redirects:
         if self._mw is None:
             st = self.state
             self._mw = RedirectMiddleware(
-                self.app, cache=st.cache, capture=st.capture, writer=st.writer, settings=st.settings
+                self.app,
+                cache=st.cache,
+                capture=st.capture,
+                writer=st.writer,
+                orphans=st.orphans,
+                settings=st.settings,
             )
         await self._mw(scope, receive, send)
 
@@ -68,14 +75,20 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.store = await open_store(settings)
+        state.cache = LinkCache(state.store, settings)
         try:
             state.durability = durability.check(settings, await state.store.db.pragmas())
+            log.info("%s durability: %s", state.store.db.dialect, state.durability)
+            warmed = await state.cache.warm(settings.link_cache_size)
         except BaseException:
+            # A start-up that fails must let the process exit at once (non-zero under
+            # uvicorn): an open store keeps aiosqlite's non-daemon threads alive, and the
+            # process would sit there, not listening, with no supervisor restarting it.
+            log.exception("start-up failed")
+            await state.cache.close()
             await state.store.close()
             raise
-        log.info("%s durability: %s", state.store.db.dialect, state.durability)
-        state.cache = LinkCache(state.store, settings)
-        warmed = await state.cache.warm(settings.link_cache_size)
+        redact_access_logs()
         if freeze_heap:
             gc.collect()
             gc.freeze()
@@ -86,6 +99,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             max_queue=settings.click_queue_max,
         )
         state.writer.start()
+        state.orphans = OrphanCounter(state.store)
+        state.orphans.start()
         retention = RetentionJob(state.store, settings)
         retention.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
@@ -94,6 +109,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         finally:
             await retention.close()
             await state.writer.close()
+            await state.orphans.close()
             await state.cache.close()
             log.info("shutdown: %s", state.writer.stats())
             await state.store.close()

@@ -76,7 +76,9 @@ def _add_model_options(parser: argparse.ArgumentParser, model: type[BaseModel]) 
             flag = "--" + name.removesuffix("_id")
         kind = field.annotation
         if kind is bool or kind == (bool | None):
-            parser.add_argument(flag, dest=name, action="store_true", default=None)
+            parser.add_argument(
+                flag, dest=name, action=argparse.BooleanOptionalAction, default=None
+            )
         else:
             parser.add_argument(flag, dest=name, default=None, help=field.description)
 
@@ -169,8 +171,17 @@ async def _create_shop(
     store: Store, settings: Settings, row: dict[str, Any], _: set[str]
 ) -> dict[str, Any]:
     out, shown = await shop_of.create(store, row)
-    print("shown once, keep them: secret and pixel_token", file=sys.stderr)
-    return {**shop_of.present(out, settings.base_url), **shown}
+    print(f"shown once, keep them: {' and '.join(shown)}", file=sys.stderr)
+    return {**shop_of.present(out, settings.base_url, settings.secret_grace_hours), **shown}
+
+
+async def _update_shop(
+    store: Store, settings: Settings, ref: str, f: dict[str, Any]
+) -> dict[str, Any]:
+    out, shown = await shop_of.update(store, ref, f)
+    if shown:
+        print(f"shown once, keep them: {' and '.join(shown)}", file=sys.stderr)
+    return {**shop_of.present(out, settings.base_url, settings.secret_grace_hours), **shown}
 
 
 async def _update_link(
@@ -223,7 +234,8 @@ KINDS: dict[str, Kind] = {
         _create_shop,
         lambda st, n: st.list_shops(limit=n),
         lambda st, ref: st.get_shop(ref),
-        lambda st, _s, ref, f: st.update_shop(ref, f),
+        _update_shop,
+        lambda row, s: shop_of.present(row, s.base_url, s.secret_grace_hours),
     ),
     "code": Kind(
         schemas.CodeIn,
@@ -238,9 +250,12 @@ KINDS: dict[str, Kind] = {
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from tracker.retention import purge
+    from tracker.retention import purge, scrub_stored_bodies
 
     async def go(store: Store, settings: Settings) -> None:
+        scrubbed = await scrub_stored_bodies(store, settings.secret_key)
+        if scrubbed:
+            print(f"personal data removed from stored postback bodies: {scrubbed} rows")
         done = await purge(store, settings)
         if not done:
             print("nothing to purge: every retention period is 0 (keep forever)")

@@ -13,6 +13,7 @@ To cover more data (customer hashes, say), append a ``Rule`` to ``RULES`` with i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,6 +63,24 @@ async def purge(store: Any, settings: Settings, *, now: float | None = None) -> 
     return done
 
 
+async def scrub_stored_bodies(store: Any, secret: str, *, batch: int = 500) -> int:
+    """The one-time pass over raw bodies stored before they were scrubbed on the way in
+    (issue 15): personal data out, in batches; idempotent; returns the rows rewritten."""
+    from tracker.orders.scrub import scrub
+
+    total = 0
+    while True:
+        rows = await store.unscrubbed_bodies(batch)
+        if not rows:
+            break
+        await store.save_scrubbed_bodies([(r["id"], scrub(r["body"], secret)) for r in rows])
+        total += len(rows)
+        await asyncio.sleep(0)  # let requests in between batches
+    if total:
+        log.info("privacy: personal data removed from %d stored postback bodies", total)
+    return total
+
+
 class RetentionJob:
     """Runs ``purge`` shortly after start and then every interval, until ``close``."""
 
@@ -72,11 +91,19 @@ class RetentionJob:
         self._first_delay = first_delay
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._scrub: asyncio.Task[None] | None = None
         self.runs = 0
 
     def start(self) -> None:
+        self._scrub = asyncio.create_task(self._scrub_once(), name="scrub-bodies")
         if self._interval > 0:
             self._task = asyncio.create_task(self._run(), name="retention")
+
+    async def _scrub_once(self) -> None:
+        try:
+            await scrub_stored_bodies(self._store, self._settings.secret_key)
+        except Exception:
+            log.exception("scrubbing stored postback bodies failed; will run at next start")
 
     async def _run(self) -> None:
         delay = self._first_delay
@@ -96,6 +123,11 @@ class RetentionJob:
     async def close(self) -> None:
         """Stop; a purge in progress finishes its current batch (never cut mid-transaction)."""
         self._stop.set()
+        if self._scrub is not None:
+            self._scrub.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scrub
+            self._scrub = None
         if self._task is not None:
             await self._task
             self._task = None

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,6 +31,10 @@ Handle = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$")]
 Short = Annotated[str, StringConstraints(max_length=200)]
 Utm = Annotated[str, StringConstraints(max_length=200)] | None
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+#: Every time and date at a boundary: the one range rule of ``tracker.core.clock``
+#: (1970-01-01..9999-12-31 once in UTC), so whatever is accepted is stored and read back.
+Timestamp = Annotated[datetime, AfterValidator(clock.in_range)]
+Day = Annotated[date, AfterValidator(clock.check_date)]
 
 
 def _clean_text(value: object) -> None:
@@ -107,8 +112,8 @@ class CreatorPatch(Patch):
 
 class CampaignIn(Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     budget_minor: int | None = Field(None, ge=0, le=10**15, description="Budget in minor units")
     currency: Currency = "USD"
     status: Status = "active"
@@ -117,8 +122,8 @@ class CampaignIn(Model):
 class CampaignPatch(Patch):
     NOT_NULL = frozenset({"name", "currency", "status"})
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     budget_minor: int | None = Field(None, ge=0, le=10**15)
     currency: Currency | None = None
     status: Status | None = None
@@ -144,7 +149,7 @@ class LinkIn(Model):
     content_type: Annotated[str, StringConstraints(max_length=32)] = ""
     title: Short = ""
     status: Status = "active"
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
 
 class LinkPatch(Patch):
@@ -162,7 +167,7 @@ class LinkPatch(Patch):
     content_type: Annotated[str, StringConstraints(max_length=32)] | None = None
     title: Short | None = None
     status: Status | None = None
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
 
 def to_row(model: BaseModel, *, only_set: bool = False) -> dict[str, object]:
@@ -194,13 +199,24 @@ class ShopIn(Model):
         None, description="Shopify: the webhook signing secret Shopify shows; generated if absent"
     )
     currency: Currency = "USD"
+    pixel: bool | None = Field(
+        None,
+        description="Accept the thank-you-page pixel (a token in a URL). Default: on for "
+        "generic shops, off for Shopify and WooCommerce, which sign their webhooks",
+    )
 
 
 class ShopPatch(Model):
     name: Short | None = None
     currency: Currency | None = None
     status: Status | None = None
-    secret: Secret | None = Field(None, description="Rotate: the old secret stays valid once more")
+    secret: Secret | None = Field(
+        None,
+        description="Rotate: the previous secret still verifies for TRACKER_SECRET_GRACE_HOURS",
+    )
+    pixel: bool | None = Field(
+        None, description="true: the pixel on with a new token (shown once); false: off"
+    )
 
 
 class CodeIn(Model):
@@ -255,7 +271,7 @@ class CostIn(Model):
     rate_percent: float | None = Field(None, ge=0, le=100)
     hours: float | None = Field(None, ge=0, le=100_000)
     rate_minor: int | None = Field(None, ge=0, le=10**12)
-    incurred_on: date
+    incurred_on: Day
     note: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
@@ -266,7 +282,7 @@ class PostIn(Model):
     format: PostFormat
     category: Annotated[str, StringConstraints(max_length=64)] = ""
     url: Annotated[str, StringConstraints(max_length=2048)] = ""
-    posted_at: datetime
+    posted_at: Timestamp
     likes: Count = 0
     comments: Count = 0
     shares: Count = 0

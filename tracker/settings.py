@@ -307,8 +307,16 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACKER_POSTBACK_FAILURES_PER_MIN",
         _int_range(0, 1_000_000),
         "60",
-        "Rejected postbacks (bad signature, bad payload) a client IP may send per minute "
-        "before it gets 429s (0: no limit). Valid postbacks are never limited.",
+        "Rejected postbacks (bad signature, bad payload) a client IP may send per minute to "
+        "one shop before its unsigned or badly signed ones get 429s (0: no limit). A "
+        "delivery whose signature verifies is never limited.",
+    ),
+    Setting(
+        "TRACKER_SECRET_GRACE_HOURS",
+        _int_range(0, 8760),
+        "24",
+        "After a shop's signing secret is rotated, the previous one still verifies for this "
+        "many hours (time to update the shop's settings), then never again.",
     ),
     # -- reports (tracker/reports.py) --
     Setting(
@@ -386,6 +394,7 @@ class Settings:
     retention_raw_body_days: int
     retention_interval_minutes: int
     postback_failures_per_min: int
+    secret_grace_hours: int
     attribution_model: str
     half_life_days: int
     reporting_currency: str

@@ -10,6 +10,7 @@ from tracker.http.ratelimit import RateLimiter
 from tracker.settings import Settings
 
 if TYPE_CHECKING:
+    from tracker.clicks.orphans import OrphanCounter
     from tracker.clicks.writer import ClickWriter
     from tracker.links.cache import LinkCache
     from tracker.store import Store
@@ -21,6 +22,7 @@ class AppState:
     store: Store
     cache: LinkCache
     writer: ClickWriter
+    orphans: OrphanCounter
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -137,7 +137,11 @@ async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -
     )
     user = await store.create_admin_user("zoë@example.com", "admin", "scrypt$x")
     await store.create_admin_session("h" * 64, user["id"], "2999-01-01T00:00:00.000000Z")
-    await store.record_login_failure("e" * 16, "i" * 16)
+    await store.count_login_attempt(
+        [("e" * 16, "i" * 16)], now=clock.now_iso(), stale_before="", block_until=lambda k, n: ""
+    )
+    now = clock.now_iso()
+    await store.count_orphan_visits([("nosuchslug", now[:13] + ":00:00Z", 3, 1, now, now)])
     await store.create_creator_page(creator_id, "d" * 64)
     await store.add_cost(
         {

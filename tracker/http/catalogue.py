@@ -151,8 +151,10 @@ async def list_clicks(request: Request) -> Response:
     limit, offset = page_args(request)
     link_ref = request.query_params.get("link")
     link_id = (await st.store.get_link(link_ref))["id"] if link_ref else None
-    orphans = request.query_params.get("orphans") in ("1", "true")
-    rows = await st.store.list_clicks(link_id=link_id, orphans=orphans, limit=limit, offset=offset)
+    if request.query_params.get("orphans") in ("1", "true"):
+        rows = await st.store.list_orphan_visits(limit=limit, offset=offset)
+        return JSONResponse({"items": rows, "limit": limit, "offset": offset})
+    rows = await st.store.list_clicks(link_id=link_id, limit=limit, offset=offset)
     return JSONResponse({"items": rows, "limit": limit, "offset": offset})
 
 

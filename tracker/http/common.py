@@ -5,13 +5,13 @@ Handlers parse with these, call one service, answer; nothing here knows a noun.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tracker.core import jsondoc
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import BadRequest, PayloadTooLarge, Unauthorized
 from tracker.state import AppState
@@ -37,11 +37,8 @@ async def authenticate(request: Request) -> Row:
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    body = await read_body(request, limit)
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"malformed JSON: {exc}") from None
+    """A JSON object body: size capped (413), depth capped and well-formed (400)."""
+    data = jsondoc.loads(await read_body(request, limit))
     if not isinstance(data, dict):
         raise BadRequest("expected a JSON object")
     return data

@@ -93,7 +93,8 @@ def openapi_schema(base_url: str) -> dict[str, Any]:
     }
     paths["/api/v1/clicks"] = {
         "get": {
-            "summary": "Recent clicks",
+            "summary": "Recent clicks; orphans=true: visits to unknown slugs, counted per "
+            "slug per hour (slug, hour, visits, bots, first_at, last_at)",
             "parameters": [
                 *page,
                 {"name": "link", "in": "query", "schema": {"type": "string"}},

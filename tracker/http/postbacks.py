@@ -21,25 +21,36 @@ from tracker.http.errors import status_of
 from tracker.orders import ingest
 from tracker.orders.sources import pixel, woocommerce
 
+#: Answers that mean "not proven to come from the shop": no or a wrong signature or token, an
+#: unknown shop, an oversized body. Only these count against (shop, address); a delivery
+#: whose signature verifies is never counted and never refused by the limit.
+_UNVERIFIED = (401, 404, 413)
+
 
 @contextlib.asynccontextmanager
 async def failures_limited(request: Request) -> AsyncIterator[None]:
-    """429 for a client whose recent postbacks were rejected too often; spend on rejection."""
-    limiter = state(request).postback_failures
+    """Count unverified postbacks per (shop, client address); once a pair is over the limit
+    its unverified postbacks get 429 instead of their 4xx. The check runs *after* the
+    signature check, so a correctly signed delivery is processed whatever the count: neither
+    a forger behind the same proxy nor one hammering another shop can block it."""
+    st = state(request)
+    limiter = st.postback_failures
     if limiter is None:
         yield
         return
-    ip = state(request).capture.client_ip(request.scope, dict(request.scope["headers"]))
-    wait = limiter.exhausted(ip)
-    if wait:
-        raise TooManyRequests(
-            "too many rejected postbacks from this address", retry_after=max(1, math.ceil(wait))
-        )
+    ip = st.capture.client_ip(request.scope, dict(request.scope["headers"]))
+    key = f"{request.path_params.get('shop', '')[:64]}\x00{ip}"
     try:
         yield
     except Rejected as exc:
-        if status_of(exc) in (400, 401, 404, 413, 422):
-            limiter.take(ip)
+        if status_of(exc) not in _UNVERIFIED:
+            raise
+        wait = limiter.take(key)
+        if wait:
+            raise TooManyRequests(
+                "too many rejected postbacks from this address for this shop",
+                retry_after=max(1, math.ceil(wait)),
+            ) from None
         raise
 
 
@@ -73,7 +84,7 @@ async def _pixel_hit(request: Request) -> Response:
     shop = await ingest.shop_for(st, slug, "pixel")
     params = request.query_params
     try:
-        pixel.verify(params, shop["pixel_token"])
+        pixel.verify(params, shop.get("pixel_token") or "")
         event = pixel.parse(
             params,
             params.getlist("code"),

@@ -1,5 +1,6 @@
 """JSON API for shops. Secrets are shown once, in the answer that creates or rotates them,
-with the postback URLs to paste into Shopify / WooCommerce."""
+with the postback URLs to paste into Shopify / WooCommerce. ``PATCH {"pixel": true}`` turns
+the pixel on with a new token (also how it is rotated), ``{"pixel": false}`` turns it off."""
 
 from __future__ import annotations
 
@@ -15,47 +16,44 @@ from tracker.http.common import authenticate, page_args, read_json, state
 async def shops(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
-    base = st.settings.base_url
+    base, grace = st.settings.base_url, st.settings.secret_grace_hours
     if request.method == "GET":
         limit, offset = page_args(request)
         rows = await st.store.list_shops(limit=limit, offset=offset)
         return JSONResponse(
-            {"items": [shop_of.present(r, base) for r in rows], "limit": limit, "offset": offset}
+            {
+                "items": [shop_of.present(r, base, grace) for r in rows],
+                "limit": limit,
+                "offset": offset,
+            }
         )
     model = schemas.validate(schemas.ShopIn, await read_json(request, st.settings.max_body_bytes))
     row, shown = await shop_of.create(st.store, schemas.to_row(model))
-    return JSONResponse({**shop_of.present(row, base), **shown}, status_code=201)
+    return JSONResponse({**shop_of.present(row, base, grace), **shown}, status_code=201)
 
 
 async def shop(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
-    base = st.settings.base_url
+    base, grace = st.settings.base_url, st.settings.secret_grace_hours
     ref = request.path_params["ref"]
     if request.method == "GET":
         row = await st.store.get_shop(ref)
         return JSONResponse(
             {
-                **shop_of.present(row, base),
+                **shop_of.present(row, base, grace),
                 "recent_deliveries": await st.store.recent_deliveries(row["id"], 20),
                 "recent_rejections": list(st.rejections.get(row["slug"], []))[:20],
             }
         )
     if request.method == "DELETE":
         row = await st.store.update_shop(ref, {"status": "disabled"})
-        return JSONResponse(shop_of.present(row, base))
+        return JSONResponse(shop_of.present(row, base, grace))
     model = schemas.validate(
         schemas.ShopPatch, await read_json(request, st.settings.max_body_bytes)
     )
-    fields = schemas.to_row(model, only_set=True)
-    secret = fields.pop("secret", None)
-    if secret:
-        await shop_of.rotate(st.store, ref, str(secret))
-    row = await st.store.update_shop(ref, fields) if fields else await st.store.get_shop(ref)
-    out = shop_of.present(row, base)
-    if secret:
-        out["secret"] = secret
-    return JSONResponse(out)
+    row, shown = await shop_of.update(st.store, ref, schemas.to_row(model, only_set=True))
+    return JSONResponse({**shop_of.present(row, base, grace), **shown})
 
 
 def routes() -> list[Route]:

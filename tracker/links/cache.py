@@ -69,21 +69,27 @@ class LinkCache:
         return link
 
     def _compile(self, row: dict[str, Any]) -> CompiledLink:
+        """Any row becomes a link: one we cannot serve (a refused destination, a time no
+        longer parseable, a missing column) is logged and served as 410, never a 500 and
+        never a sync loop that fails on the same row every few seconds."""
         try:
             return compile_link(row, self._param, self._allowed)
         except Unprocessable as exc:
-            log.error("link %s has a destination we refuse (%s); serving 410", row["slug"], exc)
-            return CompiledLink(
-                row["id"],
-                row["slug"],
-                row.get("creator_id"),
-                False,
-                None,
-                "",
-                False,
-                "",
-                frozenset(),
-            )
+            reason = str(exc)
+        except Exception as exc:  # a hostile or corrupt row must not stop the others
+            reason = f"{type(exc).__name__}: {exc}"
+        log.error("link %r cannot be served (%s); serving 410", row.get("slug"), reason[:200])
+        return CompiledLink(
+            str(row.get("id") or ""),
+            str(row.get("slug") or ""),
+            row.get("creator_id"),
+            False,
+            None,
+            "",
+            False,
+            "",
+            frozenset(),
+        )
 
     def _put(self, slug: str, link: CompiledLink | None) -> None:
         if not self._max or self._ttl == 0:

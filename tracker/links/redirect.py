@@ -13,7 +13,8 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tracker.clicks.capture import ClickCapture
+from tracker.clicks.capture import MAX_UA, ClickCapture, describe_agent
+from tracker.clicks.orphans import OrphanCounter
 from tracker.clicks.writer import ClickWriter
 from tracker.core import ids
 from tracker.links.cache import MISS, LinkCache
@@ -47,9 +48,11 @@ class RedirectMiddleware:
         cache: LinkCache,
         capture: ClickCapture,
         writer: ClickWriter,
+        orphans: OrphanCounter,
         settings: Settings,
     ) -> None:
         self.app = app
+        self.orphans = orphans
         self.cache = cache
         self.capture = capture
         self.writer = writer
@@ -67,14 +70,17 @@ class RedirectMiddleware:
         link = self.cache.lookup(slug)
         if link is MISS:
             link = await self.cache.load(slug) if SLUG_RE.match(slug) else None
-        click_id = ids.click_id()
-        if link is None:
-            row = self.capture.row(scope, slug, None, None, click_id, now)  # orphan visit
+        if link is None:  # an orphan visit: counted per slug and hour, no row of its own
+            ua = dict(scope["headers"]).get(b"user-agent", b"").decode("latin-1")[:MAX_UA]
+            is_bot = scope["method"] == "HEAD" or describe_agent(ua)[3] is not None
+            self.orphans.add(slug, now, is_bot)
+            row = None
             status, body = 404, NOT_FOUND
         elif not link.usable(now):
             row = None
             status, body = 410, GONE
         else:
+            click_id = ids.click_id()
             row = self.capture.row(scope, slug, link.id, link.creator_id, click_id, now)
             location = link.location(self.param, click_id, scope.get("query_string", b""))
             if not self.writer.add(row):

@@ -42,6 +42,24 @@ _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 
 
+#: Names that are never a public shop: loopback (``localhost``, and ``*.localhost`` which
+#: browsers resolve to it), mDNS, and the special-use names of local and test networks.
+PRIVATE_NAMES = frozenset({"localhost", "localhost.localdomain"})
+PRIVATE_SUFFIXES = (
+    ".localhost",
+    ".local",
+    ".internal",
+    ".home.arpa",
+    ".localdomain",
+    ".lan",
+    ".intranet",
+    ".corp",
+    ".test",
+    ".invalid",
+    ".onion",
+)
+
+
 class DestinationError(Unprocessable):
     """A destination URL we refuse to redirect to; the reason says why."""
 
@@ -65,7 +83,9 @@ def clean_destination(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
 
     Refuses: schemes other than http(s) (``javascript:``, ``data:``...), scheme-relative and
     backslash tricks (``//evil``, ``\\\\evil``, ``https:evil``), credentials (``user@``),
-    control characters and whitespace (CRLF injection), IP literals, non-ASCII or punycode
+    control characters and whitespace (CRLF injection), IP literals, loopback and private
+    network names (``localhost``, ``*.localhost``, ``*.local``, ``*.internal``,
+    ``*.home.arpa``... and single-label hosts), non-ASCII or punycode
     hosts (look-alikes) unless allow-listed, over-long URLs, and hosts outside
     ``TRACKER_ALLOWED_HOSTS`` when it is set.
     """
@@ -105,6 +125,9 @@ def clean_destination(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
     labels = host.split(".")
     if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels):
         raise DestinationError("destination: not a valid public host name")
+    if host.lower() in PRIVATE_NAMES or host.lower().endswith(PRIVATE_SUFFIXES):
+        # Browsers send *.localhost to loopback; the rest are names of local networks.
+        raise DestinationError(f"destination: {host} is a loopback or private network name")
     if _NUMERIC_LABEL.match(labels[-1]):
         # Browsers (WHATWG URL) parse a host whose last label is a number as IPv4:
         # https://0x7f.1/ is 127.0.0.1.

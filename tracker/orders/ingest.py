@@ -8,16 +8,16 @@ bodies) and kept in a small in-memory ring per shop for the admin's "recent deli
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tracker.catalogue.shops import verifying_secrets
 from tracker.core import clock
 from tracker.core.errors import NotFound, Rejected, Unprocessable
-from tracker.orders.model import Order
+from tracker.orders import scrub
+from tracker.orders.model import Delivery, Order
 from tracker.orders.sources import (
     CancelEvent,
     Event,
@@ -48,8 +48,7 @@ def customer_hash(secret: str, email: str | None) -> str | None:
     """Customer emails are only ever kept as a keyed hash (for new-customer and LTV maths)."""
     if not email or "@" not in email:
         return None
-    mac = hmac.new(secret.encode(), b"customer:" + email.strip().lower().encode(), hashlib.sha256)
-    return mac.hexdigest()[:32]
+    return scrub.email_hash(secret, email)
 
 
 def remember_rejection(state: AppState, shop: str, source: str, reason: str) -> None:
@@ -71,8 +70,8 @@ async def shop_for(state: AppState, slug: str, platform: str) -> Row:
     return shop
 
 
-def secrets_of(shop: Row) -> list[str]:
-    return [s for s in (shop["secret"], shop.get("previous_secret")) if s]
+def secrets_of(shop: Row, grace_hours: int) -> list[str]:
+    return verifying_secrets(shop, grace_hours)
 
 
 async def handle(
@@ -82,7 +81,7 @@ async def handle(
     verify, parse = ADAPTERS[platform]
     shop = await shop_for(state, slug, platform)
     try:
-        verify(body, headers, secrets_of(shop))
+        verify(body, headers, secrets_of(shop, state.settings.secret_grace_hours))
         event = parse(body, headers, state.settings.click_id_param)
     except Rejected as exc:
         remember_rejection(state, shop["slug"], platform, f"{exc.code}: {exc.reason}")
@@ -100,10 +99,24 @@ async def handle(
     return await apply(state, shop, event)
 
 
+def scrub_delivery(delivery: Delivery, secret: str) -> None:
+    """Personal data out of the raw body before it is written (the order's fingerprint and
+    customer hash were already derived from the parsed values)."""
+    if not delivery.scrubbed:
+        delivery.body = scrub.scrub(delivery.body, secret)
+        delivery.scrubbed = True
+
+
 async def apply(state: AppState, shop: Row, event: Event) -> dict[str, Any]:
     store, settings = state.store, state.settings
     if isinstance(event, IgnoredEvent):
         return {"status": "ignored", "detail": event.reason}
+    ext = getattr(event, "order_external_id", None)
+    if isinstance(ext, str) and ("\x00" in ext or not ext.strip()):
+        raise Unprocessable("order id: required, without NUL characters")
+    delivery = getattr(event, "delivery", None)
+    if isinstance(delivery, Delivery):
+        scrub_delivery(delivery, settings.secret_key)
     if isinstance(event, OrderEvent):
         return await store.ingest_order(
             shop,

@@ -16,6 +16,8 @@ def timestamp(value: Any, what: str) -> str:
         raise Unprocessable(f"{what}: missing timestamp")
     try:
         return clock.to_iso(value)
+    except clock.TimeOutOfRange as exc:
+        raise Unprocessable(f"{what}: {value!r}: {exc}") from None
     except (ValueError, OverflowError):
         raise Unprocessable(f"{what}: {value!r} is not an ISO-8601 timestamp") from None
 
@@ -64,7 +66,28 @@ class Order:
     new_customer: bool | None = None
 
     def __post_init__(self) -> None:
+        """The one check every source's order passes: no negative money, no NUL in text
+        (PostgreSQL cannot store it), whatever the platform sent."""
         self.external_id = str(self.external_id)[:128]
+        if not self.external_id.strip():
+            raise Unprocessable("order id: required")
+        for name in ("total_minor", "subtotal_minor", "discount_minor", "current_total_minor"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise Unprocessable(f"{name.removesuffix('_minor')}: must not be negative")
+        for r in self.refunds:
+            if r.amount_minor < 0:
+                raise Unprocessable("refund amount: must not be negative")
+        texts = [self.external_id, self.order_number, *self.codes, *self.click_ids]
+        texts += [self.landing_site, self.referring_site, self.user_agent, self.accept_language]
+        texts += [
+            self.customer_email,
+            self.ip,
+            self.financial_status,
+            *(r.external_id for r in self.refunds),
+        ]
+        if any(t and "\x00" in t for t in texts):
+            raise Unprocessable("order: text cannot contain NUL characters")
         self.codes = list(dict.fromkeys(c.strip()[:64] for c in self.codes if c and c.strip()))
         self.click_ids = list(
             dict.fromkeys(c.strip()[:64] for c in self.click_ids if c and c.strip())
@@ -78,4 +101,6 @@ class Delivery:
     source: str
     keys: list[str]
     topic: str
-    body: str
+    body: str | None
+    #: True once ``tracker.orders.scrub`` has removed personal data from ``body``.
+    scrubbed: bool = False

@@ -80,11 +80,13 @@ def params_from(query: dict[str, str], settings: Settings) -> Params:
         half = float(query.get("half_life_days") or settings.half_life_days)
         click_days = int(query.get("click_days") or settings.lookback_click_days)
         fp_days = int(query.get("fingerprint_days") or settings.lookback_fingerprint_days)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise BadRequest(f"bad report parameter: {exc}") from None
     model = query.get("model") or settings.attribution_model
     if model not in MODELS:
         raise BadRequest(f"model: one of {', '.join(MODELS)}")
+    if start < clock.MIN_DATE or end >= clock.MAX_DATE:
+        raise BadRequest(f"start and end must be {clock.RANGE_TEXT}")
     if start > end or (end - start).days > 3660:
         raise BadRequest("start must be on or before end, at most 10 years apart")
     if not (0 < half <= 365 and 0 <= click_days <= 365 and 0 <= fp_days <= 365):
@@ -198,7 +200,7 @@ def _within_lookback(t: Row, placed: str, p: Params) -> bool:
     if t["method"] == "code":
         return True
     days = p.click_days if t["method"] == "click" else p.fingerprint_days
-    return t["at"] >= clock.to_iso(clock.parse(placed) - timedelta(days=days))
+    return t["at"] >= clock.shift(placed, -timedelta(days=days))
 
 
 def _key(
@@ -339,13 +341,13 @@ async def _customer_value(
         return
     hashes = sorted({c.customer_hash for c in acquired if c.customer_hash})
     later = await store.orders_of_customers(
-        hashes, p.start_at, clock.to_iso(clock.parse(p.end_at) + timedelta(days=LTV_DAYS))
+        hashes, p.start_at, clock.shift(p.end_at, timedelta(days=LTV_DAYS))
     )
     by_customer: dict[str, list[Row]] = defaultdict(list)
     for o in later:
         by_customer[o["customer_hash"]].append(o)
     for c in acquired:
-        horizon = clock.to_iso(clock.parse(c.placed_at) + timedelta(days=LTV_DAYS))
+        horizon = clock.shift(c.placed_at, timedelta(days=LTV_DAYS))
         value = 0.0
         for o in by_customer.get(c.customer_hash or "", []):
             if c.placed_at < o["placed_at"] <= horizon:

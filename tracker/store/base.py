@@ -30,6 +30,26 @@ def where(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
     return " AND ".join(parts), params
 
 
+#: Append to a ``LIKE ?`` whose pattern comes from ``like_contains``/``like_prefix``.
+LIKE_ESCAPE = " ESCAPE '\\'"
+
+
+def _like_literal(text: str) -> str:
+    for ch in ("\\", "%", "_"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally anywhere (its ``%`` and ``_`` escaped);
+    use with ``LIKE ?`` + ``LIKE_ESCAPE``."""
+    return f"%{_like_literal(text)}%"
+
+
+def like_prefix(text: str) -> str:
+    return f"{_like_literal(text)}%"
+
+
 class StoreBase:
     db: Engine
     writes: GroupCommit

@@ -7,7 +7,7 @@ from typing import Any
 
 from tracker.core import clock, ids
 from tracker.core.errors import NotFound, Unprocessable
-from tracker.store.base import StoreBase, where
+from tracker.store.base import LIKE_ESCAPE, StoreBase, like_contains, where
 from tracker.store.engine import Row
 
 
@@ -42,8 +42,8 @@ class CatalogueQueries(StoreBase):
             where.append("status = ?")
             params.append(status)
         if q:
-            where.append("handle_key LIKE ?")
-            params.append(f"%{q.lower().lstrip('@')}%")
+            where.append("handle_key LIKE ?" + LIKE_ESCAPE)
+            params.append(like_contains(q.lower().lstrip("@")))
         return await self.db.fetch_all(
             f"SELECT * FROM creators WHERE {' AND '.join(where)} ORDER BY handle_key "
             "LIMIT ? OFFSET ?",

@@ -31,7 +31,7 @@ class ClickQueries(StoreBase):
         offset: int = 0,
     ) -> list[Row]:
         where, params = ["1 = 1"], []
-        if orphans:
+        if orphans:  # clicks rows of unknown slugs written before migration 0020
             where.append("link_id IS NULL")
         elif link_id:
             where.append("link_id = ?")
@@ -54,3 +54,28 @@ class ClickQueries(StoreBase):
         return {
             k: (int(v) if k != "last_click_at" and v is not None else v) for k, v in row.items()
         }
+
+    async def count_orphan_visits(self, rows: list[tuple[str, str, int, int, str, str]]) -> None:
+        """Add visits to unknown slugs: (slug, hour, visits, bots, first_at, last_at) per
+        counter, one upsert each, in one transaction."""
+        async with self.db.transaction() as tx:
+            for slug, hour, visits, bots, first_at, last_at in rows:
+                await tx.execute(
+                    "INSERT INTO orphan_visits (slug, hour, visits, bots, first_at, last_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slug, hour) DO UPDATE SET "
+                    "visits = orphan_visits.visits + excluded.visits, "
+                    "bots = orphan_visits.bots + excluded.bots, "
+                    "first_at = CASE WHEN excluded.first_at < orphan_visits.first_at "
+                    "THEN excluded.first_at ELSE orphan_visits.first_at END, "
+                    "last_at = CASE WHEN excluded.last_at > orphan_visits.last_at "
+                    "THEN excluded.last_at ELSE orphan_visits.last_at END",
+                    (slug, hour, visits, bots, first_at, last_at),
+                )
+
+    async def list_orphan_visits(self, *, limit: int = 100, offset: int = 0) -> list[Row]:
+        """Unknown slugs by hour, newest first (the counters of ``orphan_visits``)."""
+        return await self.db.fetch_all(
+            "SELECT slug, hour, visits, bots, first_at, last_at FROM orphan_visits "
+            "ORDER BY hour DESC, visits DESC, slug LIMIT ? OFFSET ?",
+            (limit, offset),
+        )

@@ -40,11 +40,11 @@ class Matching:
 
 
 def _minus(at: str, days: int) -> str:
-    return clock.to_iso(clock.parse(at) - timedelta(days=days))
+    return clock.shift(at, -timedelta(days=days))
 
 
 def _plus(at: str, delta: timedelta) -> str:
-    return clock.to_iso(clock.parse(at) + delta)
+    return clock.shift(at, delta)
 
 
 class OrderQueries(StoreBase):
@@ -62,7 +62,8 @@ class OrderQueries(StoreBase):
             try:
                 n = await tx.execute(
                     "INSERT INTO deliveries (id, shop_id, delivery_key, source, topic, "
-                    "order_external_id, outcome, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "order_external_id, outcome, received_at, body, scrubbed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (shop_id, delivery_key) DO NOTHING",
                     (
                         ids.new_id("dl"),
@@ -74,6 +75,7 @@ class OrderQueries(StoreBase):
                         outcome,
                         clock.now_iso(),
                         d.body if keep_body and i == 0 else None,
+                        1 if d.scrubbed or not (keep_body and i == 0 and d.body) else 0,
                     ),
                 )
             except Exception as exc:

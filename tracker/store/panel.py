@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker.core import clock, ids
-from tracker.store.base import StoreBase
+from tracker.store.base import LIKE_ESCAPE, StoreBase, like_contains
 from tracker.store.engine import Row
 
 #: Sort keys the creators list accepts -> SQL expression.
@@ -81,11 +81,8 @@ class PanelQueries(StoreBase):
         where, params = ["1 = 1"], []
         if q:
             # The search text is literal: LIKE wildcards in it are escaped.
-            text = q.lower().lstrip("@")
-            for ch in ("\\", "%", "_"):
-                text = text.replace(ch, "\\" + ch)
-            where.append("handle_key LIKE ? ESCAPE '\\'")
-            params.append(f"%{text}%")
+            where.append("handle_key LIKE ?" + LIKE_ESCAPE)
+            params.append(like_contains(q.lower().lstrip("@")))
         for col, value in (("platform", platform), ("category", category), ("status", status)):
             if value:
                 where.append(f"{col} = ?")

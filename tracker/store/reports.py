@@ -230,4 +230,4 @@ class ReportQueries(StoreBase):
 def _days_before(at: str, days: int) -> str:
     from datetime import timedelta
 
-    return clock.to_iso(clock.parse(at) - timedelta(days=days))
+    return clock.shift(at, -timedelta(days=days))

@@ -8,6 +8,7 @@ for long by a purge of a large, old table.
 from __future__ import annotations
 
 from tracker.store.base import StoreBase
+from tracker.store.engine import Row
 
 
 class RetentionQueries(StoreBase):
@@ -37,3 +38,19 @@ class RetentionQueries(StoreBase):
             total += n
             if n < batch:
                 return total
+
+    async def unscrubbed_bodies(self, limit: int = 500) -> list[Row]:
+        """Raw bodies written before they were scrubbed (migration 0020), oldest ids first."""
+        return await self.db.fetch_all(
+            "SELECT id, body FROM deliveries WHERE scrubbed = 0 AND body IS NOT NULL "
+            "ORDER BY id LIMIT ?",
+            (limit,),
+        )
+
+    async def save_scrubbed_bodies(self, rows: list[tuple[str, str | None]]) -> None:
+        async with self.db.transaction() as tx:
+            for delivery_id, body in rows:
+                await tx.execute(
+                    "UPDATE deliveries SET body = ?, scrubbed = 1 WHERE id = ?",
+                    (body, delivery_id),
+                )

@@ -7,11 +7,15 @@ from typing import Any
 
 from tracker.core import clock, ids
 from tracker.core.errors import NotFound, Unprocessable
-from tracker.store.base import StoreBase, where
+from tracker.store.base import LIKE_ESCAPE, StoreBase, like_prefix, where
 from tracker.store.engine import Row
 
 #: Columns the API may show; secrets never leave the store through these.
-SHOP_PUBLIC = "id, slug, name, platform, currency, status, created_at, updated_at"
+SHOP_PUBLIC = (
+    "id, slug, name, platform, currency, status, created_at, updated_at, secret_rotated_at, "
+    "CASE WHEN pixel_token <> '' THEN 1 ELSE 0 END AS pixel, "
+    "CASE WHEN previous_secret IS NULL THEN 0 ELSE 1 END AS has_previous_secret"
+)
 #: Seconds postbacks reuse a shop's secrets before reading them again: a webhook burst
 #: reads its shop once a second, not once per order. Changes made through this store are
 #: seen at once; made on another node or by the CLI, within this many seconds.
@@ -58,15 +62,38 @@ class ShopQueries(StoreBase):
         )
 
     async def update_shop(self, ref: str, fields: dict[str, Any]) -> Row:
+        """Plain fields only: secrets change through ``rotate_shop_secret`` and
+        ``set_shop_pixel_token`` (``tracker.catalogue.shops`` decides when)."""
         shop = await self.get_shop(ref)
-        if "secret" in fields:  # rotation: the old secret keeps working until the next rotation
-            current = await self.db.fetch_one(
-                "SELECT secret FROM shops WHERE id = ?", (shop["id"],)
-            )
-            fields = {**fields, "previous_secret": current["secret"] if current else None}
-        await self._update("shops", shop["id"], fields, "shop")
+        fields = {
+            k: v
+            for k, v in fields.items()
+            if k not in ("secret", "previous_secret", "pixel_token", "secret_rotated_at")
+        }
+        if fields:
+            await self._update("shops", shop["id"], fields, "shop")
         self._shop_cache.clear()  # the old row must not serve the next postback
         return await self.get_shop(shop["id"])
+
+    async def rotate_shop_secret(self, shop_id: str, secret: str) -> Row:
+        """The current secret becomes the previous one (stamped now), in one statement."""
+        now = clock.now_iso()
+        await self.db.execute(
+            "UPDATE shops SET previous_secret = secret, secret = ?, secret_rotated_at = ?, "
+            "updated_at = ? WHERE id = ?",
+            (secret, now, now, shop_id),
+        )
+        self._shop_cache.clear()
+        return await self.get_shop(shop_id)
+
+    async def set_shop_pixel_token(self, shop_id: str, token: str) -> Row:
+        """A new pixel token, or '' (the pixel off)."""
+        await self.db.execute(
+            "UPDATE shops SET pixel_token = ?, updated_at = ? WHERE id = ?",
+            (token, clock.now_iso(), shop_id),
+        )
+        self._shop_cache.clear()
+        return await self.get_shop(shop_id)
 
     # -- codes --------------------------------------------------------------------------------
     async def create_codes(self, rows: list[dict[str, Any]]) -> list[Row]:
@@ -128,6 +155,7 @@ class ShopQueries(StoreBase):
 
     async def code_keys_with_prefix(self, prefix: str) -> set[str]:
         rows = await self.db.fetch_all(
-            "SELECT code_key FROM codes WHERE code_key LIKE ?", (prefix.lower() + "%",)
+            "SELECT code_key FROM codes WHERE code_key LIKE ?" + LIKE_ESCAPE,
+            (like_prefix(prefix.lower()),),
         )
         return {r["code_key"] for r in rows}

@@ -6,6 +6,8 @@ hashed (``admin/sessions.py``): this module never sees a secret it could leak.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tracker.core import clock, ids
 from tracker.core.errors import NotFound
 from tracker.store.base import StoreBase
@@ -93,30 +95,79 @@ class UserQueries(StoreBase):
     async def delete_admin_session(self, id_hash: str) -> None:
         await self.db.execute("DELETE FROM admin_sessions WHERE id_hash = ?", (id_hash,))
 
-    # -- throttling -------------------------------------------------------------------------
-    async def record_login_failure(self, email_key: str, ip_key: str) -> None:
-        await self.db.execute(
-            "INSERT INTO admin_login_failures (id, at, email_key, ip_key) VALUES (?, ?, ?, ?)",
-            (ids.new_id("lf"), clock.now_iso(), email_key, ip_key),
-        )
+    # -- throttling ------------------------------------------------------------------------
+    async def count_login_attempt(
+        self,
+        pairs: list[tuple[str, str]],
+        *,
+        now: str,
+        stale_before: str,
+        block_until: Callable[[str, int], str],
+    ) -> str | None:
+        """Count one login attempt against each (account_key, ip_key) pair *before* the
+        password is checked, in one write transaction. Returns None (go ahead) or the
+        latest ``blocked_until`` among the pairs (then nothing is counted: the transaction
+        rolls back). ``block_until(key, failures)`` says until when a pair is blocked after
+        ``failures`` attempts ('' for not at all). The upsert locks each row until commit
+        (PostgreSQL) and writers are serial (SQLite), so concurrent attempts are counted
+        one after the other and cannot all pass a check made before any was recorded."""
 
-    async def login_failures_since(self, since: str, *, email_key: str, ip_key: str) -> Row:
-        """Failures since ``since`` for this account and for this address, with the oldest
-        of each (the throttle lifts when it ages out of the window)."""
-        row = await self.db.fetch_one(
-            "SELECT "
-            "COALESCE(SUM(CASE WHEN email_key = ? THEN 1 ELSE 0 END), 0) AS by_email, "
-            "MIN(CASE WHEN email_key = ? THEN at END) AS oldest_email, "
-            "COALESCE(SUM(CASE WHEN ip_key = ? THEN 1 ELSE 0 END), 0) AS by_ip, "
-            "MIN(CASE WHEN ip_key = ? THEN at END) AS oldest_ip "
-            "FROM admin_login_failures WHERE at >= ? AND (email_key = ? OR ip_key = ?)",
-            (email_key, email_key, ip_key, ip_key, since, email_key, ip_key),
-        )
-        assert row is not None
-        return {**row, "by_email": int(row["by_email"]), "by_ip": int(row["by_ip"])}
+        class _Blocked(Exception):
+            pass
 
-    async def clear_login_failures(self, email_key: str, *, before: str) -> None:
-        """After a successful login the account's count starts again; old rows are pruned."""
+        blocked: list[str] = []
+        try:
+            async with self.db.transaction() as tx:
+                for account_key, ip_key in pairs:
+                    row = await tx.fetch_one(
+                        "INSERT INTO admin_login_throttle "
+                        "(account_key, ip_key, failures, blocked_until, updated_at) "
+                        "VALUES (?, ?, 1, '', ?) ON CONFLICT (account_key, ip_key) DO UPDATE "
+                        "SET failures = CASE WHEN admin_login_throttle.updated_at < ? THEN 1 "
+                        "ELSE admin_login_throttle.failures + 1 END, updated_at = ? "
+                        "RETURNING failures, blocked_until",
+                        (account_key, ip_key, now, stale_before, now),
+                    )
+                    assert row is not None
+                    if row["blocked_until"] and row["blocked_until"] > now:
+                        blocked.append(row["blocked_until"])
+                        continue
+                    until = block_until(account_key, int(row["failures"]))
+                    if until:
+                        await tx.execute(
+                            "UPDATE admin_login_throttle SET blocked_until = ? "
+                            "WHERE account_key = ? AND ip_key = ?",
+                            (until, account_key, ip_key),
+                        )
+                if blocked:
+                    raise _Blocked
+        except _Blocked:
+            return max(blocked)
+        return None
+
+    async def clear_login_attempt(
+        self, account_key: str, ip_key: str, *, any_account: str, prune_before: str
+    ) -> None:
+        """A successful login: the pair starts again; the address's any-account count
+        takes back the attempt counted for it; long-idle rows are pruned."""
         async with self.db.transaction() as tx:
-            await tx.execute("DELETE FROM admin_login_failures WHERE email_key = ?", (email_key,))
-            await tx.execute("DELETE FROM admin_login_failures WHERE at < ?", (before,))
+            await tx.execute(
+                "DELETE FROM admin_login_throttle WHERE account_key = ? AND ip_key = ?",
+                (account_key, ip_key),
+            )
+            await tx.execute(
+                "UPDATE admin_login_throttle SET failures = CASE WHEN failures > 0 "
+                "THEN failures - 1 ELSE 0 END WHERE account_key = ? AND ip_key = ?",
+                (any_account, ip_key),
+            )
+            await tx.execute(
+                "DELETE FROM admin_login_throttle WHERE updated_at < ? AND blocked_until < ?",
+                (prune_before, prune_before),
+            )
+
+    async def login_throttle_row(self, account_key: str, ip_key: str) -> Row | None:
+        return await self.db.fetch_one(
+            "SELECT failures, blocked_until, updated_at FROM admin_login_throttle "
+            "WHERE account_key = ? AND ip_key = ?",
+            (account_key, ip_key),
+        )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -24,6 +23,7 @@ from tracker.core import clock
 from tracker.core.errors import Unauthorized, Unprocessable
 from tracker.orders.model import Delivery, Order, Refund, currency_code, query_param
 from tracker.orders.sources import Event, OrderEvent, header, load_json, obj
+from tracker.schemas import Timestamp
 
 Str64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Minor = Annotated[int, Field(ge=0, le=10**15)]
@@ -33,7 +33,7 @@ class RefundPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: Str64
     amount_minor: Minor
-    created_at: datetime | None = None
+    created_at: Timestamp | None = None
 
 
 class OrderPayload(BaseModel):
@@ -42,8 +42,8 @@ class OrderPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
     order_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     order_number: Annotated[str, StringConstraints(max_length=64)] | None = None
-    created_at: datetime
-    updated_at: datetime | None = None
+    created_at: Timestamp
+    updated_at: Timestamp | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     total_minor: Minor
     subtotal_minor: Minor | None = None

@@ -23,6 +23,10 @@ _STATUSES = ("paid", "pending", "cancelled", "refunded")
 
 
 def verify(params: Mapping[str, str], token: str) -> None:
+    """``token`` is the shop's pixel token, '' when the shop has no pixel (the default for
+    Shopify and WooCommerce shops): then every request is refused."""
+    if not token:
+        raise Unauthorized("this shop does not accept the pixel (turn it on for the shop)")
     given = params.get("token", "")
     if not given or not hmac.compare_digest(given.encode(), token.encode()):
         raise Unauthorized("pixel token missing or wrong")
