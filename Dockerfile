@@ -4,11 +4,15 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 TRACKER_DATA_DIR=/data
 WORKDIR /app
+# Dependencies first, exactly as locked and hash-checked (requirements.lock), in their own
+# layer; then the app itself without resolving anything again.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY tracker ./tracker
 COPY admin ./admin
 COPY migrations ./migrations
-RUN pip install --no-cache-dir . && useradd --system --home /data tracker \
+RUN pip install --no-cache-dir --no-deps . && useradd --system --home /data tracker \
     && mkdir -p /data && chown tracker /data
 USER tracker
 VOLUME /data

@@ -12,9 +12,19 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+# LOCKED=1 (CI, reproducible): exactly the versions and hashes of requirements-dev.lock.
+# Without it (a fresh machine): the newest versions pyproject.toml allows.
+# Refresh the locks: see "Dependencies" in README.md.
+LOCKED ?=
+
+$(STAMP): $(BIN)/python pyproject.toml requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip
+ifeq ($(LOCKED),1)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+else
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+endif
 	@touch $(STAMP)
 
 run: $(STAMP)
