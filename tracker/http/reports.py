@@ -27,7 +27,10 @@ REPORT_QUERY = (
     Param("start", {"type": "string", "format": "date"}, "first day (inclusive)"),
     Param("end", {"type": "string", "format": "date"}, "last day (inclusive), default today"),
     Param("model", {"type": "string", "enum": list(MODELS)}, "attribution model"),
-    Param("half_life_days", {"type": "number", "exclusiveMinimum": 0, "maximum": 365}),
+    Param(
+        "half_life_days",
+        {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 365},
+    ),
     Param("click_days", _DAYS, "click lookback"),
     Param("fingerprint_days", _DAYS, "fingerprint lookback"),
 )
