@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.core import clock
+from tracker.orders.scrub import scrub
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker.retention")
@@ -66,8 +67,6 @@ async def purge(store: Any, settings: Settings, *, now: float | None = None) -> 
 async def scrub_stored_bodies(store: Any, secret: str, *, batch: int = 500) -> int:
     """The one-time pass over raw bodies stored before they were scrubbed on the way in
     (issue 15): personal data out, in batches; idempotent; returns the rows rewritten."""
-    from tracker.orders.scrub import scrub
-
     total = 0
     while True:
         rows = await store.unscrubbed_bodies(batch)
