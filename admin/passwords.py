@@ -21,7 +21,9 @@ KEY_BYTES = 32
 MAX_PASSWORD = 1024
 MIN_PASSWORD = 12
 MAX_CONCURRENT = 2
-_SEM: asyncio.Semaphore | None = None
+#: One semaphore per event loop (a semaphore is bound to the loop it first waits on; tests,
+#: and anything else that runs several loops in one process, would otherwise share one).
+_SEMS: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
 
 def _b64(raw: bytes) -> str:
@@ -81,9 +83,12 @@ _DUMMY = f"scrypt${N}${R}${P}${_b64(b'0' * 16)}${_b64(b'0' * KEY_BYTES)}"
 
 
 async def verify_async(password: str, stored: str | None) -> bool:
-    global _SEM
-    if _SEM is None:
-        _SEM = asyncio.Semaphore(MAX_CONCURRENT)
-    async with _SEM:
+    loop = asyncio.get_running_loop()
+    sem = _SEMS.get(loop)
+    if sem is None:
+        for old in [lp for lp in _SEMS if lp.is_closed()]:
+            del _SEMS[old]
+        sem = _SEMS[loop] = asyncio.Semaphore(MAX_CONCURRENT)
+    async with sem:
         ok = await asyncio.to_thread(verify_password, password, stored or _DUMMY)
     return ok and stored is not None
