@@ -37,6 +37,7 @@ class OrphanCounter:
         self._hour = ""
         self._slugs: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
         self.flushed = 0
 
     def add(self, slug: str, now: float, is_bot: bool) -> None:
@@ -63,18 +64,25 @@ class OrphanCounter:
         self._task = asyncio.create_task(self._run(), name="orphan-visits")
 
     async def flush(self) -> None:
-        counts, self._counts = self._counts, {}
-        if not counts:
-            return
-        rows = [
-            (slug, hour, v[0], v[1], clock.iso(v[2]), clock.iso(v[3]))
-            for (slug, hour), v in counts.items()
-        ]
-        try:
-            await self._store.count_orphan_visits(rows)
-            self.flushed += len(rows)
-        except Exception:
-            log.exception("orphan visits not recorded (%d counters)", len(rows))
+        """Write the counters; one flush at a time, so a caller that flushes returns only
+        once every visit counted before the call is committed."""
+        async with self._lock:
+            counts, self._counts = self._counts, {}
+            if not counts:
+                return
+            rows = [
+                (slug, hour, v[0], v[1], clock.iso(v[2]), clock.iso(v[3]))
+                for (slug, hour), v in counts.items()
+            ]
+            try:
+                await self._store.count_orphan_visits(rows)
+                self.flushed += len(rows)
+            except Exception:
+                log.exception("orphan visits not recorded yet (%d counters)", len(rows))
+                for key, v in counts.items():  # kept for the next flush (bounded keys)
+                    entry = self._counts.setdefault(key, [0, 0, v[2], v[3]])
+                    entry[0] += v[0]
+                    entry[1] += v[1]
 
     async def _run(self) -> None:
         while True:
