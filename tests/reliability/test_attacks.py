@@ -42,7 +42,7 @@ from tests.postback_helpers import (
     shopify_order,
     woo_headers,
 )
-from tests.test_admin import ADMIN, PASSWORD, add_user, csrf_of, login
+from tests.admin.test_admin import ADMIN, PASSWORD, add_user, csrf_of, login
 from tracker.clicks.orphans import MAX_SLUGS_PER_HOUR
 from tracker.http.logredact import redact
 from tracker.retention import scrub_stored_bodies

@@ -200,7 +200,7 @@ def _within_lookback(t: Row, placed: str, p: Params) -> bool:
     if t["method"] == "code":
         return True
     days = p.click_days if t["method"] == "click" else p.fingerprint_days
-    return t["at"] >= clock.shift(placed, -timedelta(days=days))
+    return str(t["at"]) >= clock.shift(placed, -timedelta(days=days))
 
 
 def _key(
