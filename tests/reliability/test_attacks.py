@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from admin.sessions import FREE_PER_ACCOUNT, backoff_seconds
+from tests.admin.test_admin import ADMIN, PASSWORD, add_user, csrf_of, login
 from tests.conftest import (
     ROOT,
     Running,
@@ -42,7 +43,6 @@ from tests.postback_helpers import (
     shopify_order,
     woo_headers,
 )
-from tests.admin.test_admin import ADMIN, PASSWORD, add_user, csrf_of, login
 from tracker.clicks.orphans import MAX_SLUGS_PER_HOUR
 from tracker.http.logredact import redact
 from tracker.retention import scrub_stored_bodies
