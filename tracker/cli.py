@@ -25,7 +25,7 @@ from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError
 from tracker.links import service as catalogue
 from tracker.schemas import validate
-from tracker.settings import Settings
+from tracker.settings import Settings, url_for_address, with_served_address
 from tracker.store import Store, open_store
 
 
@@ -91,14 +91,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from tracker.app import create_app
 
-    settings = _settings()
+    settings = with_served_address(_settings(), args.host, args.port)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    base = f"http://{args.host}:{args.port}"
-    print(f"Creatorlink serving on {base}  (database: {settings.database_url.split('@')[-1]})")
+    base = settings.base_url
+    listen = url_for_address(args.host, args.port)
+    print(f"Creatorlink serving on {listen}  (database: {settings.database_url.split('@')[-1]})")
     print(f"  short links:  {base}/SLUG")
-    print(f"  admin panel:  {base}/admin  (first user: .venv/bin/tracker admin create --email YOU)")
+    print(
+        f"  admin panel:  {base}/admin  (first user: .venv/bin/tracker admin create "
+        "--email YOU --role admin)"
+    )
     print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
     print(
         "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
@@ -457,6 +461,29 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the demo portfolio through the app (signed postbacks, real ingest)."""
+    from tracker import demo
+    from tracker.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(level="WARNING")
+
+    async def go() -> dict[str, int]:
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            return await demo.load(app, creators=args.creators, orders=args.orders)
+
+    try:
+        counts = asyncio.run(go())
+    except Rejected as exc:
+        print(f"error: {exc.reason}", file=sys.stderr)
+        return 1
+    print("demo loaded: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+    print(f"next: tracker admin create --email YOU --role admin, then {settings.base_url}/admin")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tracker", description="Creatorlink tracking server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -466,6 +493,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser(
+        "demo",
+        help="load a demo portfolio (creators, links, clicks, orders from each platform, costs, "
+        "posts; last 30 days) into an empty store",
+    )
+    p.add_argument("--creators", type=int, default=300)
+    p.add_argument("--orders", type=int, default=1200)
+    p.set_defaults(fn=cmd_demo)
 
     p = sub.add_parser("settings", help="print every setting (markdown table)")
     p.set_defaults(fn=cmd_settings)
