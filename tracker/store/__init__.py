@@ -22,6 +22,7 @@ from tracker.store.reports import ReportQueries
 from tracker.store.retention import RetentionQueries
 from tracker.store.shops import ShopQueries
 from tracker.store.tokens import TokenQueries
+from tracker.store.triage import TriageQueries
 from tracker.store.users import UserQueries
 
 
@@ -36,6 +37,7 @@ class Store(
     PanelQueries,
     ReportQueries,
     CreatorPageQueries,
+    TriageQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db
