@@ -55,7 +55,7 @@ async def test_unknown_code_is_assigned_and_its_orders_reattributed(live: Runnin
     assert page.status_code == 200
     assert "#5001" in page.text and "#5002" in page.text and "#5003" in page.text
     assert 'id="unknown-codes"' in page.text and "WELCOME10" in page.text
-    before = [o for o in await live.store.list_orders() if o["order_number"] == "#5001"][0]
+    before = next(o for o in await live.store.list_orders() if o["order_number"] == "#5001")
     assert before["creator_id"] is None
 
     r = await live.client.post(
@@ -123,9 +123,9 @@ async def test_orders_list_filters_paginates_and_exports_what_it_shows(live: Run
     await demo.load(live.app, creators=30, orders=130)
     await logged_in(live)
     first = await live.client.get("/admin/orders")
-    assert "1–50 of 130" in first.text and 'rel="next"' in first.text
+    assert "1\u201350 of 130" in first.text and 'rel="next"' in first.text
     third = await live.client.get("/admin/orders?page=3")
-    assert "101–130 of 130" in third.text
+    assert "101\u2013130 of 130" in third.text
     shown = {
         line.split('href="/admin/orders/')[1].split('"')[0]
         for line in third.text.splitlines()
