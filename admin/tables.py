@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from tracker.core import money
 
-KINDS = ("text", "int", "money", "pct", "ratio", "band", "amount")
+KINDS = ("text", "int", "money", "pct", "ratio", "band", "amount", "count")
 #: "amount": text already in major units (a list mixing currencies names it per row).
 #: ROI bands as the reports define them; the class colours the cell.
 BAND_CLASSES = {"strong": "band-strong", "moderate": "band-moderate", "poor": "band-poor"}
@@ -100,6 +100,11 @@ def format_value(value: Any, kind: str, currency: str = "USD") -> str:
         return "—"
     if kind == "int":
         return f"{int(value):,}"
+    if kind == "count":  # credited orders: whole under last/first touch, shares otherwise
+        number = float(value)
+        if abs(number - round(number)) < 1e-9:
+            return f"{round(number):,}"
+        return f"{number:,.2f}".rstrip("0").rstrip(".")
     if kind == "money":  # minor units of the table's currency
         exp = money.exponent(currency)
         return f"{round(value) / 10**exp:,.{exp}f}"

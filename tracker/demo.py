@@ -378,7 +378,7 @@ async def _orders(
         order: dict[str, Any] = {
             "n": 5000 + i,
             "placed": placed,
-            "total": int(rng.lognormvariate(8.3, 0.6)),  # ~40 USD median
+            "total": int(rng.lognormvariate(8.7, 0.6)),  # ~60 USD median
             "codes": [],
             "click_id": None,
             "visitor": v,
@@ -533,9 +533,9 @@ async def _costs(
     rows = []
     for c in creators:
         day = (start + timedelta(days=rng.randrange(DAYS))).date()
-        fee = int(rng.lognormvariate(10.6, 0.9)) // 100 * 100  # ~400 USD median flat fee
+        fee = int(rng.lognormvariate(8.4, 1.0)) // 100 * 100  # ~45 USD median flat fee
         kinds: list[dict[str, Any]] = [{"kind": "fee", "amount_minor": fee}]
-        if rng.random() < 0.5:
+        if rng.random() < 0.25:
             kinds.append({"kind": "product", "amount_minor": rng.choice((2900, 4500, 8900))})
         if rng.random() < 0.2:
             kinds.append({"kind": "commission", "rate_percent": rng.choice((5, 10, 12.5))})

@@ -18,6 +18,7 @@ from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
+from tracker.store.panel_lists import PanelListQueries
 from tracker.store.reports import ReportQueries
 from tracker.store.retention import RetentionQueries
 from tracker.store.shops import ShopQueries
@@ -38,6 +39,7 @@ class Store(
     ReportQueries,
     CreatorPageQueries,
     TriageQueries,
+    PanelListQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db
