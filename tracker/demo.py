@@ -395,10 +395,14 @@ async def _orders(
         elif roll < 0.83:  # a code of another creator: a leak or a conflict
             order["codes"] = [code_of[rng.choice(creators)["id"]]]
             order["click_id"] = cid
+        elif roll < 0.85:  # one creator's code escaped to a coupon site
+            order["codes"] = [code_of[creators[0]["id"]]]
+            order["referrer"] = "https://www.retailmenot.com/view/shop.example.com"
         if rng.random() < 0.06:
             order["refund"] = order["total"] if rng.random() < 0.5 else order["total"] // 3
             stats["refunded"] += 1
-        jobs.append((shops[i % len(shops)] if i % 5 else shops[0], order))
+        shop = shops[0] if order.get("referrer") or not i % 5 else shops[i % len(shops)]
+        jobs.append((shop, order))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as client:
         for chunk in range(0, len(jobs), 16):
@@ -431,6 +435,7 @@ async def _post(
                 {"code": c, "amount": _money(discount), "type": "percentage"} for c in o["codes"]
             ],
             "landing_site": f"/products/serum?{param}={o['click_id']}" if o["click_id"] else "/",
+            "referring_site": o.get("referrer") or "https://www.instagram.com/",
             "browser_ip": v.ip,
             "client_details": {
                 "browser_ip": v.ip,
