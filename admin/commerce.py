@@ -92,7 +92,10 @@ async def create_code(request: Request) -> Response:
     values = form_dict(form, CODE_FIELDS)
     try:
         model = validate(
-            schemas.CodeIn, {**values, "creator_id": values.get("creator_id", "").lstrip("@")}
+            schemas.CodeIn,
+            codes.value_from_major(
+                {**values, "creator_id": values.get("creator_id", "").lstrip("@")}
+            ),
         )
         await codes.create_code(admin(request).store, schemas.to_row(model))
     except (Unprocessable, Conflict) as exc:

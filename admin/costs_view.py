@@ -161,9 +161,8 @@ async def add_cost(request: Request) -> Response:
         try:
             row = await costs.cost_from_fields(store, values)
         except ValidationError as exc:
-            e = exc.errors()[0]
-            field = ".".join(str(x) for x in e["loc"])
-            raise Unprocessable(f"{field}: {e['msg']}") from None
+            column, message = costs.column_error(exc)
+            raise Unprocessable(f"{column}: {message}") from None
         await store.add_cost(row)
     except Unprocessable as exc:
         return await costs_page(request, form_error=exc, form_values=values, status=status_of(exc))

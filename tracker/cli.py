@@ -16,13 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from tracker import guests, schemas
 from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
+from tracker.core import money
 from tracker.core.csvfile import to_csv
-from tracker.core.errors import Rejected, SettingsError
+from tracker.core.errors import Rejected, SettingsError, Unprocessable
 from tracker.links import service as catalogue
 from tracker.schemas import validate
 from tracker.settings import Settings, url_for_address, with_served_address
@@ -326,7 +327,10 @@ def cmd_resource(args: argparse.Namespace) -> int:
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action == "create":
-            model = validate(kind.create_model, _model_args(args, kind.create_model))
+            fields = _model_args(args, kind.create_model)
+            if args.kind == "code":
+                fields = codes.value_from_major(fields)
+            model = validate(kind.create_model, fields)
             row = schemas.to_row(model)
             _print(
                 kind.present(
@@ -359,7 +363,7 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
             rows = await store.list_codes(limit=1_000_000)
             sys.stdout.write(to_csv(codes.CSV_COLUMNS, codes.csv_rows(rows)))
             return
-        spec = _model_args(args, schemas.CodeBulk)
+        spec = codes.value_from_major(_model_args(args, schemas.CodeBulk))
         if spec.get("creators"):
             spec["creators"] = [c.strip() for c in str(spec["creators"]).split(",") if c.strip()]
         model = validate(schemas.CodeBulk, spec)
@@ -392,25 +396,37 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
     """tracker cost|post add ... (the API's fields) and tracker cost|post list."""
-    from tracker.reports.costs import cost_row, post_row, present_post
+    from tracker.reports.costs import (
+        COST_COLUMNS,
+        column_error,
+        cost_from_fields,
+        post_row,
+        present_cost,
+        present_post,
+    )
 
     if args.action == "list":
         if args.record == "cost":
             _table(
-                await store.list_costs(),
-                ["id", "creator_id", "kind", "amount_minor", "currency", "rate_bp", "incurred_on"],
+                [present_cost(r) for r in await store.list_costs()],
+                ["id", "creator_id", "kind", "amount", "currency", "rate_bp", "incurred_on"],
             )
         else:
             rows = [present_post(r) for r in await store.list_posts()]
             _table(rows, ["id", "creator_id", "platform", "format", "posted_at", "engagement_rate"])
         return
-    model = schemas.CostIn if args.record == "cost" else schemas.PostIn
-    values = validate(model, _model_args(args, model))
     if args.record == "cost":
-        _print(await store.add_cost(await cost_row(store, values)))  # type: ignore[arg-type]
-    else:
-        made = await store.add_posts([await post_row(store, values)])  # type: ignore[arg-type]
-        _print({"id": made[0]})
+        fields = {c: getattr(args, c) for c in COST_COLUMNS if getattr(args, c) is not None}
+        try:
+            row = await cost_from_fields(store, fields)
+        except ValidationError as exc:
+            column, message = column_error(exc)
+            raise Unprocessable(f"--{column.replace('_', '-')}: {message}") from None
+        _print(present_cost(await store.add_cost(row)))
+        return
+    values = validate(schemas.PostIn, _model_args(args, schemas.PostIn))
+    made = await store.add_posts([await post_row(store, values)])
+    _print({"id": made[0]})
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -423,13 +439,26 @@ def cmd_report(args: argparse.Namespace) -> int:
         }
         p = reports.params_from(query, settings)
         data = await reports.build(store, settings, p, args.dimension)
-        rows = [*data["rows"], data["totals"]]
+        currency = data["currency"]
+        rows = [
+            {
+                **r,
+                **{
+                    k.removesuffix("_minor"): None
+                    if r.get(k) is None
+                    else money.major(round(r[k]), currency)
+                    for k in ("revenue_minor", "cost_minor", "cpa_minor")
+                },
+                "orders": None if r.get("orders") is None else f"{r['orders']:g}",
+            }
+            for r in [*data["rows"], data["totals"]]
+        ]
         if args.csv:
             sys.stdout.write(to_csv(reports.CSV_COLUMNS, reports.csv_rows(data)))
         else:
             print(
                 f"{args.dimension} report {data['start']}..{data['end']}, model {data['model']}, "
-                f"money in {data['currency']} minor units"
+                f"money in {currency}"
             )
             _table(
                 rows,
@@ -437,9 +466,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                     "label",
                     "clicks",
                     "orders",
-                    "revenue_minor",
-                    "cost_minor",
-                    "cpa_minor",
+                    "revenue",
+                    "cost",
+                    "cpa",
                     "roas",
                     "roi_pct",
                     "band",
@@ -462,29 +491,16 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Load the demo portfolio through the app (signed postbacks, real ingest)."""
     from tracker import demo
-    from tracker.app import create_app
 
-    settings = _settings()
-    logging.basicConfig(level="WARNING")
-
-    async def go() -> dict[str, int]:
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            return await demo.load(app, creators=args.creators, orders=args.orders)
-
-    try:
-        counts = asyncio.run(go())
-    except Rejected as exc:
-        print(f"error: {exc.reason}", file=sys.stderr)
-        return 1
-    print("demo loaded: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
-    print(f"next: tracker admin create --email YOU --role admin, then {settings.base_url}/admin")
-    return 0
+    return demo.command(_settings(), args.creators, args.orders)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tracker.attribution.credit import MODELS
+    from tracker.reports.build import COST_KINDS, DIMENSIONS
+    from tracker.reports.costs import COST_COLUMNS, COST_HELP, POST_COLUMNS
+
     parser = argparse.ArgumentParser(prog="tracker", description="Creatorlink tracking server")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -534,20 +550,44 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in ("cost", "post"):
         p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
         ksub = p.add_subparsers(dest="action", required=True)
-        _add_model_options(
-            ksub.add_parser("add"), schemas.CostIn if kind == "cost" else schemas.PostIn
+        add = ksub.add_parser(
+            "add",
+            help="add one cost (the CSV columns as options; amounts in major units)"
+            if kind == "cost"
+            else "add one content post",
         )
+        if kind == "cost":
+            for column in COST_COLUMNS:
+                add.add_argument(
+                    "--" + column.replace("_", "-"),
+                    dest=column,
+                    required=column in ("creator", "kind", "date"),
+                    choices=COST_KINDS if column == "kind" else None,
+                    help=COST_HELP[column],
+                )
+        else:
+            _add_model_options(add, schemas.PostIn)
         ksub.add_parser("list")
-        imp = ksub.add_parser("import")
+        columns = ", ".join(COST_COLUMNS) if kind == "cost" else POST_COLUMNS
+        imp = ksub.add_parser(
+            "import",
+            help=f"CSV with a header row; columns: {columns}"
+            + (" (amounts in major units, e.g. 250.00)" if kind == "cost" else ""),
+            description=f"Columns: {columns}. All rows are written, or none if any row is wrong.",
+        )
         imp.add_argument("file")
         imp.add_argument("--dry-run", action="store_true")
         p.set_defaults(fn=cmd_import_csv, record=kind)
 
-    p = sub.add_parser("report", help="ROI report: creator|tier|campaign|category|platform|link")
-    p.add_argument("dimension", nargs="?", default="creator")
-    p.add_argument("--model")
-    p.add_argument("--start")
-    p.add_argument("--end")
+    p = sub.add_parser(
+        "report",
+        help=f"ROI report by {' | '.join(DIMENSIONS)}; money in major units of the reporting "
+        "currency",
+    )
+    p.add_argument("dimension", nargs="?", default="creator", choices=DIMENSIONS)
+    p.add_argument("--model", choices=MODELS, help="attribution model (default: the setting)")
+    p.add_argument("--start", help="first day, YYYY-MM-DD (default: 29 days before --end)")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--csv", action="store_true")
     p.set_defaults(fn=cmd_report)
 

@@ -587,3 +587,28 @@ async def _posts(
             }
             rows.append(await cost_service.post_row(store, validate(schemas.PostIn, data)))
     return len(await store.add_posts(rows))
+
+
+def command(settings: Settings, creators: int, orders: int) -> int:
+    """``tracker demo``: start the app in-process, load, print what was made."""
+    import logging
+    import sys
+
+    from tracker.app import create_app
+    from tracker.core.errors import Rejected
+
+    logging.basicConfig(level="WARNING")
+
+    async def go() -> dict[str, int]:
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            return await load(app, creators=creators, orders=orders)
+
+    try:
+        counts = asyncio.run(go())
+    except Rejected as exc:
+        print(f"error: {exc.reason}", file=sys.stderr)
+        return 1
+    print("demo loaded: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+    print(f"next: tracker admin create --email YOU --role admin, then {settings.base_url}/admin")
+    return 0
