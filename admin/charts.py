@@ -143,8 +143,8 @@ def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[int]], *, title: st
     """A square matrix as coloured cells (darker = more shared), counts written in each.
     Colour strength is a presentation attribute (fill-opacity), so the strict CSP holds."""
     n = len(labels)
-    cell, left, top = 44, 130, 130
-    width, height = left + cell * n + 10, top + cell * n + 10
+    cell, left, top = 44, 130, 110
+    width, height = left + cell * n + 90, top + cell * n + 10
     off = [v for i, row in enumerate(matrix) for j, v in enumerate(row) if i != j]
     peak = max(off, default=0) or 1
     parts = [
@@ -166,15 +166,15 @@ def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[int]], *, title: st
         for j, value in enumerate(row):
             x, y = left + j * cell, top + i * cell
             strength = 0.08 if i == j else 0.1 + 0.9 * value / peak
-            fill = ' fill="#fff"' if i != j and value / peak > 0.55 else ""
+            css = "tick on-dark" if i != j and value / peak > 0.55 else "tick"
             parts.append(
                 f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="#2f5bd3" '
                 f'fill-opacity="{strength:.2f}"><title>{escape(labels[i])} and '
                 f"{escape(labels[j])}: {value:,}</title></rect>"
             )
             parts.append(
-                f'<text class="tick" x="{x + cell / 2 - 1:.1f}" y="{y + cell / 2 + 3:.1f}" '
-                f'text-anchor="middle"{fill}>'
+                f'<text class="{css}" x="{x + cell / 2 - 1:.1f}" y="{y + cell / 2 + 3:.1f}" '
+                'text-anchor="middle">'
                 f"{'' if i == j else _fmt(value)}</text>"
             )
     parts.append("</svg>")

@@ -72,10 +72,17 @@ async def dashboard(request: Request) -> Response:
         await store.daily_clicks(_since()), f"Clicks per day, last {CHART_DAYS} days"
     )
     portfolio = await reports_view.portfolio(request)
+    steps = {
+        "shop": bool(await store.list_shops(limit=1)),
+        "creators": totals["creators"] > 0,
+        "codes": bool(await store.list_codes(limit=1)),
+        "links": totals["links"] > 0,
+    }
     return render(
         request,
         "dashboard.html",
         active="dashboard",
+        steps=steps if not all(steps.values()) else None,
         totals=totals,
         chart=chart,
         days=CHART_DAYS,

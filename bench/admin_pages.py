@@ -43,6 +43,17 @@ PAGES = [
     "/admin/shops",
     "/admin/costs",
     "/admin/reports",
+    "/admin/reports?page=5&sort=clicks",
+    "/admin/reports?format=csv",
+    "/admin/links?q=c04",
+    "/admin/links?state=active&page=20",
+    "/admin/codes",
+    "/admin/orders",
+    "/admin/orders?unattributed=1",
+    "/admin/portfolio",
+    "/admin/portfolio/overlap",
+    "/admin/portfolio/leaks",
+    "/admin/portfolio/advice",
 ]
 
 

@@ -172,3 +172,16 @@ async def test_campaign_budget_against_spend_and_revenue(demo_live: Running) -> 
     cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)
     assert "8,000.00 USD" in cells[0]
     assert re.search(r"\d+%", cells[2])  # budget used
+
+
+async def test_an_empty_panel_says_what_to_do_next(live: Running) -> None:
+    await logged_in(live)
+    page = await live.client.get("/admin/")
+    steps = page.text.split('id="first-steps"')[1].split("</section>")[0]
+    assert "Create a shop" in steps and "postback URL and secret" in steps
+    assert "Generate a discount code" in steps and "make demo" in steps
+    orders = await live.client.get("/admin/orders")
+    assert "create a shop under" in orders.text
+    await demo.load(live.app, creators=5, orders=10)
+    page = await live.client.get("/admin/")
+    assert 'id="first-steps"' not in page.text
