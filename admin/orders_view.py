@@ -119,12 +119,12 @@ async def orders_page(
     request: Request, *, form_error: Rejected | None = None, form: dict[str, str] | None = None
 ) -> Response:
     a = admin(request)
+    filter_error: NotFound | None = None
+    where: dict[str, Any] | None
     try:
         shown, where = await _filters(request)
     except NotFound as exc:  # an unknown creator or shop in the filter: say so, list nothing
         shown, where, filter_error = dict(request.query_params), None, exc
-    else:
-        filter_error = None
     number = page_number(request)
     csv = request.query_params.get("format") == "csv"
     rows: list[dict[str, Any]] = []

@@ -32,6 +32,7 @@ from admin.web import (
     render,
 )
 from tracker import schemas
+from tracker.catalogue import campaigns as campaigns_of
 from tracker.catalogue.creators import PLATFORMS, tier_for, tier_names, tier_range
 from tracker.core import clock, money
 from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
@@ -42,7 +43,7 @@ from tracker.schemas import validate
 from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
-PLACEHOLDERS = {}
+PLACEHOLDERS: dict[str, tuple[str, str]] = {}  # page name -> (title, text)
 
 
 def clicks_chart(rows: list[dict[str, Any]], title: str) -> Markup:
@@ -100,6 +101,7 @@ async def creators(
     form_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
 ) -> Response:
+    # long: the creators page: filters, sort, paging, tiers and the add form in one view
     store = admin(request).store
     qp = request.query_params
     filters = {
@@ -198,7 +200,40 @@ async def creator_detail(
 ) -> Response:
     a = admin(request)
     creator = await a.store.get_creator(ref or request.path_params["ref"])
-    links = await a.store.list_links(creator_id=creator["id"], limit=500)
+    items = await link_cards(a, creator["id"])
+    extra = await creator_extras(a.store, creator["id"])
+    extra["costs"] = [costs_view.present_cost(c, a.settings) for c in extra["costs"]]
+    extra["orders"] = [
+        {**o, "net": format_value(o["net_minor"], "money", o["currency"])} for o in extra["orders"]
+    ]
+    summary = await reports_view.creator_money(request, creator["id"])
+    if summary is not None:  # only this creator's own amounts matter here
+        summary["excluded"] = _own_exclusions(creator, extra["costs"], summary["currency"])
+    daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
+    chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
+    return render(
+        request,
+        "creator.html",
+        status=status_of(form_error) if form_error else (201 if new_page_url else 200),
+        creator_pages=await a.store.list_creator_pages(creator["id"]),
+        new_page_url=new_page_url,
+        active="creators",
+        creator=creator,
+        tier=tier_for(int(creator["followers"]), admin(request).settings.tiers),
+        links=items,
+        chart=chart,
+        campaigns=await a.store.list_campaigns(limit=500),
+        platforms=PLATFORMS,
+        form=form_values or {},
+        form_error=form_error,
+        summary=summary,
+        **extra,
+    )
+
+
+async def link_cards(a: Any, creator_id: str) -> list[dict[str, Any]]:
+    """A creator's links with their short URL, QR code, click count and true state."""
+    links = await a.store.list_links(creator_id=creator_id, limit=500)
     counts = await a.store.click_counts_by_link([ln["id"] for ln in links])
     now = clock.now_iso()
     items = []
@@ -220,43 +255,19 @@ async def creator_detail(
                 "short_url": short,
                 "qr": Markup(qr),
                 "clicks": counts.get(ln["id"], 0),
-                "state": link_state(ln, now),
+                "state": catalogue.link_state(ln, now),
             }
         )
-    extra = await creator_extras(a.store, creator["id"])
-    extra["costs"] = [costs_view.present_cost(c, a.settings) for c in extra["costs"]]
-    extra["orders"] = [
-        {**o, "net": format_value(o["net_minor"], "money", o["currency"])} for o in extra["orders"]
-    ]
-    summary = await reports_view.creator_money(request, creator["id"])
-    left_out = sorted({c["currency"] for c in extra["costs"] if c["excluded"]})
-    if summary is not None:  # only this creator's own amounts matter here
-        summary["excluded"] = (
-            f"Excluded from cost and ROI: @{creator['handle']}'s costs in "
-            f"{', '.join(left_out)} (no exchange rate into {summary['currency']}; set "
-            f"TRACKER_FX_RATES, e.g. {left_out[0]}=1.08)."
-            if left_out
-            else ""
-        )
-    daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
-    chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
-    return render(
-        request,
-        "creator.html",
-        status=status_of(form_error) if form_error else (201 if new_page_url else 200),
-        creator_pages=await a.store.list_creator_pages(creator["id"]),
-        new_page_url=new_page_url,
-        active="creators",
-        creator=creator,
-        tier=tier_for(int(creator["followers"]), admin(request).settings.tiers),
-        links=items,
-        chart=chart,
-        campaigns=await a.store.list_campaigns(limit=500),
-        platforms=PLATFORMS,
-        form=form_values or {},
-        form_error=form_error,
-        summary=summary,
-        **extra,
+    return items
+
+
+def _own_exclusions(creator: dict[str, Any], costs: list[dict[str, Any]], currency: str) -> str:
+    left_out = sorted({c["currency"] for c in costs if c["excluded"]})
+    if not left_out:
+        return ""
+    return (
+        f"Excluded from cost and ROI: @{creator['handle']}'s costs in {', '.join(left_out)} "
+        f"(no exchange rate into {currency}; set TRACKER_FX_RATES, e.g. {left_out[0]}=1.08)."
     )
 
 
@@ -334,7 +345,7 @@ async def campaigns(
         rows.append(
             {
                 **c,
-                "state": campaign_state(c, today),
+                "state": campaigns_of.state(c, today),
                 "budget": format_value(budget, "money", c["currency"])
                 if budget is not None
                 else "",
@@ -359,17 +370,6 @@ async def campaigns(
         form_error=form_error,
         form=form_values or {},
     )
-
-
-def campaign_state(c: dict[str, Any], today: str) -> str:
-    """disabled, scheduled (starts later), ended (ended before today) or active."""
-    if c["status"] != "active":
-        return "disabled"
-    if c.get("starts_on") and c["starts_on"] > today:
-        return "scheduled"
-    if c.get("ends_on") and c["ends_on"] < today:
-        return "ended"
-    return "active"
 
 
 async def create_campaign(request: Request) -> Response:
@@ -410,15 +410,6 @@ LINK_COLUMNS = [
 ]
 
 
-def link_state(row: dict[str, Any], now: str) -> str:
-    """What a visitor gets: disabled and expired links answer 410, whatever the status says."""
-    if row["status"] != "active":
-        return "disabled"
-    if row.get("expires_at") and row["expires_at"] <= now:
-        return "expired"
-    return "active"
-
-
 async def links(
     request: Request,
     *,
@@ -454,7 +445,7 @@ async def links(
             **r,
             "short_url": f"{a.settings.base_url}/{r['slug']}",
             "clicks": counts.get(r["id"], 0),
-            "state": link_state(r, now),
+            "state": catalogue.link_state(r, now),
             "creator": f"@{r['creator_handle']}" if r.get("creator_handle") else "",
             "campaign": r.get("campaign_name") or "",
             "expires": (r.get("expires_at") or "")[:16].replace("T", " "),

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from admin.charts import bar_chart
 from admin.tables import Column, Table, csv_response, format_value
 from admin.web import PAGE_SIZE, Page, admin, page_number, query_with, render
+from tracker.core import money
 
 DIMENSION_LABELS = {
     "creator": "Creator",
@@ -187,15 +188,16 @@ async def portfolio(request: Request) -> dict[str, Any] | None:
     )
     revenue_chart = bar_chart(
         labels,
-        [(currency, [d["revenue_minor"] / 100 for d in days], "bar-human")],
+        [
+            (
+                currency,
+                [d["revenue_minor"] / 10 ** money.exponent(currency) for d in days],
+                "bar-human",
+            )
+        ],
         unit=f"revenue per day ({currency})",
         title=f"Attributed revenue per day ({currency})",
     )
-    totals = result["totals"]
-    money = {
-        k: format_value(totals.get(k), "money")
-        for k in ("revenue_minor", "cost_minor", "cpa_minor")
-    }
     return {
         "start": params.start.isoformat(),
         "end": params.end.isoformat(),
@@ -204,18 +206,31 @@ async def portfolio(request: Request) -> dict[str, Any] | None:
         "models": MODEL_LABELS,
         "excluded": excluded_note(result),
         "currency": currency,
-        "totals": totals,
-        "money": money,
-        "roi": format_value(totals.get("roi_pct"), "pct"),
         "bands": bands,
         "top": list(reversed(ranked[-5:])),
         "bottom": ranked[:5],
-        "unattributed": result.get("unattributed") or {},
-        "unattributed_revenue": format_value(
-            (result.get("unattributed") or {}).get("revenue_minor", 0), "money"
-        ),
         "orders_chart": orders_chart,
         "revenue_chart": revenue_chart,
+        **_headline(result),
+    }
+
+
+def _headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's money figures, formatted in the report's currency."""
+    totals = result["totals"]
+    currency = result["currency"]
+    unattributed = result.get("unattributed") or {}
+    return {
+        "totals": totals,
+        "money": {
+            k: format_value(totals.get(k), "money", currency)
+            for k in ("revenue_minor", "cost_minor", "cpa_minor")
+        },
+        "roi": format_value(totals.get("roi_pct"), "pct"),
+        "unattributed": unattributed,
+        "unattributed_revenue": format_value(
+            unattributed.get("revenue_minor", 0), "money", currency
+        ),
     }
 
 
@@ -289,7 +304,7 @@ async def creator_money(request: Request, creator_id: str) -> dict[str, Any] | N
     query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
     params = reports.params_from(query, a.settings)
     result = await reports.build(a.store, a.settings, params, "creator", distinct=False)
-    row = next((r for r in result["rows"] if r.get("key") == creator_id), {})
+    row: dict[str, Any] = next((r for r in result["rows"] if r.get("key") == creator_id), {})
     currency = result["currency"]
     has_cost = bool(row.get("cost_minor"))
     return {

@@ -14,20 +14,39 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tracker import guests, schemas
+from tracker import guests, schemas, serve
+from tracker.attribution.credit import MODELS
 from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
 from tracker.core import money
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
 from tracker.links import service as catalogue
+from tracker.reports import build as reports
+from tracker.reports.build import COST_KINDS, DIMENSIONS
+from tracker.reports.costs import (
+    COST_COLUMNS,
+    COST_HELP,
+    POST_COLUMNS,
+    column_error,
+    cost_from_fields,
+    import_costs,
+    import_posts,
+    post_row,
+    present_cost,
+    present_post,
+)
+from tracker.retention import purge
 from tracker.schemas import validate
-from tracker.settings import Settings, url_for_address, with_served_address
+from tracker.settings import SETTINGS, Settings, url_for_address, with_served_address
 from tracker.store import Store, open_store
+from tracker.store.backup import BackupError, backup_sqlite
+from tracker.store.transfer import TransferError, export_store, import_store
 
 
 def _settings() -> Settings:
@@ -88,10 +107,6 @@ def _model_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, A
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from tracker.app import create_app
-
     settings = with_served_address(_settings(), args.host, args.port)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -101,29 +116,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Creatorlink serving on {listen}  (database: {settings.database_url.split('@')[-1]})")
     print(f"  short links:  {base}/SLUG")
     print(
-        f"  admin panel:  {base}/admin  (first user: .venv/bin/tracker admin create "
-        "--email YOU --role admin)"
+        f"  admin panel:  {base}/admin  (first user: .venv/bin/tracker admin create --email YOU --role admin)"
     )
     print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
     print(
         "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
     )
     sys.stdout.flush()
-    from tracker.http.limits import UVICORN_LIMITS, bounded_httptools_protocol
-
-    uvicorn.run(
-        create_app(settings, freeze_heap=True),
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level,
-        loop="uvloop",
-        http=bounded_httptools_protocol(),
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
-        access_log=args.access_log,
-        **UVICORN_LIMITS,
-    )
+    serve.run(settings, host=args.host, port=args.port, access_log=args.access_log)
     return 0
 
 
@@ -243,8 +243,6 @@ KINDS: dict[str, Kind] = {
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from tracker.retention import purge
-
     async def go(store: Store, settings: Settings) -> None:
         done = await purge(store, settings)
         if not done:
@@ -256,10 +254,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from tracker.store.backup import BackupError, backup_sqlite
-
     settings = _settings()
     if not settings.is_sqlite:
         print(
@@ -281,8 +275,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tracker.store.transfer import TransferError, export_store
-
     async def go(store: Store, settings: Settings) -> None:
         if args.file == "-":
             counts = await export_store(store.db, sys.stdout)
@@ -305,8 +297,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tracker.store.transfer import TransferError, import_store
-
     async def go(store: Store, settings: Settings) -> None:
         if args.file == "-":
             counts = await import_store(store.db, sys.stdin)
@@ -327,10 +317,10 @@ def cmd_resource(args: argparse.Namespace) -> int:
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action == "create":
-            fields = _model_args(args, kind.create_model)
+            data = _model_args(args, kind.create_model)
             if args.kind == "code":
-                fields = codes.value_from_major(fields)
-            model = validate(kind.create_model, fields)
+                data = codes.value_from_major(data)
+            model = validate(kind.create_model, data)
             row = schemas.to_row(model)
             _print(
                 kind.present(
@@ -375,7 +365,6 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
 
 def cmd_import_csv(args: argparse.Namespace) -> int:
     """tracker cost import FILE | tracker post import FILE: all rows or none."""
-    from tracker.reports.costs import import_costs, import_posts
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action in ("add", "list"):
@@ -396,15 +385,6 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
     """tracker cost|post add ... (the API's fields) and tracker cost|post list."""
-    from tracker.reports.costs import (
-        COST_COLUMNS,
-        column_error,
-        cost_from_fields,
-        post_row,
-        present_cost,
-        present_post,
-    )
-
     if args.action == "list":
         if args.record == "cost":
             _table(
@@ -431,7 +411,6 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """tracker report DIMENSION [--model M] [--start D] [--end D] [--csv]"""
-    from tracker.reports import build as reports
 
     async def go(store: Store, settings: Settings) -> None:
         query = {
@@ -440,19 +419,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         p = reports.params_from(query, settings)
         data = await reports.build(store, settings, p, args.dimension)
         currency = data["currency"]
-        rows = [
-            {
-                **r,
-                **{
-                    k.removesuffix("_minor"): None
-                    if r.get(k) is None
-                    else money.major(round(r[k]), currency)
-                    for k in ("revenue_minor", "cost_minor", "cpa_minor")
-                },
-                "orders": None if r.get("orders") is None else f"{r['orders']:g}",
-            }
-            for r in [*data["rows"], data["totals"]]
-        ]
+        rows = [_major_row(r, currency) for r in [*data["rows"], data["totals"]]]
         if args.csv:
             sys.stdout.write(to_csv(reports.CSV_COLUMNS, reports.csv_rows(data)))
         else:
@@ -478,10 +445,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def _major_row(row: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A report row for people: money in major units, credited orders without '.0'."""
+    out = {**row, "orders": None if row.get("orders") is None else f"{row['orders']:g}"}
+    for key in ("revenue_minor", "cost_minor", "cpa_minor"):
+        value = row.get(key)
+        out[key.removesuffix("_minor")] = (
+            None if value is None else money.major(round(value), currency)
+        )
+    return out
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print every setting as the README's markdown table."""
-    from tracker.settings import SETTINGS
-
     print("| Setting | Default | What it does |")
     print("|---|---|---|")
     for s in SETTINGS:
@@ -497,10 +473,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tracker.attribution.credit import MODELS
-    from tracker.reports.build import COST_KINDS, DIMENSIONS
-    from tracker.reports.costs import COST_COLUMNS, COST_HELP, POST_COLUMNS
-
     parser = argparse.ArgumentParser(prog="tracker", description="Creatorlink tracking server")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -510,11 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--access-log", action="store_true")
     p.set_defaults(fn=cmd_serve)
 
-    p = sub.add_parser(
-        "demo",
-        help="load a demo portfolio (creators, links, clicks, orders from each platform, costs, "
-        "posts; last 30 days) into an empty store",
-    )
+    p = sub.add_parser("demo", help="load a 30-day demo portfolio into an empty store")
     p.add_argument("--creators", type=int, default=300)
     p.add_argument("--orders", type=int, default=1200)
     p.set_defaults(fn=cmd_demo)
@@ -546,38 +514,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_token)
 
     guests.add_commands(guests.from_env(), sub, _run)
+    _add_record_commands(sub)
+    return parser
 
+
+def _add_cost_or_post_commands(sub: Any, kind: str) -> None:
+    """cost|post add (a cost's options are the CSV's columns, amounts in major units),
+    list, and import FILE.csv (help lists the columns)."""
+    p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
+    ksub = p.add_subparsers(dest="action", required=True)
+    add = ksub.add_parser(
+        "add",
+        help="add one cost (the CSV columns as options; amounts in major units)"
+        if kind == "cost"
+        else "add one content post",
+    )
+    if kind == "cost":
+        for column in COST_COLUMNS:
+            add.add_argument(
+                "--" + column.replace("_", "-"),
+                dest=column,
+                required=column in ("creator", "kind", "date"),
+                choices=COST_KINDS if column == "kind" else None,
+                help=COST_HELP[column],
+            )
+    else:
+        _add_model_options(add, schemas.PostIn)
+    ksub.add_parser("list")
+    columns = ", ".join(COST_COLUMNS) if kind == "cost" else POST_COLUMNS
+    imp = ksub.add_parser(
+        "import",
+        help=f"CSV with a header row; columns: {columns}"
+        + (" (amounts in major units, e.g. 250.00)" if kind == "cost" else ""),
+        description=f"Columns: {columns}. All rows are written, or none if any row is wrong.",
+    )
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true")
+    p.set_defaults(fn=cmd_import_csv, record=kind)
+
+
+def _add_record_commands(sub: Any) -> None:
+    """costs and posts, the report, and the catalogue's kinds (creator, link, code...)."""
     for kind in ("cost", "post"):
-        p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
-        ksub = p.add_subparsers(dest="action", required=True)
-        add = ksub.add_parser(
-            "add",
-            help="add one cost (the CSV columns as options; amounts in major units)"
-            if kind == "cost"
-            else "add one content post",
-        )
-        if kind == "cost":
-            for column in COST_COLUMNS:
-                add.add_argument(
-                    "--" + column.replace("_", "-"),
-                    dest=column,
-                    required=column in ("creator", "kind", "date"),
-                    choices=COST_KINDS if column == "kind" else None,
-                    help=COST_HELP[column],
-                )
-        else:
-            _add_model_options(add, schemas.PostIn)
-        ksub.add_parser("list")
-        columns = ", ".join(COST_COLUMNS) if kind == "cost" else POST_COLUMNS
-        imp = ksub.add_parser(
-            "import",
-            help=f"CSV with a header row; columns: {columns}"
-            + (" (amounts in major units, e.g. 250.00)" if kind == "cost" else ""),
-            description=f"Columns: {columns}. All rows are written, or none if any row is wrong.",
-        )
-        imp.add_argument("file")
-        imp.add_argument("--dry-run", action="store_true")
-        p.set_defaults(fn=cmd_import_csv, record=kind)
+        _add_cost_or_post_commands(sub, kind)
 
     p = sub.add_parser(
         "report",
@@ -591,24 +570,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true")
     p.set_defaults(fn=cmd_report)
 
-    for name, kind in KINDS.items():
+    for name, spec in KINDS.items():
         p = sub.add_parser(name, help=f"{name}s: create | list | get | update | disable | enable")
         ksub = p.add_subparsers(dest="action", required=True)
         c = ksub.add_parser("create")
-        _add_model_options(c, kind.create_model)
+        _add_model_options(c, spec.create_model)
         ksub.add_parser("list").add_argument("--limit", type=int, default=100)
         for action in ("get", "disable", "enable"):
             ksub.add_parser(action).add_argument("ref")
         u = ksub.add_parser("update")
         u.add_argument("ref")
-        _add_model_options(u, kind.patch_model)
+        _add_model_options(u, spec.patch_model)
         p.set_defaults(fn=cmd_resource, kind=name)
         if name == "code":
             b = ksub.add_parser("bulk", help="one code per creator (--creators a,b or all)")
             _add_model_options(b, schemas.CodeBulk)
             b.set_defaults(fn=cmd_codes_extra)
             ksub.add_parser("export", help="CSV of all codes").set_defaults(fn=cmd_codes_extra)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.admin.test_admin import logged_in
 from tests.conftest import Running
-from tests.test_admin import logged_in
 from tracker import demo
 
 pytestmark = pytest.mark.anyio

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.admin.test_admin_browser import ARGS, CHROMIUM, EMAIL, PASSWORD, create_user, shot
 from tests.conftest import ROOT, Server, free_port, server_env
-from tests.test_admin_browser import ARGS, CHROMIUM, EMAIL, PASSWORD, create_user, shot
 
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
 PAGES = [

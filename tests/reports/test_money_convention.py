@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.admin.test_admin import logged_in
 from tests.conftest import ROOT, Running, server_env
-from tests.test_admin import logged_in
 from tracker.reports import costs
 
 pytestmark = pytest.mark.anyio

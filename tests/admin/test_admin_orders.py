@@ -9,9 +9,9 @@ import io
 
 import pytest
 
+from tests.admin.test_admin import csrf_of, logged_in
 from tests.conftest import Running
 from tests.postback_helpers import SHOPIFY_SECRET, dumps, shopify_headers, shopify_order
-from tests.test_admin import csrf_of, logged_in
 from tracker import demo
 
 pytestmark = pytest.mark.anyio

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.admin.test_admin import logged_in
 from tests.conftest import Running
-from tests.test_admin import logged_in
 from tracker import demo
 
 pytestmark = pytest.mark.anyio

@@ -14,24 +14,23 @@ The store must hold no creators yet (it never mixes demo rows into real data).
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
+import logging
 import random
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
 
 from tracker import schemas
+from tracker.app import create_app
 from tracker.catalogue import codes as code_service
 from tracker.catalogue import shops as shop_service
 from tracker.catalogue.creators import PLATFORMS
 from tracker.core import clock, ids
-from tracker.core.errors import Conflict
+from tracker.core.errors import Conflict, Rejected
+from tracker.demo import postbacks
 from tracker.links import service as link_service
 from tracker.reports import costs as cost_service
 from tracker.schemas import validate
@@ -153,18 +152,6 @@ class Shop:
     currency: str
 
 
-def _sign_b64(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _money(minor: int) -> str:
-    return f"{minor / 100:.2f}"
-
-
 async def load(
     app: Any, *, creators: int = 300, orders: int = 1200, seed: int = 7
 ) -> dict[str, int]:
@@ -226,7 +213,8 @@ async def _campaigns(store: Any, now: datetime) -> list[dict[str, Any]]:
 
 
 async def _creators(store: Any, rng: random.Random, n: int) -> list[dict[str, Any]]:
-    rows, seen = [], set()
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     while len(rows) < n:
         handle = f"{rng.choice(FIRST)}{rng.choice(LAST)}{rng.randrange(10, 99)}"
         if handle in seen:
@@ -267,7 +255,7 @@ async def _links(
             }
             roll = rng.random()
             if roll < 0.04:
-                data["expires_at"] = _iso(now - timedelta(days=rng.randrange(1, 10)))
+                data["expires_at"] = postbacks.iso(now - timedelta(days=rng.randrange(1, 10)))
             elif roll < 0.07:
                 data["status"] = "disabled"
             model = validate(schemas.LinkIn, data)
@@ -416,113 +404,9 @@ async def _orders(
 async def _post(
     client: httpx.AsyncClient, settings: Settings, shop: Shop, o: dict[str, Any]
 ) -> int:
-    v: Visitor = o["visitor"]
-    param = settings.click_id_param
-    total = o["total"]
-    discount = total * 15 // 100 if o["codes"] else 0
-    if shop.platform == "shopify":
-        data: dict[str, Any] = {
-            "id": 820982911946154508 + o["n"],
-            "name": f"#{o['n']}",
-            "created_at": _iso(o["placed"]),
-            "updated_at": _iso(o["placed"] + timedelta(minutes=2)),
-            "currency": shop.currency,
-            "total_price": _money(total),
-            "subtotal_price": _money(total + discount),
-            "total_discounts": _money(discount),
-            "financial_status": "refunded" if o["refund"] == total else "paid",
-            "discount_codes": [
-                {"code": c, "amount": _money(discount), "type": "percentage"} for c in o["codes"]
-            ],
-            "landing_site": f"/products/serum?{param}={o['click_id']}" if o["click_id"] else "/",
-            "referring_site": o.get("referrer") or "https://www.instagram.com/",
-            "browser_ip": v.ip,
-            "client_details": {
-                "browser_ip": v.ip,
-                "user_agent": v.ua[0],
-                "accept_language": v.lang,
-            },
-            "customer": {"email": v.email, "orders_count": 1 if o["new"] else 3},
-            "refunds": [
-                {
-                    "id": 9000 + o["n"],
-                    "created_at": _iso(o["placed"] + timedelta(days=1)),
-                    "transactions": [
-                        {"kind": "refund", "status": "success", "amount": _money(o["refund"])}
-                    ],
-                }
-            ]
-            if o["refund"]
-            else [],
-        }
-        body = json.dumps(data).encode()
-        headers = {
-            "content-type": "application/json",
-            "x-shopify-topic": "orders/updated",
-            "x-shopify-hmac-sha256": _sign_b64(shop.secret, body),
-            "x-shopify-shop-domain": "demo.myshopify.com",
-            "x-shopify-webhook-id": f"demo-{o['n']}",
-        }
-    elif shop.platform == "woocommerce":
-        data = {
-            "id": o["n"],
-            "number": str(o["n"]),
-            "status": "refunded" if o["refund"] == total else "completed",
-            "currency": shop.currency,
-            "date_created_gmt": _iso(o["placed"]).rstrip("Z"),
-            "date_modified_gmt": _iso(o["placed"] + timedelta(minutes=2)).rstrip("Z"),
-            "total": _money(total),
-            "discount_total": _money(discount),
-            "shipping_total": "0.00",
-            "total_tax": "0.00",
-            "coupon_lines": [{"code": c} for c in o["codes"]],
-            "meta_data": [{"key": f"_{param}", "value": o["click_id"]}] if o["click_id"] else [],
-            "customer_ip_address": v.ip,
-            "customer_user_agent": v.ua[0],
-            "billing": {"email": v.email},
-            "refunds": [{"id": 9000 + o["n"], "total": f"-{_money(o['refund'])}"}]
-            if o["refund"]
-            else [],
-        }
-        body = json.dumps(data).encode()
-        headers = {
-            "content-type": "application/json",
-            "x-wc-webhook-topic": "order.updated",
-            "x-wc-webhook-signature": _sign_b64(shop.secret, body),
-            "x-wc-webhook-delivery-id": f"demo-{o['n']}",
-            "x-wc-webhook-source": "https://shop.example.com/",
-        }
-    else:
-        payload: dict[str, Any] = {
-            "order_id": f"app-{o['n']}",
-            "order_number": f"A{o['n']}",
-            "created_at": _iso(o["placed"]),
-            "currency": shop.currency,
-            "total_minor": total,
-            "discount_minor": discount,
-            "status": "refunded" if o["refund"] == total else "paid",
-            "discount_codes": o["codes"],
-            "click_id": o["click_id"],
-            "ip": v.ip,
-            "user_agent": v.ua[0],
-            "accept_language": v.lang,
-            "customer_email": v.email,
-            "new_customer": o["new"],
-            "refunds": [
-                {"id": f"r{o['n']}", "amount_minor": o["refund"], "created_at": _iso(o["placed"])}
-            ]
-            if o["refund"]
-            else [],
-        }
-        body = json.dumps({"type": "order.updated", "data": payload}).encode()
-        msg_id = f"msg_demo_{o['n']}"
-        at = datetime.now(UTC)
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": Webhook(shop.secret).sign(msg_id, at, body.decode()),
-        }
+    body, headers = postbacks.delivery(
+        shop.platform, shop.secret, shop.currency, settings.click_id_param, o
+    )
     r = await client.post(f"/postbacks/{shop.platform}/{shop.slug}", content=body, headers=headers)
     return r.status_code
 
@@ -562,7 +446,7 @@ async def _costs(
 
 async def _posts(
     store: Any, rng: random.Random, creators: list[dict[str, Any]], start: datetime, now: datetime
-) -> list[str] | int:
+) -> int:
     rows = []
     for c in creators:
         for _ in range(rng.choice((1, 2, 2, 3))):
@@ -574,7 +458,7 @@ async def _posts(
                 "format": rng.choice(("reel", "story", "video", "short", "post")),
                 "category": c["category"] or "",
                 "url": f"https://{c['platform']}.example.com/{c['handle']}/{rng.randrange(10**6)}",
-                "posted_at": _iso(
+                "posted_at": postbacks.iso(
                     start + timedelta(seconds=rng.random() * (now - start).total_seconds())
                 ),
                 "likes": int(reach * rng.uniform(0.02, 0.12)),
@@ -591,12 +475,6 @@ async def _posts(
 
 def command(settings: Settings, creators: int, orders: int) -> int:
     """``tracker demo``: start the app in-process, load, print what was made."""
-    import logging
-    import sys
-
-    from tracker.app import create_app
-    from tracker.core.errors import Rejected
-
     logging.basicConfig(level="WARNING")
 
     async def go() -> dict[str, int]:
