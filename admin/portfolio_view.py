@@ -59,7 +59,7 @@ def _money(value: Any, currency: str) -> str:
 async def overview_page(request: Request) -> Response:
     a = admin(request)
     p = _params(request)
-    data = await portfolio.overview(a.store, a.settings, p, TOP_N)
+    data = await portfolio.overview(a.store, a.settings, p, TOP_N, distinct=False)
     conc = data["concentration_pct"]
     chart = share_bars(
         [("Top creator", conc["top_1"]), ("Top 5", conc["top_5"]), ("Top 10", conc["top_10"])],
@@ -91,7 +91,7 @@ async def overview_page(request: Request) -> Response:
 async def overlap_page(request: Request) -> Response:
     a = admin(request)
     p = _params(request)
-    data = await portfolio.overview(a.store, a.settings, p, TOP_N)
+    data = await portfolio.overview(a.store, a.settings, p, TOP_N, distinct=False)
     ov = data["overlap"]
     return render(
         request,
@@ -127,7 +127,7 @@ async def leaks_page(request: Request) -> Response:
 async def advice_page(request: Request) -> Response:
     a = admin(request)
     p = _params(request)
-    data = await portfolio.recommendations(a.store, a.settings, p)
+    data = await portfolio.recommendations(a.store, a.settings, p, distinct=False)
     by_handle = {r["handle"]: r["id"] for r in await a.store.creators_meta()}
     cur = p.currency
     rising = [
