@@ -90,6 +90,10 @@ async def test_unknown_code_is_assigned_and_its_orders_reattributed(live: Runnin
     # the creator filter finds the re-attributed orders
     page = await live.client.get("/admin/orders?creator=maya")
     assert "#5001" in page.text and "#5002" in page.text and "#5003" not in page.text
+    page = await live.client.get("/admin/orders?q=%235002")  # the order number as shown
+    assert "#5002" in page.text and "#5001" not in page.text
+    page = await live.client.get("/admin/orders?q=50%25")  # a literal %, not a wildcard
+    assert "No order matches" in page.text
 
 
 async def test_assigning_to_an_unknown_creator_names_the_field(live: Running) -> None:

@@ -15,6 +15,7 @@ from tracker.attribution.rules import choose_winner
 from tracker.orders.model import Order
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
+from tracker.store.panel_lists import like
 
 #: Sort keys the orders list accepts -> SQL expression.
 ORDER_SORTS = {
@@ -58,8 +59,10 @@ def _order_filters(
         where.append("o.placed_at < ?")
         params.append(end)
     if q:
-        where.append("(LOWER(o.order_number) LIKE ? OR LOWER(o.external_id) LIKE ?)")
-        params += [f"%{q.lower()}%"] * 2
+        where.append(
+            "(LOWER(o.order_number) LIKE ? ESCAPE '\\' OR LOWER(o.external_id) LIKE ? ESCAPE '\\')"
+        )
+        params += [like(q.lstrip("#"))] * 2
     if code:
         where.append(
             "EXISTS (SELECT 1 FROM touches t WHERE t.order_id = o.id AND t.method = 'code' "
