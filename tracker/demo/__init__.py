@@ -361,7 +361,8 @@ async def _orders(
     for i in range(n):
         v = rng.choice(clicked)
         cid, click_at, creator_id = rng.choice(v.clicks)
-        placed = min(now - timedelta(minutes=5), click_at + timedelta(hours=rng.random() * 72))
+        room = max(0.0, (now - timedelta(minutes=5) - click_at).total_seconds())
+        placed = click_at + timedelta(seconds=rng.random() * min(room, 72 * 3600))
         roll = rng.random()
         order: dict[str, Any] = {
             "n": 5000 + i,
