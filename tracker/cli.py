@@ -41,7 +41,7 @@ from tracker.reports.costs import (
     present_cost,
     present_post,
 )
-from tracker.retention import purge, scrub_stored_bodies
+from tracker.retention import purge
 from tracker.schemas import validate
 from tracker.settings import SETTINGS, Settings, url_for_address, with_served_address
 from tracker.store import Store, open_store
@@ -94,13 +94,9 @@ def _add_model_options(parser: argparse.ArgumentParser, model: type[BaseModel]) 
         flag = "--" + name.replace("_", "-")
         if name in ("creator_id", "campaign_id"):
             flag = "--" + name.removesuffix("_id")
-        kind = field.annotation
-        if kind is bool or kind == (bool | None):
-            parser.add_argument(
-                flag, dest=name, action=argparse.BooleanOptionalAction, default=None
-            )
-        else:
-            parser.add_argument(flag, dest=name, default=None, help=field.description)
+        flag_only = field.annotation is bool or field.annotation == (bool | None)  # --x/--no-x
+        action = argparse.BooleanOptionalAction if flag_only else "store"
+        parser.add_argument(flag, dest=name, action=action, default=None, help=field.description)
 
 
 def _model_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
@@ -172,18 +168,9 @@ class Kind:
     present: Callable[[dict[str, Any], Settings], dict[str, Any]] = lambda row, _: row
 
 
-async def _create_shop(
-    store: Store, settings: Settings, row: dict[str, Any], _: set[str]
-) -> dict[str, Any]:
-    out, shown = await shop_of.create(store, row)
-    print(f"shown once, keep them: {' and '.join(shown)}", file=sys.stderr)
-    return {**shop_of.present(out, settings.base_url, settings.secret_grace_hours), **shown}
-
-
-async def _update_shop(
-    store: Store, settings: Settings, ref: str, f: dict[str, Any]
-) -> dict[str, Any]:
-    out, shown = await shop_of.update(store, ref, f)
+async def _shop_shown(settings: Settings, made: Awaitable[tuple[Any, dict[str, str]]]) -> Any:
+    """A created or updated shop, with the secrets shown once (``catalogue/shops.py``)."""
+    out, shown = await made
     if shown:
         print(f"shown once, keep them: {' and '.join(shown)}", file=sys.stderr)
     return {**shop_of.present(out, settings.base_url, settings.secret_grace_hours), **shown}
@@ -236,10 +223,10 @@ KINDS: dict[str, Kind] = {
         schemas.ShopIn,
         schemas.ShopPatch,
         ["id", "slug", "platform", "currency", "status"],
-        _create_shop,
+        lambda st, s, row, _g: _shop_shown(s, shop_of.create(st, row)),
         lambda st, n: st.list_shops(limit=n),
         lambda st, ref: st.get_shop(ref),
-        _update_shop,
+        lambda st, s, ref, f: _shop_shown(s, shop_of.update(st, ref, f)),
         lambda row, s: shop_of.present(row, s.base_url, s.secret_grace_hours),
     ),
     "code": Kind(
@@ -256,9 +243,6 @@ KINDS: dict[str, Kind] = {
 
 def cmd_purge(args: argparse.Namespace) -> int:
     async def go(store: Store, settings: Settings) -> None:
-        scrubbed = await scrub_stored_bodies(store, settings.secret_key)
-        if scrubbed:
-            print(f"personal data removed from stored postback bodies: {scrubbed} rows")
         done = await purge(store, settings)
         if not done:
             print("nothing to purge: every retention period is 0 (keep forever)")

@@ -51,6 +51,9 @@ async def purge(store: Any, settings: Settings, *, now: float | None = None) -> 
     """Apply every rule once; return rows changed per rule (rules kept forever are absent)."""
     now = clock.now() if now is None else now
     done: dict[str, int] = {}
+    scrubbed = await scrub_stored_bodies(store, settings.secret_key)
+    if scrubbed:
+        done["personal data in postback bodies stored before scrubbing"] = scrubbed
     for rule in RULES:
         days = int(getattr(settings, rule.days_setting))
         if days <= 0:
