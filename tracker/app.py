@@ -19,7 +19,9 @@ from starlette.types import Receive, Scope, Send
 
 from tracker import guests
 from tracker.clicks.writer import ClickWriter
+from tracker.commissions.ledger import CommissionJob
 from tracker.core.errors import Rejected
+from tracker.events.worker import EventWorker
 from tracker.http.errors import on_rejected, on_starlette_http
 from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
@@ -88,11 +90,17 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         state.writer.start()
         retention = RetentionJob(state.store, settings)
         retention.start()
+        state.events = EventWorker(state.store, settings)
+        state.events.start()
+        commissions = CommissionJob(state.store, settings)
+        commissions.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:
             yield
         finally:
             await retention.close()
+            await commissions.close()
+            await state.events.close()
             await state.writer.close()
             await state.cache.close()
             log.info("shutdown: %s", state.writer.stats())

@@ -342,6 +342,76 @@ SETTINGS: tuple[Setting, ...] = (
         "nano=0,micro=10000,mid=100000,macro=500000,mega=1000000",
         "Creator tiers by followers (minimum per tier); sources disagree, so set your own.",
     ),
+    # -- events out and commissions (tracker/events/, tracker/commissions/) --
+    Setting(
+        "TRACKER_WEBHOOK_TIMEOUT_SECONDS",
+        _int_range(1, 60),
+        "10",
+        "How long one webhook delivery may take (connect, send, answer) before it counts as "
+        "failed.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_RETRY_BASE_SECONDS",
+        _int_range(1, 3600),
+        "30",
+        "Wait before the first retry of a failed webhook delivery; each later retry waits "
+        "twice as long, up to TRACKER_WEBHOOK_RETRY_MAX_SECONDS.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_RETRY_MAX_SECONDS",
+        _int_range(1, 86400),
+        "21600",
+        "Longest wait between two attempts of a webhook delivery.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_MAX_ATTEMPTS",
+        _int_range(1, 100),
+        "14",
+        "Attempts per delivery before it is marked failed (the defaults span about 26.5 h: "
+        "30 s, 1 m, 2 m ... 4.3 h, then 6 h four times). Failed deliveries can be replayed.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_DISABLE_AFTER",
+        _int_range(0, 100000),
+        "50",
+        "An endpoint is disabled after this many failed attempts in a row, across its "
+        "events (0: never). Enabling it again resumes its pending deliveries.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_POLL_MS",
+        _int_range(10, 60000),
+        "1000",
+        "How often the delivery worker looks for due webhook deliveries (at most this long "
+        "between a change and its first delivery attempt).",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_ALLOW_PRIVATE",
+        _bool,
+        "false",
+        "Allow webhook endpoints on loopback, private and link-local addresses (off: "
+        "refused at registration and at every delivery).",
+    ),
+    Setting(
+        "TRACKER_EVENT_RETENTION_DAYS",
+        _int_range(0, 3650),
+        "30",
+        "Events (and their delivery log) older than this are erased once no endpoint waits "
+        "for them (0: keep forever).",
+    ),
+    Setting(
+        "TRACKER_COMMISSION_HOLD_DAYS",
+        _int_range(0, 365),
+        "30",
+        "Refund window: a commission stays pending this many days after the order was "
+        "placed, then is approved; a refund after that writes a clawback.",
+    ),
+    Setting(
+        "TRACKER_COMMISSION_APPROVE_INTERVAL_MINUTES",
+        _int_range(0, 1440),
+        "15",
+        "How often a running server approves commissions whose refund window has passed "
+        "(0: only `tracker commissions approve`).",
+    ),
     Setting(
         "TRACKER_GUESTS",
         guests.parse,
@@ -391,6 +461,16 @@ class Settings:
     reporting_currency: str
     fx_rates: dict[str, float]
     tiers: tuple[tuple[str, int], ...]
+    webhook_timeout_seconds: float
+    webhook_retry_base_seconds: float
+    webhook_retry_max_seconds: float
+    webhook_max_attempts: int
+    webhook_disable_after: int
+    webhook_poll_ms: int
+    webhook_allow_private: bool
+    event_retention_days: int
+    commission_hold_days: int
+    commission_approve_interval_minutes: int
     guests: tuple[str, ...]
     extra: dict[str, Any] = field(default_factory=dict)
 

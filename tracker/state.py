@@ -11,6 +11,7 @@ from tracker.settings import Settings
 
 if TYPE_CHECKING:
     from tracker.clicks.writer import ClickWriter
+    from tracker.events.worker import EventWorker
     from tracker.links.cache import LinkCache
     from tracker.store import Store
 
@@ -21,6 +22,7 @@ class AppState:
     store: Store
     cache: LinkCache
     writer: ClickWriter
+    events: EventWorker
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

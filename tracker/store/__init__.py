@@ -12,8 +12,10 @@ from typing import Any
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
+from tracker.store.commissions import CommissionQueries
 from tracker.store.creator_pages import CreatorPageQueries
 from tracker.store.engine import Engine
+from tracker.store.events import EventQueries
 from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
@@ -36,6 +38,8 @@ class Store(
     PanelQueries,
     ReportQueries,
     CreatorPageQueries,
+    EventQueries,
+    CommissionQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db
