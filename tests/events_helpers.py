@@ -12,16 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from standardwebhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from standardwebhooks import Webhook
 
 from tests.conftest import Running, free_port
 from tests.postback_helpers import dumps, generic_headers
 from tracker.settings import Settings
-
 
 SLOW = -1  # a hit answered only after a sleep ("sleep:SECONDS")
 

@@ -91,6 +91,7 @@ async def test_retries_after_500_and_timeout_with_backoff(settings: Settings) ->
         assert hits[1].at - hits[0].at >= 0.05
         assert hits[2].at - hits[1].at >= 1.0 + 0.1 - 0.02
         assert hits[3].at - hits[2].at >= 0.2 - 0.02
+
         async def logged() -> list[dict[str, object]]:
             r = await live.client.get(f"/api/v1/webhooks/{ep['id']}/attempts", headers=shop.auth)
             items: list[dict[str, object]] = r.json()["items"]
@@ -127,6 +128,7 @@ async def test_give_up_disable_enable_and_replay(settings: Settings) -> None:
         await rx.wait(lambda r: len(r.hits) == 2)
         await shop.order("F-2")
         await rx.wait(lambda r: len(r.hits) == 4)
+
         async def disabled() -> dict[str, str] | None:
             got: dict[str, str] = (await live.client.get(url, headers=shop.auth)).json()
             return got if got["status"] == "disabled" else None

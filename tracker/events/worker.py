@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -59,7 +60,7 @@ class EventWorker:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.node = node or f"{socket.gethostname()}:{os.getpid()}"
+        self.node = node or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.now = now
         self._client = httpx.AsyncClient(
             transport=transport,
