@@ -251,7 +251,7 @@ class CommissionQueries(StoreBase):
             f"SELECT e.{_ENTRY_COLUMNS.replace(', ', ', e.')}, c.handle AS creator_handle, "
             "o.external_id AS order_external_id FROM commission_entries e "
             "LEFT JOIN creators c ON c.id = e.creator_id LEFT JOIN orders o ON o.id = e.order_id "
-            f"WHERE {' AND '.join(where)} ORDER BY e.created_at, e.order_id, e.bucket DESC "
+            f"WHERE {' AND '.join(where)} ORDER BY e.created_at, e.order_id, e.bucket DESC, e.id "
             "LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )

@@ -308,7 +308,7 @@ class EventQueries(StoreBase):
             params.append(subject)
         return await self.db.fetch_all(
             "SELECT id, type, subject, seq, payload, created_at FROM events "
-            f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?",
+            f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, seq DESC, id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
 
