@@ -23,6 +23,7 @@ from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError
+from tracker.events import commands as event_commands
 from tracker.links import service as catalogue
 from tracker.schemas import validate
 from tracker.settings import Settings
@@ -494,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_token)
 
     guests.add_commands(guests.from_env(), sub, _run)
+    event_commands.add_commands(sub, _run)
 
     for kind in ("cost", "post"):
         p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
