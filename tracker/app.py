@@ -22,6 +22,7 @@ from tracker.clicks.writer import ClickWriter
 from tracker.commissions.ledger import CommissionJob
 from tracker.core.errors import Rejected
 from tracker.events.worker import EventWorker
+from tracker.fraud.rules import Policy as FraudPolicy
 from tracker.http.errors import on_rejected, on_starlette_http
 from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         state.writer.start()
         retention = RetentionJob(state.store, settings)
         retention.start()
+        state.store.fraud_policy = FraudPolicy.from_settings(settings)
         state.events = EventWorker(state.store, settings)
         state.events.start()
         commissions = CommissionJob(state.store, settings)

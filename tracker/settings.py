@@ -413,6 +413,26 @@ SETTINGS: tuple[Setting, ...] = (
         "(0: only `tracker commissions approve`).",
     ),
     Setting(
+        "TRACKER_FRAUD_VELOCITY_ORDERS",
+        _int_range(0, 1000),
+        "5",
+        "Orders credited to one creator from one fingerprint (or one customer) within "
+        "TRACKER_FRAUD_VELOCITY_HOURS that raise a velocity flag (0: off).",
+    ),
+    Setting(
+        "TRACKER_FRAUD_VELOCITY_HOURS",
+        _int_range(1, 720),
+        "24",
+        "Window of the velocity flag, in hours either side of an order.",
+    ),
+    Setting(
+        "TRACKER_FRAUD_DUPLICATE_DAYS",
+        _int_range(0, 365),
+        "30",
+        "A customer whose orders were credited to other creators within this many days "
+        "raises a duplicate-customer flag (0: off).",
+    ),
+    Setting(
         "TRACKER_GUESTS",
         guests.parse,
         "admin",
@@ -471,6 +491,9 @@ class Settings:
     event_retention_days: int
     commission_hold_days: int
     commission_approve_interval_minutes: int
+    fraud_velocity_orders: int
+    fraud_velocity_hours: int
+    fraud_duplicate_days: int
     guests: tuple[str, ...]
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from tracker.http import catalogue, codes, health, openapi, orders, postbacks, reports, shops
 from tracker.http import commissions as commission_routes
 from tracker.http import events as event_routes
+from tracker.http import fraud as fraud_routes
 
 
 def api_routes() -> list[Route]:
@@ -19,6 +20,7 @@ def api_routes() -> list[Route]:
         *reports.routes(),
         *event_routes.routes(),
         *commission_routes.routes(),
+        *fraud_routes.routes(),
     ]
 
 

@@ -16,6 +16,7 @@ from tracker.store.commissions import CommissionQueries
 from tracker.store.creator_pages import CreatorPageQueries
 from tracker.store.engine import Engine
 from tracker.store.events import EventQueries
+from tracker.store.fraud import FraudQueries
 from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
@@ -40,6 +41,7 @@ class Store(
     CreatorPageQueries,
     EventQueries,
     CommissionQueries,
+    FraudQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db

@@ -82,6 +82,8 @@ class CommissionQueries(StoreBase):
         targets: dict[tuple[str, str], int] = {}
         terms: Terms | None = None
         creator = o["creator_id"]
+        if creator and await self.fraud_confirmed(tx, o["id"], creator):  # type: ignore[attr-defined]
+            creator = None  # confirmed fraud earns nothing
         if creator:
             terms = frozen.get(creator)
             if terms is None:
@@ -179,7 +181,7 @@ class CommissionQueries(StoreBase):
         async def job(tx: Conn) -> Row | None:
             # Lock the order row first (PostgreSQL): an ingest of this order waits, or we do.
             await tx.execute("UPDATE orders SET net_minor = net_minor WHERE id = ?", (order_id,))
-            if await self.order_held(tx, order_id):
+            if await self.order_held(tx, order_id):  # type: ignore[attr-defined]
                 return None
             o = await self.order_snapshot(tx, order_id)  # type: ignore[attr-defined]
             if o is None or o["placed_at"] >= placed_before:
@@ -221,10 +223,6 @@ class CommissionQueries(StoreBase):
 
         result: Row | None = await self.writes.run(job)
         return result
-
-    async def order_held(self, tx: Conn, order_id: str) -> bool:
-        """Held out of approval (open fraud flags); none yet."""
-        return False
 
     # -- reads --------------------------------------------------------------------------------
     async def commission_entries(

@@ -111,6 +111,8 @@ class EventQueries(StoreBase):
             await self.append_event(
                 tx, event_type, f"order:{order_id}", payloads.order_event(o, prev, reasons)
             )
+        if o["creator_id"] and (prev is None or prev["creator_id"] != o["creator_id"]):
+            await self.detect_fraud(tx, o)  # type: ignore[attr-defined]
         await self.sync_commission(tx, o, reasons)  # type: ignore[attr-defined]
         state = (o["creator_id"], o["status"], int(o["net_minor"]), int(o["refunded_minor"]))
         if prev is None:
