@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin import auth, commerce, costs_view, imports_view, pages, reports_view
+from admin import auth, commerce, costs_view, events_view, imports_view, pages, reports_view
 from admin.security import SecurityHeaders
 from admin.sessions import COOKIE, Session
 from admin.web import HERE, Admin, admin, base, check_url, read_form, render
@@ -138,6 +138,13 @@ def create_admin(state: AppState) -> Starlette:
         Route("/shops/{ref:str}", G(commerce.shop_detail), methods=["GET"]),
         Route("/shops/{ref:str}/rotate", G(commerce.rotate_secret), methods=["POST"]),
         Route("/shops/{ref:str}/status", G(commerce.set_shop_status), methods=["POST"]),
+        Route("/webhooks", G(events_view.webhooks_page), methods=["GET"]),
+        Route("/webhooks", G(events_view.create_webhook), methods=["POST"]),
+        Route("/webhooks/{ref:str}", G(events_view.webhook_detail), methods=["GET"]),
+        Route("/webhooks/{ref:str}/action", G(events_view.webhook_action), methods=["POST"]),
+        Route("/fraud", G(events_view.fraud_page), methods=["GET"]),
+        Route("/fraud/{ref:str}/review", G(events_view.review_flag), methods=["POST"]),
+        Route("/commissions", G(events_view.commissions_page), methods=["GET"]),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS
