@@ -166,7 +166,7 @@ class PayoutIn(Model):
     creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     reference: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    amount_minor: int | None = Field(None, gt=0, le=10**15)
+    amount_minor: int | None = Field(None, ge=1, le=10**15)
 
 
 async def add_rule(store: Any, m: RuleIn) -> Row:

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from tracker import schemas
 from tracker.attribution.credit import MODELS
+from tracker.http import issue18_openapi
 from tracker.http.catalogue import RESOURCES
 from tracker.http.common import state
 
@@ -185,6 +186,11 @@ def openapi_schema(base_url: str) -> dict[str, Any]:
             "responses": {"200": ok, **common},
         },
     }
+    for model in issue18_openapi.MODELS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    paths.update(issue18_openapi.paths(ok, err, page))
     return {
         "openapi": "3.0.3",
         "info": {"title": "Creatorlink API", "version": "1"},
