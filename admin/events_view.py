@@ -60,7 +60,7 @@ async def create_webhook(request: Request) -> Response:
     }
     try:
         model = validate(endpoints.EndpointIn, data)
-        out = await endpoints.create(st.store, st.settings, model)  # type: ignore[arg-type]
+        out = await endpoints.create(st.store, st.settings, model)
     except Unprocessable as exc:
         return await webhooks_page(request, form_error=exc, status=status_of(exc))
     request.path_params["ref"] = out["id"]
@@ -76,7 +76,7 @@ async def webhook_action(request: Request) -> Response:
     if action == "replay":
         await st.store.replay(ref, None)
         return redirect(request, f"/webhooks/{ref}", msg="saved")
-    patches = {
+    patches: dict[str, dict[str, Any]] = {
         "enable": {"status": "active"},
         "disable": {"status": "disabled"},
         "rotate": {"rotate_secret": True},
@@ -84,7 +84,7 @@ async def webhook_action(request: Request) -> Response:
     if action not in patches:
         raise Unprocessable("action: enable, disable, rotate or replay")
     model = validate(endpoints.EndpointPatch, patches[action])
-    out = await endpoints.update(st.store, st.settings, ref, model)  # type: ignore[arg-type]
+    out = await endpoints.update(st.store, st.settings, ref, model)
     if action == "rotate":
         return await webhook_detail(request, secret=out["secret"])
     return redirect(request, f"/webhooks/{ref}", msg="saved")

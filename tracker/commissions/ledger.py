@@ -100,7 +100,7 @@ async def mark_paid(
         amount_minor = rows[0]["balance_minor"] if rows else 0
     if amount_minor <= 0:
         raise Unprocessable("nothing to pay: the balance owed is not positive")
-    return await store.add_payout(
+    row: Row = await store.add_payout(
         {
             "creator_id": creator_id,
             "currency": currency,
@@ -108,6 +108,7 @@ async def mark_paid(
             "reference": reference,
         }
     )
+    return row
 
 
 class CommissionJob:
@@ -176,7 +177,7 @@ async def add_rule(store: Any, m: RuleIn) -> Row:
         raise Unprocessable("currency: required with fixed_minor")
     creator = await store.get_creator(m.creator_id)
     campaign = await store.get_campaign(m.campaign_id) if m.campaign_id else None
-    return await store.add_commission_rule(
+    row: Row = await store.add_commission_rule(
         {
             "creator_id": creator["id"],
             "campaign_id": campaign["id"] if campaign else None,
@@ -187,6 +188,7 @@ async def add_rule(store: Any, m: RuleIn) -> Row:
             "note": m.note,
         }
     )
+    return row
 
 
 async def payout(store: Any, m: PayoutIn) -> Row:

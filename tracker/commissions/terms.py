@@ -49,3 +49,30 @@ def pick(rules: list[dict[str, Any]], campaign_id: str | None, placed_on: str) -
         None if chosen["fixed_minor"] is None else int(chosen["fixed_minor"]),
         chosen["currency"],
     )
+
+
+@dataclass
+class Balance:
+    """A (creator, currency)'s entries on one order: their sum, the pending part."""
+
+    total: int = 0
+    pending: int = 0
+
+
+def summarise(
+    entries: list[dict[str, Any]],
+) -> tuple[dict[tuple[str, str], Balance], dict[str, Terms]]:
+    """An order's ledger entries -> balance per (creator, currency), and each creator's
+    frozen terms (those of their first accrual)."""
+    groups: dict[tuple[str, str], Balance] = {}
+    frozen: dict[str, Terms] = {}
+    for e in entries:
+        g = groups.setdefault((e["creator_id"], e["currency"]), Balance())
+        g.total += int(e["amount_minor"])
+        if e["bucket"] == "pending":
+            g.pending += int(e["amount_minor"])
+        if e["kind"] == "accrual" and e["creator_id"] not in frozen:
+            fixed = e["fixed_minor"]
+            currency = e["currency"] if fixed is not None else None
+            frozen[e["creator_id"]] = Terms(e["rate_bp"], fixed, currency)
+    return groups, frozen

@@ -32,11 +32,11 @@ def _webhooks(args: argparse.Namespace, run: Runner) -> int:
         a = args.action
         if a == "add":
             types = [t.strip() for t in (args.types or "").split(",") if t.strip()]
-            model = schemas.validate(
+            created = schemas.validate(
                 endpoints.EndpointIn,
                 {"url": args.url, "description": args.description or "", "event_types": types},
             )
-            out = await endpoints.create(store, settings, model)  # type: ignore[arg-type]
+            out = await endpoints.create(store, settings, created)
             _print(out)
             print("(the secret is shown once: keep it to verify signatures)", file=sys.stderr)
         elif a == "list":
@@ -51,8 +51,8 @@ def _webhooks(args: argparse.Namespace, run: Runner) -> int:
             print(f"queued {await store.replay(args.ref, args.event)}")
         elif a in ("enable", "disable", "rotate"):
             patch = {"rotate_secret": True} if a == "rotate" else {"status": f"{a}d"}
-            model = schemas.validate(endpoints.EndpointPatch, patch)
-            _print(await endpoints.update(store, settings, args.ref, model))  # type: ignore[arg-type]
+            patched = schemas.validate(endpoints.EndpointPatch, patch)
+            _print(await endpoints.update(store, settings, args.ref, patched))
         elif a == "delete":
             await store.delete_endpoint(args.ref)
             print(f"deleted {args.ref}")
@@ -76,10 +76,8 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
                 "currency": args.currency,
                 "effective_from": args.effective_from,
             }
-            model = schemas.validate(
-                ledger.RuleIn, {k: v for k, v in data.items() if v is not None}
-            )
-            _print(await ledger.add_rule(store, model))  # type: ignore[arg-type]
+            rule = schemas.validate(ledger.RuleIn, {k: v for k, v in data.items() if v is not None})
+            _print(await ledger.add_rule(store, rule))
         elif a == "rules":
             _print(await store.list_commission_rules(None))
         elif a == "approve":
@@ -100,10 +98,10 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
                 "reference": args.reference,
                 "amount_minor": args.amount_minor,
             }
-            model = schemas.validate(
+            paid = schemas.validate(
                 ledger.PayoutIn, {k: v for k, v in data.items() if v is not None}
             )
-            _print(await ledger.payout(store, model))  # type: ignore[arg-type]
+            _print(await ledger.payout(store, paid))
 
     return run(go)
 

@@ -30,6 +30,7 @@ from tracker.events import signing
 from tracker.events.endpoints import public_address
 from tracker.settings import Settings
 from tracker.store.engine import Row
+from tracker.store.events import Outcome
 
 log = logging.getLogger("tracker.events")
 
@@ -135,15 +136,9 @@ class EventWorker:
                 self.settings.webhook_retry_max_seconds,
             )
             next_at = clock.iso(self.now() + delay)
-        await self.store.finish_delivery(
-            d,
-            self.node,
-            status_code=code,
-            error=error,
-            duration_ms=int((time.perf_counter() - started) * 1000),
-            next_attempt_at=next_at,
-            disable_after=self.settings.webhook_disable_after,
-        )
+        duration = int((time.perf_counter() - started) * 1000)
+        outcome = Outcome(code, error, duration, next_at)
+        await self.store.finish_delivery(d, self.node, outcome, self.settings.webhook_disable_after)
         self.attempts += 1
         if not error:
             self.delivered += 1

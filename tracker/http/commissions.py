@@ -13,6 +13,7 @@ from tracker import schemas
 from tracker.commissions import ledger
 from tracker.core.errors import BadRequest
 from tracker.http.common import authenticate, csv_response, page_args, read_json, state
+from tracker.http.openapi import PAGE, Op, Param, doc
 
 ENTRY_COLUMNS = (
     "id",
@@ -34,6 +35,11 @@ ENTRY_COLUMNS = (
 )
 
 
+DAY = {"type": "string", "format": "date"}
+PERIOD = (Param("start", DAY), Param("end", DAY))
+FILTERS = (Param("creator"), Param("order"), *PERIOD)
+
+
 def _day(request: Request, name: str) -> date | None:
     raw = request.query_params.get(name)
     if not raw:
@@ -44,6 +50,10 @@ def _day(request: Request, name: str) -> date | None:
         raise BadRequest(f"{name}: expected YYYY-MM-DD") from None
 
 
+@doc(
+    get=Op("Commission rules", query=(Param("creator"),)),
+    post=Op("Add a commission rule (rate or fixed per order)", body=ledger.RuleIn, ok=(201,)),
+)
 async def rules(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -52,16 +62,15 @@ async def rules(request: Request) -> Response:
         creator = (await st.store.get_creator(q))["id"] if q else None
         return JSONResponse({"items": await st.store.list_commission_rules(creator)})
     model = schemas.validate(ledger.RuleIn, await read_json(request, st.settings.max_body_bytes))
-    return JSONResponse(await ledger.add_rule(st.store, model), status_code=201)  # type: ignore[arg-type]
+    return JSONResponse(await ledger.add_rule(st.store, model), status_code=201)
 
 
-async def entries(request: Request) -> Response:
+async def _entries(request: Request, *, csv: bool) -> Response:
     await authenticate(request)
     st = state(request)
     q = request.query_params
     creator = (await st.store.get_creator(q["creator"]))["id"] if q.get("creator") else None
     start, end = ledger.period(_day(request, "start"), _day(request, "end"))
-    csv = request.url.path.endswith(".csv")
     limit, offset = (10**7, 0) if csv else page_args(request)
     rows = await st.store.commission_entries(
         creator_id=creator,
@@ -78,17 +87,38 @@ async def entries(request: Request) -> Response:
     return JSONResponse({"items": rows, "limit": limit, "offset": offset})
 
 
-async def statement(request: Request) -> Response:
+@doc(get=Op("Commission ledger entries (append-only)", query=(*PAGE, *FILTERS)))
+async def entries(request: Request) -> Response:
+    return await _entries(request, csv=False)
+
+
+@doc(get=Op("Commission ledger entries as CSV", query=FILTERS, media="text/csv"))
+async def entries_csv(request: Request) -> Response:
+    return await _entries(request, csv=True)
+
+
+async def _statement(request: Request, *, csv: bool) -> Response:
     await authenticate(request)
     st = state(request)
     start, end = ledger.period(_day(request, "start"), _day(request, "end"))
     rows = await ledger.statement(st.store, start, end)
-    if request.url.path.endswith(".csv"):
+    if csv:
         cols = ledger.STATEMENT_COLUMNS
         return csv_response(cols, ([r[c] for c in cols] for r in rows), "statement.csv")
     return JSONResponse({"start": start, "end": end, "items": rows})
 
 
+@doc(get=Op("Statement per creator and currency for a period", query=PERIOD))
+async def statement(request: Request) -> Response:
+    return await _statement(request, csv=False)
+
+
+@doc(get=Op("Statement as CSV, for payouts", query=PERIOD, media="text/csv"))
+async def statement_csv(request: Request) -> Response:
+    return await _statement(request, csv=True)
+
+
+@doc(post=Op("Approve every commission whose refund window has passed"))
 async def approve(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -96,6 +126,10 @@ async def approve(request: Request) -> Response:
     return JSONResponse({"approved": len(done), "entries": done})
 
 
+@doc(
+    get=Op("Payouts", query=(*PAGE, Param("creator"))),
+    post=Op("Mark paid (default: the whole balance owed)", body=ledger.PayoutIn, ok=(201,)),
+)
 async def payouts(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -106,16 +140,16 @@ async def payouts(request: Request) -> Response:
         rows = await st.store.list_payouts(creator, limit, offset)
         return JSONResponse({"items": rows, "limit": limit, "offset": offset})
     model = schemas.validate(ledger.PayoutIn, await read_json(request, st.settings.max_body_bytes))
-    return JSONResponse(await ledger.payout(st.store, model), status_code=201)  # type: ignore[arg-type]
+    return JSONResponse(await ledger.payout(st.store, model), status_code=201)
 
 
 def routes() -> list[Route]:
     return [
         Route("/commissions", entries, methods=["GET"]),
-        Route("/commissions.csv", entries, methods=["GET"]),
+        Route("/commissions.csv", entries_csv, methods=["GET"]),
         Route("/commissions/rules", rules, methods=["GET", "POST"]),
         Route("/commissions/statement", statement, methods=["GET"]),
-        Route("/commissions/statement.csv", statement, methods=["GET"]),
+        Route("/commissions/statement.csv", statement_csv, methods=["GET"]),
         Route("/commissions/approve", approve, methods=["POST"]),
         Route("/commissions/payouts", payouts, methods=["GET", "POST"]),
     ]

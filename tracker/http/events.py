@@ -13,10 +13,20 @@ from tracker import schemas
 from tracker.core.errors import BadRequest
 from tracker.events import endpoints
 from tracker.http.common import authenticate, page_args, read_json, state
+from tracker.http.openapi import PAGE, Op, Param, doc
 
 _STATUSES = ("pending", "delivered", "failed")
+STATUS = Param("status", {"type": "string", "enum": list(_STATUSES)})
 
 
+@doc(
+    get=Op("Webhook endpoints", query=PAGE),
+    post=Op(
+        "Register a webhook endpoint: the answer holds its secret, shown once",
+        body=endpoints.EndpointIn,
+        ok=(201,),
+    ),
+)
 async def endpoint_list(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -29,10 +39,18 @@ async def endpoint_list(request: Request) -> Response:
     model = schemas.validate(
         endpoints.EndpointIn, await read_json(request, st.settings.max_body_bytes)
     )
-    out = await endpoints.create(st.store, st.settings, model)  # type: ignore[arg-type]
+    out = await endpoints.create(st.store, st.settings, model)
     return JSONResponse(out, status_code=201)
 
 
+@doc(
+    get=Op("A webhook endpoint (never its secret)"),
+    patch=Op(
+        "Change, enable, disable an endpoint or rotate its secret (shown once)",
+        body=endpoints.EndpointPatch,
+    ),
+    delete=Op("Delete an endpoint with its delivery log"),
+)
 async def endpoint_item(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -45,9 +63,10 @@ async def endpoint_item(request: Request) -> Response:
     model = schemas.validate(
         endpoints.EndpointPatch, await read_json(request, st.settings.max_body_bytes)
     )
-    return JSONResponse(await endpoints.update(st.store, st.settings, ref, model))  # type: ignore[arg-type]
+    return JSONResponse(await endpoints.update(st.store, st.settings, ref, model))
 
 
+@doc(get=Op("Deliveries to an endpoint", query=(*PAGE, STATUS)))
 async def deliveries(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -61,6 +80,7 @@ async def deliveries(request: Request) -> Response:
     return JSONResponse({"items": rows, "limit": limit, "offset": offset})
 
 
+@doc(get=Op("The delivery log of an endpoint: one row per attempt", query=PAGE))
 async def attempts(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -71,6 +91,13 @@ async def attempts(request: Request) -> Response:
     return JSONResponse({"items": rows, "limit": limit, "offset": offset})
 
 
+@doc(
+    post=Op(
+        "Re-send one event (same id), or every failed delivery",
+        body=endpoints.ReplayIn,
+        ok=(202,),
+    )
+)
 async def replay(request: Request) -> Response:
     """Body ``{"event_id": "evt_..."}`` re-sends one event; ``{}`` re-sends every failed one."""
     await authenticate(request)
@@ -78,7 +105,7 @@ async def replay(request: Request) -> Response:
     model = schemas.validate(
         endpoints.ReplayIn, await read_json(request, st.settings.max_body_bytes)
     )
-    queued = await st.store.replay(request.path_params["ref"], model.event_id)  # type: ignore[attr-defined]
+    queued = await st.store.replay(request.path_params["ref"], model.event_id)
     return JSONResponse({"queued": queued}, status_code=202)
 
 
@@ -88,6 +115,7 @@ def _event(row: dict[str, object]) -> dict[str, object]:
     return out
 
 
+@doc(get=Op("Events (the outbox), newest first", query=(*PAGE, Param("type"), Param("subject"))))
 async def event_list(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -99,6 +127,7 @@ async def event_list(request: Request) -> Response:
     return JSONResponse({"items": [_event(r) for r in rows], "limit": limit, "offset": offset})
 
 
+@doc(get=Op("An event with its exact body"))
 async def event_item(request: Request) -> Response:
     await authenticate(request)
     return JSONResponse(_event(await state(request).store.get_event(request.path_params["ref"])))

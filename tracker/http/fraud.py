@@ -14,6 +14,7 @@ from starlette.routing import Route
 from tracker import schemas
 from tracker.core.errors import BadRequest, Unprocessable
 from tracker.http.common import authenticate, page_args, read_json, state
+from tracker.http.openapi import PAGE, Op, Param, doc
 from tracker.orders.ingest import customer_hash
 
 _STATUSES = ("open", "cleared", "confirmed")
@@ -33,6 +34,12 @@ def present(row: dict[str, object]) -> dict[str, object]:
     return {**row, "evidence": json.loads(str(row["evidence"]))}
 
 
+@doc(
+    get=Op(
+        "Fraud flags with their evidence",
+        query=(*PAGE, Param("status", {"type": "string", "enum": list(_STATUSES)})),
+    )
+)
 async def flags(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -44,23 +51,31 @@ async def flags(request: Request) -> Response:
     return JSONResponse({"items": [present(r) for r in rows], "limit": limit, "offset": offset})
 
 
+@doc(
+    post=Op("Clear or confirm a fraud flag", body=ReviewIn, conflict=True),
+)
 async def review(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     m = schemas.validate(ReviewIn, await read_json(request, st.settings.max_body_bytes))
-    row = await st.store.review_flag(request.path_params["ref"], m.decision, m.note)  # type: ignore[attr-defined]
+    row = await st.store.review_flag(request.path_params["ref"], m.decision, m.note)
     return JSONResponse(present(row))
 
 
+@doc(
+    post=Op(
+        "Register a creator's own email (kept only as a keyed hash)", body=IdentityIn, ok=(201,)
+    )
+)
 async def identities(request: Request) -> Response:
     """Register a creator's own email (hashed at once) so their purchases are flagged."""
     await authenticate(request)
     st = state(request)
     m = schemas.validate(IdentityIn, await read_json(request, st.settings.max_body_bytes))
-    chash = customer_hash(st.settings.secret_key, m.email)  # type: ignore[attr-defined]
+    chash = customer_hash(st.settings.secret_key, m.email)
     if chash is None:
         raise Unprocessable("email: not an email address")
-    creator = await st.store.get_creator(m.creator_id)  # type: ignore[attr-defined]
+    creator = await st.store.get_creator(m.creator_id)
     await st.store.add_identity(creator["id"], chash)
     return JSONResponse({"creator_id": creator["id"], "registered": True}, status_code=201)
 

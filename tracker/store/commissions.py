@@ -10,9 +10,10 @@ updated or deleted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from tracker.commissions.terms import Terms, pick
+from tracker.commissions.terms import Balance, Terms, pick, summarise
 from tracker.core import clock, ids
 from tracker.events import payloads
 from tracker.store.base import StoreBase
@@ -22,6 +23,16 @@ _ENTRY_COLUMNS = (
     "id, creator_id, order_id, campaign_id, kind, bucket, amount_minor, currency, "
     "basis_minor, rate_bp, fixed_minor, reason, placed_at, created_at"
 )
+
+
+@dataclass(frozen=True)
+class _Line:
+    """Whose entry, in which currency, on what terms, for which order."""
+
+    creator_id: str
+    currency: str
+    terms: Terms | None
+    order: Row
 
 
 class CommissionQueries(StoreBase):
@@ -63,22 +74,7 @@ class CommissionQueries(StoreBase):
         )
         if not existing and not o["creator_id"]:
             return
-        groups: dict[tuple[str, str], dict[str, int]] = {}
-        frozen: dict[str, Terms] = {}
-        for e in existing:
-            g = groups.setdefault(
-                (e["creator_id"], e["currency"]), {"total": 0, "pending": 0, "approved": 0}
-            )
-            g["total"] += int(e["amount_minor"])
-            if e["bucket"] == "pending":
-                g["pending"] += int(e["amount_minor"])
-            if e["kind"] == "approval":
-                g["approved"] = 1
-            if e["kind"] == "accrual" and e["creator_id"] not in frozen:
-                fixed = e["fixed_minor"]
-                frozen[e["creator_id"]] = Terms(
-                    e["rate_bp"], fixed, e["currency"] if fixed is not None else None
-                )
+        groups, frozen = summarise(existing)
         targets: dict[tuple[str, str], int] = {}
         terms: Terms | None = None
         creator = o["creator_id"]
@@ -93,62 +89,59 @@ class CommissionQueries(StoreBase):
                 targets[(creator, currency)] = amount
         reason = ",".join(reasons) or "order change"
         for key in sorted(set(groups) | set(targets)):
-            g = groups.get(key, {"total": 0, "pending": 0, "approved": 0})
-            delta = targets.get(key, 0) - g["total"]
-            if delta == 0:
-                continue
-            t = frozen.get(key[0]) or (terms if key[0] == creator else None)
-            base = {"creator_id": key[0], "currency": key[1], "terms": t, "order": o}
-            if delta > 0:
-                kind = "adjustment" if key in groups else "accrual"
-                await self._entry(
-                    tx, **base, kind=kind, bucket="pending", amount=delta, reason=reason
-                )
-                continue
-            from_pending = min(-delta, max(0, g["pending"]))
-            if from_pending:
-                await self._entry(
-                    tx,
-                    **base,
-                    kind="adjustment",
-                    bucket="pending",
-                    amount=-from_pending,
-                    reason=reason,
-                )
-            rest = -delta - from_pending
-            if rest:
-                entry = await self._entry(
-                    tx, **base, kind="reversal", bucket="approved", amount=-rest, reason=reason
-                )
-                await self.append_event(  # type: ignore[attr-defined]
-                    tx,
-                    payloads.COMMISSION_REVERSED,
-                    f"order:{o['id']}",
-                    payloads.commission_data(entry, o["id"]),
-                )
+            g = groups.get(key, Balance())
+            delta = targets.get(key, 0) - g.total
+            if delta:
+                t = frozen.get(key[0]) or (terms if key[0] == creator else None)
+                await self._apply(tx, _Line(key[0], key[1], t, o), delta, g, key in groups, reason)
+
+    async def _apply(
+        self, tx: Conn, line: _Line, delta: int, g: Balance, seen: bool, reason: str
+    ) -> None:
+        """Append what moves a (creator, currency) of an order by ``delta``: a rise is
+        pending; a fall takes from pending first, then claws back what was approved."""
+        if delta > 0:
+            kind = "adjustment" if seen else "accrual"
+            await self._entry(tx, line, kind=kind, bucket="pending", amount=delta, reason=reason)
+            return
+        from_pending = min(-delta, max(0, g.pending))
+        if from_pending:
+            await self._entry(
+                tx, line, kind="adjustment", bucket="pending", amount=-from_pending, reason=reason
+            )
+        rest = -delta - from_pending
+        if rest:
+            entry = await self._entry(
+                tx, line, kind="reversal", bucket="approved", amount=-rest, reason=reason
+            )
+            order_id = line.order["id"]
+            await self.append_event(  # type: ignore[attr-defined]
+                tx,
+                payloads.COMMISSION_REVERSED,
+                f"order:{order_id}",
+                payloads.commission_data(entry, order_id),
+            )
 
     async def _entry(
         self,
         tx: Conn,
+        line: _Line,
         *,
-        creator_id: str,
-        currency: str,
-        terms: Terms | None,
-        order: Row,
         kind: str,
         bucket: str,
         amount: int,
         reason: str,
     ) -> Row:
+        terms, order = line.terms, line.order
         row = {
             "id": ids.new_id("ce"),
-            "creator_id": creator_id,
+            "creator_id": line.creator_id,
             "order_id": order["id"],
             "campaign_id": order["campaign_id"],
             "kind": kind,
             "bucket": bucket,
             "amount_minor": amount,
-            "currency": currency,
+            "currency": line.currency,
             "basis_minor": int(order["net_minor"]),
             "rate_bp": terms.rate_bp if terms else None,
             "fixed_minor": terms.fixed_minor if terms else None,
@@ -196,10 +189,10 @@ class CommissionQueries(StoreBase):
                 return None
             accrual = next((r for r in rows if r["kind"] == "accrual"), rows[0])
             t = Terms(accrual["rate_bp"], accrual["fixed_minor"], currency)
-            base = {"creator_id": creator_id, "currency": currency, "terms": t, "order": o}
+            base = _Line(creator_id, currency, t, o)
             await self._entry(
                 tx,
-                **base,
+                base,
                 kind="approval",
                 bucket="pending",
                 amount=-pending,
@@ -207,7 +200,7 @@ class CommissionQueries(StoreBase):
             )
             entry = await self._entry(
                 tx,
-                **base,
+                base,
                 kind="approval",
                 bucket="approved",
                 amount=pending,

@@ -16,6 +16,7 @@ claimable per endpoint, so a receiver sees an order's events in the order they h
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from tracker.core import clock, ids
@@ -33,6 +34,16 @@ _ORDER_SNAPSHOT = (
     "FROM orders o JOIN shops s ON s.id = o.shop_id "
     "LEFT JOIN creators c ON c.id = o.creator_id WHERE o.id = ?"
 )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One delivery attempt's result: an empty ``error`` means delivered."""
+
+    status_code: int | None
+    error: str
+    duration_ms: int
+    next_attempt_at: str | None  # after a failure: when to try again (None: give up)
 
 
 class EventQueries(StoreBase):
@@ -170,22 +181,11 @@ class EventQueries(StoreBase):
                     out.append(row)
         return out
 
-    async def finish_delivery(
-        self,
-        d: Row,
-        node: str,
-        *,
-        status_code: int | None,
-        error: str,
-        duration_ms: int,
-        next_attempt_at: str | None,
-        disable_after: int,
-    ) -> None:
+    async def finish_delivery(self, d: Row, node: str, out: Outcome, disable_after: int) -> None:
         """Log the attempt; mark delivered, schedule the next attempt, or give up
         (``next_attempt_at`` None after a failure); count failures and disable the endpoint
-        after ``disable_after`` in a row (0: never)."""
+        after ``disable_after`` in a row (0: never). Only the lease holder's update lands."""
         now = clock.now_iso()
-        ok = not error
         attempt = int(d["attempts"]) + 1
         async with self.db.transaction() as tx:
             await tx.execute(
@@ -199,52 +199,58 @@ class EventQueries(StoreBase):
                     attempt,
                     now,
                     node,
-                    status_code,
-                    error[:500],
-                    duration_ms,
+                    out.status_code,
+                    out.error[:500],
+                    out.duration_ms,
                 ),
             )
-            if ok:
+            if not out.error:
                 await tx.execute(
                     "UPDATE event_deliveries SET status = 'delivered', attempts = ?, "
                     "delivered_at = ?, last_status_code = ?, last_error = '', lease_owner = NULL, "
                     "lease_until = NULL WHERE id = ? AND lease_owner = ?",
-                    (attempt, now, status_code, d["id"], node),
+                    (attempt, now, out.status_code, d["id"], node),
                 )
                 await tx.execute(
                     "UPDATE webhook_endpoints SET failures = 0 WHERE id = ? AND failures <> 0",
                     (d["endpoint_id"],),
                 )
-                return
+            else:
+                await self._failed(tx, d, node, attempt, out, disable_after)
+
+    async def _failed(
+        self, tx: Conn, d: Row, node: str, attempt: int, out: Outcome, disable_after: int
+    ) -> None:
+        now = clock.now_iso()
+        await tx.execute(
+            "UPDATE event_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
+            "last_status_code = ?, last_error = ?, lease_owner = NULL, lease_until = NULL "
+            "WHERE id = ? AND lease_owner = ?",
+            (
+                "pending" if out.next_attempt_at else "failed",
+                attempt,
+                out.next_attempt_at or now,
+                out.status_code,
+                out.error[:500],
+                d["id"],
+                node,
+            ),
+        )
+        await tx.execute(
+            "UPDATE webhook_endpoints SET failures = failures + 1 WHERE id = ?",
+            (d["endpoint_id"],),
+        )
+        if disable_after:
             await tx.execute(
-                "UPDATE event_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-                "last_status_code = ?, last_error = ?, lease_owner = NULL, lease_until = NULL "
-                "WHERE id = ? AND lease_owner = ?",
+                "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = ?, "
+                "updated_at = ? WHERE id = ? AND status = 'active' AND failures >= ?",
                 (
-                    "pending" if next_attempt_at else "failed",
-                    attempt,
-                    next_attempt_at or now,
-                    status_code,
-                    error[:500],
-                    d["id"],
-                    node,
+                    f"disabled after {disable_after} failed attempts in a row",
+                    now,
+                    d["endpoint_id"],
+                    disable_after,
                 ),
             )
-            await tx.execute(
-                "UPDATE webhook_endpoints SET failures = failures + 1 WHERE id = ?",
-                (d["endpoint_id"],),
-            )
-            if disable_after:
-                await tx.execute(
-                    "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = ?, "
-                    "updated_at = ? WHERE id = ? AND status = 'active' AND failures >= ?",
-                    (
-                        f"disabled after {disable_after} failed attempts in a row",
-                        now,
-                        d["endpoint_id"],
-                        disable_after,
-                    ),
-                )
 
     # -- the delivery log, replay ---------------------------------------------------------------
     async def endpoint_deliveries(

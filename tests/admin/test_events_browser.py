@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.admin.test_admin_browser import CHROMIUM, EMAIL, PASSWORD, browser, create_user, shot
 from tests.conftest import Server, free_port, server_env
 from tests.postback_helpers import dumps, generic_headers
-from tests.test_admin_browser import CHROMIUM, EMAIL, PASSWORD, browser, create_user, shot
 
 __all__ = ["browser"]
 pytestmark = [
