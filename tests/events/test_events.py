@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import running
 from tests.events_helpers import SLOW, Receiver, Shop, eventually, fast, verify
+from tracker.core import clock
+from tracker.events.leaks import publish_leaks
 from tracker.events.worker import retry_delay, schedule
 from tracker.settings import Settings
 
@@ -216,3 +218,23 @@ async def test_endpoint_rules(settings: Settings) -> None:
         assert (await c.get("/api/v1/webhooks", headers={})).status_code == 401
         assert (await c.delete(f"/api/v1/webhooks/{ep['id']}", headers=auth)).status_code == 200
         assert (await c.get(f"/api/v1/webhooks/{ep['id']}", headers=auth)).status_code == 404
+
+
+async def test_code_leak_flagged_once_per_week(settings: Settings) -> None:
+    async with Receiver() as rx, running(fast(settings)) as live:
+        shop = await Shop.make(live)
+        ep = await shop.endpoint(rx.url, event_types=["code.leak_flagged"])
+        for i in range(4):
+            await shop.order(f"L-{i}")
+        assert await publish_leaks(live.store, live.state.settings) == 0  # 4: not yet
+        await shop.order("L-4")  # 5 redemptions, none after a click of maya's
+        assert await publish_leaks(live.store, live.state.settings) == 1
+        assert await publish_leaks(live.store, live.state.settings) == 0  # once a week
+        await rx.wait(lambda r: len(r.ok()) == 1)
+        body = verify(ep["secret"], rx.ok()[0])
+        assert body["type"] == "code.leak_flagged"
+        data = body["data"]
+        assert (data["handle"], data["codes"], data["redemptions"]) == ("maya", ["MAYA10"], 5)
+        assert data["without_click_pct"] == 100.0
+        later = clock.now() + 8 * 86400
+        assert await publish_leaks(live.store, live.state.settings, now=later) == 1

@@ -16,6 +16,7 @@ from pydantic import Field, StringConstraints
 
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
+from tracker.events.leaks import publish_leaks
 from tracker.schemas import Model
 from tracker.settings import Settings
 from tracker.store.engine import Row
@@ -112,7 +113,8 @@ async def mark_paid(
 
 
 class CommissionJob:
-    """Approves due commissions shortly after start and then every interval, until close."""
+    """Approves due commissions (and publishes newly flagged code leaks,
+    ``tracker/events/leaks.py``) shortly after start and then every interval, until close."""
 
     def __init__(self, store: Any, settings: Settings, *, first_delay: float = 5.0) -> None:
         self._store = store
@@ -138,6 +140,9 @@ class CommissionJob:
                 done = await approve_due(self._store, self._settings)
                 if done:
                     log.info("commissions: %d approved", len(done))
+                leaks = await publish_leaks(self._store, self._settings)
+                if leaks:
+                    log.info("code leaks: %d creators flagged", leaks)
             except Exception:
                 log.exception("commission approval failed; will retry next interval")
             delay = self._interval

@@ -101,6 +101,25 @@ class EventQueries(StoreBase):
             await self._add_delivery(tx, event_id, ep["id"], subject, seq, now)
         return event_id
 
+    async def append_event_once(
+        self, event_type: str, subject: str, data: dict[str, Any], since: str
+    ) -> bool:
+        """Append unless the subject already had an event of this type since ``since``."""
+
+        async def job(tx: Conn) -> bool:
+            seen = await tx.fetch_one(
+                "SELECT 1 AS seen FROM events WHERE subject = ? AND type = ? AND created_at >= ? "
+                "LIMIT 1",
+                (subject, event_type, since),
+            )
+            if seen:
+                return False
+            await self.append_event(tx, event_type, subject, data)
+            return True
+
+        done: bool = await self.writes.run(job)
+        return done
+
     async def _add_delivery(
         self, tx: Conn, event_id: str, endpoint_id: str, subject: str, seq: int, now: str
     ) -> None:
