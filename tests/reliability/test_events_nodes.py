@@ -25,6 +25,8 @@ FAST = {
     "TRACKER_WEBHOOK_POLL_MS": "20",
     "TRACKER_WEBHOOK_RETRY_BASE_SECONDS": "1",
     "TRACKER_WEBHOOK_RETRY_MAX_SECONDS": "2",
+    # no approval run: it would also publish a code.leak_flagged (60 code orders, no clicks)
+    "TRACKER_COMMISSION_APPROVE_INTERVAL_MINUTES": "0",
 }
 
 

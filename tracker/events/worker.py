@@ -98,7 +98,12 @@ class EventWorker:
             self.node, clock.iso(now), clock.iso(lease), BATCH
         )
         if batch:
-            await asyncio.gather(*(self._attempt(d) for d in batch))
+            results = await asyncio.gather(
+                *(self._attempt(d) for d in batch), return_exceptions=True
+            )
+            for r in results:  # one failed write (an endpoint deleted meanwhile) spares the rest
+                if isinstance(r, Exception):
+                    log.error("recording a webhook attempt failed: %r", r)
         return len(batch)
 
     async def _attempt(self, d: Row) -> None:
