@@ -23,4 +23,6 @@ CREATE TABLE creator_identities (
     PRIMARY KEY (customer_hash, creator_id)
 );
 
-CREATE INDEX orders_fingerprint ON orders (fingerprint, placed_at);
+-- velocity: one creator's orders from one fingerprint in a window (an index seek, never a scan
+-- of every order that fingerprint placed)
+CREATE INDEX orders_fingerprint ON orders (fingerprint, creator_id, placed_at);

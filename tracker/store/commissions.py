@@ -54,23 +54,29 @@ class CommissionQueries(StoreBase):
         ``kind=commission`` rows, a rate from their date on)."""
         rules = await tx.fetch_all(
             "SELECT campaign_id, rate_bp, fixed_minor, currency, effective_from, created_at "
-            "FROM commission_rules WHERE creator_id = ?",
-            (creator_id,),
-        )
-        rules += await tx.fetch_all(
-            "SELECT campaign_id, rate_bp, NULL AS fixed_minor, NULL AS currency, "
-            "incurred_on AS effective_from, created_at FROM costs "
+            "FROM commission_rules WHERE creator_id = ? UNION ALL "
+            "SELECT campaign_id, rate_bp, NULL, NULL, incurred_on, created_at FROM costs "
             "WHERE creator_id = ? AND kind = 'commission' AND rate_bp IS NOT NULL",
-            (creator_id,),
+            (creator_id, creator_id),
         )
         return rules
 
     # -- the ledger, inside the ingest transaction ----------------------------------------------
-    async def sync_commission(self, tx: Conn, o: Row, reasons: list[str]) -> None:
-        existing = await tx.fetch_all(
-            "SELECT creator_id, currency, kind, bucket, amount_minor, rate_bp, fixed_minor "
-            "FROM commission_entries WHERE order_id = ?",
-            (o["id"],),
+    async def sync_commission(
+        self, tx: Conn, o: Row, reasons: list[str], *, fresh: bool = False
+    ) -> None:
+        """``o`` is ``order_snapshot``'s row; ``fresh``: the ingest never saw this order
+        before, so it has no entries yet (one statement saved per new order)."""
+        if fresh and not o["creator_id"]:
+            return
+        existing = (
+            []
+            if fresh
+            else await tx.fetch_all(
+                "SELECT creator_id, currency, kind, bucket, amount_minor, rate_bp, fixed_minor "
+                "FROM commission_entries WHERE order_id = ?",
+                (o["id"],),
+            )
         )
         if not existing and not o["creator_id"]:
             return
@@ -78,7 +84,7 @@ class CommissionQueries(StoreBase):
         targets: dict[tuple[str, str], int] = {}
         terms: Terms | None = None
         creator = o["creator_id"]
-        if creator and await self.fraud_confirmed(tx, o["id"], creator):  # type: ignore[attr-defined]
+        if creator and int(o["fraud_confirmed"] or 0):
             creator = None  # confirmed fraud earns nothing
         if creator:
             terms = frozen.get(creator)

@@ -13,79 +13,92 @@ from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
 
 
-def _shift(at: str, **delta: float) -> str:
-    return clock.to_iso(clock.parse(at) + timedelta(**delta))
+def _window(at: str, delta: timedelta) -> tuple[str, str]:
+    t = clock.parse(at)
+    return clock.to_iso(t - delta), clock.to_iso(t + delta)
 
 
 class FraudQueries(StoreBase):
     fraud_policy: rules.Policy = rules.Policy()
 
     async def detect_fraud(self, tx: Conn, o: Row) -> None:
-        """Flag a newly credited order (called by ``after_order_change``)."""
+        """Flag a newly credited order (``o``: ``order_snapshot``'s row)."""
         creator = o["creator_id"]
         if not creator:
             return
         p = self.fraud_policy
-        extra = await tx.fetch_one(
-            "SELECT customer_hash, fingerprint FROM orders WHERE id = ?", (o["id"],)
-        )
-        chash = extra["customer_hash"] if extra else None
-        fp = extra["fingerprint"] if extra else None
         handle = o["creator_handle"] or creator
-        if chash:
-            own = await tx.fetch_one(
-                "SELECT created_at FROM creator_identities WHERE customer_hash = ? "
-                "AND creator_id = ?",
-                (chash, creator),
+        if o["own_identity_at"]:
+            ev = rules.self_referral(handle, o["own_identity_at"])
+            await self._flag(tx, o["id"], creator, "self_referral", ev)
+        flagged = False
+        if p.velocity_orders and o["fingerprint"]:
+            lo, hi = _window(o["placed_at"], timedelta(hours=p.velocity_hours))
+            rows = await tx.fetch_all(
+                "SELECT id, external_id FROM orders WHERE fingerprint = ? AND creator_id = ? "
+                "AND placed_at >= ? AND placed_at <= ? ORDER BY placed_at LIMIT ?",
+                (o["fingerprint"], creator, lo, hi, p.velocity_orders + 1),
             )
-            if own:
-                await self._flag(
-                    tx, o, "self_referral", rules.self_referral(handle, own["created_at"])
-                )
-        if p.velocity_orders:
-            lo, hi = (
-                _shift(o["placed_at"], hours=-p.velocity_hours),
-                _shift(o["placed_at"], hours=p.velocity_hours),
-            )
-            for column, value, what in (
-                ("fingerprint", fp, "device/network fingerprint"),
-                ("customer_hash", chash, "customer"),
-            ):
-                if not value:
-                    continue
-                rows = await tx.fetch_all(
-                    f"SELECT id, external_id FROM orders WHERE {column} = ? AND creator_id = ? "
-                    "AND placed_at >= ? AND placed_at <= ? ORDER BY placed_at LIMIT 50",
-                    (value, creator, lo, hi),
-                )
-                if len(rows) >= p.velocity_orders:
-                    ev = rules.velocity(
-                        handle, what, [r["external_id"] for r in rows], p.velocity_hours
-                    )
-                    for r in rows:  # every order of the burst, not only the one that crossed
-                        await self._flag(tx, {"id": r["id"], "creator_id": creator}, "velocity", ev)
-                    break
-        if chash and p.duplicate_days:
-            lo = _shift(o["placed_at"], days=-p.duplicate_days)
-            hi = _shift(o["placed_at"], days=p.duplicate_days)
-            others = await tx.fetch_all(
-                "SELECT DISTINCT c.handle FROM orders x JOIN creators c ON c.id = x.creator_id "
-                "WHERE x.customer_hash = ? AND x.creator_id <> ? AND x.placed_at >= ? "
-                "AND x.placed_at <= ? ORDER BY c.handle LIMIT 20",
-                (chash, creator, lo, hi),
+            flagged = await self._velocity(tx, o, rows, "device/network fingerprint")
+        if o["customer_hash"] and (p.duplicate_days or p.velocity_orders):
+            await self._customer_rules(tx, o, skip_velocity=flagged)
+
+    async def _velocity(self, tx: Conn, o: Row, rows: list[Row], what: str) -> bool:
+        """The order that reaches the threshold flags the whole burst; each later one flags
+        itself (not the burst again: one statement, not fifty)."""
+        p = self.fraud_policy
+        if len(rows) < p.velocity_orders:
+            return False
+        handle = o["creator_handle"] or o["creator_id"]
+        ev = rules.velocity(handle, what, [r["external_id"] for r in rows], p.velocity_hours)
+        burst = rows if len(rows) == p.velocity_orders else [o]
+        for r in burst:
+            await self._flag(tx, r["id"], o["creator_id"], "velocity", ev)
+        return True
+
+    async def _customer_rules(self, tx: Conn, o: Row, *, skip_velocity: bool) -> None:
+        """Velocity by customer and duplicate customer, from one read of the customer's
+        credited orders around this one."""
+        p = self.fraud_policy
+        days = max(p.duplicate_days, -(-p.velocity_hours // 24))
+        lo, hi = _window(o["placed_at"], timedelta(days=days))
+        rows = await tx.fetch_all(
+            "SELECT x.id, x.external_id, x.creator_id, x.placed_at, c.handle FROM orders x "
+            "JOIN creators c ON c.id = x.creator_id WHERE x.customer_hash = ? "
+            "AND x.placed_at >= ? AND x.placed_at <= ? ORDER BY x.placed_at LIMIT 200",
+            (o["customer_hash"], lo, hi),
+        )
+        if p.velocity_orders and not skip_velocity:
+            vlo, vhi = _window(o["placed_at"], timedelta(hours=p.velocity_hours))
+            mine = [
+                r
+                for r in rows
+                if r["creator_id"] == o["creator_id"] and vlo <= r["placed_at"] <= vhi
+            ]
+            await self._velocity(tx, o, mine[: p.velocity_orders + 1], "customer")
+        if p.duplicate_days:
+            dlo, dhi = _window(o["placed_at"], timedelta(days=p.duplicate_days))
+            others = sorted(
+                {
+                    r["handle"]
+                    for r in rows
+                    if r["creator_id"] != o["creator_id"] and dlo <= r["placed_at"] <= dhi
+                }
             )
             if others:
-                ev = rules.duplicate_customer([r["handle"] for r in others], p.duplicate_days)
-                await self._flag(tx, o, "duplicate_customer", ev)
+                ev = rules.duplicate_customer(others[:20], p.duplicate_days)
+                await self._flag(tx, o["id"], o["creator_id"], "duplicate_customer", ev)
 
-    async def _flag(self, tx: Conn, o: Row, kind: str, evidence: dict[str, Any]) -> None:
+    async def _flag(
+        self, tx: Conn, order_id: str, creator_id: str, kind: str, evidence: dict[str, Any]
+    ) -> None:
         await tx.execute(
             "INSERT INTO fraud_flags (id, order_id, creator_id, kind, evidence, status, "
             "created_at) VALUES (?, ?, ?, ?, ?, 'open', ?) ON CONFLICT (order_id, kind) DO NOTHING",
             (
                 ids.new_id("ff"),
-                o["id"],
-                o["creator_id"],
+                order_id,
+                creator_id,
                 kind,
                 json.dumps(evidence),
                 clock.now_iso(),
@@ -98,14 +111,6 @@ class FraudQueries(StoreBase):
             "SELECT 1 AS held FROM fraud_flags WHERE order_id = ? AND status IN ('open', 'confirmed') "
             "LIMIT 1",
             (order_id,),
-        )
-        return row is not None
-
-    async def fraud_confirmed(self, tx: Conn, order_id: str, creator_id: str) -> bool:
-        row = await tx.fetch_one(
-            "SELECT 1 AS yes FROM fraud_flags WHERE order_id = ? AND creator_id = ? "
-            "AND status = 'confirmed' LIMIT 1",
-            (order_id, creator_id),
         )
         return row is not None
 
