@@ -26,3 +26,5 @@ CREATE TABLE creator_identities (
 -- velocity: one creator's orders from one fingerprint in a window (an index seek, never a scan
 -- of every order that fingerprint placed)
 CREATE INDEX orders_fingerprint ON orders (fingerprint, creator_id, placed_at);
+-- velocity by customer: one creator's orders from one customer in a window (a seek)
+CREATE INDEX orders_customer_creator ON orders (customer_hash, creator_id, placed_at);

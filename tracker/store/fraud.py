@@ -57,36 +57,28 @@ class FraudQueries(StoreBase):
         return True
 
     async def _customer_rules(self, tx: Conn, o: Row, *, skip_velocity: bool) -> None:
-        """Velocity by customer and duplicate customer, from one read of the customer's
-        credited orders around this one."""
+        """Velocity by customer, and duplicate customer; each read is bounded (a customer
+        with thousands of orders costs the same as one with two)."""
         p = self.fraud_policy
-        days = max(p.duplicate_days, -(-p.velocity_hours // 24))
-        lo, hi = _window(o["placed_at"], timedelta(days=days))
-        rows = await tx.fetch_all(
-            "SELECT x.id, x.external_id, x.creator_id, x.placed_at, c.handle FROM orders x "
-            "JOIN creators c ON c.id = x.creator_id WHERE x.customer_hash = ? "
-            "AND x.placed_at >= ? AND x.placed_at <= ? ORDER BY x.placed_at LIMIT 200",
-            (o["customer_hash"], lo, hi),
-        )
         if p.velocity_orders and not skip_velocity:
-            vlo, vhi = _window(o["placed_at"], timedelta(hours=p.velocity_hours))
-            mine = [
-                r
-                for r in rows
-                if r["creator_id"] == o["creator_id"] and vlo <= r["placed_at"] <= vhi
-            ]
-            await self._velocity(tx, o, mine[: p.velocity_orders + 1], "customer")
-        if p.duplicate_days:
-            dlo, dhi = _window(o["placed_at"], timedelta(days=p.duplicate_days))
-            others = sorted(
-                {
-                    r["handle"]
-                    for r in rows
-                    if r["creator_id"] != o["creator_id"] and dlo <= r["placed_at"] <= dhi
-                }
+            lo, hi = _window(o["placed_at"], timedelta(hours=p.velocity_hours))
+            rows = await tx.fetch_all(
+                "SELECT id, external_id FROM orders WHERE customer_hash = ? AND creator_id = ? "
+                "AND placed_at >= ? AND placed_at <= ? ORDER BY placed_at LIMIT ?",
+                (o["customer_hash"], o["creator_id"], lo, hi, p.velocity_orders + 1),
             )
-            if others:
-                ev = rules.duplicate_customer(others[:20], p.duplicate_days)
+            await self._velocity(tx, o, rows, "customer")
+        if p.duplicate_days:
+            lo, hi = _window(o["placed_at"], timedelta(days=p.duplicate_days))
+            rows = await tx.fetch_all(
+                "SELECT c.handle FROM orders x JOIN creators c ON c.id = x.creator_id "
+                "WHERE x.customer_hash = ? AND x.creator_id <> ? AND x.placed_at >= ? "
+                "AND x.placed_at <= ? LIMIT 20",
+                (o["customer_hash"], o["creator_id"], lo, hi),
+            )
+            if rows:
+                others = sorted({r["handle"] for r in rows})
+                ev = rules.duplicate_customer(others, p.duplicate_days)
                 await self._flag(tx, o["id"], o["creator_id"], "duplicate_customer", ev)
 
     async def _flag(
