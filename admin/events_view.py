@@ -5,10 +5,12 @@ Every change goes through the same services as the API."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from admin.web import admin, read_form, redirect, render
 from tracker.commissions import ledger
@@ -16,6 +18,8 @@ from tracker.core.errors import Rejected, Unprocessable
 from tracker.events import endpoints
 from tracker.http.errors import status_of
 from tracker.schemas import validate
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def webhooks_page(
@@ -122,3 +126,17 @@ async def commissions_page(request: Request) -> Response:
     start, end = ledger.period(None, None)
     rows = await ledger.statement(st.store, start, end)
     return render(request, "commissions.html", active="commissions", items=rows)
+
+
+def routes(guard: Callable[[Handler], Handler]) -> list[Route]:
+    """The pages above, each behind the panel's guard (``admin.app.guard``)."""
+    G = guard
+    return [
+        Route("/webhooks", G(webhooks_page), methods=["GET"]),
+        Route("/webhooks", G(create_webhook), methods=["POST"]),
+        Route("/webhooks/{ref:str}", G(webhook_detail), methods=["GET"]),
+        Route("/webhooks/{ref:str}/action", G(webhook_action), methods=["POST"]),
+        Route("/fraud", G(fraud_page), methods=["GET"]),
+        Route("/fraud/{ref:str}/review", G(review_flag), methods=["POST"]),
+        Route("/commissions", G(commissions_page), methods=["GET"]),
+    ]

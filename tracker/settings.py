@@ -13,7 +13,7 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,7 +158,8 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACKER_BASE_URL",
         _base_url,
         "http://127.0.0.1:8000",
-        "Public URL of this server, used to print short links and postback URLs.",
+        "Public URL of this server, used to print short links and postback URLs. Unset in "
+        "development: the address `tracker serve` listens on (kept in DATA_DIR/served_url).",
     ),
     Setting(
         "TRACKER_CLICK_ID_PARAM",
@@ -342,20 +343,18 @@ SETTINGS: tuple[Setting, ...] = (
         "nano=0,micro=10000,mid=100000,macro=500000,mega=1000000",
         "Creator tiers by followers (minimum per tier); sources disagree, so set your own.",
     ),
-    # -- events out and commissions (tracker/events/, tracker/commissions/) --
+    # -- events out, commissions, fraud flags (tracker/events/, commissions/, fraud/) --
     Setting(
         "TRACKER_WEBHOOK_TIMEOUT_SECONDS",
         _int_range(1, 60),
         "10",
-        "How long one webhook delivery may take (connect, send, answer) before it counts as "
-        "failed.",
+        "Deadline of one webhook delivery attempt (connect, send, answer); later: failed.",
     ),
     Setting(
         "TRACKER_WEBHOOK_RETRY_BASE_SECONDS",
         _int_range(1, 3600),
         "30",
-        "Wait before the first retry of a failed webhook delivery; each later retry waits "
-        "twice as long, up to TRACKER_WEBHOOK_RETRY_MAX_SECONDS.",
+        "Wait before the first retry of a failed delivery; each later wait doubles.",
     ),
     Setting(
         "TRACKER_WEBHOOK_RETRY_MAX_SECONDS",
@@ -367,57 +366,49 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACKER_WEBHOOK_MAX_ATTEMPTS",
         _int_range(1, 100),
         "14",
-        "Attempts per delivery before it is marked failed (the defaults span about 26.5 h: "
-        "30 s, 1 m, 2 m ... 4.3 h, then 6 h four times). Failed deliveries can be replayed.",
+        "Attempts per delivery before it is marked failed (defaults: about 26.5 h in all).",
     ),
     Setting(
         "TRACKER_WEBHOOK_DISABLE_AFTER",
         _int_range(0, 100000),
         "50",
-        "An endpoint is disabled after this many failed attempts in a row, across its "
-        "events (0: never). Enabling it again resumes its pending deliveries.",
+        "Failed attempts in a row that disable an endpoint (0: never); its events still queue.",
     ),
     Setting(
         "TRACKER_WEBHOOK_POLL_MS",
         _int_range(10, 60000),
         "1000",
-        "How often the delivery worker looks for due webhook deliveries (at most this long "
-        "between a change and its first delivery attempt).",
+        "How often the delivery worker looks for due deliveries.",
     ),
     Setting(
         "TRACKER_WEBHOOK_ALLOW_PRIVATE",
         _bool,
         "false",
-        "Allow webhook endpoints on loopback, private and link-local addresses (off: "
-        "refused at registration and at every delivery).",
+        "Allow endpoints on loopback, private and link-local addresses (off: refused).",
     ),
     Setting(
         "TRACKER_EVENT_RETENTION_DAYS",
         _int_range(0, 3650),
         "30",
-        "Events (and their delivery log) older than this are erased once no endpoint waits "
-        "for them (0: keep forever).",
+        "Events no endpoint waits for are erased after this many days (0: kept forever).",
     ),
     Setting(
         "TRACKER_COMMISSION_HOLD_DAYS",
         _int_range(0, 365),
         "30",
-        "Refund window: a commission stays pending this many days after the order was "
-        "placed, then is approved; a refund after that writes a clawback.",
+        "Refund window: a commission stays pending this long after the order, then approved.",
     ),
     Setting(
         "TRACKER_COMMISSION_APPROVE_INTERVAL_MINUTES",
         _int_range(0, 1440),
         "15",
-        "How often a running server approves commissions whose refund window has passed "
-        "(0: only `tracker commissions approve`).",
+        "How often a server approves due commissions (0: only `tracker commissions approve`).",
     ),
     Setting(
         "TRACKER_FRAUD_VELOCITY_ORDERS",
         _int_range(0, 1000),
         "5",
-        "Orders credited to one creator from one fingerprint (or one customer) within "
-        "TRACKER_FRAUD_VELOCITY_HOURS that raise a velocity flag (0: off).",
+        "Orders of one creator from one fingerprint or customer that raise a flag (0: off).",
     ),
     Setting(
         "TRACKER_FRAUD_VELOCITY_HOURS",
@@ -429,8 +420,7 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACKER_FRAUD_DUPLICATE_DAYS",
         _int_range(0, 365),
         "30",
-        "A customer whose orders were credited to other creators within this many days "
-        "raises a duplicate-customer flag (0: off).",
+        "A customer credited to other creators within this many days is flagged (0: off).",
     ),
     Setting(
         "TRACKER_GUESTS",
@@ -527,6 +517,8 @@ class Settings:
         production = values["env"] == "production"
         if production and not env.get("TRACKER_BASE_URL") and "base_url" not in overrides:
             raise SettingsError("TRACKER_BASE_URL is required when TRACKER_ENV=production")
+        if not production and not env.get("TRACKER_BASE_URL") and "base_url" not in overrides:
+            values["base_url"] = served_url(data_dir) or values["base_url"]
         if values["secret_key"] is None:
             if production:
                 raise SettingsError("TRACKER_SECRET_KEY is required when TRACKER_ENV=production")
@@ -549,6 +541,44 @@ class Settings:
     @property
     def sqlite_path(self) -> Path:
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+SERVED_URL_FILE = "served_url"
+
+
+def url_for_address(host: str, port: int) -> str:
+    """The URL a browser on this machine reaches ``tracker serve --host H --port P`` at
+    (a wildcard address is reached through the loopback one)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def served_url(data_dir: Path) -> str | None:
+    """The address the last development server of this data directory listened on, so the
+    CLI prints the same short links as the running server (None if never served)."""
+    try:
+        return _base_url((data_dir / SERVED_URL_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def with_served_address(settings: Settings, host: str, port: int) -> Settings:
+    """In development without TRACKER_BASE_URL, printed URLs follow the address actually
+    served (``PORT=8611 make run`` prints :8611), and the CLI learns it from DATA_DIR."""
+    if settings.env == "production" or os.environ.get("TRACKER_BASE_URL"):
+        return settings
+    url = url_for_address(host, port)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        (settings.data_dir / SERVED_URL_FILE).write_text(url + "\n")
+    except OSError:
+        pass  # a read-only data dir: the server still prints the right URLs
+    return replace(settings, base_url=url)
 
 
 def _dev_secret(data_dir: Path) -> str:
