@@ -26,6 +26,7 @@ from admin import (
     auth,
     commerce,
     costs_view,
+    events_view,
     imports_view,
     orders_view,
     pages,
@@ -155,6 +156,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/shops/{ref:str}/rotate", G(commerce.rotate_secret), methods=["POST"]),
         Route("/shops/{ref:str}/pixel", G(commerce.set_pixel), methods=["POST"]),
         Route("/shops/{ref:str}/status", G(commerce.set_shop_status), methods=["POST"]),
+        *events_view.routes(G),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS

@@ -21,7 +21,10 @@ from starlette.types import Receive, Scope, Send
 from tracker import guests
 from tracker.clicks.orphans import OrphanCounter
 from tracker.clicks.writer import ClickWriter
+from tracker.commissions.ledger import CommissionJob
 from tracker.core.errors import Rejected
+from tracker.events.worker import EventWorker
+from tracker.fraud.rules import Policy as FraudPolicy
 from tracker.http.errors import on_rejected, on_starlette_http
 from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from tracker.http.logredact import redact_access_logs
@@ -99,11 +102,18 @@ def _lifespan(
         state.orphans.start()
         retention = RetentionJob(state.store, settings)
         retention.start()
+        state.store.fraud_policy = FraudPolicy.from_settings(settings)
+        state.events = EventWorker(state.store, settings)
+        state.events.start()
+        commissions = CommissionJob(state.store, settings)
+        commissions.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:
             yield
         finally:
             await retention.close()
+            await commissions.close()
+            await state.events.close()
             await state.writer.close()
             await state.orphans.close()
             await state.cache.close()

@@ -1,8 +1,7 @@
-"""The ``tracker`` command: serve, migrate, tokens, and the catalogue from the shell.
+"""The ``tracker`` command: serve, migrate, tokens, the catalogue, webhooks and commissions.
 
 Catalogue sub-commands take their options from the same pydantic models as the API, so
-the CLI and the API accept exactly the same fields with the same validation.
-"""
+the CLI and the API accept exactly the same fields with the same validation."""
 
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ from tracker.catalogue import shops as shop_of
 from tracker.core import money
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
+from tracker.events import commands as event_commands
 from tracker.links import service as catalogue
 from tracker.reports import build as reports
 from tracker.reports.build import COST_KINDS, DIMENSIONS
@@ -513,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_token)
 
     guests.add_commands(guests.from_env(), sub, _run)
+    event_commands.add_commands(sub, _run)
     _add_record_commands(sub)
     return parser
 

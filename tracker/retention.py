@@ -44,6 +44,11 @@ RULES: list[Rule] = [
         "retention_raw_body_days",
         lambda store, cutoff: store.purge_raw_bodies(cutoff),
     ),
+    Rule(
+        "delivered events and their delivery log",
+        "event_retention_days",
+        lambda store, cutoff: store.purge_events(cutoff),
+    ),
 ]
 
 

@@ -351,6 +351,85 @@ SETTINGS: tuple[Setting, ...] = (
         "nano=0,micro=10000,mid=100000,macro=500000,mega=1000000",
         "Creator tiers by followers (minimum per tier); sources disagree, so set your own.",
     ),
+    # -- events out, commissions, fraud flags (tracker/events/, commissions/, fraud/) --
+    Setting(
+        "TRACKER_WEBHOOK_TIMEOUT_SECONDS",
+        _int_range(1, 60),
+        "10",
+        "Deadline of one webhook delivery attempt (connect, send, answer); later: failed.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_RETRY_BASE_SECONDS",
+        _int_range(1, 3600),
+        "30",
+        "Wait before the first retry of a failed delivery; each later wait doubles.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_RETRY_MAX_SECONDS",
+        _int_range(1, 86400),
+        "21600",
+        "Longest wait between two attempts of a webhook delivery.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_MAX_ATTEMPTS",
+        _int_range(1, 100),
+        "14",
+        "Attempts per delivery before it is marked failed (defaults: about 26.5 h in all).",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_DISABLE_AFTER",
+        _int_range(0, 100000),
+        "50",
+        "Failed attempts in a row that disable an endpoint (0: never); its events still queue.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_POLL_MS",
+        _int_range(10, 60000),
+        "1000",
+        "How often the delivery worker looks for due deliveries.",
+    ),
+    Setting(
+        "TRACKER_WEBHOOK_ALLOW_PRIVATE",
+        _bool,
+        "false",
+        "Allow endpoints on loopback, private and link-local addresses (off: refused).",
+    ),
+    Setting(
+        "TRACKER_EVENT_RETENTION_DAYS",
+        _int_range(0, 3650),
+        "30",
+        "Events no endpoint waits for are erased after this many days (0: kept forever).",
+    ),
+    Setting(
+        "TRACKER_COMMISSION_HOLD_DAYS",
+        _int_range(0, 365),
+        "30",
+        "Refund window: a commission stays pending this long after the order, then approved.",
+    ),
+    Setting(
+        "TRACKER_COMMISSION_APPROVE_INTERVAL_MINUTES",
+        _int_range(0, 1440),
+        "15",
+        "How often a server approves due commissions (0: only `tracker commissions approve`).",
+    ),
+    Setting(
+        "TRACKER_FRAUD_VELOCITY_ORDERS",
+        _int_range(0, 1000),
+        "5",
+        "Orders of one creator from one fingerprint or customer that raise a flag (0: off).",
+    ),
+    Setting(
+        "TRACKER_FRAUD_VELOCITY_HOURS",
+        _int_range(1, 720),
+        "24",
+        "Window of the velocity flag, in hours either side of an order.",
+    ),
+    Setting(
+        "TRACKER_FRAUD_DUPLICATE_DAYS",
+        _int_range(0, 365),
+        "30",
+        "A customer credited to other creators within this many days is flagged (0: off).",
+    ),
     Setting(
         "TRACKER_GUESTS",
         guests.parse,
@@ -401,6 +480,19 @@ class Settings:
     reporting_currency: str
     fx_rates: dict[str, float]
     tiers: tuple[tuple[str, int], ...]
+    webhook_timeout_seconds: float
+    webhook_retry_base_seconds: float
+    webhook_retry_max_seconds: float
+    webhook_max_attempts: int
+    webhook_disable_after: int
+    webhook_poll_ms: int
+    webhook_allow_private: bool
+    event_retention_days: int
+    commission_hold_days: int
+    commission_approve_interval_minutes: int
+    fraud_velocity_orders: int
+    fraud_velocity_hours: int
+    fraud_duplicate_days: int
     guests: tuple[str, ...]
     extra: dict[str, Any] = field(default_factory=dict)
 

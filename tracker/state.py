@@ -12,6 +12,7 @@ from tracker.settings import Settings
 if TYPE_CHECKING:
     from tracker.clicks.orphans import OrphanCounter
     from tracker.clicks.writer import ClickWriter
+    from tracker.events.worker import EventWorker
     from tracker.links.cache import LinkCache
     from tracker.store import Store
 
@@ -23,6 +24,7 @@ class AppState:
     cache: LinkCache
     writer: ClickWriter
     orphans: OrphanCounter
+    events: EventWorker
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -62,6 +62,7 @@ async def test_purge_erases_only_old_fingerprints(live: Running) -> None:
     assert await purge(live.store, live.state.settings, now=now) == {
         "click fingerprints and IPs": 0,
         "raw postback bodies": 0,
+        "delivered events and their delivery log": 0,
     }  # idempotent
 
 

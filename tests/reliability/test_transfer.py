@@ -103,6 +103,7 @@ async def fill(store: Store, settings: Any) -> None:
 async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -> None:
     """Shops, codes, an order with a refund, its touches and its delivery."""
     from tracker.orders.model import Delivery, Order, Refund
+    from tracker.store.events import Outcome
     from tracker.store.orders import Matching
 
     shop = await store.create_shop(
@@ -116,6 +117,19 @@ async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -
         }
     )
     await store.create_codes([{"code": "ZOË10", "creator_id": creator_id}])
+    # issue 18: an endpoint (so the order's event has a delivery), a commission rule (ledger
+    # entries), the creator's own identity (a self-referral flag on the order below)
+    await store.create_endpoint(
+        {
+            "url": "https://hooks.example.com/zoë",
+            "description": "Zoë",
+            "secret": "whsec_" + "A" * 32,
+        }
+    )
+    await store.add_commission_rule(
+        {"creator_id": creator_id, "rate_bp": 1250, "effective_from": "2026-01-01", "note": "Zoë"}
+    )
+    await store.add_identity(creator_id, "c" * 32)
     order = Order(
         external_id="1001",
         placed_at=clock.now_iso(),
@@ -134,6 +148,11 @@ async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -
         fingerprint=None,
         customer_hash="c" * 32,
         matching=Matching(),
+    )
+    [due] = await store.claim_deliveries("node-ü", clock.now_iso(), "2999-01-01T00:00:00Z", 10)
+    await store.finish_delivery(due, "node-ü", Outcome(500, "HTTP 500 «x»", 12, None), 0)
+    await store.add_payout(
+        {"creator_id": creator_id, "currency": "EUR", "amount_minor": 10**12, "reference": "«1»"}
     )
     user = await store.create_admin_user("zoë@example.com", "admin", "scrypt$x")
     await store.create_admin_session("h" * 64, user["id"], "2999-01-01T00:00:00.000000Z")

@@ -6,6 +6,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 
 from tracker.http import catalogue, codes, health, openapi, orders, postbacks, reports, shops
+from tracker.http import commissions as commission_routes
+from tracker.http import events as event_routes
+from tracker.http import fraud as fraud_routes
 
 
 def api_routes() -> list[Route]:
@@ -15,6 +18,9 @@ def api_routes() -> list[Route]:
         *codes.routes(),
         *orders.routes(),
         *reports.routes(),
+        *event_routes.routes(),
+        *commission_routes.routes(),
+        *fraud_routes.routes(),
     ]
 
 

@@ -13,9 +13,12 @@ from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
 from tracker.store.codes import CodeQueries
+from tracker.store.commissions import CommissionQueries
 from tracker.store.costs import CostQueries
 from tracker.store.creator_pages import CreatorPageQueries
 from tracker.store.engine import Engine
+from tracker.store.events import EventQueries
+from tracker.store.fraud import FraudQueries
 from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
@@ -46,6 +49,9 @@ class Store(
     CreatorPageQueries,
     TriageQueries,
     PanelListQueries,
+    EventQueries,
+    CommissionQueries,
+    FraudQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db

@@ -111,11 +111,13 @@ class OrderQueries(StoreBase):
                     (shop["id"], delivery.keys[0][:300]),
                 )
                 await self._recompute_net(tx, existing["id"])
+                await self.after_order_change(tx, existing["id"])  # type: ignore[attr-defined]
                 return {"status": "stale", "order_id": existing["id"]}
             await self._recompute_net(tx, order_id)
             touches = await self._find_touches(tx, order, fingerprint, matching)
             touches, why = choose_winner(touches, matching.policy)
             await self._store_touches(tx, order_id, touches, why)
+            await self.after_order_change(tx, order_id)  # type: ignore[attr-defined]
             return {
                 "status": "created" if created else "updated",
                 "order_id": order_id,
@@ -371,6 +373,7 @@ class OrderQueries(StoreBase):
             )
             if order:
                 await self._recompute_net(tx, order["id"])
+                await self.after_order_change(tx, order["id"])  # type: ignore[attr-defined]
             return {"status": "refund recorded", "order_id": order["id"] if order else None}
 
         return await self._grouped(job)
@@ -389,6 +392,7 @@ class OrderQueries(StoreBase):
                     (clock.now_iso(), clock.now_iso(), order["id"]),
                 )
                 await self._recompute_net(tx, order["id"])
+                await self.after_order_change(tx, order["id"])  # type: ignore[attr-defined]
             return {"status": "cancelled", "order_id": order["id"] if order else None}
 
         return await self._grouped(job)

@@ -1,0 +1,201 @@
+"""Commission services shared by the API, the CLI and the background job: rules, approval
+once the refund window has passed, statements per period (JSON and CSV), payouts.
+
+Money in minor units of each row's currency; totals are never summed across currencies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from tracker.core import clock
+from tracker.core.errors import Unprocessable
+from tracker.events.leaks import publish_leaks
+from tracker.schemas import Model
+from tracker.settings import Settings
+from tracker.store.engine import Row
+
+log = logging.getLogger("tracker.commissions")
+
+STATEMENT_COLUMNS = (
+    "creator_id",
+    "creator",
+    "currency",
+    "approved_minor",
+    "reversed_minor",
+    "net_approved_minor",
+    "paid_minor",
+    "pending_minor",
+    "balance_minor",
+)
+
+
+async def approve_due(
+    store: Any, settings: Settings, *, now: float | None = None, limit: int = 500
+) -> list[Row]:
+    """Approve every pending commission whose order is older than the refund window."""
+    now = clock.now() if now is None else now
+    cutoff = clock.iso(now - settings.commission_hold_days * 86400)
+    approved: list[Row] = []
+    while True:
+        batch = await store.approvable(cutoff, limit)
+        done = 0
+        for c in batch:
+            entry = await store.approve_order(c["order_id"], c["creator_id"], c["currency"], cutoff)
+            if entry is not None:
+                approved.append(entry)
+                done += 1
+        if len(batch) < limit or done == 0:
+            return approved
+
+
+def period(start: date | None, end: date | None) -> tuple[str, str]:
+    """[start, end] as whole UTC days -> [start, end + 1 day) ISO bounds."""
+    lo = clock.to_iso(f"{start.isoformat()}T00:00:00Z") if start else "0000"
+    hi = clock.to_iso(f"{(end + timedelta(days=1)).isoformat()}T00:00:00Z") if end else "9999"
+    return lo, hi
+
+
+async def statement(store: Any, start: str, end: str) -> list[dict[str, Any]]:
+    """Per creator and currency: approved and reversed (clawbacks) in the period, paid in
+    the period, still pending at its end, and the balance owed at its end (approved to
+    date minus paid to date; negative when clawbacks exceed what is left to pay)."""
+    paid = {(p["creator_id"], p["currency"]): p for p in await store.payout_totals(start, end)}
+    out = []
+    for t in await store.commission_totals(start, end):
+        p = paid.get((t["creator_id"], t["currency"]), {"paid": 0, "paid_to_date": 0})
+        approved, reversed_ = int(t["approved"]), int(t["reversed"])
+        out.append(
+            {
+                "creator_id": t["creator_id"],
+                "creator": t["handle"],
+                "currency": t["currency"],
+                "approved_minor": approved,
+                "reversed_minor": reversed_,
+                "net_approved_minor": approved + reversed_,
+                "paid_minor": int(p["paid"]),
+                "pending_minor": int(t["pending"]),
+                "balance_minor": int(t["approved_to_date"]) - int(p["paid_to_date"]),
+            }
+        )
+    out.sort(key=lambda r: (str(r["creator"]), r["currency"]))
+    return out
+
+
+async def mark_paid(
+    store: Any, creator_id: str, currency: str, reference: str, amount_minor: int | None
+) -> Row:
+    """Record a payout; without an amount, the whole balance owed now."""
+    if amount_minor is None:
+        rows = [
+            r
+            for r in await statement(store, "0000", "9999")
+            if r["creator_id"] == creator_id and r["currency"] == currency
+        ]
+        amount_minor = rows[0]["balance_minor"] if rows else 0
+    if amount_minor <= 0:
+        raise Unprocessable("nothing to pay: the balance owed is not positive")
+    row: Row = await store.add_payout(
+        {
+            "creator_id": creator_id,
+            "currency": currency,
+            "amount_minor": amount_minor,
+            "reference": reference,
+        }
+    )
+    return row
+
+
+class CommissionJob:
+    """Approves due commissions (and publishes newly flagged code leaks,
+    ``tracker/events/leaks.py``) shortly after start and then every interval, until close."""
+
+    def __init__(self, store: Any, settings: Settings, *, first_delay: float = 5.0) -> None:
+        self._store = store
+        self._settings = settings
+        self._interval = settings.commission_approve_interval_minutes * 60
+        self._first_delay = first_delay
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._interval > 0:
+            self._task = asyncio.create_task(self._run(), name="commissions")
+
+    async def _run(self) -> None:
+        delay = self._first_delay
+        while True:
+            try:
+                await asyncio.wait_for(self._stop.wait(), delay)
+                return
+            except TimeoutError:
+                pass
+            try:
+                done = await approve_due(self._store, self._settings)
+                if done:
+                    log.info("commissions: %d approved", len(done))
+                leaks = await publish_leaks(self._store, self._settings)
+                if leaks:
+                    log.info("code leaks: %d creators flagged", leaks)
+            except Exception:
+                log.exception("commission approval failed; will retry next interval")
+            delay = self._interval
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+
+# -- input models and services -------------------------------------------------------------------
+class RuleIn(Model):
+    """Either ``rate_percent`` (of net revenue, up to 2 decimals) or ``fixed_minor`` per order
+    with its ``currency``."""
+
+    creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    campaign_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    rate_percent: Decimal | None = Field(None, ge=0, le=100, decimal_places=2)
+    fixed_minor: int | None = Field(None, ge=0, le=10**12)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    effective_from: date | None = None
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class PayoutIn(Model):
+    creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    amount_minor: int | None = Field(None, ge=1, le=10**15)
+
+
+async def add_rule(store: Any, m: RuleIn) -> Row:
+    if (m.rate_percent is None) == (m.fixed_minor is None):
+        raise Unprocessable("give either rate_percent or fixed_minor")
+    if m.fixed_minor is not None and m.currency is None:
+        raise Unprocessable("currency: required with fixed_minor")
+    creator = await store.get_creator(m.creator_id)
+    campaign = await store.get_campaign(m.campaign_id) if m.campaign_id else None
+    row: Row = await store.add_commission_rule(
+        {
+            "creator_id": creator["id"],
+            "campaign_id": campaign["id"] if campaign else None,
+            "rate_bp": None if m.rate_percent is None else int(m.rate_percent * 100),
+            "fixed_minor": m.fixed_minor,
+            "currency": m.currency if m.fixed_minor is not None else None,
+            "effective_from": (m.effective_from or date(1970, 1, 1)).isoformat(),
+            "note": m.note,
+        }
+    )
+    return row
+
+
+async def payout(store: Any, m: PayoutIn) -> Row:
+    creator = await store.get_creator(m.creator_id)
+    return await mark_paid(store, creator["id"], m.currency, m.reference, m.amount_minor)

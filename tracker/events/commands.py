@@ -1,0 +1,154 @@
+"""``tracker webhooks ...`` and ``tracker commissions ...``: the same services as the API.
+
+Joined to ``tracker/cli.py`` by one call (``add_commands``), which hands over its runner
+(``run(fn)`` opens the store, runs ``fn(store, settings)``, prints a refused input as one
+line and returns the exit code), so this module never imports the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from tracker import schemas
+from tracker.commissions import ledger
+from tracker.core.csvfile import to_csv
+from tracker.events import endpoints
+from tracker.settings import Settings
+
+Runner = Callable[[Callable[[Any, Settings], Awaitable[Any]]], int]
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def _webhooks(args: argparse.Namespace, run: Runner) -> int:
+    async def go(store: Any, settings: Settings) -> None:
+        a = args.action
+        if a == "add":
+            types = [t.strip() for t in (args.types or "").split(",") if t.strip()]
+            created = schemas.validate(
+                endpoints.EndpointIn,
+                {"url": args.url, "description": args.description or "", "event_types": types},
+            )
+            out = await endpoints.create(store, settings, created)
+            _print(out)
+            print("(the secret is shown once: keep it to verify signatures)", file=sys.stderr)
+        elif a == "list":
+            _print([endpoints.present(r) for r in await store.list_endpoints(1000, 0)])
+        elif a == "deliveries":
+            _print(
+                await store.endpoint_deliveries(args.ref, status=args.status, limit=100, offset=0)
+            )
+        elif a == "attempts":
+            _print(await store.endpoint_attempts(args.ref, 100, 0))
+        elif a == "replay":
+            print(f"queued {await store.replay(args.ref, args.event)}")
+        elif a in ("enable", "disable", "rotate"):
+            patch = {"rotate_secret": True} if a == "rotate" else {"status": f"{a}d"}
+            patched = schemas.validate(endpoints.EndpointPatch, patch)
+            _print(await endpoints.update(store, settings, args.ref, patched))
+        elif a == "delete":
+            await store.delete_endpoint(args.ref)
+            print(f"deleted {args.ref}")
+
+    return run(go)
+
+
+def _day(raw: str | None) -> date | None:
+    return date.fromisoformat(raw) if raw else None
+
+
+def _commissions(args: argparse.Namespace, run: Runner) -> int:
+    async def go(store: Any, settings: Settings) -> None:
+        a = args.action
+        if a == "rule":
+            data = {
+                "creator_id": args.creator,
+                "campaign_id": args.campaign,
+                "rate_percent": args.rate_percent,
+                "fixed_minor": args.fixed_minor,
+                "currency": args.currency,
+                "effective_from": args.effective_from,
+            }
+            rule = schemas.validate(ledger.RuleIn, {k: v for k, v in data.items() if v is not None})
+            _print(await ledger.add_rule(store, rule))
+        elif a == "rules":
+            _print(await store.list_commission_rules(None))
+        elif a == "approve":
+            done = await ledger.approve_due(store, settings)
+            print(f"approved {len(done)}")
+        elif a == "statement":
+            start, end = ledger.period(_day(args.start), _day(args.end))
+            rows = await ledger.statement(store, start, end)
+            if args.csv:
+                cols = ledger.STATEMENT_COLUMNS
+                sys.stdout.write(to_csv(cols, ([r[c] for c in cols] for r in rows)))
+            else:
+                _print(rows)
+        elif a == "pay":
+            data = {
+                "creator_id": args.creator,
+                "currency": args.currency,
+                "reference": args.reference,
+                "amount_minor": args.amount_minor,
+            }
+            paid = schemas.validate(
+                ledger.PayoutIn, {k: v for k, v in data.items() if v is not None}
+            )
+            _print(await ledger.payout(store, paid))
+
+    return run(go)
+
+
+def add_commands(sub: Any, run: Runner) -> None:
+    p = sub.add_parser(
+        "webhooks",
+        help="events out: add URL | list | deliveries ID | attempts ID | replay ID "
+        "[--event EVT] | enable | disable | rotate | delete ID",
+    )
+    w = p.add_subparsers(dest="action", required=True)
+    add = w.add_parser("add")
+    add.add_argument("url")
+    add.add_argument("--types", help="comma-separated event types (default: all)")
+    add.add_argument("--description")
+    w.add_parser("list")
+    d = w.add_parser("deliveries")
+    d.add_argument("ref")
+    d.add_argument("--status", choices=["pending", "delivered", "failed"])
+    w.add_parser("attempts").add_argument("ref")
+    r = w.add_parser("replay", help="re-send one event, or every failed delivery")
+    r.add_argument("ref")
+    r.add_argument("--event")
+    for action in ("enable", "disable", "rotate", "delete"):
+        w.add_parser(action).add_argument("ref")
+    p.set_defaults(fn=lambda args: _webhooks(args, run))
+
+    p = sub.add_parser(
+        "commissions", help="commissions ledger: rule | rules | approve | statement | pay"
+    )
+    c = p.add_subparsers(dest="action", required=True)
+    rule = c.add_parser("rule", help="add a rule: --creator and --rate-percent or --fixed-minor")
+    rule.add_argument("--creator", required=True)
+    rule.add_argument("--campaign")
+    rule.add_argument("--rate-percent")
+    rule.add_argument("--fixed-minor", type=int)
+    rule.add_argument("--currency")
+    rule.add_argument("--effective-from")
+    c.add_parser("rules")
+    c.add_parser("approve", help="approve commissions whose refund window has passed")
+    st = c.add_parser("statement")
+    st.add_argument("--start")
+    st.add_argument("--end")
+    st.add_argument("--csv", action="store_true")
+    pay = c.add_parser("pay", help="mark paid (default amount: the balance owed)")
+    pay.add_argument("--creator", required=True)
+    pay.add_argument("--currency", required=True)
+    pay.add_argument("--reference", required=True)
+    pay.add_argument("--amount-minor", type=int)
+    p.set_defaults(fn=lambda args: _commissions(args, run))

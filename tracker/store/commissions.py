@@ -1,0 +1,296 @@
+"""Commissions ledger (SQL only): rules, append-only entries, approval, payouts.
+
+``sync_commission`` runs inside the order ingest's transaction (called by
+``after_order_change``): it appends the entries that bring each (order, creator, currency)
+to the commission on the order's current net revenue. ``approve_order`` moves an order's
+pending commission to approved once its refund window has passed, holding the order's row
+lock (PostgreSQL) so an ingest of the same order cannot interleave. Entries are never
+updated or deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.commissions.terms import Balance, Terms, pick, summarise
+from tracker.core import clock, ids
+from tracker.events import payloads
+from tracker.store.base import StoreBase
+from tracker.store.engine import Conn, Row
+
+_ENTRY_COLUMNS = (
+    "id, creator_id, order_id, campaign_id, kind, bucket, amount_minor, currency, "
+    "basis_minor, rate_bp, fixed_minor, reason, placed_at, created_at"
+)
+
+
+@dataclass(frozen=True)
+class _Line:
+    """Whose entry, in which currency, on what terms, for which order."""
+
+    creator_id: str
+    currency: str
+    terms: Terms | None
+    order: Row
+
+
+class CommissionQueries(StoreBase):
+    # -- rules --------------------------------------------------------------------------------
+    async def add_commission_rule(self, row: dict[str, Any]) -> Row:
+        full = {"id": ids.new_id("crl"), **row, "created_at": clock.now_iso()}
+        await self._insert("commission_rules", full, "commission rule")
+        return await self._get("commission_rules", str(full["id"]), "commission rule")
+
+    async def list_commission_rules(self, creator_id: str | None) -> list[Row]:
+        cond, params = ("WHERE creator_id = ? ", (creator_id,)) if creator_id else ("", ())
+        return await self.db.fetch_all(
+            f"SELECT * FROM commission_rules {cond}ORDER BY creator_id, effective_from, created_at",
+            params,
+        )
+
+    async def _rules_for(self, tx: Conn, creator_id: str) -> list[Row]:
+        """The creator's rules, plus the commission rates kept as costs (the ROI report's
+        ``kind=commission`` rows, a rate from their date on)."""
+        rules = await tx.fetch_all(
+            "SELECT campaign_id, rate_bp, fixed_minor, currency, effective_from, created_at "
+            "FROM commission_rules WHERE creator_id = ? UNION ALL "
+            "SELECT campaign_id, rate_bp, NULL, NULL, incurred_on, created_at FROM costs "
+            "WHERE creator_id = ? AND kind = 'commission' AND rate_bp IS NOT NULL",
+            (creator_id, creator_id),
+        )
+        return rules
+
+    # -- the ledger, inside the ingest transaction ----------------------------------------------
+    async def sync_commission(
+        self, tx: Conn, o: Row, reasons: list[str], *, fresh: bool = False
+    ) -> None:
+        """``o`` is ``order_snapshot``'s row; ``fresh``: the ingest never saw this order
+        before, so it has no entries yet (one statement saved per new order)."""
+        if fresh and not o["creator_id"]:
+            return
+        existing = (
+            []
+            if fresh
+            else await tx.fetch_all(
+                "SELECT creator_id, currency, kind, bucket, amount_minor, rate_bp, fixed_minor "
+                "FROM commission_entries WHERE order_id = ?",
+                (o["id"],),
+            )
+        )
+        if not existing and not o["creator_id"]:
+            return
+        groups, frozen = summarise(existing)
+        targets: dict[tuple[str, str], int] = {}
+        terms: Terms | None = None
+        creator = o["creator_id"]
+        if creator and int(o["fraud_confirmed"] or 0):
+            creator = None  # confirmed fraud earns nothing
+        if creator:
+            terms = frozen.get(creator)
+            if terms is None:
+                terms = pick(await self._rules_for(tx, creator), o["campaign_id"], o["placed_at"])
+            if terms is not None:
+                amount, currency = terms.earn(int(o["net_minor"]), o["currency"])
+                targets[(creator, currency)] = amount
+        reason = ",".join(reasons) or "order change"
+        for key in sorted(set(groups) | set(targets)):
+            g = groups.get(key, Balance())
+            delta = targets.get(key, 0) - g.total
+            if delta:
+                t = frozen.get(key[0]) or (terms if key[0] == creator else None)
+                await self._apply(tx, _Line(key[0], key[1], t, o), delta, g, key in groups, reason)
+
+    async def _apply(
+        self, tx: Conn, line: _Line, delta: int, g: Balance, seen: bool, reason: str
+    ) -> None:
+        """Append what moves a (creator, currency) of an order by ``delta``: a rise is
+        pending; a fall takes from pending first, then claws back what was approved."""
+        if delta > 0:
+            kind = "adjustment" if seen else "accrual"
+            await self._entry(tx, line, kind=kind, bucket="pending", amount=delta, reason=reason)
+            return
+        from_pending = min(-delta, max(0, g.pending))
+        if from_pending:
+            await self._entry(
+                tx, line, kind="adjustment", bucket="pending", amount=-from_pending, reason=reason
+            )
+        rest = -delta - from_pending
+        if rest:
+            entry = await self._entry(
+                tx, line, kind="reversal", bucket="approved", amount=-rest, reason=reason
+            )
+            order_id = line.order["id"]
+            await self.append_event(  # type: ignore[attr-defined]
+                tx,
+                payloads.COMMISSION_REVERSED,
+                f"order:{order_id}",
+                payloads.commission_data(entry, order_id),
+            )
+
+    async def _entry(
+        self,
+        tx: Conn,
+        line: _Line,
+        *,
+        kind: str,
+        bucket: str,
+        amount: int,
+        reason: str,
+    ) -> Row:
+        terms, order = line.terms, line.order
+        row = {
+            "id": ids.new_id("ce"),
+            "creator_id": line.creator_id,
+            "order_id": order["id"],
+            "campaign_id": order["campaign_id"],
+            "kind": kind,
+            "bucket": bucket,
+            "amount_minor": amount,
+            "currency": line.currency,
+            "basis_minor": int(order["net_minor"]),
+            "rate_bp": terms.rate_bp if terms else None,
+            "fixed_minor": terms.fixed_minor if terms else None,
+            "reason": reason[:200],
+            "placed_at": order["placed_at"],
+            "created_at": clock.now_iso(),
+        }
+        await tx.execute(
+            f"INSERT INTO commission_entries ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+            tuple(row.values()),
+        )
+        return row
+
+    # -- approval -------------------------------------------------------------------------------
+    async def approvable(self, placed_before: str, limit: int) -> list[Row]:
+        """(order, creator, currency) with pending commission, placed before the cutoff."""
+        return await self.db.fetch_all(
+            "SELECT order_id, creator_id, currency FROM commission_entries "
+            "WHERE bucket = 'pending' AND placed_at < ? "
+            "GROUP BY order_id, creator_id, currency HAVING SUM(amount_minor) <> 0 "
+            "ORDER BY MIN(placed_at) LIMIT ?",
+            (placed_before, limit),
+        )
+
+    async def approve_order(
+        self, order_id: str, creator_id: str, currency: str, placed_before: str
+    ) -> Row | None:
+        """Approve one pending commission (a pair of entries) unless the order is held."""
+
+        async def job(tx: Conn) -> Row | None:
+            # Lock the order row first (PostgreSQL): an ingest of this order waits, or we do.
+            await tx.execute("UPDATE orders SET net_minor = net_minor WHERE id = ?", (order_id,))
+            if await self.order_held(tx, order_id):  # type: ignore[attr-defined]
+                return None
+            o = await self.order_snapshot(tx, order_id)  # type: ignore[attr-defined]
+            if o is None or o["placed_at"] >= placed_before:
+                return None
+            rows = await tx.fetch_all(
+                "SELECT bucket, amount_minor, rate_bp, fixed_minor, kind FROM commission_entries "
+                "WHERE order_id = ? AND creator_id = ? AND currency = ?",
+                (order_id, creator_id, currency),
+            )
+            pending = sum(int(r["amount_minor"]) for r in rows if r["bucket"] == "pending")
+            if pending == 0:
+                return None
+            accrual = next((r for r in rows if r["kind"] == "accrual"), rows[0])
+            t = Terms(accrual["rate_bp"], accrual["fixed_minor"], currency)
+            base = _Line(creator_id, currency, t, o)
+            await self._entry(
+                tx,
+                base,
+                kind="approval",
+                bucket="pending",
+                amount=-pending,
+                reason="refund window passed",
+            )
+            entry = await self._entry(
+                tx,
+                base,
+                kind="approval",
+                bucket="approved",
+                amount=pending,
+                reason="refund window passed",
+            )
+            await self.append_event(  # type: ignore[attr-defined]
+                tx,
+                payloads.COMMISSION_APPROVED,
+                f"order:{order_id}",
+                payloads.commission_data(entry, order_id),
+            )
+            return entry
+
+        result: Row | None = await self.writes.run(job)
+        return result
+
+    # -- reads --------------------------------------------------------------------------------
+    async def commission_entries(
+        self,
+        *,
+        creator_id: str | None = None,
+        order_id: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Row]:
+        where, params = ["1 = 1"], []
+        for sql, value in (
+            ("e.creator_id = ?", creator_id),
+            ("e.order_id = ?", order_id),
+            ("e.created_at >= ?", start),
+            ("e.created_at < ?", end),
+        ):
+            if value:
+                where.append(sql)
+                params.append(value)
+        return await self.db.fetch_all(
+            f"SELECT e.{_ENTRY_COLUMNS.replace(', ', ', e.')}, c.handle AS creator_handle, "
+            "o.external_id AS order_external_id FROM commission_entries e "
+            "LEFT JOIN creators c ON c.id = e.creator_id LEFT JOIN orders o ON o.id = e.order_id "
+            f"WHERE {' AND '.join(where)} ORDER BY e.created_at, e.order_id, e.bucket DESC, e.id "
+            "LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    async def commission_totals(self, start: str, end: str) -> list[Row]:
+        """Per creator and currency: approved, reversed in [start, end); pending and approved
+        to date at ``end``."""
+        return await self.db.fetch_all(
+            "SELECT e.creator_id, c.handle, e.currency, "
+            "CAST(SUM(CASE WHEN e.kind = 'approval' AND e.bucket = 'approved' AND e.created_at >= ? "
+            "AND e.created_at < ? THEN e.amount_minor ELSE 0 END) AS BIGINT) AS approved, "
+            "CAST(SUM(CASE WHEN e.bucket = 'approved' AND e.kind <> 'approval' "
+            "AND e.created_at >= ? AND e.created_at < ? THEN e.amount_minor ELSE 0 END) AS BIGINT) "
+            "AS reversed, "
+            "CAST(SUM(CASE WHEN e.bucket = 'pending' AND e.created_at < ? THEN e.amount_minor "
+            "ELSE 0 END) AS BIGINT) AS pending, "
+            "CAST(SUM(CASE WHEN e.bucket = 'approved' AND e.created_at < ? THEN e.amount_minor "
+            "ELSE 0 END) AS BIGINT) AS approved_to_date "
+            "FROM commission_entries e LEFT JOIN creators c ON c.id = e.creator_id "
+            "WHERE e.created_at < ? GROUP BY e.creator_id, c.handle, e.currency",
+            (start, end, start, end, end, end, end),
+        )
+
+    async def payout_totals(self, start: str, end: str) -> list[Row]:
+        return await self.db.fetch_all(
+            "SELECT creator_id, currency, "
+            "CAST(SUM(CASE WHEN paid_at >= ? THEN amount_minor ELSE 0 END) AS BIGINT) AS paid, "
+            "CAST(SUM(amount_minor) AS BIGINT) AS paid_to_date "
+            "FROM commission_payouts WHERE paid_at < ? GROUP BY creator_id, currency",
+            (start, end),
+        )
+
+    async def add_payout(self, row: dict[str, Any]) -> Row:
+        now = clock.now_iso()
+        full = {"id": ids.new_id("po"), **row, "paid_at": now, "created_at": now}
+        await self._insert("commission_payouts", full, "payout")
+        return full
+
+    async def list_payouts(self, creator_id: str | None, limit: int, offset: int) -> list[Row]:
+        cond, params = ("WHERE p.creator_id = ? ", [creator_id]) if creator_id else ("", [])
+        return await self.db.fetch_all(
+            "SELECT p.*, c.handle FROM commission_payouts p LEFT JOIN creators c "
+            f"ON c.id = p.creator_id {cond}ORDER BY p.paid_at DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
