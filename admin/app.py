@@ -111,6 +111,7 @@ def error_page(request: Request, exc: Rejected) -> Response:
 
 
 def create_admin(state: AppState) -> Starlette:
+    # long: the panel's route table, one line per route
     G = guard
     routes = [
         Route("/login", G(auth.login_form, public=True), methods=["GET"]),

@@ -9,118 +9,19 @@ durability or privacy.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from tracker import guests
+from tracker.core import setting_values as values
 from tracker.core.errors import SettingsError
 
 #: Names under TRACKER_ that belong to the test suite, never to a server.
 TEST_PREFIX = "TRACKER_TEST_"
-
-
-def _bool(raw: str) -> bool:
-    low = raw.strip().lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("expected true/false")
-
-
-def _int_range(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        value = int(raw.strip())
-        if not lo <= value <= hi:
-            raise ValueError(f"expected an integer in {lo}..{hi}")
-        return value
-
-    return parse
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in options:
-            raise ValueError(f"expected one of {', '.join(options)}")
-        return value
-
-    return parse
-
-
-def _hosts(raw: str) -> tuple[str, ...]:
-    hosts = tuple(h.strip().lower().rstrip(".") for h in raw.split(",") if h.strip())
-    for host in hosts:
-        if "/" in host or ":" in host or " " in host:
-            raise ValueError(f"{host!r} is not a bare host name")
-    return hosts
-
-
-def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in raw.split(",") if n.strip())
-
-
-def _base_url(raw: str) -> str:
-    parts = urlsplit(raw.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("expected an absolute http(s) URL")
-    return raw.strip().rstrip("/")
-
-
-def _database_url(raw: str) -> str:
-    value = raw.strip()
-    if value.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        return value
-    raise ValueError("expected sqlite:///PATH or postgresql://...")
-
-
-def _param_name(raw: str) -> str:
-    value = raw.strip()
-    if not value or not all(c.isalnum() or c in "_-" for c in value):
-        raise ValueError("expected letters, digits, _ or -")
-    return value
-
-
-def _currency(raw: str) -> str:
-    value = raw.strip().upper()
-    if len(value) != 3 or not value.isalpha():
-        raise ValueError("expected an ISO 4217 code such as USD")
-    return value
-
-
-def _rates(raw: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for part in raw.split(","):
-        if not part.strip():
-            continue
-        code, sep, rate = part.partition("=")
-        value = float(rate) if sep else 0.0
-        if not sep or value <= 0 or value != value or value == float("inf"):
-            raise ValueError(f"{part.strip()!r}: expected CODE=positive number")
-        out[_currency(code)] = value
-    return out
-
-
-def _tiers(raw: str) -> tuple[tuple[str, int], ...]:
-    pairs = []
-    for part in raw.split(","):
-        name, sep, minimum = part.strip().partition("=")
-        if not sep or not name.strip().isidentifier() or not minimum.strip().isdigit():
-            raise ValueError(f"{part.strip()!r}: expected name=minimum_followers")
-        pairs.append((name.strip(), int(minimum)))
-    if not pairs or min(m for _, m in pairs) != 0:
-        raise ValueError("one tier must start at 0 followers")
-    return tuple(sorted(pairs, key=lambda p: -p[1]))
-
-
-def _str(raw: str) -> str:
-    return raw.strip()
 
 
 @dataclass(frozen=True)
@@ -134,158 +35,166 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TRACKER_ENV",
-        _choice("development", "production"),
+        values.choice("development", "production"),
         "development",
         "development generates and keeps a secret key in the data dir; production "
         "requires TRACKER_SECRET_KEY and TRACKER_BASE_URL.",
     ),
     Setting(
-        "TRACKER_DATA_DIR", _str, "./data", "Directory for the SQLite file and the dev secret."
+        "TRACKER_DATA_DIR",
+        values.text,
+        "./data",
+        "Directory for the SQLite file and the dev secret.",
     ),
     Setting(
         "TRACKER_DATABASE_URL",
-        _database_url,
+        values.database_url,
         None,
         "sqlite:///path/to/file.db (default: DATA_DIR/tracker.db) or postgresql://...",
     ),
     Setting(
         "TRACKER_SECRET_KEY",
-        _str,
+        values.text,
         None,
         "Keys fingerprints, customer hashes and admin sessions. At least 32 characters.",
     ),
     Setting(
         "TRACKER_BASE_URL",
-        _base_url,
+        values.base_url,
         "http://127.0.0.1:8000",
         "Public URL of this server, used to print short links and postback URLs. Unset in "
         "development: the address `tracker serve` listens on (kept in DATA_DIR/served_url).",
     ),
     Setting(
         "TRACKER_CLICK_ID_PARAM",
-        _param_name,
+        values.param_name,
         "cl_cid",
         "Query parameter that carries the click id to the shop.",
     ),
     Setting(
         "TRACKER_ALLOWED_HOSTS",
-        _hosts,
+        values.hosts,
         "",
         "Comma-separated destination hosts (subdomains included). Empty: any public host.",
     ),
     Setting(
         "TRACKER_TRUSTED_PROXIES",
-        _networks,
+        values.networks,
         "",
         "CIDRs of load balancers whose X-Forwarded-For / Forwarded is believed.",
     ),
     Setting(
         "TRACKER_STORE_RAW_IP",
-        _bool,
+        values.boolean,
         "false",
         "Store the client IP with each click. Off: only a keyed fingerprint is kept.",
     ),
     Setting(
         "TRACKER_FINGERPRINT_IPV4_PREFIX",
-        _int_range(8, 32),
+        values.int_range(8, 32),
         "24",
         "IPv4 prefix length kept in the fingerprint.",
     ),
     Setting(
         "TRACKER_FINGERPRINT_IPV6_PREFIX",
-        _int_range(16, 128),
+        values.int_range(16, 128),
         "48",
         "IPv6 prefix length kept in the fingerprint.",
     ),
     Setting(
         "TRACKER_FLUSH_INTERVAL_MS",
-        _int_range(1, 1000),
+        values.int_range(1, 1000),
         "30",
         "Click writer flushes at least this often (a click is durable within about this plus "
         "one commit).",
     ),
     Setting(
         "TRACKER_FLUSH_MAX_ROWS",
-        _int_range(1, 100000),
+        values.int_range(1, 100000),
         "2000",
         "Click writer flushes as soon as this many clicks wait.",
     ),
     Setting(
         "TRACKER_CLICK_QUEUE_MAX",
-        _int_range(100, 10000000),
+        values.int_range(100, 10000000),
         "50000",
         "Clicks held in memory at most; beyond it a redirect waits for the writer.",
     ),
     Setting(
         "TRACKER_LINK_CACHE_SIZE",
-        _int_range(0, 10000000),
+        values.int_range(0, 10000000),
         "200000",
         "Links kept in the in-process cache.",
     ),
     Setting(
         "TRACKER_LINK_CACHE_TTL",
-        _int_range(0, 3600),
+        values.int_range(0, 3600),
         "5",
         "Seconds a cached link is trusted; how long a change made on another node "
         "(or by the CLI) takes to reach this one.",
     ),
     Setting(
         "TRACKER_SQLITE_SYNCHRONOUS",
-        _choice("full", "normal"),
+        values.choice("full", "normal"),
         "full",
         "SQLite synchronous level in WAL mode: full survives power loss, normal may "
         "lose the last commits on power loss (never on a process crash).",
     ),
     Setting(
         "TRACKER_SQLITE_BUSY_TIMEOUT_MS",
-        _int_range(0, 600000),
+        values.int_range(0, 600000),
         "5000",
         "How long SQLite waits for a lock before failing.",
     ),
-    Setting("TRACKER_PG_POOL_SIZE", _int_range(1, 200), "10", "PostgreSQL connections per node."),
+    Setting(
+        "TRACKER_PG_POOL_SIZE", values.int_range(1, 200), "10", "PostgreSQL connections per node."
+    ),
     Setting(
         "TRACKER_MAX_BODY_BYTES",
-        _int_range(1024, 100_000_000),
+        values.int_range(1024, 100_000_000),
         "1000000",
         "Largest request body accepted (413 beyond).",
     ),
     Setting(
         "TRACKER_LOOKBACK_CLICK_DAYS",
-        _int_range(0, 365),
+        values.int_range(0, 365),
         "30",
         "A click id found on an order counts if the click is at most this old.",
     ),
     Setting(
         "TRACKER_LOOKBACK_FINGERPRINT_DAYS",
-        _int_range(0, 365),
+        values.int_range(0, 365),
         "7",
         "A fingerprint match counts if the click is at most this old.",
     ),
     Setting(
         "TRACKER_CONFLICT_POLICY",
-        _choice("code", "click"),
+        values.choice("code", "click"),
         "code",
         "Which signal wins when a code and a click point at different creators.",
     ),
     Setting(
-        "TRACKER_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level."
+        "TRACKER_LOG_LEVEL",
+        values.choice("debug", "info", "warning", "error"),
+        "info",
+        "Log level.",
     ),
     # -- reliability: rate limits, retention (tracker/ratelimit.py, tracker/retention.py) --
     Setting(
         "TRACKER_API_RATE_PER_SEC",
-        _int_range(0, 1_000_000),
+        values.int_range(0, 1_000_000),
         "50",
         "Sustained API requests per second per client IP (0: no limit); 429 beyond.",
     ),
     Setting(
         "TRACKER_API_RATE_BURST",
-        _int_range(1, 1_000_000),
+        values.int_range(1, 1_000_000),
         "500",
         "API requests a client IP may make at once before the sustained rate applies.",
     ),
     Setting(
         "TRACKER_RETENTION_FINGERPRINT_DAYS",
-        _int_range(0, 3650),
+        values.int_range(0, 3650),
         "30",
         "Click fingerprints (and raw IPs) older than this are erased by `tracker purge` "
         "and the periodic retention job (0: keep forever). At least the fingerprint "
@@ -293,20 +202,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "TRACKER_RETENTION_RAW_BODY_DAYS",
-        _int_range(0, 3650),
+        values.int_range(0, 3650),
         "90",
         "Raw postback bodies (kept for audit) older than this are erased; the order and "
         "its attribution stay (0: keep forever).",
     ),
     Setting(
         "TRACKER_RETENTION_INTERVAL_MINUTES",
-        _int_range(0, 10080),
+        values.int_range(0, 10080),
         "60",
         "How often a running server applies the retention rules (0: only `tracker purge`).",
     ),
     Setting(
         "TRACKER_POSTBACK_FAILURES_PER_MIN",
-        _int_range(0, 1_000_000),
+        values.int_range(0, 1_000_000),
         "60",
         "Rejected postbacks (bad signature, bad payload) a client IP may send per minute to "
         "one shop before its unsigned or badly signed ones get 429s (0: no limit). A "
@@ -314,7 +223,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "TRACKER_SECRET_GRACE_HOURS",
-        _int_range(0, 8760),
+        values.int_range(0, 8760),
         "24",
         "After a shop's signing secret is rotated, the previous one still verifies for this "
         "many hours (time to update the shop's settings), then never again.",
@@ -322,111 +231,111 @@ SETTINGS: tuple[Setting, ...] = (
     # -- reports (tracker/reports.py) --
     Setting(
         "TRACKER_ATTRIBUTION_MODEL",
-        _choice("last", "first", "linear", "position", "time_decay"),
+        values.choice("last", "first", "linear", "position", "time_decay"),
         "last",
         "Default attribution model of reports (each report may pick another).",
     ),
     Setting(
         "TRACKER_HALF_LIFE_DAYS",
-        _int_range(1, 365),
+        values.int_range(1, 365),
         "7",
         "Half-life of the time_decay model, in days.",
     ),
     Setting(
         "TRACKER_REPORTING_CURRENCY",
-        _currency,
+        values.currency,
         "USD",
         "Currency every report is shown in.",
     ),
     Setting(
         "TRACKER_FX_RATES",
-        _rates,
+        values.rates,
         "",
         "Rates into the reporting currency, e.g. EUR=1.08,GBP=1.27. Orders and costs in a "
         "currency without a rate are left out of money totals and listed as unconverted.",
     ),
     Setting(
         "TRACKER_TIERS",
-        _tiers,
+        values.tiers,
         "nano=0,micro=10000,mid=100000,macro=500000,mega=1000000",
         "Creator tiers by followers (minimum per tier); sources disagree, so set your own.",
     ),
     # -- events out, commissions, fraud flags (tracker/events/, commissions/, fraud/) --
     Setting(
         "TRACKER_WEBHOOK_TIMEOUT_SECONDS",
-        _int_range(1, 60),
+        values.int_range(1, 60),
         "10",
         "Deadline of one webhook delivery attempt (connect, send, answer); later: failed.",
     ),
     Setting(
         "TRACKER_WEBHOOK_RETRY_BASE_SECONDS",
-        _int_range(1, 3600),
+        values.int_range(1, 3600),
         "30",
         "Wait before the first retry of a failed delivery; each later wait doubles.",
     ),
     Setting(
         "TRACKER_WEBHOOK_RETRY_MAX_SECONDS",
-        _int_range(1, 86400),
+        values.int_range(1, 86400),
         "21600",
         "Longest wait between two attempts of a webhook delivery.",
     ),
     Setting(
         "TRACKER_WEBHOOK_MAX_ATTEMPTS",
-        _int_range(1, 100),
+        values.int_range(1, 100),
         "14",
         "Attempts per delivery before it is marked failed (defaults: about 26.5 h in all).",
     ),
     Setting(
         "TRACKER_WEBHOOK_DISABLE_AFTER",
-        _int_range(0, 100000),
+        values.int_range(0, 100000),
         "50",
         "Failed attempts in a row that disable an endpoint (0: never); its events still queue.",
     ),
     Setting(
         "TRACKER_WEBHOOK_POLL_MS",
-        _int_range(10, 60000),
+        values.int_range(10, 60000),
         "1000",
         "How often the delivery worker looks for due deliveries.",
     ),
     Setting(
         "TRACKER_WEBHOOK_ALLOW_PRIVATE",
-        _bool,
+        values.boolean,
         "false",
         "Allow endpoints on loopback, private and link-local addresses (off: refused).",
     ),
     Setting(
         "TRACKER_EVENT_RETENTION_DAYS",
-        _int_range(0, 3650),
+        values.int_range(0, 3650),
         "30",
         "Events no endpoint waits for are erased after this many days (0: kept forever).",
     ),
     Setting(
         "TRACKER_COMMISSION_HOLD_DAYS",
-        _int_range(0, 365),
+        values.int_range(0, 365),
         "30",
         "Refund window: a commission stays pending this long after the order, then approved.",
     ),
     Setting(
         "TRACKER_COMMISSION_APPROVE_INTERVAL_MINUTES",
-        _int_range(0, 1440),
+        values.int_range(0, 1440),
         "15",
         "How often a server approves due commissions (0: only `tracker commissions approve`).",
     ),
     Setting(
         "TRACKER_FRAUD_VELOCITY_ORDERS",
-        _int_range(0, 1000),
+        values.int_range(0, 1000),
         "5",
         "Orders of one creator from one fingerprint or customer that raise a flag (0: off).",
     ),
     Setting(
         "TRACKER_FRAUD_VELOCITY_HOURS",
-        _int_range(1, 720),
+        values.int_range(1, 720),
         "24",
         "Window of the velocity flag, in hours either side of an order.",
     ),
     Setting(
         "TRACKER_FRAUD_DUPLICATE_DAYS",
-        _int_range(0, 365),
+        values.int_range(0, 365),
         "30",
         "A customer credited to other creators within this many days is flagged (0: off).",
     ),
@@ -571,7 +480,7 @@ def served_url(data_dir: Path) -> str | None:
     """The address the last development server of this data directory listened on, so the
     CLI prints the same short links as the running server (None if never served)."""
     try:
-        return _base_url((data_dir / SERVED_URL_FILE).read_text())
+        return values.base_url((data_dir / SERVED_URL_FILE).read_text())
     except (OSError, ValueError):
         return None
 
