@@ -62,6 +62,8 @@ def to_minor(amount: Any, currency: str) -> int:
         raise Unprocessable(f"amount: {amount!r} is not a number") from None
     if not value.is_finite():
         raise Unprocessable(f"amount: {amount!r} is not a number")
+    if value.adjusted() > 15:  # before any arithmetic: "1e999999" would overflow the context
+        raise Unprocessable(f"amount: {amount!r} is out of range")
     exp = exponent(currency)
     minor = int((value * (10**exp)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     if abs(minor) > MAX_MINOR:
