@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -64,11 +64,23 @@ class Order:
     new_customer: bool | None = None
 
     def __post_init__(self) -> None:
+        # NUL is valid JSON ("\u0000") but PostgreSQL text cannot hold it: drop it from every
+        # text field here, where every source's order passes, not in each source.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str) and "\x00" in value:
+                setattr(self, f.name, value.replace("\x00", ""))
         self.external_id = str(self.external_id)[:128]
-        self.codes = list(dict.fromkeys(c.strip()[:64] for c in self.codes if c and c.strip()))
-        self.click_ids = list(
-            dict.fromkeys(c.strip()[:64] for c in self.click_ids if c and c.strip())
-        )
+        self.codes = _clean(self.codes)
+        self.click_ids = _clean(self.click_ids)
+        for r in self.refunds:
+            r.external_id = r.external_id.replace("\x00", "")
+
+
+def _clean(values: list[str]) -> list[str]:
+    """Stripped, NUL-free, at most 64 characters, no blanks, no repeats, order kept."""
+    out = (v.replace("\x00", "").strip()[:64] for v in values if v)
+    return list(dict.fromkeys(v for v in out if v))
 
 
 @dataclass
