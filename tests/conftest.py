@@ -22,16 +22,27 @@ from typing import Any
 import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from tracker.app import create_app
 from tracker.settings import Settings
 
-# Locally, property tests explore new random examples on every run; in CI (CI=true) they
-# replay a fixed sequence, so a landing never depends on the luck of one draw.
-hypothesis_settings.register_profile("ci", derandomize=True, database=None)
-hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
-
 ROOT = Path(__file__).resolve().parents[1]
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Property tests are reproducible everywhere (issue 21). In CI (CI=true) they replay one
+# fixed sequence (derandomize), so a landing never depends on the luck of one draw.
+# Locally they explore new examples on every run, and keep every failing example in
+# .hypothesis/examples (git-ignored), so the next run replays it first. Everywhere a failure
+# prints its example and a @reproduce_failure blob that replays it exactly.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile(
+    "dev",
+    database=DirectoryBasedExampleDatabase(ROOT / ".hypothesis" / "examples"),
+    print_blob=True,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if CI else "dev"))
+
 PG_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "")
 SECRET = "test-secret-" + "x" * 40
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
