@@ -168,7 +168,9 @@ async def test_latest_click_of_two_wins(shop: Shop, listed: str) -> None:
     both click ids. Last touch goes to bob, whichever order the shop lists them in."""
     maya_click = await shop.click("maya")
     bob_click = await shop.click("bob")
-    first, second = (maya_click, bob_click) if listed == "earlier first" else (bob_click, maya_click)
+    first, second = (
+        (maya_click, bob_click) if listed == "earlier first" else (bob_click, maya_click)
+    )
     await shop.shopify(
         no_signal(
             landing_site=f"/products/serum?cl_cid={first}",
@@ -434,6 +436,17 @@ async def test_report_lists_currencies_without_a_rate(shop: Shop) -> None:
     assert report["by"].get("bob", {}).get("cost_minor", 0) == 0
     assert report["totals"]["revenue_minor"] == 12500
     assert report["unattributed"]["revenue_minor"] == 0
+
+
+@pytest.mark.anyio
+async def test_unattributed_orders_without_a_rate_are_listed(shop: Shop) -> None:
+    await shop.generic("U1", 5000, "USD")
+    await shop.generic("E1", 10000, "EUR")
+    await shop.generic("G1", 20000, "GBP")
+    report = await shop.report()
+    assert report["unconverted_currencies"] == ["GBP"]
+    assert report["unattributed"]["orders"] == 3
+    assert report["unattributed"]["revenue_minor"] == 5000 + 12500
 
 
 @pytest.mark.anyio
