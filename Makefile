@@ -43,6 +43,7 @@ mutants: $(VENV)/.mutants
 lint: $(STAMP)
 	$(BIN)/ruff check tracker admin tests bench
 	$(BIN)/ruff format --check tracker admin tests bench
+	$(BIN)/mypy
 
 fmt: $(STAMP)
 	$(BIN)/ruff format tracker admin tests bench

@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 
 from tracker.core.errors import BadRequest, Unauthorized, Unprocessable
-from tracker.orders.model import Delivery, Order, Refund, currency_code, timestamp, to_minor
+from tracker.core.money import currency_code, to_minor
+from tracker.orders.model import Delivery, Order, Refund, timestamp
 
 
 @dataclass

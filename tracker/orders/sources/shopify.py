@@ -92,6 +92,7 @@ def _refund(f: Fields, currency: str, fallback_at: str) -> Refund | None:
 
 
 def parse_order(data: dict[str, Any], click_param: str) -> Order:
+    # long: one Shopify field per line into the Order, in the order of Shopify's payload
     f = Fields(data)
     if not f.given("id"):
         raise Unprocessable("id: missing order id")

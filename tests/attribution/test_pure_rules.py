@@ -1,6 +1,6 @@
 """The pure rules, exactly: money parsing and printing, the ROI maths, credit per model and
 the winner's explanation. These are the fast tests ``make mutants`` runs (with
-tests/test_rules.py and tests/test_reports.py); each assertion pins a number or a text a
+tests/attribution/test_rules.py and tests/reports/test_reports.py); each assertion pins a number or a text a
 brand or a creator reads, so a one-character change to a rule fails here.
 """
 
