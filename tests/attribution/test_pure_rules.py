@@ -275,6 +275,12 @@ def test_explanations() -> None:
         "outranked: code TENOFF -> maya; click c2 -> maya; "
         "unmatched: click c3 -> nobody (unknown click id)"
     )
+    other = Touch("code", AT, code="NOSUCH", matched=False, note="unknown code")
+    _, why = choose_winner([lost, code, other])
+    assert why == (
+        "code TENOFF -> maya wins (code is the strongest signal found); "
+        "unmatched: click c3 -> nobody (unknown click id); code NOSUCH -> nobody (unknown code)"
+    )
     _, why = choose_winner([code, same])  # the same creator twice: nobody outranked
     assert why == "code TENOFF -> maya wins (code is the strongest signal found)"
     _, why = choose_winner([lost, Touch("code", AT, code="X", matched=False)])

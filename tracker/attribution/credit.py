@@ -70,8 +70,8 @@ def credits(
 def by_model(touches: list[Row], placed_at: str, half_life: float) -> dict[str, Any]:
     """This order's credit per creator under every model (shares sum to 1, or {})."""
     kept = [t for t in touches if t["matched"] and t["creator_id"]]
-    who = [t.get("creator_handle") or t["creator_id"] for t in kept]
     objs = [Credited(t["creator_id"], t["at"], bool(t["winner"])) for t in kept]
+    who = [t.get("creator_handle") or objs[i].creator_id for i, t in enumerate(kept)]
     out: dict[str, Any] = {}
     for model in MODELS:
         shares: dict[str, float] = {}

@@ -48,10 +48,9 @@ _UNIT = Decimal(1)
 
 def currency_code(value: Any) -> str:
     """' eur ' -> 'EUR'; anything but three letters (a number, null, 'EURO') is a 422."""
-    code = value.strip().upper() if isinstance(value, str) else ""
-    if not _CURRENCY.match(code):
+    if not isinstance(value, str) or not _CURRENCY.match(value.strip().upper()):
         raise Unprocessable(f"currency: {value!r} is not an ISO 4217 code")
-    return code
+    return value.strip().upper()
 
 
 def to_minor(amount: Any, currency: str) -> int:
