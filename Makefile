@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Serving needs only the runtime dependencies; tests, lint and bench need [dev] as well.
 RUN_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: run demo test bench lint fmt clean
+.PHONY: run demo test bench lint fmt clean mutants
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -46,6 +46,20 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# Mutation testing of the pure rules ([tool.mutmut] in pyproject.toml) with their fast tests;
+# not part of `make test`. Fails when any mutant is not killed (README: Development).
+$(VENV)/.mutants: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutants]'
+	@touch $@
+
+mutants: $(VENV)/.mutants
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 >/dev/null 2>&1 || true
+	@$(BIN)/mutmut results --all true > .mutants-all.txt 2>/dev/null
+	@grep -v ': killed$$' .mutants-all.txt | grep ': ' || true
+	@echo "mutants: $$(grep -c ': ' .mutants-all.txt) generated, $$(grep -c ': killed$$' .mutants-all.txt) killed, $$(grep -vc ': killed$$' .mutants-all.txt) not killed"
+	@! grep -vq ': killed$$' .mutants-all.txt
+
 lint: $(STAMP)
 	$(BIN)/ruff check tracker admin tests bench
 	$(BIN)/ruff format --check tracker admin tests bench
@@ -56,4 +70,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix tracker admin tests bench
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache mutants .mutants-all.txt

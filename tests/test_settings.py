@@ -44,7 +44,16 @@ def test_bad_settings(tmp_path: Path, env: dict[str, str], message: str) -> None
 
 
 def test_test_variables_are_ignored(tmp_path: Path) -> None:
-    Settings.from_env({"TRACKER_DATA_DIR": str(tmp_path), "TRACKER_TEST_POSTGRES_URL": "x"})
+    """TRACKER_TEST_* (the test suite's own knobs) pass the unknown-setting check and change
+    nothing; any other unknown TRACKER_* name is still refused."""
+    base = {"TRACKER_DATA_DIR": str(tmp_path), "TRACKER_SECRET_KEY": "k" * 40}
+    plain = Settings.from_env(base)
+    with_tests = Settings.from_env(
+        {**base, "TRACKER_TEST_POSTGRES_URL": "x", "TRACKER_TEST_SOAK_SECONDS": "9"}
+    )
+    assert with_tests == plain
+    with pytest.raises(SettingsError, match="unknown setting TRACKER_TESTS_POSTGRES_URL"):
+        Settings.from_env({**base, "TRACKER_TESTS_POSTGRES_URL": "x"})
 
 
 def test_server_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:

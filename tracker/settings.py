@@ -141,6 +141,13 @@ SETTINGS: tuple[Setting, ...] = (
         "lose the last commits on power loss (never on a process crash).",
     ),
     Setting(
+        "TRACKER_SQLITE_CACHE_MIB",
+        values.int_range(1, 4096),
+        "64",
+        "SQLite page cache per connection, in MiB (four connections: writer, reader, click "
+        "writer, checkpointer); memory grows to at most four times this as the file is read.",
+    ),
+    Setting(
         "TRACKER_SQLITE_BUSY_TIMEOUT_MS",
         values.int_range(0, 600000),
         "5000",
@@ -371,6 +378,7 @@ class Settings:
     link_cache_ttl: int
     sqlite_synchronous: str
     sqlite_busy_timeout_ms: int
+    sqlite_cache_mib: int
     pg_pool_size: int
     max_body_bytes: int
     lookback_click_days: int

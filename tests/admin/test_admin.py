@@ -635,9 +635,6 @@ async def test_uploaded_file_with_nul_is_refused(live: Running) -> None:
 
 @pytest.mark.anyio
 async def test_roi_page_model_range_sort_and_csv(live: Running) -> None:
-    pytest.importorskip(
-        "tracker.reports.build", reason="the ROI page needs tracker.reports (issue 4)"
-    )
     await logged_in(live, "viewer")  # read-only users see reports too
     for handle, n in (("alpha", 3), ("beta", 1)):
         creator = await live.store.create_creator({"handle": handle, "platform": "tiktok"})

@@ -304,9 +304,6 @@ def test_manager_flow(server: Server, browser: object, tmp_path: Path) -> None:
 
 
 def test_roi_table_switch_model_and_export(server: Server, browser: object, tmp_path: Path) -> None:
-    pytest.importorskip(
-        "tracker.reports.build", reason="the ROI page needs tracker.reports (issue 4)"
-    )
     from playwright.sync_api import expect
 
     create_user(server, EMAIL, "viewer", PASSWORD)

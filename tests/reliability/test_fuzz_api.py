@@ -40,7 +40,8 @@ CHECKS = [
 # CSV imports take text/csv: sent as the plain text schemathesis generates for them.
 schemathesis.serializer.alias("text/csv", "text/plain")
 schema = schemathesis.openapi.from_dict(openapi_schema(api_routes(), "http://127.0.0.1"))
-CASES: dict[str, int] = {}
+CASES: dict[str, int] = {}  # engine -> generated requests sent
+COVERED: dict[str, set[str]] = {}  # engine -> test items (one per operation) that sent any
 
 
 @pytest.fixture(
@@ -63,6 +64,7 @@ def fuzz_target(
     srv = Server(
         server_env(tmp, url, TRACKER_API_RATE_PER_SEC="0"), free_port(), tmp / "server.log"
     ).start()
+    COVERED.setdefault(request.param, set())
     try:
         token = srv.cli("token", "create", "fuzz").strip()
         srv.cli("creator", "create", "--handle", "fuzzer")
@@ -89,11 +91,24 @@ def test_api_fuzz(
     srv, auth = fuzz_target
     engine = request.node.callspec.params["fuzz_target"]
     CASES[engine] = CASES.get(engine, 0) + 1
+    COVERED[engine].add(request.node.nodeid)
     case.call_and_validate(base_url=srv.url, headers=auth, checks=CHECKS, timeout=30)
 
 
-def test_fuzz_case_count(figures: Callable[[str, Any], None]) -> None:
-    """Runs after the fuzzing (same module): records how many cases ran per engine."""
-    for engine, n in CASES.items():
-        figures(f"schemathesis cases ({engine})", n)
-    assert sum(CASES.values()) > 0 or not CASES
+def test_fuzz_case_count(
+    figures: Callable[[str, Any], None], request: pytest.FixtureRequest
+) -> None:
+    """Runs after the fuzzing (same module): every selected operation was fuzzed with at
+    least one request on every engine whose server started, and sqlite always starts."""
+    selected: dict[str, set[str]] = {}
+    for item in request.session.items:
+        if getattr(item, "originalname", "") == "test_api_fuzz":
+            engine = item.callspec.params["fuzz_target"]  # type: ignore[attr-defined]
+            selected.setdefault(engine, set()).add(item.nodeid)
+    if selected.get("sqlite"):
+        assert "sqlite" in COVERED, "the sqlite fuzz server never started"
+    for engine, covered in COVERED.items():
+        figures(f"schemathesis cases ({engine})", CASES.get(engine, 0))
+        missing = sorted(selected.get(engine, set()) - covered)
+        assert not missing, f"{engine}: operations that sent no request: {missing}"
+        assert CASES.get(engine, 0) >= len(selected.get(engine, ()))

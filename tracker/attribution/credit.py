@@ -70,17 +70,12 @@ def credits(
 def by_model(touches: list[Row], placed_at: str, half_life: float) -> dict[str, Any]:
     """This order's credit per creator under every model (shares sum to 1, or {})."""
     kept = [t for t in touches if t["matched"] and t["creator_id"]]
-    objs = [
-        Credited(
-            t["creator_id"], t["at"], bool(t["winner"]), t["campaign_id"], t["link_id"], t["method"]
-        )
-        for t in kept
-    ]
+    objs = [Credited(t["creator_id"], t["at"], bool(t["winner"])) for t in kept]
+    who = [t.get("creator_handle") or objs[i].creator_id for i, t in enumerate(kept)]
     out: dict[str, Any] = {}
     for model in MODELS:
         shares: dict[str, float] = {}
-        for t, share in zip(kept, credits(objs, model, placed_at, half_life), strict=True):
-            who = t.get("creator_handle") or t["creator_id"]
-            shares[who] = round(shares.get(who, 0.0) + share, 6)
+        for i, share in enumerate(credits(objs, model, placed_at, half_life)):
+            shares[who[i]] = round(shares.get(who[i], 0.0) + share, 6)
         out[model] = shares
     return out

@@ -41,13 +41,16 @@ _EXPONENTS = {
 }
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_MINOR = 10**15
+#: Checked before any arithmetic, so "1e999999" is refused instead of overflowing Decimal.
+_MAX_DIGITS = 15
+_UNIT = Decimal(1)
 
 
 def currency_code(value: Any) -> str:
-    code = str(value or "").strip().upper()
-    if not _CURRENCY.match(code):
+    """' eur ' -> 'EUR'; anything but three letters (a number, null, 'EURO') is a 422."""
+    if not isinstance(value, str) or not _CURRENCY.match(value.strip().upper()):
         raise Unprocessable(f"currency: {value!r} is not an ISO 4217 code")
-    return code
+    return value.strip().upper()
 
 
 def to_minor(amount: Any, currency: str) -> int:
@@ -62,8 +65,11 @@ def to_minor(amount: Any, currency: str) -> int:
         raise Unprocessable(f"amount: {amount!r} is not a number") from None
     if not value.is_finite():
         raise Unprocessable(f"amount: {amount!r} is not a number")
+    if value.adjusted() > _MAX_DIGITS:
+        raise Unprocessable(f"amount: {amount!r} is out of range")
     exp = exponent(currency)
-    minor = int((value * (10**exp)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    # Half to even, written out although it is also Decimal's default rounding.
+    minor = int((value * 10**exp).quantize(_UNIT, rounding=ROUND_HALF_EVEN))  # pragma: no mutate
     if abs(minor) > MAX_MINOR:
         raise Unprocessable(f"amount: {amount!r} is out of range")
     return minor

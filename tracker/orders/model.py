@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -65,8 +65,17 @@ class Order:
     new_customer: bool | None = None
 
     def __post_init__(self) -> None:
-        """The one check every source's order passes: no negative money, no NUL in text
-        (PostgreSQL cannot store it), whatever the platform sent."""
+        """The one check every source's order passes, whatever the platform sent: no
+        negative money; NUL (valid JSON, but PostgreSQL text cannot hold it) refused in the
+        order's identity (order and refund ids, which must match exactly on every replay)
+        and dropped from every other text, here rather than in each source."""
+        ids = [str(self.external_id), *(r.external_id for r in self.refunds)]
+        if any("\x00" in i for i in ids):
+            raise Unprocessable("order: ids cannot contain NUL characters")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str) and "\x00" in value:
+                setattr(self, f.name, value.replace("\x00", ""))
         self.external_id = str(self.external_id)[:128]
         if not self.external_id.strip():
             raise Unprocessable("order id: required")
@@ -77,20 +86,14 @@ class Order:
         for r in self.refunds:
             if r.amount_minor < 0:
                 raise Unprocessable("refund amount: must not be negative")
-        texts = [self.external_id, self.order_number, *self.codes, *self.click_ids]
-        texts += [self.landing_site, self.referring_site, self.user_agent, self.accept_language]
-        texts += [
-            self.customer_email,
-            self.ip,
-            self.financial_status,
-            *(r.external_id for r in self.refunds),
-        ]
-        if any(t and "\x00" in t for t in texts):
-            raise Unprocessable("order: text cannot contain NUL characters")
-        self.codes = list(dict.fromkeys(c.strip()[:64] for c in self.codes if c and c.strip()))
-        self.click_ids = list(
-            dict.fromkeys(c.strip()[:64] for c in self.click_ids if c and c.strip())
-        )
+        self.codes = _clean(self.codes)
+        self.click_ids = _clean(self.click_ids)
+
+
+def _clean(values: list[str]) -> list[str]:
+    """Stripped, NUL-free, at most 64 characters, no blanks, no repeats, order kept."""
+    out = (v.replace("\x00", "").strip()[:64] for v in values if v)
+    return list(dict.fromkeys(v for v in out if v))
 
 
 @dataclass

@@ -302,6 +302,9 @@ async def build(
             )
 
     await _customer_value(store, credits_, rows, dimension, facts, p)
+    # unattributed orders without a rate are left out of the unattributed revenue: say so
+    missing |= {o["currency"] for o in facts.unattributed if o["currency"] not in p.rates}
+    missing.discard(p.currency)
     out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
     out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
     totals = _finish("total", _sum(rows.values()), "total", facts, p)

@@ -29,11 +29,11 @@ def band(roas: float | None) -> str | None:
 
 def derive(row: dict[str, Any]) -> dict[str, Any]:
     """Add the derived metrics to a row of sums (clicks, orders, revenue_minor, cost_minor...)."""
-    revenue = row.get("revenue_minor", 0)
-    cost = row.get("cost_minor", 0)
-    orders = row.get("orders", 0.0)
-    human = row.get("human_clicks", 0)
-    unique = row.get("unique_clicks", 0)
+    revenue = row.get("revenue_minor") or 0
+    cost = row.get("cost_minor") or 0
+    orders = row.get("orders") or 0.0
+    human = row.get("human_clicks") or 0
+    unique = row.get("unique_clicks") or 0
     roas = ratio(revenue, cost)
     roi = None if not cost else (revenue - cost) / cost * 100
     cpa = ratio(cost, orders)
@@ -47,8 +47,8 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
         roi_pct=None if roi is None else round(roi, 1),
         band=band(roas),
         orders=round(orders, 4),
-        new_customers=round(row.get("new_customers", 0.0), 4),
-        engagement_rate=_pct(ratio(row.get("engagements", 0), row.get("followers_reached", 0))),
+        new_customers=round(row.get("new_customers") or 0.0, 4),
+        engagement_rate=_pct(ratio(row.get("engagements") or 0, row.get("followers_reached") or 0)),
     )
     return out
 

@@ -78,6 +78,7 @@ async def open_engine(settings: Settings) -> Engine:
             settings.sqlite_path,
             synchronous=settings.sqlite_synchronous,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            cache_kib=settings.sqlite_cache_mib * 1024,
         ).open()
     return await PostgresEngine(settings.database_url, pool_size=settings.pg_pool_size).open()
 

@@ -41,9 +41,11 @@ _CLICK_INSERTS = {
     + " ON CONFLICT (id) DO NOTHING"
     for n in CLICK_CHUNKS
 }
-#: Page cache per connection (KiB, negative = size not pages): the click indexes' hot
+#: Page cache per connection (KiB; TRACKER_SQLITE_CACHE_MIB): the click indexes' hot
 #: pages stay in memory instead of being re-read from the OS for every batch.
 CACHE_KIB = 65_536
+#: Connections, each with its own page cache: writer, reader, click writer, checkpointer.
+CONNECTIONS = 4
 #: Checkpoints (copying the WAL back into the database file) run every this many seconds
 #: on a connection and thread of their own. Run by a committing writer (SQLite's default,
 #: every 1,000 pages) a checkpoint stalled the click batch behind it for 50-100 ms, and the
@@ -110,8 +112,16 @@ class _InlineTx:
 class SQLiteEngine:
     dialect = "sqlite"
 
-    def __init__(self, path: Path, *, synchronous: str = "full", busy_timeout_ms: int = 5000):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: str = "full",
+        busy_timeout_ms: int = 5000,
+        cache_kib: int = CACHE_KIB,
+    ):
         self.path = path
+        self.cache_kib = cache_kib
         self.synchronous = synchronous
         self.busy_timeout_ms = busy_timeout_ms
         self._writer: aiosqlite.Connection | None = None
@@ -137,7 +147,7 @@ class SQLiteEngine:
             f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}",
             "PRAGMA foreign_keys=ON",
             f"PRAGMA synchronous={self.synchronous.upper()}",
-            f"PRAGMA cache_size=-{CACHE_KIB}",
+            f"PRAGMA cache_size=-{int(self.cache_kib)}",  # negative: KiB, not pages
             f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}",
             f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}",
         ]

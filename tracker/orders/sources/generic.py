@@ -27,7 +27,8 @@ from tracker.orders.sources import Event, OrderEvent, header, load_json, obj
 from tracker.schemas import Timestamp
 
 Str64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Minor = Annotated[int, Field(ge=0, le=10**15)]
+# strict: "12.00" as total_minor must not be read as 12 minor units (0.12) but refused
+Minor = Annotated[int, Field(ge=0, le=10**15, strict=True)]
 
 
 class RefundPayload(BaseModel):

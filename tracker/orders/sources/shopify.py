@@ -14,27 +14,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracker.core.errors import Unprocessable
-from tracker.core.money import currency_code, to_minor
-from tracker.orders.model import (
-    Delivery,
-    Order,
-    Refund,
-    query_param,
-    timestamp,
-)
+from tracker.orders.model import Delivery, Order, Refund, query_param
 from tracker.orders.sources import (
     Event,
+    Fields,
     IgnoredEvent,
     OrderEvent,
     PrivacyEvent,
     RefundEvent,
     body_key,
     header,
-    items,
     load_json,
-    mapping,
     obj,
-    text,
     verify_base64_hmac,
 )
 
@@ -80,104 +71,88 @@ def _keys(headers: Mapping[str, str], topic: str, body: bytes) -> list[str]:
     return keys or [body_key(body)]
 
 
-def _money(data: dict[str, Any], name: str, currency: str) -> int | None:
+def _money(f: Fields, name: str, currency: str) -> int | None:
     """Prefer the ``*_set.shop_money`` amount (the shop's currency) over the plain string."""
-    money_set = data.get(f"{name}_set")
-    if isinstance(money_set, dict) and isinstance(money_set.get("shop_money"), dict):
-        return to_minor(money_set["shop_money"].get("amount"), currency)
-    if data.get(name) is not None:
-        return to_minor(data.get(name), currency)
-    return None
+    shop_money = f.obj(f"{name}_set").obj("shop_money")
+    if shop_money.data:
+        return shop_money.money("amount", currency)
+    return f.money(name, currency)
 
 
-def _refund(data: dict[str, Any], currency: str, fallback_at: str) -> Refund | None:
-    if data.get("id") is None:
+def _refund(f: Fields, currency: str, fallback_at: str) -> Refund | None:
+    refund_id = f.ident("id", required=False)
+    if refund_id is None:
         return None
     amount = 0
-    for tx in items(data.get("transactions")):
-        if (
-            isinstance(tx, dict)
-            and tx.get("kind") == "refund"
-            and tx.get("status")
-            in (
-                "success",
-                None,
-            )
-        ):
-            tx_currency = currency_code(tx["currency"]) if tx.get("currency") else currency
-            amount += to_minor(tx.get("amount"), tx_currency)
-    at = data.get("created_at") or data.get("processed_at")
-    return Refund(
-        str(data["id"]), amount, timestamp(at, "refund.created_at") if at else fallback_at
-    )
+    for tx in f.objects("transactions"):
+        if tx.text("kind") == "refund" and tx.data.get("status") in ("success", None):
+            tx_currency = tx.currency("currency") if tx.given("currency") else currency
+            amount += tx.money("amount", tx_currency) or 0
+    return Refund(refund_id[:64], amount, f.timestamp("created_at", "processed_at") or fallback_at)
 
 
 def parse_order(data: dict[str, Any], click_param: str) -> Order:
     # long: one Shopify field per line into the Order, in the order of Shopify's payload
-    if data.get("id") is None:
+    f = Fields(data)
+    if not f.given("id"):
         raise Unprocessable("id: missing order id")
-    shop_money = mapping(mapping(data.get("total_price_set")).get("shop_money"))
-    currency = currency_code(shop_money.get("currency_code") or data.get("currency"))
-    placed = timestamp(data.get("created_at") or data.get("processed_at"), "created_at")
-    updated = timestamp(data.get("updated_at"), "updated_at") if data.get("updated_at") else placed
-    total = _money(data, "total_price", currency)
+    external_id = f.ident("id")
+    assert external_id is not None
+    shop_money = f.obj("total_price_set").obj("shop_money")
+    currency = (
+        shop_money.currency("currency_code")
+        if shop_money.given("currency_code")
+        else f.currency("currency")
+    )
+    placed = f.timestamp("created_at", "processed_at")
+    if placed is None:
+        raise Unprocessable("created_at: missing timestamp")
+    updated = f.timestamp("updated_at") or placed
+    total = _money(f, "total_price", currency)
     if total is None:
         raise Unprocessable("total_price: missing")
-    codes = [d.get("code") for d in items(data.get("discount_codes")) if isinstance(d, dict)]
-    codes += [
-        d.get("code")
-        for d in items(data.get("discount_applications"))
-        if isinstance(d, dict) and d.get("code")
-    ]
-    clicks = [query_param(data.get("landing_site"), click_param)]
-    for attr in items(data.get("note_attributes")) + items(data.get("attributes")):
-        if isinstance(attr, dict) and str(attr.get("name", "")).lower() in (
-            click_param.lower(),
-            "click_id",
-            "clickid",
-        ):
-            clicks.append(text(attr.get("value"), 64))
-    ref = text(data.get("landing_site_ref"), 64)
+    codes = [d.text("code", 64) for d in f.objects("discount_codes")]
+    codes += [d.text("code", 64) for d in f.objects("discount_applications")]
+    landing = f.text("landing_site", 2048)
+    clicks = [query_param(landing, click_param)]
+    wanted = (click_param.lower(), "click_id", "clickid")
+    for attr in f.objects("note_attributes") + f.objects("attributes"):
+        if (attr.text("name") or "").lower() in wanted:
+            clicks.append(attr.text("value", 64))
+    ref = f.text("landing_site_ref", 64)
     if ref and _CLICK_ID.match(ref):
         clicks.append(ref)
-    client = mapping(data.get("client_details"))
-    customer = mapping(data.get("customer"))
-    orders_count = customer.get("orders_count")
-    cancelled_at = data.get("cancelled_at")
-    financial = text(data.get("financial_status"), 32)
+    client = f.obj("client_details")
+    customer = f.obj("customer")
+    orders_count = customer.integer("orders_count")
+    cancelled_at = f.timestamp("cancelled_at")
+    financial = f.text("financial_status", 32)
     status = "cancelled" if cancelled_at else _STATUS.get(financial or "", "pending")
-    refunds = [
-        r
-        for r in (
-            _refund(x, currency, updated) for x in items(data.get("refunds")) if isinstance(x, dict)
-        )
-        if r
-    ]
+    refunds = [r for r in (_refund(x, currency, updated) for x in f.objects("refunds")) if r]
     return Order(
-        external_id=str(data["id"]),
-        order_number=text(data.get("name") or data.get("order_number"), 64),
+        external_id=external_id,
+        order_number=f.first_text("name", "order_number", limit=64),
         placed_at=placed,
         updated_at=updated,
         currency=currency,
         total_minor=total,
-        subtotal_minor=_money(data, "subtotal_price", currency) or 0,
-        discount_minor=_money(data, "total_discounts", currency) or 0,
-        current_total_minor=_money(data, "current_total_price", currency),
+        subtotal_minor=_money(f, "subtotal_price", currency) or 0,
+        discount_minor=_money(f, "total_discounts", currency) or 0,
+        current_total_minor=_money(f, "current_total_price", currency),
         financial_status=financial,
-        cancelled_at=timestamp(cancelled_at, "cancelled_at") if cancelled_at else None,
+        cancelled_at=cancelled_at,
         status=status,
         refunds=refunds,
-        codes=[c for c in codes if isinstance(c, str)],
+        codes=[c for c in codes if c],
         click_ids=[c for c in clicks if c],
-        ip=text(data.get("browser_ip") or client.get("browser_ip"), 64),
-        user_agent=text(client.get("user_agent"), 512),
-        accept_language=text(client.get("accept_language"), 128),
-        landing_site=text(data.get("landing_site"), 2048),
-        referring_site=text(data.get("referring_site"), 2048),
-        customer_email=text(
-            customer.get("email") or data.get("email") or data.get("contact_email"), 254
-        ),
-        new_customer=(orders_count <= 1) if isinstance(orders_count, int) else None,
+        ip=f.text("browser_ip", 64) or client.text("browser_ip", 64),
+        user_agent=client.text("user_agent", 512),
+        accept_language=client.text("accept_language", 128),
+        landing_site=landing,
+        referring_site=f.text("referring_site", 2048),
+        customer_email=customer.text("email", 254)
+        or f.first_text("email", "contact_email", limit=254),
+        new_customer=(orders_count <= 1) if orders_count is not None else None,
     )
 
 
@@ -185,22 +160,26 @@ def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
     topic = (header(headers, "X-Shopify-Topic") or "").lower()
     data = obj(load_json(body))
     delivery = Delivery("shopify", _keys(headers, topic, body), topic, body.decode())
+    f = Fields(data)
     if topic in PRIVACY_TOPICS:
-        customer = mapping(data.get("customer"))
-        ids = items(data.get("orders_to_redact")) or items(data.get("orders_requested"))
+        ids = f.values("orders_to_redact") or f.values("orders_requested")
         return PrivacyEvent(
             PRIVACY_TOPICS[topic],
             delivery,
-            text(customer.get("email"), 254),
-            [str(i) for i in ids if isinstance(i, int | str)],
+            f.obj("customer").text("email", 254),
+            [str(i)[:128] for i in ids if isinstance(i, int | str) and not isinstance(i, bool)],
         )
     if topic == "refunds/create":
-        if data.get("order_id") is None:
+        if not f.given("order_id"):
             raise Unprocessable("order_id: missing")
-        refund = _refund(data, "USD", timestamp(data.get("created_at"), "created_at"))
+        order_id = f.ident("order_id")
+        created = f.timestamp("created_at")
+        if created is None:
+            raise Unprocessable("created_at: missing timestamp")
+        refund = _refund(f, "USD", created)
         if refund is None:
             raise Unprocessable("id: missing refund id")
-        return RefundEvent(str(data["order_id"]), [refund], None, delivery)
+        return RefundEvent(str(order_id), [refund], None, delivery)
     if topic not in ORDER_TOPICS:
         return IgnoredEvent(f"topic {topic} is not used")
     return OrderEvent(parse_order(data, click_param), delivery)

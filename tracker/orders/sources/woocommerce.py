@@ -12,19 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracker.core.errors import Unprocessable
-from tracker.core.money import currency_code, to_minor
-from tracker.orders.model import Delivery, Order, Refund, timestamp
+from tracker.orders.model import Delivery, Order, Refund
 from tracker.orders.sources import (
     CancelEvent,
     Event,
+    Fields,
     IgnoredEvent,
     OrderEvent,
     header,
-    items,
     load_json,
-    mapping,
     obj,
-    text,
     verify_base64_hmac,
 )
 
@@ -51,38 +48,39 @@ def verify(body: bytes, headers: Mapping[str, str], secrets: list[str]) -> None:
     verify_base64_hmac(body, headers.get(SIGNATURE), secrets, SIGNATURE)
 
 
-def _gmt(data: dict[str, Any], name: str) -> str | None:
-    value = data.get(f"{name}_gmt") or data.get(name)
-    return timestamp(value, name) if value else None
+def _gmt(f: Fields, name: str) -> str | None:
+    return f.timestamp(f"{name}_gmt", name)
 
 
 def parse_order(data: dict[str, Any], click_param: str) -> Order:
-    if data.get("id") is None:
+    f = Fields(data)
+    if not f.given("id"):
         raise Unprocessable("id: missing order id")
-    currency = currency_code(data.get("currency"))
-    placed = _gmt(data, "date_created")
+    external_id = f.ident("id")
+    assert external_id is not None
+    currency = f.currency("currency")
+    placed = _gmt(f, "date_created")
     if placed is None:
         raise Unprocessable("date_created_gmt: missing")
-    updated = _gmt(data, "date_modified") or placed
-    raw_status = text(data.get("status"), 32) or "pending"
-    total = to_minor(data.get("total"), currency)
-    discount = to_minor(data.get("discount_total"), currency)
-    shipping = to_minor(data.get("shipping_total"), currency)
-    tax = to_minor(data.get("total_tax"), currency)
+    updated = _gmt(f, "date_modified") or placed
+    raw_status = f.text("status", 32) or "pending"
+    total = f.money("total", currency) or 0
+    discount = f.money("discount_total", currency) or 0
+    shipping = f.money("shipping_total", currency) or 0
+    tax = f.money("total_tax", currency) or 0
     refunds = [
-        Refund(str(r["id"]), abs(to_minor(r.get("total"), currency)), updated)
-        for r in items(data.get("refunds"))
-        if isinstance(r, dict) and r.get("id") is not None
+        Refund(refund_id[:64], abs(r.money("total", currency) or 0), updated)
+        for r in f.objects("refunds")
+        if (refund_id := r.ident("id", required=False)) is not None
     ]
     clicks = []
     names = {click_param.lower(), f"_{click_param.lower()}", "click_id", "_click_id"}
-    for meta in items(data.get("meta_data")):
-        if isinstance(meta, dict) and str(meta.get("key", "")).lower() in names:
-            clicks.append(text(meta.get("value"), 64))
-    billing = mapping(data.get("billing"))
+    for meta in f.objects("meta_data"):
+        if (meta.text("key") or "").lower() in names:
+            clicks.append(meta.text("value", 64))
     return Order(
-        external_id=str(data["id"]),
-        order_number=text(data.get("number"), 64),
+        external_id=external_id,
+        order_number=f.text("number", 64),
         placed_at=placed,
         updated_at=updated,
         currency=currency,
@@ -93,15 +91,11 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
         status=_STATUS.get(raw_status, "pending"),
         cancelled_at=updated if _STATUS.get(raw_status) == "cancelled" else None,
         refunds=refunds,
-        codes=[
-            c["code"]
-            for c in items(data.get("coupon_lines"))
-            if isinstance(c, dict) and isinstance(c.get("code"), str)
-        ],
+        codes=[c for c in (line.text("code", 64) for line in f.objects("coupon_lines")) if c],
         click_ids=[c for c in clicks if c],
-        ip=text(data.get("customer_ip_address"), 64),
-        user_agent=text(data.get("customer_user_agent"), 512),
-        customer_email=text(billing.get("email"), 254),
+        ip=f.text("customer_ip_address", 64),
+        user_agent=f.text("customer_user_agent", 512),
+        customer_email=f.obj("billing").text("email", 254),
     )
 
 
@@ -110,9 +104,11 @@ def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
     if topic and not topic.startswith("order."):
         return IgnoredEvent(f"topic {topic} is not used")
     data = obj(load_json(body))
-    if topic == "order.deleted" and data.get("id") is not None and not data.get("currency"):
-        key = f"deleted:{data['id']}"
-        return CancelEvent(str(data["id"]), Delivery("woocommerce", [key], topic, body.decode()))
+    f = Fields(data)
+    if topic == "order.deleted" and f.given("id") and not f.given("currency"):
+        order_id = f.ident("id")
+        key = f"deleted:{order_id}"
+        return CancelEvent(str(order_id), Delivery("woocommerce", [key], topic, body.decode()))
     order = parse_order(data, click_param)
     if topic == "order.deleted":
         order.status, order.cancelled_at = "cancelled", order.updated_at
