@@ -102,8 +102,8 @@ async def fill(store: Store, settings: Any) -> None:
 
 async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -> None:
     """Shops, codes, an order with a refund, its touches and its delivery."""
+    from tracker.attribution.touches import Matching
     from tracker.orders.model import Delivery, Order, Refund
-    from tracker.store.orders import Matching
 
     shop = await store.create_shop(
         {

@@ -9,8 +9,11 @@ unmatched touches so they show up as unattributed rather than vanish.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
+T = TypeVar("T")
 STRENGTH = {"code": ("code", "click", "fingerprint"), "click": ("click", "code", "fingerprint")}
 
 
@@ -51,8 +54,7 @@ def choose_winner(touches: list[Touch], policy: str = "code") -> tuple[list[Touc
             else "unattributed: no known creator behind " + "; ".join(unknown)
         )
         return touches, why
-    order = STRENGTH.get(policy, STRENGTH["code"])
-    best = min(matched, key=lambda t: (order.index(t.method), _neg(t.at)))
+    best = min(matched, key=lambda t: rank(t.method, t.at, policy))
     out = [replace(t, winner=t is best) for t in touches]
     losers = [t for t in matched if t is not best and t.creator_id != best.creator_id]
     why = f"{best.label()} wins ({best.method} is the strongest signal found"
@@ -63,6 +65,18 @@ def choose_winner(touches: list[Touch], policy: str = "code") -> tuple[list[Touc
     if unmatched:
         why += "; unmatched: " + "; ".join(f"{t.label()} ({t.note})" for t in unmatched)
     return out, why
+
+
+def rank(method: str, at: str, policy: str = "code") -> tuple[int, tuple[int, ...]]:
+    """Sort key of the winner rule (smallest wins): the strongest signal under the conflict
+    policy, then the latest touch. Ingest and the reports' fallback both use it."""
+    order = STRENGTH.get(policy, STRENGTH["code"])
+    return order.index(method), _neg(at)
+
+
+def best_of(items: list[T], policy: str, key: Callable[[T], tuple[str, str]]) -> T:
+    """The winning item of a non-empty list; ``key`` gives each item's (method, at)."""
+    return min(items, key=lambda it: rank(*key(it), policy))
 
 
 def _neg(at: str) -> tuple[int, ...]:

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tracker.attribution.touches import Matching
 from tracker.core import clock
 from tracker.core.errors import NotFound, Rejected, Unprocessable
 from tracker.orders.model import Order
@@ -31,7 +32,6 @@ from tracker.orders.sources import (
 )
 from tracker.state import AppState
 from tracker.store.engine import Row
-from tracker.store.orders import Matching
 
 log = logging.getLogger("tracker.orders.sources")
 

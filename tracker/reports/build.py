@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tracker.attribution.credit import MODELS, Credited, credits
+from tracker.attribution.rules import best_of
+from tracker.attribution.touches import within_lookback
 from tracker.catalogue.creators import tier_for
 from tracker.core import clock
 from tracker.core.errors import BadRequest
@@ -59,6 +61,7 @@ class Params:
     currency: str
     rates: dict[str, float] = field(default_factory=dict)
     tiers: tuple[tuple[str, int], ...] = ()
+    policy: str = "code"  # TRACKER_CONFLICT_POLICY, for the winner fallback
 
     @property
     def start_at(self) -> str:
@@ -99,6 +102,7 @@ def params_from(query: dict[str, str], settings: Settings) -> Params:
         settings.reporting_currency,
         settings.fx_rates,
         settings.tiers,
+        settings.conflict_policy,
     )
 
 
@@ -153,11 +157,15 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
     missing: set[str] = set()
     for order_id, rows in by_order.items():
         placed = rows[0]["placed_at"]
-        kept = [r for r in rows if _within_lookback(r, placed, p)]
+        kept = [
+            r
+            for r in rows
+            if within_lookback(r["method"], r["at"], placed, p.click_days, p.fingerprint_days)
+        ]
         if not kept:
             continue
         if not any(r["winner"] for r in kept):  # the stored winner fell out of this lookback
-            best = max(kept, key=lambda r: (r["method"] == "code", r["at"]))
+            best = best_of(kept, p.policy, lambda r: (r["method"], r["at"]))
             kept = [{**r, "winner": int(r is best)} for r in kept]
         net = roi.convert(int(rows[0]["net_minor"]), rows[0]["currency"], p.currency, p.rates)
         if net is None:
@@ -192,13 +200,6 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
                     )
                 )
     return out, missing
-
-
-def _within_lookback(t: Row, placed: str, p: Params) -> bool:
-    if t["method"] == "code":
-        return True
-    days = p.click_days if t["method"] == "click" else p.fingerprint_days
-    return t["at"] >= clock.to_iso(clock.parse(placed) - timedelta(days=days))
 
 
 def _key(

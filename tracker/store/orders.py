@@ -12,39 +12,50 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
+from tracker.attribution import touches
 from tracker.attribution.rules import Touch, choose_winner
+from tracker.attribution.touches import Matching, OrderSignals
 from tracker.core import clock, ids
 from tracker.orders.model import Delivery, Order, Refund
+from tracker.orders.net import net_minor
 from tracker.store.base import StoreBase, is_unique_violation
 from tracker.store.engine import Conn, Row
-
-FUTURE_SKEW = timedelta(hours=1)  # a click stamped slightly after the order still counts
-MAX_FINGERPRINT_TOUCHES = 10
 
 
 class _Replay(Exception):
     """Raised inside the transaction to roll it back when a delivery key was seen before."""
 
 
-@dataclass(frozen=True)
-class Matching:
-    """How touches are found: lookback windows and the conflict policy."""
+class _TxReader:
+    """The candidate rows ``tracker.attribution.touches`` asks for, read inside ``tx``."""
 
-    click_days: int = 30
-    fingerprint_days: int = 7
-    policy: str = "code"
+    def __init__(self, tx: Conn) -> None:
+        self.tx = tx
 
+    async def code(self, code_key: str) -> Row | None:
+        return await self.tx.fetch_one(
+            "SELECT creator_id, campaign_id, status FROM codes WHERE code_key = ?", (code_key,)
+        )
 
-def _minus(at: str, days: int) -> str:
-    return clock.to_iso(clock.parse(at) - timedelta(days=days))
+    async def click(self, click_id: str) -> Row | None:
+        return await self.tx.fetch_one(
+            "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
+            "LEFT JOIN links l ON l.id = c.link_id WHERE c.id = ?",
+            (click_id,),
+        )
 
-
-def _plus(at: str, delta: timedelta) -> str:
-    return clock.to_iso(clock.parse(at) + delta)
+    async def fingerprint_clicks(
+        self, fingerprint: str, earliest: str, latest: str, limit: int
+    ) -> list[Row]:
+        return await self.tx.fetch_all(
+            "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
+            "JOIN links l ON l.id = c.link_id WHERE c.fingerprint = ? AND c.is_bot = 0 "
+            "AND c.creator_id IS NOT NULL AND c.at >= ? AND c.at <= ? "
+            "ORDER BY c.at DESC LIMIT ?",
+            (fingerprint, earliest, latest, limit),
+        )
 
 
 class OrderQueries(StoreBase):
@@ -205,8 +216,7 @@ class OrderQueries(StoreBase):
             )
 
     async def _recompute_net(self, tx: Conn, order_id: str) -> None:
-        """net = 0 when cancelled (or fully refunded without amounts), else
-        min(current total if the shop gave one, total - refunds), never below 0."""
+        """Store refunded and net revenue (the rule: ``tracker.orders.net``)."""
         o = await tx.fetch_one(
             "SELECT o.total_minor, o.current_total_minor, o.status, "
             "CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) AS refunded FROM orders o "
@@ -217,111 +227,18 @@ class OrderQueries(StoreBase):
         if o is None:
             return
         refunded = int(o["refunded"])
-        net = int(o["total_minor"]) - refunded
-        if o["current_total_minor"] is not None:
-            net = min(net, int(o["current_total_minor"]))
-        if o["status"] == "cancelled" or (o["status"] == "refunded" and refunded == 0):
-            net = 0
+        current = None if o["current_total_minor"] is None else int(o["current_total_minor"])
+        net = net_minor(int(o["total_minor"]), current, refunded, o["status"])
         await tx.execute(
             "UPDATE orders SET refunded_minor = ?, net_minor = ? WHERE id = ?",
-            (refunded, max(0, net), order_id),
+            (refunded, net, order_id),
         )
 
     async def _find_touches(
         self, tx: Conn, o: Order, fingerprint: str | None, m: Matching
     ) -> list[Touch]:
-        touches: list[Touch] = []
-        for code in o.codes:
-            row = await tx.fetch_one(
-                "SELECT creator_id, campaign_id, status FROM codes WHERE code_key = ?",
-                (code.lower(),),
-            )
-            if row:
-                note = "code disabled" if row["status"] != "active" else ""
-                touches.append(
-                    Touch(
-                        "code",
-                        o.placed_at,
-                        row["creator_id"],
-                        None,
-                        row["campaign_id"],
-                        code=code,
-                        note=note,
-                    )
-                )
-            else:
-                touches.append(
-                    Touch("code", o.placed_at, code=code, matched=False, note="unknown code")
-                )
-        earliest, latest = _minus(o.placed_at, m.click_days), _plus(o.placed_at, FUTURE_SKEW)
-        for click_id in o.click_ids:
-            row = await tx.fetch_one(
-                "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
-                "LEFT JOIN links l ON l.id = c.link_id WHERE c.id = ?",
-                (click_id,),
-            )
-            if row is None:
-                touches.append(
-                    Touch(
-                        "click",
-                        o.placed_at,
-                        click_id=click_id,
-                        matched=False,
-                        note="unknown click id",
-                    )
-                )
-            elif not earliest <= row["at"] <= latest:
-                touches.append(
-                    Touch(
-                        "click",
-                        row["at"],
-                        row["creator_id"],
-                        row["link_id"],
-                        row["campaign_id"],
-                        click_id=click_id,
-                        matched=False,
-                        note=f"click outside the {m.click_days}-day lookback",
-                    )
-                )
-            else:
-                touches.append(
-                    Touch(
-                        "click",
-                        row["at"],
-                        row["creator_id"],
-                        row["link_id"],
-                        row["campaign_id"],
-                        click_id=click_id,
-                        matched=row["creator_id"] is not None,
-                        note="" if row["creator_id"] else "link has no creator",
-                    )
-                )
-        if fingerprint and not any(t.matched for t in touches):
-            rows = await tx.fetch_all(
-                "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
-                "JOIN links l ON l.id = c.link_id WHERE c.fingerprint = ? AND c.is_bot = 0 "
-                "AND c.creator_id IS NOT NULL AND c.at >= ? AND c.at <= ? "
-                "ORDER BY c.at DESC LIMIT ?",
-                (
-                    fingerprint,
-                    _minus(o.placed_at, m.fingerprint_days),
-                    latest,
-                    MAX_FINGERPRINT_TOUCHES,
-                ),
-            )
-            touches += [
-                Touch(
-                    "fingerprint",
-                    r["at"],
-                    r["creator_id"],
-                    r["link_id"],
-                    r["campaign_id"],
-                    click_id=r["id"],
-                    note="fingerprint match",
-                )
-                for r in reversed(rows)
-            ]
-        return touches
+        signals = OrderSignals(o.placed_at, tuple(o.codes), tuple(o.click_ids), fingerprint)
+        return await touches.find(signals, m, _TxReader(tx))
 
     async def _store_touches(self, tx: Conn, order_id: str, touches: list[Touch], why: str) -> None:
         await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
