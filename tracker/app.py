@@ -26,6 +26,7 @@ from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
 from tracker.http.routes import routes as core_routes
 from tracker.links.cache import LinkCache
 from tracker.links.redirect import RedirectMiddleware
+from tracker.orders.rematch import RematchJob
 from tracker.retention import RetentionJob
 from tracker.settings import Settings
 from tracker.state import AppState
@@ -88,11 +89,14 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         state.writer.start()
         retention = RetentionJob(state.store, settings)
         retention.start()
+        rematching = RematchJob(state.store, settings)
+        rematching.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:
             yield
         finally:
             await retention.close()
+            await rematching.close()
             await state.writer.close()
             await state.cache.close()
             log.info("shutdown: %s", state.writer.stats())

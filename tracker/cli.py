@@ -250,6 +250,16 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def cmd_rematch(args: argparse.Namespace) -> int:
+    from tracker.orders.rematch import rematch
+
+    async def go(store: Store, settings: Settings) -> None:
+        done = await rematch(store, settings)
+        print(f"{done['checked']} unattributed orders checked, {done['rematched']} re-matched")
+
+    return _run(go)
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -475,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("purge", help="erase personal data past its retention period")
     p.set_defaults(fn=cmd_purge)
+    p = sub.add_parser("rematch", help="match unattributed orders again against later clicks")
+    p.set_defaults(fn=cmd_rematch)
 
     p = sub.add_parser("backup", help="online backup of the SQLite store to PATH")
     p.add_argument("path")

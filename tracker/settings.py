@@ -44,6 +44,16 @@ def _int_range(lo: int, hi: int) -> Callable[[str], int]:
     return parse
 
 
+def _float_range(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not lo <= value <= hi:
+            raise ValueError(f"{raw} is not within {lo}..{hi}")
+        return value
+
+    return parse
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -267,6 +277,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Which signal wins when a code and a click point at different creators.",
     ),
     Setting(
+        "TRACKER_FINGERPRINT_MIN_CONFIDENCE",
+        _float_range(0.0, 1.0),
+        "0.3",
+        "A fingerprint touch below this confidence (0..1) is shown but wins no credit.",
+    ),
+    Setting(
+        "TRACKER_REMATCH_INTERVAL_SECONDS",
+        _int_range(0, 86_400),
+        "60",
+        "Every this many seconds, orders without a creator are matched again against clicks "
+        "committed since (0: only on demand, `tracker rematch` or POST /api/v1/orders/rematch).",
+    ),
+    Setting(
         "TRACKER_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Log level."
     ),
     # -- reliability: rate limits, retention (tracker/ratelimit.py, tracker/retention.py) --
@@ -379,6 +402,8 @@ class Settings:
     lookback_click_days: int
     lookback_fingerprint_days: int
     conflict_policy: str
+    fingerprint_min_confidence: float
+    rematch_interval_seconds: int
     log_level: str
     api_rate_per_sec: int
     api_rate_burst: int

@@ -73,6 +73,8 @@ async def fill(store: Store, settings: Any) -> None:
             "instagram.com",
             None,
             "GET",
+            None if i % 5 == 0 else f"{i % 65536:04x}",
+            "e3f1",
         )
         for i in range(2500)
     ]
@@ -93,6 +95,8 @@ async def fill(store: Store, settings: Any) -> None:
             None,
             None,
             "HEAD",
+            None,
+            None,
         )
     )
     await store.insert_clicks(rows)

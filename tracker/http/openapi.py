@@ -178,6 +178,12 @@ def openapi_schema(base_url: str) -> dict[str, Any]:
     paths["/api/v1/orders"] = {
         "get": {"summary": "Orders", "parameters": page, "responses": {"200": ok, **common}}
     }
+    paths["/api/v1/orders/rematch"] = {
+        "post": {
+            "summary": "Match unattributed orders again against clicks stored since (one pass)",
+            "responses": {"200": ok, **common},
+        }
+    }
     paths["/api/v1/orders/{ref}"] = {
         "parameters": [ref_param],
         "get": {

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from tracker.attribution import credit
 from tracker.core.errors import NotFound
 from tracker.http.common import authenticate, page_args, state
+from tracker.orders.rematch import rematch
 
 
 async def order_list(request: Request) -> Response:
@@ -55,8 +56,16 @@ async def order_item(request: Request) -> Response:
     return JSONResponse(body)
 
 
+async def order_rematch(request: Request) -> Response:
+    """Match unattributed orders again against the clicks stored since (one pass)."""
+    await authenticate(request)
+    st = state(request)
+    return JSONResponse(await rematch(st.store, st.settings))
+
+
 def routes() -> list[Route]:
     return [
         Route("/orders", order_list, methods=["GET"]),
+        Route("/orders/rematch", order_rematch, methods=["POST"]),
         Route("/orders/{ref:str}", order_item, methods=["GET"]),
     ]

@@ -2,6 +2,10 @@
 
 net = 0 when the order is cancelled (or marked refunded without refund amounts), else
 min(the shop's current total if it gave one, total - refunds), never below 0.
+
+An order *counts* (in orders, AOV, CPA, conversion) unless it is cancelled or fully
+refunded: a cancelled order, one marked refunded, or one whose refunds took its net to 0.
+An order that was free from the start (total 0) still counts.
 """
 
 from __future__ import annotations
@@ -16,3 +20,10 @@ def net_minor(
     if current_total_minor is not None:
         net = min(net, current_total_minor)
     return max(0, net)
+
+
+def counts(total_minor: int, net: int, status: str) -> bool:
+    """Does the order count as an order? (``net`` as ``net_minor`` computed it.)"""
+    if status in ("cancelled", "refunded"):
+        return False
+    return not (total_minor > 0 and net <= 0)

@@ -13,11 +13,12 @@ from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
 from tracker.store.creator_pages import CreatorPageQueries
-from tracker.store.engine import Engine
+from tracker.store.engine import CLICK_COLUMNS, Engine
 from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
+from tracker.store.rematch import RematchQueries
 from tracker.store.reports import ReportQueries
 from tracker.store.retention import RetentionQueries
 from tracker.store.shops import ShopQueries
@@ -31,6 +32,7 @@ class Store(
     TokenQueries,
     ShopQueries,
     OrderQueries,
+    RematchQueries,
     RetentionQueries,
     UserQueries,
     PanelQueries,
@@ -47,6 +49,11 @@ class Store(
         return bool(row and row["ok"] == 1)
 
     async def insert_clicks(self, rows: list[tuple[Any, ...]]) -> None:
+        """Rows in ``CLICK_COLUMNS`` order; rows of 0.3's 15 columns get no address or
+        language tags (tools and tests written before 0.4 keep working)."""
+        if rows and len(rows[0]) < len(CLICK_COLUMNS):
+            pad = (None,) * (len(CLICK_COLUMNS) - len(rows[0]))
+            rows = [r + pad for r in rows]
         await self.db.insert_clicks(rows)
 
     async def migrate(self) -> list[str]:

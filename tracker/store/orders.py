@@ -16,10 +16,10 @@ from typing import Any
 
 from tracker.attribution import touches
 from tracker.attribution.rules import Touch, choose_winner
-from tracker.attribution.touches import Matching, OrderSignals
+from tracker.attribution.touches import Fingerprint, Found, Matching, OrderSignals
 from tracker.core import clock, ids
 from tracker.orders.model import Delivery, Order, Refund
-from tracker.orders.net import net_minor
+from tracker.orders.net import counts, net_minor
 from tracker.store.base import StoreBase, is_unique_violation
 from tracker.store.engine import Conn, Row
 
@@ -28,7 +28,14 @@ class _Replay(Exception):
     """Raised inside the transaction to roll it back when a delivery key was seen before."""
 
 
-class _TxReader:
+#: What a redaction erases on an order (the money and the attribution stay).
+_FORGET = (
+    "customer_hash = NULL, fingerprint = NULL, ip_tag = NULL, lang_tag = NULL, "
+    "legacy_fingerprint = NULL, landing_site = NULL"
+)
+
+
+class TxReader:
     """The candidate rows ``tracker.attribution.touches`` asks for, read inside ``tx``."""
 
     def __init__(self, tx: Conn) -> None:
@@ -47,14 +54,16 @@ class _TxReader:
         )
 
     async def fingerprint_clicks(
-        self, fingerprint: str, earliest: str, latest: str, limit: int
+        self, fingerprints: tuple[str, ...], earliest: str, latest: str, limit: int
     ) -> list[Row]:
+        marks = ", ".join("?" for _ in fingerprints)
         return await self.tx.fetch_all(
-            "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
-            "JOIN links l ON l.id = c.link_id WHERE c.fingerprint = ? AND c.is_bot = 0 "
+            "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id, c.fingerprint, "
+            "c.ip_tag, c.lang_tag FROM clicks c JOIN links l ON l.id = c.link_id "
+            f"WHERE c.fingerprint IN ({marks}) AND c.is_bot = 0 "
             "AND c.creator_id IS NOT NULL AND c.at >= ? AND c.at <= ? "
-            "ORDER BY c.at DESC LIMIT ?",
-            (fingerprint, earliest, latest, limit),
+            "ORDER BY c.at DESC, c.id DESC LIMIT ?",
+            (*fingerprints, earliest, latest, limit),
         )
 
 
@@ -100,7 +109,7 @@ class OrderQueries(StoreBase):
         order: Order,
         delivery: Delivery,
         *,
-        fingerprint: str | None,
+        fingerprint: Fingerprint | None,
         customer_hash: str | None,
         matching: Matching,
     ) -> dict[str, Any]:
@@ -122,9 +131,10 @@ class OrderQueries(StoreBase):
                 await self._recompute_net(tx, existing["id"])
                 return {"status": "stale", "order_id": existing["id"]}
             await self._recompute_net(tx, order_id)
-            touches = await self._find_touches(tx, order, fingerprint, matching)
-            touches, why = choose_winner(touches, matching.policy)
-            await self._store_touches(tx, order_id, touches, why)
+            signals = OrderSignals.of(order.placed_at, order.codes, order.click_ids, fingerprint)
+            found = await touches.find(signals, matching, TxReader(tx))
+            marked, why = choose_winner(found.touches, matching.policy)
+            await store_touches(tx, order_id, marked, why, found)
             return {
                 "status": "created" if created else "updated",
                 "order_id": order_id,
@@ -142,7 +152,12 @@ class OrderQueries(StoreBase):
         return result
 
     async def _upsert(
-        self, tx: Conn, shop_id: str, o: Order, fingerprint: str | None, customer_hash: str | None
+        self,
+        tx: Conn,
+        shop_id: str,
+        o: Order,
+        fingerprint: Fingerprint | None,
+        customer_hash: str | None,
     ) -> tuple[str | None, bool]:
         """Insert, or update unless the stored copy is newer; safe against a concurrent node.
 
@@ -164,7 +179,10 @@ class OrderQueries(StoreBase):
             "new_customer": None if o.new_customer is None else int(o.new_customer),
             "codes": json.dumps(o.codes),
             "click_ids": json.dumps(o.click_ids),
-            "fingerprint": fingerprint,
+            "fingerprint": fingerprint.key if fingerprint else None,
+            "ip_tag": fingerprint.ip_tag if fingerprint else None,
+            "lang_tag": fingerprint.lang_tag if fingerprint else None,
+            "legacy_fingerprint": fingerprint.legacy if fingerprint else None,
             "landing_site": o.landing_site,
             "referring_site": o.referring_site,
             "updated_at": now,
@@ -228,48 +246,11 @@ class OrderQueries(StoreBase):
             return
         refunded = int(o["refunded"])
         current = None if o["current_total_minor"] is None else int(o["current_total_minor"])
-        net = net_minor(int(o["total_minor"]), current, refunded, o["status"])
+        total = int(o["total_minor"])
+        net = net_minor(total, current, refunded, o["status"])
         await tx.execute(
-            "UPDATE orders SET refunded_minor = ?, net_minor = ? WHERE id = ?",
-            (refunded, net, order_id),
-        )
-
-    async def _find_touches(
-        self, tx: Conn, o: Order, fingerprint: str | None, m: Matching
-    ) -> list[Touch]:
-        signals = OrderSignals(o.placed_at, tuple(o.codes), tuple(o.click_ids), fingerprint)
-        return await touches.find(signals, m, _TxReader(tx))
-
-    async def _store_touches(self, tx: Conn, order_id: str, touches: list[Touch], why: str) -> None:
-        await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
-        winner = next((t for t in touches if t.winner), None)
-        for t in touches:
-            await tx.execute(
-                "INSERT INTO touches (id, order_id, method, creator_id, link_id, campaign_id, code, "
-                "click_id, at, matched, winner, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ids.new_id("tc"),
-                    order_id,
-                    t.method,
-                    t.creator_id,
-                    t.link_id,
-                    t.campaign_id,
-                    t.code,
-                    t.click_id,
-                    t.at,
-                    int(t.matched),
-                    int(t.winner),
-                    t.note,
-                ),
-            )
-        await tx.execute(
-            "UPDATE orders SET creator_id = ?, method = ?, explanation = ? WHERE id = ?",
-            (
-                winner.creator_id if winner else None,
-                winner.method if winner else None,
-                why[:2000],
-                order_id,
-            ),
+            "UPDATE orders SET refunded_minor = ?, net_minor = ?, counted = ? WHERE id = ?",
+            (refunded, net, int(counts(total, net, o["status"])), order_id),
         )
 
     async def ingest_refunds(
@@ -324,8 +305,7 @@ class OrderQueries(StoreBase):
             await self._claim(tx, shop["id"], delivery, None, "redact", keep_body=False)
             if whole_shop:
                 n = await tx.execute(
-                    "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
-                    "landing_site = NULL WHERE shop_id = ?",
+                    f"UPDATE orders SET {_FORGET} WHERE shop_id = ?",
                     (shop["id"],),
                 )
                 await tx.execute(
@@ -341,8 +321,7 @@ class OrderQueries(StoreBase):
                 exts |= {r["external_id"] for r in rows}
             for ext in exts:
                 await tx.execute(
-                    "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
-                    "landing_site = NULL WHERE shop_id = ? AND external_id = ?",
+                    f"UPDATE orders SET {_FORGET} WHERE shop_id = ? AND external_id = ?",
                     (shop["id"], ext),
                 )
                 await tx.execute(
@@ -428,3 +407,44 @@ class OrderQueries(StoreBase):
             "FROM deliveries WHERE shop_id = ? ORDER BY received_at DESC LIMIT ?",
             (shop_id, limit),
         )
+
+
+async def store_touches(
+    tx: Conn, order_id: str, touches: list[Touch], why: str, found: Found
+) -> None:
+    """Replace an order's touches and record its winner, explanation and fingerprint check."""
+    await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
+    winner = next((t for t in touches if t.winner), None)
+    for t in touches:
+        await tx.execute(
+            "INSERT INTO touches (id, order_id, method, creator_id, link_id, campaign_id, code, "
+            "click_id, at, matched, winner, note, confidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ids.new_id("tc"),
+                order_id,
+                t.method,
+                t.creator_id,
+                t.link_id,
+                t.campaign_id,
+                t.code,
+                t.click_id,
+                t.at,
+                int(t.matched),
+                int(t.winner),
+                t.note,
+                t.confidence,
+            ),
+        )
+    await tx.execute(
+        "UPDATE orders SET creator_id = ?, method = ?, explanation = ?, fp_check = ?, "
+        "fp_check_confidence = ? WHERE id = ?",
+        (
+            winner.creator_id if winner else None,
+            winner.method if winner else None,
+            why[:2000],
+            found.fp_check,
+            found.fp_check_confidence,
+            order_id,
+        ),
+    )
