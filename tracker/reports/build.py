@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tracker.attribution.credit import MODELS, Credited, credits
+from tracker.attribution.credit import MODELS, Credited, credits, split
 from tracker.attribution.rules import best_of
 from tracker.attribution.touches import within_lookback
 from tracker.catalogue.creators import tier_for
@@ -137,19 +137,26 @@ async def load(store: Store, p: Params) -> Facts:
 
 @dataclass
 class Credit:
+    """One touch's share of one order (share 0: a touch this model gives nothing)."""
+
     order_id: str
     creator_id: str
     campaign_id: str | None
     link_id: str | None
     share: float
-    revenue: float  # reporting currency minor units, already multiplied by share
+    revenue: int  # reporting currency minor units: the order's net split by largest remainder
     new_customer: bool
     customer_hash: str | None
     placed_at: str
+    counted: bool  # the order counts as an order (not cancelled, not fully refunded)
+    via_click: bool  # this touch is a click id or a fingerprint match
 
 
 def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]]:
-    """Apply the model to each order's touches; return credits and unconverted currencies."""
+    """Apply the model to each order's touches; return credits and unconverted currencies.
+
+    An order's net revenue is converted and rounded once, then split over its touches with
+    ``credit.split`` so the shares of every order add up to it exactly."""
     by_order: dict[str, list[Row]] = defaultdict(list)
     for t in touches:
         by_order[t["order_id"]].append(t)
@@ -182,23 +189,25 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
             )
             for r in kept
         ]
-        for r, share in zip(
-            kept, credits(touch_objs, p.model, placed, p.half_life_days), strict=True
-        ):
-            if share:
-                out.append(
-                    Credit(
-                        order_id,
-                        r["creator_id"],
-                        r["campaign_id"],
-                        r["link_id"],
-                        share,
-                        net * share,
-                        bool(r["new_customer"]),
-                        r["customer_hash"],
-                        placed,
-                    )
+        shares = credits(touch_objs, p.model, placed, p.half_life_days)
+        amounts = split(round(net), shares)
+        counted = bool(rows[0].get("counted", 1))
+        for r, share, amount in zip(kept, shares, amounts, strict=True):
+            out.append(
+                Credit(
+                    order_id,
+                    r["creator_id"],
+                    r["campaign_id"],
+                    r["link_id"],
+                    share,
+                    amount,
+                    bool(r["new_customer"]),
+                    r["customer_hash"],
+                    placed,
+                    counted,
+                    r["method"] in ("click", "fingerprint"),
                 )
+            )
     return out, missing
 
 
@@ -232,7 +241,9 @@ def _empty() -> dict[str, Any]:
         "unique_clicks": 0,
         "unique_visitors": 0,
         "orders": 0.0,
-        "revenue_minor": 0.0,
+        "click_orders": 0,
+        "code_only_orders": 0,
+        "revenue_minor": 0,
         "new_customers": 0.0,
         "cost_minor": 0.0,
         **{f"cost_{k}_minor": 0.0 for k in COST_KINDS},
@@ -261,17 +272,21 @@ async def build(
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
 
     for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, distinct=distinct):
-        row = rows[c["key"]]
+        row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
 
     rates = _commission_lookup(facts.commission)
+    reached: dict[tuple[str, str | None], bool] = {}  # (order, key) -> reached through a click
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
-        row = rows[_key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers)]
-        row["orders"] += cr.share
+        key = _key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers)
+        row = rows[key]
+        if cr.counted:
+            row["orders"] += cr.share
+            row["new_customers"] += cr.share if cr.new_customer else 0.0
+            reached[(cr.order_id, key)] = reached.get((cr.order_id, key), False) or cr.via_click
         row["revenue_minor"] += cr.revenue
-        row["new_customers"] += cr.share if cr.new_customer else 0.0
         rate = rates.get((cr.creator_id, cr.campaign_id)) or rates.get((cr.creator_id, None))
         if rate:
             commission = cr.revenue * rate / 10_000
@@ -300,10 +315,20 @@ async def build(
                 "followers", 0
             )
 
+    for (_, key), via_click in reached.items():
+        rows[key]["click_orders" if via_click else "code_only_orders"] += 1
+
     await _customer_value(store, credits_, rows, dimension, facts, p)
     out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
     out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
-    totals = _finish("total", _sum(rows.values()), "total", facts, p)
+    summed = _sum(rows.values())
+    # An order reached through two creators' clicks counts once in the totals.
+    by_order: dict[str, bool] = {}
+    for (order_id, _), via_click in reached.items():
+        by_order[order_id] = by_order.get(order_id, False) or via_click
+    summed["click_orders"] = sum(by_order.values())
+    summed["code_only_orders"] = len(by_order) - summed["click_orders"]
+    totals = _finish("total", summed, "total", facts, p)
     return {
         "dimension": dimension,
         "model": p.model,
@@ -451,7 +476,7 @@ async def daily(
         ):
             day = cr.placed_at[:10]
             if day in days:
-                days[day]["orders"] += cr.share
+                days[day]["orders"] += cr.share if cr.counted else 0.0
                 days[day]["revenue_minor"] += cr.revenue
     return [
         {
@@ -477,6 +502,8 @@ CSV_COLUMNS = (
     "unique_clicks",
     "unique_visitors",
     "orders",
+    "click_orders",
+    "code_only_orders",
     "revenue_minor",
     "new_customers",
     "conversion_rate",

@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+from tracker.attribution import precision
 from tracker.reports import build as reports
 from tracker.reports import roi
 from tracker.reports.build import COUPON_SITES, Params
@@ -41,6 +42,9 @@ async def overview(store: Store, settings: Settings, p: Params, top_n: int = 10)
         "unattributed": report["unattributed"],
         "unconverted_currencies": report["unconverted_currencies"],
         "overlap": await overlap(store, p, [r["key"] for r in top], report),
+        "fingerprint_precision": precision.estimate(
+            await store.fingerprint_checks(p.start_at, p.end_at)
+        ),
     }
 
 
@@ -118,7 +122,8 @@ async def recommendations(store: Store, settings: Settings, p: Params) -> dict[s
             median_cpa is not None
             and r["cpa_minor"] is not None
             and r["cpa_minor"] > median_cpa
-            and (prev is None or r["cpa_minor"] > prev)
+            and prev is not None  # rising needs a previous CPA to rise from
+            and r["cpa_minor"] > prev
         ):
             rising.append(
                 {
