@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint fmt clean
+.PHONY: run test bench sim lint fmt clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The simulated world: attribution accuracy and precision against a known truth.
+sim: $(STAMP)
+	$(BIN)/python bench/attribution_sim.py $(SIM_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker admin tests bench
