@@ -478,3 +478,41 @@ async def test_one_row_for_no_content_type(shops: Shops) -> None:
     assert labels == ["(none)", "reel"], labels  # the three creators' links have none either
     none = next(r for r in report["rows"] if r["label"] == "(none)")
     assert none["clicks"] == 2
+
+
+async def test_rising_cpa_needs_a_previous_cpa(shops: Shops) -> None:
+    """Last 30 days: maya CPA 250.00 (previous 30 days: 100.00), bob 300.00 with no previous
+    period, cara 50.00, dan 60.00; median 155.00. Only maya is rising: bob has nothing to
+    rise from (he used to be listed)."""
+    c, auth = shops.live.client, shops.auth
+    await c.post("/api/v1/creators", headers=auth, json={"handle": "dan"})
+    await c.post("/api/v1/codes", headers=auth, json={"code": "DAN10", "creator_id": "dan"})
+    today = datetime.now(UTC)
+    costs = {
+        ("maya", 0): 25000,
+        ("maya", 40): 10000,
+        ("bob", 0): 30000,
+        ("cara", 0): 5000,
+        ("dan", 0): 6000,
+    }
+    for (handle, age), amount in costs.items():
+        at = today - timedelta(days=age)
+        code = {"maya": "MAYA10", "bob": "BOB10", "cara": "CARA10", "dan": "DAN10"}[handle]
+        await shops.generic(total_minor=100000, discount_codes=[code], created_at=clock.to_iso(at))
+        r = await c.post(
+            "/api/v1/costs",
+            headers=auth,
+            json={
+                "creator_id": handle,
+                "kind": "fee",
+                "amount_minor": amount,
+                "currency": "USD",
+                "incurred_on": at.date().isoformat(),
+            },
+        )
+        assert r.status_code == 201, r.text
+    advice = (await c.get("/api/v1/reports/recommendations", headers=auth)).json()
+    assert [r["creator"] for r in advice["rising_cpa"]] == ["maya"]
+    (maya,) = advice["rising_cpa"]
+    assert maya["cpa_minor"] == 25000 and maya["previous_cpa_minor"] == 10000
+    assert maya["portfolio_median_cpa_minor"] == 15500
