@@ -352,7 +352,7 @@ async def simulate(
             people = _world(rng, shoppers)
             truth: dict[str, str | None] = {}
             baseline: dict[str, str | None] = {}
-            held: list[tuple[Any, ...]] = []
+            held: list[dict[str, Any]] = []
             n = 0
             for person in people:
                 clicked = handles[min(int(rng.paretovariate(1.2)) - 1, creators - 1)]
