@@ -11,9 +11,21 @@ from starlette.routing import Route
 from tracker.attribution import credit
 from tracker.core.errors import NotFound
 from tracker.http.common import authenticate, page_args, state
+from tracker.http.openapi import PAGE, Op, Param, doc
 from tracker.orders.rematch import rematch
 
 
+@doc(
+    get=Op(
+        "List orders",
+        query=(
+            *PAGE,
+            Param("shop", description="shop id or slug"),
+            Param("creator_id", description="creator id or handle"),
+            Param("unattributed", {"type": "boolean"}, "only orders no creator won"),
+        ),
+    )
+)
 async def order_list(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -33,6 +45,7 @@ async def order_list(request: Request) -> Response:
     return JSONResponse({"items": rows, "limit": limit, "offset": offset})
 
 
+@doc(get=Op("An order: touches, winning signal, credit under every model"))
 async def order_item(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -56,8 +69,14 @@ async def order_item(request: Request) -> Response:
     return JSONResponse(body)
 
 
+@doc(
+    post=Op(
+        "Match unattributed orders again against the clicks stored since (one pass)",
+        description="Idempotent; safe while other nodes run the periodic job. Answers how "
+        "many candidate orders were checked and which were re-matched.",
+    )
+)
 async def order_rematch(request: Request) -> Response:
-    """Match unattributed orders again against the clicks stored since (one pass)."""
     await authenticate(request)
     st = state(request)
     return JSONResponse(await rematch(st.store, st.settings))
