@@ -25,6 +25,7 @@ from tracker.catalogue import shops as shop_of
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError
 from tracker.links import service as catalogue
+from tracker.orders.rematch import rematch
 from tracker.reports import build as reports
 from tracker.reports.costs import cost_row, import_costs, import_posts, post_row, present_post
 from tracker.retention import purge
@@ -237,8 +238,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_rematch(args: argparse.Namespace) -> int:
-    from tracker.orders.rematch import rematch
-
     async def go(store: Store, settings: Settings) -> None:
         done = await rematch(store, settings)
         print(f"{done['checked']} unattributed orders checked, {done['rematched']} re-matched")

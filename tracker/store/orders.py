@@ -28,6 +28,36 @@ class _Replay(Exception):
     """Raised inside the transaction to roll it back when a delivery key was seen before."""
 
 
+def _order_fields(
+    o: Order, fingerprint: Fingerprint | None, customer_hash: str | None, now: str
+) -> dict[str, Any]:
+    """The columns an order delivery sets (insert or update)."""
+
+    return {
+        "order_number": o.order_number,
+        "source_updated_at": o.updated_at,
+        "currency": o.currency,
+        "subtotal_minor": o.subtotal_minor,
+        "discount_minor": o.discount_minor,
+        "total_minor": o.total_minor,
+        "current_total_minor": o.current_total_minor,
+        "status": o.status,
+        "financial_status": o.financial_status,
+        "cancelled_at": o.cancelled_at,
+        "customer_hash": customer_hash,
+        "new_customer": None if o.new_customer is None else int(o.new_customer),
+        "codes": json.dumps(o.codes),
+        "click_ids": json.dumps(o.click_ids),
+        "fingerprint": fingerprint.key if fingerprint else None,
+        "ip_tag": fingerprint.ip_tag if fingerprint else None,
+        "lang_tag": fingerprint.lang_tag if fingerprint else None,
+        "legacy_fingerprint": fingerprint.legacy if fingerprint else None,
+        "landing_site": o.landing_site,
+        "referring_site": o.referring_site,
+        "updated_at": now,
+    }
+
+
 #: What a redaction erases on an order (the money and the attribution stay).
 _FORGET = (
     "customer_hash = NULL, fingerprint = NULL, ip_tag = NULL, lang_tag = NULL, "
@@ -164,29 +194,7 @@ class OrderQueries(StoreBase):
         Returns (order id, created); (None, False) when the stored copy is newer.
         """
         now = clock.now_iso()
-        fields = {
-            "order_number": o.order_number,
-            "source_updated_at": o.updated_at,
-            "currency": o.currency,
-            "subtotal_minor": o.subtotal_minor,
-            "discount_minor": o.discount_minor,
-            "total_minor": o.total_minor,
-            "current_total_minor": o.current_total_minor,
-            "status": o.status,
-            "financial_status": o.financial_status,
-            "cancelled_at": o.cancelled_at,
-            "customer_hash": customer_hash,
-            "new_customer": None if o.new_customer is None else int(o.new_customer),
-            "codes": json.dumps(o.codes),
-            "click_ids": json.dumps(o.click_ids),
-            "fingerprint": fingerprint.key if fingerprint else None,
-            "ip_tag": fingerprint.ip_tag if fingerprint else None,
-            "lang_tag": fingerprint.lang_tag if fingerprint else None,
-            "legacy_fingerprint": fingerprint.legacy if fingerprint else None,
-            "landing_site": o.landing_site,
-            "referring_site": o.referring_site,
-            "updated_at": now,
-        }
+        fields = _order_fields(o, fingerprint, customer_hash, now)
         row = {
             "id": ids.new_id("or"),
             "shop_id": shop_id,
