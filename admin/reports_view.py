@@ -45,7 +45,6 @@ METRICS = [
         "ratio",
         "Credited orders, cancelled and fully refunded ones excluded (fractions under shared models)",
     ),
-    Column("code_only_orders", "Code-only orders", "int", "Orders with no click from this row"),
     Column("revenue_minor", "Revenue", "money", "Attributed net revenue"),
     Column("new_customers", "New customers", "ratio"),
     Column(
@@ -54,6 +53,7 @@ METRICS = [
         "pct",
         "Orders reached through a click (click id or fingerprint) / human clicks",
     ),
+    Column("code_only_orders", "Code-only orders", "int", "Orders with no click from this row"),
     Column("aov_minor", "AOV", "money", "Average order value"),
     Column("epc_minor", "EPC", "money", "Earnings per human click"),
     Column("cost_minor", "Cost", "money", "Fees, products, commission and labour"),

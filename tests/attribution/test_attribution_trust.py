@@ -268,6 +268,7 @@ async def test_woocommerce_order_matched_by_fingerprint_without_language(shops: 
     assert "confidence 0.85" in o["explanation"]
     raw = await shops.live.store.db.fetch_all("SELECT * FROM clicks")
     assert "198.51.100.40" not in repr(raw)  # no raw address at rest
+    assert not {"fingerprint", "ip_tag", "lang_tag", "legacy_fingerprint"} & set(o)
 
 
 async def test_exact_address_beats_block_and_latest_click(shops: Shops) -> None:

@@ -45,6 +45,10 @@ async def order_list(request: Request) -> Response:
     return JSONResponse({"items": rows, "limit": limit, "offset": offset})
 
 
+#: Keyed hashes and tags kept for matching: never shown.
+PRIVATE = frozenset({"customer_hash", "fingerprint", "ip_tag", "lang_tag", "legacy_fingerprint"})
+
+
 @doc(get=Op("An order: touches, winning signal, credit under every model"))
 async def order_item(request: Request) -> Response:
     await authenticate(request)
@@ -55,7 +59,7 @@ async def order_item(request: Request) -> Response:
     touches = await st.store.order_touches(order["id"])
     winner = next((t for t in touches if t["winner"]), None)
     body = {
-        **{k: v for k, v in order.items() if k not in ("customer_hash", "fingerprint")},
+        **{k: v for k, v in order.items() if k not in PRIVATE},
         "codes": json.loads(order["codes"]),
         "click_ids": json.loads(order["click_ids"]),
         "new_customer": None if order["new_customer"] is None else bool(order["new_customer"]),
