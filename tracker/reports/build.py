@@ -270,14 +270,49 @@ async def build(
     facts = facts or await load(store, p)
     credits_, missing = order_credits(facts.touches, p)
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
-
     for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, distinct=distinct):
         row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
+    reached = _add_credits(rows, credits_, dimension, facts, p)
+    _add_costs(rows, missing, dimension, facts, p)
+    _add_posts(rows, dimension, facts, p)
+    await _customer_value(store, credits_, rows, dimension, facts, p)
+    out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
+    out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
+    summed = _sum(rows.values())
+    # An order reached through two creators' clicks counts once in the totals.
+    by_order: dict[str, bool] = {}
+    for (order_id, _), via_click in reached.items():
+        by_order[order_id] = by_order.get(order_id, False) or via_click
+    summed["click_orders"] = sum(by_order.values())
+    summed["code_only_orders"] = len(by_order) - summed["click_orders"]
+    return {
+        "dimension": dimension,
+        "model": p.model,
+        "currency": p.currency,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "lookback": {"click_days": p.click_days, "fingerprint_days": p.fingerprint_days},
+        "rows": out,
+        "totals": _finish("total", summed, "total", facts, p),
+        "unconverted_currencies": sorted(missing),
+        "unattributed": _unattributed(facts, p),
+    }
 
+
+def _add_credits(
+    rows: dict[str | None, dict[str, Any]],
+    credits_: list[Credit],
+    dimension: str,
+    facts: Facts,
+    p: Params,
+) -> dict[tuple[str, str | None], bool]:
+    """Orders, revenue, new customers and commission per row; returns, per (order, row key)
+    of a counted order, whether a click id or fingerprint touch of that row reached it
+    (and adds it to the row's ``click_orders`` or ``code_only_orders``)."""
     rates = _commission_lookup(facts.commission)
-    reached: dict[tuple[str, str | None], bool] = {}  # (order, key) -> reached through a click
+    reached: dict[tuple[str, str | None], bool] = {}
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
         key = _key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers)
@@ -292,7 +327,18 @@ async def build(
             commission = cr.revenue * rate / 10_000
             row["cost_commission_minor"] += commission
             row["cost_minor"] += commission
+    for (_, key), via_click in reached.items():
+        rows[key]["click_orders" if via_click else "code_only_orders"] += 1
+    return reached
 
+
+def _add_costs(
+    rows: dict[str | None, dict[str, Any]],
+    missing: set[str],
+    dimension: str,
+    facts: Facts,
+    p: Params,
+) -> None:
     for cost in facts.costs:
         if cost["kind"] == "commission" or dimension in ("link", "content_type"):
             continue  # commissions come from revenue above; links carry no cost of their own
@@ -305,42 +351,18 @@ async def build(
         row[f"cost_{cost['kind']}_minor"] += amount
         row["cost_minor"] += amount
 
-    if dimension not in ("link", "content_type", "campaign"):
-        for post in facts.posts:
-            creator = facts.creators.get(post["creator_id"])
-            row = rows[_key(dimension, creator, post["campaign_id"], None, facts.links, p.tiers)]
-            row["posts"] += 1
-            row["engagements"] += post["likes"] + post["comments"] + post["shares"]
-            row["followers_reached"] += post["followers_at_post"] or (creator or {}).get(
-                "followers", 0
-            )
 
-    for (_, key), via_click in reached.items():
-        rows[key]["click_orders" if via_click else "code_only_orders"] += 1
-
-    await _customer_value(store, credits_, rows, dimension, facts, p)
-    out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
-    out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
-    summed = _sum(rows.values())
-    # An order reached through two creators' clicks counts once in the totals.
-    by_order: dict[str, bool] = {}
-    for (order_id, _), via_click in reached.items():
-        by_order[order_id] = by_order.get(order_id, False) or via_click
-    summed["click_orders"] = sum(by_order.values())
-    summed["code_only_orders"] = len(by_order) - summed["click_orders"]
-    totals = _finish("total", summed, "total", facts, p)
-    return {
-        "dimension": dimension,
-        "model": p.model,
-        "currency": p.currency,
-        "start": p.start.isoformat(),
-        "end": p.end.isoformat(),
-        "lookback": {"click_days": p.click_days, "fingerprint_days": p.fingerprint_days},
-        "rows": out,
-        "totals": totals,
-        "unconverted_currencies": sorted(missing),
-        "unattributed": _unattributed(facts, p),
-    }
+def _add_posts(
+    rows: dict[str | None, dict[str, Any]], dimension: str, facts: Facts, p: Params
+) -> None:
+    if dimension in ("link", "content_type", "campaign"):
+        return
+    for post in facts.posts:
+        creator = facts.creators.get(post["creator_id"])
+        row = rows[_key(dimension, creator, post["campaign_id"], None, facts.links, p.tiers)]
+        row["posts"] += 1
+        row["engagements"] += post["likes"] + post["comments"] + post["shares"]
+        row["followers_reached"] += post["followers_at_post"] or (creator or {}).get("followers", 0)
 
 
 def _commission_lookup(rows: list[Row]) -> dict[tuple[str, str | None], int]:
