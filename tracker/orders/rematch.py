@@ -32,7 +32,7 @@ async def rematch(store: Any, settings: Settings, *, now: float | None = None) -
     candidates = await store.rematch_candidates(placed_since, clicks_since, BATCH)
     changed = []
     for row in candidates:
-        result = await store.rematch_order(row, m)
+        result = await store.rematch_unattributed(row, m)
         if result is not None:
             changed.append(result)
     if changed:

@@ -3,7 +3,7 @@
 Clicks are committed in batches (every ``TRACKER_FLUSH_INTERVAL_MS``, possibly by another
 node), so an order can arrive before the click that explains it. ``rematch_candidates``
 finds unattributed orders for which a click now exists (by click id, or a human click with
-the order's fingerprint); ``rematch_order`` applies the attribution rules again. The rules
+the order's fingerprint); ``rematch_unattributed`` applies the attribution rules again. The rules
 themselves live in ``tracker.attribution`` (the same call as at ingest).
 
 Idempotent and safe across nodes: the write re-checks ``creator_id IS NULL`` with an UPDATE
@@ -24,13 +24,14 @@ from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
 from tracker.store.orders import TxReader, store_touches
 
-_SIGNALS = (
+SIGNALS = (
     "o.id, o.placed_at, o.codes, o.click_ids, o.fingerprint, o.ip_tag, o.lang_tag, "
     "o.legacy_fingerprint, o.explanation"
 )
 
 
-def _signals(row: Row) -> OrderSignals:
+def signals_of(row: Row) -> OrderSignals:
+    """An order's stored signals (``SIGNALS`` columns), as the rules read them."""
     return OrderSignals(
         row["placed_at"],
         tuple(json.loads(row["codes"])),
@@ -50,7 +51,7 @@ class RematchQueries(StoreBase):
         that could explain them is stored now: the click of a click id the order carries,
         or a human click on a creator's link with the order's fingerprint."""
         return await self.db.fetch_all(
-            f"SELECT {_SIGNALS} FROM orders o WHERE o.creator_id IS NULL "
+            f"SELECT {SIGNALS} FROM orders o WHERE o.creator_id IS NULL "
             "AND o.placed_at >= ? AND o.status <> 'cancelled' AND ("
             "(o.fingerprint IS NOT NULL AND EXISTS (SELECT 1 FROM clicks c "
             "WHERE c.fingerprint IN (o.fingerprint, COALESCE(o.legacy_fingerprint, '-')) "
@@ -62,9 +63,9 @@ class RematchQueries(StoreBase):
             (placed_since, clicks_since, limit),
         )
 
-    async def rematch_order(self, row: Row, m: Matching) -> dict[str, Any] | None:
+    async def rematch_unattributed(self, row: Row, m: Matching) -> dict[str, Any] | None:
         """Apply the rules again to one candidate; the new winner (or None: no change)."""
-        signals = _signals(row)
+        signals = signals_of(row)
         found = await touches.find(signals, m, TxReader(self.db))  # cheap read-only check
         if not any(t.matched and t.creator_id for t in found.touches):
             return None
@@ -77,11 +78,11 @@ class RematchQueries(StoreBase):
             if not locked:  # attributed meanwhile (another node, or a new delivery)
                 return None
             current = await tx.fetch_one(
-                f"SELECT {_SIGNALS}, o.status FROM orders o WHERE o.id = ?", (row["id"],)
+                f"SELECT {SIGNALS}, o.status FROM orders o WHERE o.id = ?", (row["id"],)
             )
             if current is None or current["status"] == "cancelled":
                 return None
-            again: Found = await touches.find(_signals(current), m, TxReader(tx))
+            again: Found = await touches.find(signals_of(current), m, TxReader(tx))
             marked, why = choose_winner(again.touches, m.policy)
             winner = next((t for t in marked if t.winner), None)
             if winner is None:
