@@ -61,9 +61,9 @@ class Store(
     async def insert_clicks(self, rows: list[tuple[Any, ...]]) -> None:
         """Rows in ``CLICK_COLUMNS`` order; rows of 0.3's 15 columns get no address or
         language tags (tools and tests written before 0.4 keep working)."""
-        if rows and len(rows[0]) < len(CLICK_COLUMNS):
-            pad = (None,) * (len(CLICK_COLUMNS) - len(rows[0]))
-            rows = [r + pad for r in rows]
+        n = len(CLICK_COLUMNS)
+        if any(len(r) < n for r in rows):
+            rows = [r + (None,) * (n - len(r)) for r in rows]
         await self.db.insert_clicks(rows)
 
     async def migrate(self) -> list[str]:
