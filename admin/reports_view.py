@@ -54,7 +54,6 @@ METRICS = [
         "pct",
         "Orders reached through a click (click id or fingerprint) / human clicks",
     ),
-    Column("code_only_orders", "Code-only orders", "count", "Orders with no click from this row"),
     Column("aov_minor", "AOV", "money", "Average order value"),
     Column("epc_minor", "EPC", "money", "Earnings per human click"),
     Column("cost_minor", "Cost", "money", "Fees, products, commission and labour"),
