@@ -254,14 +254,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return _run(go)
 
 
-def cmd_rematch(args: argparse.Namespace) -> int:
-    async def go(store: Store, settings: Settings) -> None:
-        done = await rematch(store, settings)
-        print(f"{done['checked']} unattributed orders checked, {done['rematched']} re-matched")
-
-    return _run(go)
-
-
 def cmd_backup(args: argparse.Namespace) -> int:
     settings = _settings()
     if not settings.is_sqlite:
@@ -496,16 +488,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", type=int, default=1200)
     p.set_defaults(fn=cmd_demo)
 
-    p = sub.add_parser("settings", help="print every setting (markdown table)")
-    p.set_defaults(fn=cmd_settings)
-
-    p = sub.add_parser("migrate", help="apply pending database migrations")
-    p.set_defaults(fn=cmd_migrate)
-
-    p = sub.add_parser("purge", help="erase personal data past its retention period")
-    p.set_defaults(fn=cmd_purge)
-    p = sub.add_parser("rematch", help="match unattributed orders again against later clicks")
-    p.set_defaults(fn=cmd_rematch)
+    for name, fn, text in (
+        ("settings", cmd_settings, "print every setting (markdown table)"),
+        ("migrate", cmd_migrate, "apply pending database migrations"),
+        ("purge", cmd_purge, "erase personal data past its retention period"),
+        ("rematch", lambda _: _run(lambda st, se: rematch(st, se, say=print)), "re-match orders"),
+    ):
+        sub.add_parser(name, help=text).set_defaults(fn=fn)
 
     p = sub.add_parser("backup", help="online backup of the SQLite store to PATH")
     p.add_argument("path")

@@ -321,6 +321,13 @@ async def _clicks(
     return visitors, len(rows)
 
 
+def _subscriber(rng: random.Random, i: int) -> Visitor:
+    """A shopper who never clicked a creator's link (an address no click came from)."""
+    return Visitor(
+        f"2001:db8::{i:x}", rng.choice(USER_AGENTS), rng.choice(LANGS), "", f"n{i}@d.test"
+    )
+
+
 def _click_row(
     cid: str, at: datetime, link: dict[str, Any], fp: str | None, ua: tuple[str, ...], bot: bool
 ) -> tuple[Any, ...]:
@@ -380,13 +387,7 @@ async def _orders(
             order["click_id"] = cid
         elif roll < 0.78:  # a newsletter subscriber who never clicked a creator's link
             order["codes"] = [UNKNOWN_CODE]
-            order["visitor"] = Visitor(
-                f"2001:db8::{i:x}",
-                rng.choice(USER_AGENTS),
-                rng.choice(LANGS),
-                "",
-                f"news{i}@demo.test",
-            )
+            order["visitor"] = _subscriber(rng, i)
             stats["unknown_code"] += 1
         elif roll < 0.83:  # a code of another creator: a leak or a conflict
             order["codes"] = [code_of[rng.choice(creators)["id"]]]

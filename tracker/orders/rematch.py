@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +23,15 @@ log = logging.getLogger("tracker.rematch")
 BATCH = 500  # candidates per pass; the rest wait for the next one
 
 
-async def rematch(store: Any, settings: Settings, *, now: float | None = None) -> dict[str, Any]:
-    """One pass over the unattributed orders still inside a lookback window."""
+async def rematch(
+    store: Any,
+    settings: Settings,
+    *,
+    now: float | None = None,
+    say: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """One pass over the unattributed orders still inside a lookback window; ``say`` gets a
+    one-line summary (the CLI prints it)."""
     m = Matching.from_settings(settings)
     now = clock.now() if now is None else now
     days = max(m.click_days, m.fingerprint_days)
@@ -37,6 +45,8 @@ async def rematch(store: Any, settings: Settings, *, now: float | None = None) -
             changed.append(result)
     if changed:
         log.info("re-match: %d of %d candidate orders attributed", len(changed), len(candidates))
+    if say is not None:
+        say(f"{len(candidates)} unattributed orders checked, {len(changed)} re-matched")
     return {"checked": len(candidates), "rematched": len(changed), "orders": changed}
 
 
