@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Serving needs only the runtime dependencies; tests, lint and bench need [dev] as well.
 RUN_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: run demo test bench lint fmt clean mutants
+.PHONY: run demo test bench sim lint fmt clean mutants
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -59,6 +59,10 @@ mutants: $(VENV)/.mutants
 	@grep -v ': killed$$' .mutants-all.txt | grep ': ' || true
 	@echo "mutants: $$(grep -c ': ' .mutants-all.txt) generated, $$(grep -c ': killed$$' .mutants-all.txt) killed, $$(grep -vc ': killed$$' .mutants-all.txt) not killed"
 	@! grep -vq ': killed$$' .mutants-all.txt
+
+# The simulated world: attribution accuracy and precision against a known truth.
+sim: $(STAMP)
+	$(BIN)/python bench/attribution_sim.py $(SIM_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker admin tests bench

@@ -192,6 +192,8 @@ def _clicks(
             "l.instagram.com" if rng.random() < 0.6 else None,
             None,
             "GET",
+            f"{rng.getrandbits(16):04x}",
+            "e3f1",
         )
 
 

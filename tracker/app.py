@@ -32,6 +32,7 @@ from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
 from tracker.http.routes import routes as core_routes
 from tracker.links.cache import LinkCache
 from tracker.links.redirect import RedirectMiddleware
+from tracker.orders.rematch import RematchJob
 from tracker.retention import RetentionJob
 from tracker.settings import Settings
 from tracker.state import AppState
@@ -107,6 +108,8 @@ def _lifespan(
         state.events.start()
         commissions = CommissionJob(state.store, settings)
         commissions.start()
+        rematching = RematchJob(state.store, settings)
+        rematching.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:
             yield
@@ -114,6 +117,7 @@ def _lifespan(
             await retention.close()
             await commissions.close()
             await state.events.close()
+            await rematching.close()
             await state.writer.close()
             await state.orphans.close()
             await state.cache.close()

@@ -27,6 +27,7 @@ from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
 from tracker.events import commands as event_commands
 from tracker.links import service as catalogue
+from tracker.orders.rematch import rematch
 from tracker.reports import build as reports
 from tracker.reports.build import COST_KINDS, DIMENSIONS
 from tracker.reports.costs import (
@@ -486,14 +487,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", type=int, default=1200)
     p.set_defaults(fn=cmd_demo)
 
-    p = sub.add_parser("settings", help="print every setting (markdown table)")
-    p.set_defaults(fn=cmd_settings)
-
-    p = sub.add_parser("migrate", help="apply pending database migrations")
-    p.set_defaults(fn=cmd_migrate)
-
-    p = sub.add_parser("purge", help="erase personal data past its retention period")
-    p.set_defaults(fn=cmd_purge)
+    for name, fn, text in (
+        ("settings", cmd_settings, "print every setting (markdown table)"),
+        ("migrate", cmd_migrate, "apply pending database migrations"),
+        ("purge", cmd_purge, "erase personal data past its retention period"),
+        ("rematch", lambda _: _run(lambda st, se: rematch(st, se, say=print)), "re-match orders"),
+    ):
+        sub.add_parser(name, help=text).set_defaults(fn=fn)
 
     p = sub.add_parser("backup", help="online backup of the SQLite store to PATH")
     p.add_argument("path")

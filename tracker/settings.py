@@ -181,6 +181,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Which signal wins when a code and a click point at different creators.",
     ),
     Setting(
+        "TRACKER_FINGERPRINT_MIN_CONFIDENCE",
+        values.float_range(0.0, 1.0),
+        "0.3",
+        "A fingerprint touch below this confidence (0..1) is shown but wins no credit.",
+    ),
+    Setting(
+        "TRACKER_REMATCH_INTERVAL_SECONDS",
+        values.int_range(0, 86_400),
+        "60",
+        "Every this many seconds, orders without a creator are matched again against clicks "
+        "committed since (0: only on demand, `tracker rematch` or POST /api/v1/orders/rematch).",
+    ),
+    Setting(
         "TRACKER_LOG_LEVEL",
         values.choice("debug", "info", "warning", "error"),
         "info",
@@ -384,6 +397,8 @@ class Settings:
     lookback_click_days: int
     lookback_fingerprint_days: int
     conflict_policy: str
+    fingerprint_min_confidence: float
+    rematch_interval_seconds: int
     log_level: str
     api_rate_per_sec: int
     api_rate_burst: int

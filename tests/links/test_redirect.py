@@ -209,8 +209,11 @@ async def test_fingerprint_is_stable_and_no_raw_ip(live: Running, auth: dict[str
     )["cl_cid"][0]
     await live.flush()
     a, b, c = [await live.store.get_click(i) for i in (*ids_, other)]
-    assert a["fingerprint"] == b["fingerprint"] != c["fingerprint"]
-    assert len(a["fingerprint"]) == 32
+    # the language is not in the fingerprint (so language-less sources match, issue 14) but
+    # kept beside it as a keyed tag, as the exact address is
+    assert a["fingerprint"] == b["fingerprint"] == c["fingerprint"]
+    assert a["lang_tag"] == b["lang_tag"] != c["lang_tag"]
+    assert len(a["fingerprint"]) == 32 and len(a["ip_tag"]) == len(a["lang_tag"]) == 4
     assert a["ip"] is None
     dump = repr(await live.store.db.fetch_all("SELECT * FROM clicks"))
     assert "203.0.113" not in dump

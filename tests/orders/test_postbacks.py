@@ -187,7 +187,7 @@ async def test_code_and_click_from_different_creators(
         landing_site=f"https://shop.example.com/?cl_cid={cid}",
         created_at=datetime.now(UTC).isoformat(),
     )
-    from tracker.store.orders import Matching
+    from tracker.attribution.touches import Matching
 
     st = world.live.state
     object.__setattr__(st.settings, "conflict_policy", policy)

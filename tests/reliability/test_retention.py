@@ -34,6 +34,8 @@ def _click(cid: str, at: float) -> tuple[object, ...]:
         None,
         "203.0.113.7",
         "GET",
+        "ab12",
+        None,
     )
 
 
@@ -44,7 +46,9 @@ async def _seed(live: Running, now: float, old: int, new: int) -> None:
 
 
 async def _fingerprints(live: Running) -> dict[str, tuple[object, object]]:
-    rows = await live.store.db.fetch_all("SELECT id, fingerprint, ip FROM clicks")
+    rows = await live.store.db.fetch_all("SELECT id, fingerprint, ip, ip_tag FROM clicks")
+    for r in rows:  # the exact-address tag goes with the fingerprint
+        assert (r["ip_tag"] is None) == (r["fingerprint"] is None)
     return {r["id"]: (r["fingerprint"], r["ip"]) for r in rows}
 
 

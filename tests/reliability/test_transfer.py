@@ -73,6 +73,8 @@ async def fill(store: Store, settings: Any) -> None:
             "instagram.com",
             None,
             "GET",
+            None if i % 5 == 0 else f"{i % 65536:04x}",
+            "e3f1",
         )
         for i in range(2500)
     ]
@@ -93,6 +95,8 @@ async def fill(store: Store, settings: Any) -> None:
             None,
             None,
             "HEAD",
+            None,
+            None,
         )
     )
     await store.insert_clicks(rows)
@@ -102,9 +106,9 @@ async def fill(store: Store, settings: Any) -> None:
 
 async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -> None:
     """Shops, codes, an order with a refund, its touches and its delivery."""
+    from tracker.attribution.touches import Matching
     from tracker.orders.model import Delivery, Order, Refund
     from tracker.store.events import Outcome
-    from tracker.store.orders import Matching
 
     shop = await store.create_shop(
         {

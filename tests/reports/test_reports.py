@@ -63,13 +63,14 @@ def test_roi_maths_and_bands() -> None:
             "revenue_minor": 60000,
             "cost_minor": 10000,
             "orders": 3.0,
+            "click_orders": 3,
             "human_clicks": 120,
             "unique_clicks": 100,
         }
     )
     assert row["roi_pct"] == 500.0 and row["roas"] == 6.0 and row["band"] == "strong"
     assert row["cpa_minor"] == 3333 and row["aov_minor"] == 20000 and row["epc_minor"] == 500
-    assert row["conversion_rate"] == 3.0
+    assert row["conversion_rate"] == 2.5  # 3 orders reached through a click / 120 human clicks
     assert band(4.0) == "moderate" and band(2.99) == "poor" and band(None) is None
     no_cost = derive({"revenue_minor": 100, "cost_minor": 0, "orders": 0.0})
     assert (

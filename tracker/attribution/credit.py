@@ -67,6 +67,28 @@ def credits(
     return out
 
 
+def split(amount: int, shares: list[float]) -> list[int]:
+    """Whole minor units per share, summing exactly to ``amount`` (largest remainder).
+
+    Each share gets the floor of its exact part; the units left over go one by one to the
+    largest remainders (ties: the earlier touch). So every model's report rows add up to
+    the attributed revenue to the minor unit, in every report and CSV.
+    """
+    if not shares:
+        return []
+    total = sum(shares)
+    if total <= 0:
+        return [0] * len(shares)
+    sign, amount = (-1, -amount) if amount < 0 else (1, amount)
+    exact = [amount * s / total for s in shares]
+    out = [int(e) for e in exact]
+    left = amount - sum(out)
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(exact[i] - out[i]), i))
+    for i in by_remainder[:left]:
+        out[i] += 1
+    return [sign * v for v in out]
+
+
 def by_model(touches: list[Row], placed_at: str, half_life: float) -> dict[str, Any]:
     """This order's credit per creator under every model (shares sum to 1, or {})."""
     kept = [t for t in touches if t["matched"] and t["creator_id"]]

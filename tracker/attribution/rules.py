@@ -9,8 +9,11 @@ unmatched touches so they show up as unattributed rather than vanish.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
+T = TypeVar("T")
 STRENGTH = {"code": ("code", "click", "fingerprint"), "click": ("click", "code", "fingerprint")}
 
 
@@ -26,6 +29,7 @@ class Touch:
     matched: bool = True
     winner: bool = False
     note: str = ""
+    confidence: float | None = None  # fingerprint touches only, 0..1
 
     def label(self) -> str:
         what = (
@@ -44,25 +48,41 @@ def choose_winner(touches: list[Touch], policy: str = "code") -> tuple[list[Touc
     """Mark the winning touch; return the touches and a one-line explanation."""
     matched = [t for t in touches if t.matched and t.creator_id]
     if not matched:
-        unknown = [t.label() for t in touches]
         why = (
             "no signal found"
             if not touches
-            else "unattributed: no known creator behind " + "; ".join(unknown)
+            else "unattributed: " + "; ".join(f"{t.label()} ({_reason(t)})" for t in touches)
         )
         return touches, why
-    order = STRENGTH.get(policy, STRENGTH["code"])
-    best = min(matched, key=lambda t: (order.index(t.method), _neg(t.at)))
+    best = min(matched, key=lambda t: rank(t.method, t.at, policy))
     out = [replace(t, winner=t is best) for t in touches]
     losers = [t for t in matched if t is not best and t.creator_id != best.creator_id]
-    why = f"{best.label()} wins ({best.method} is the strongest signal found"
+    sure = "" if best.confidence is None else f", confidence {best.confidence:.2f}"
+    why = f"{best.label()} wins ({best.method} is the strongest signal found{sure}"
     why += f", policy={policy})" if losers else ")"
     if losers:
         why += "; outranked: " + "; ".join(t.label() for t in losers)
     unmatched = [t for t in touches if not t.matched]
     if unmatched:
-        why += "; unmatched: " + "; ".join(f"{t.label()} ({t.note})" for t in unmatched)
+        why += "; unmatched: " + "; ".join(f"{t.label()} ({_reason(t)})" for t in unmatched)
     return out, why
+
+
+def _reason(t: Touch) -> str:
+    """Why a touch gives no credit, in the touch's own words (the explanation repeats them)."""
+    return t.note or ("no creator behind it" if not t.creator_id else "not matched")
+
+
+def rank(method: str, at: str, policy: str = "code") -> tuple[int, tuple[int, ...]]:
+    """Sort key of the winner rule (smallest wins): the strongest signal under the conflict
+    policy, then the latest touch. Ingest and the reports' fallback both use it."""
+    order = STRENGTH.get(policy, STRENGTH["code"])
+    return order.index(method), _neg(at)
+
+
+def best_of(items: list[T], policy: str, key: Callable[[T], tuple[str, str]]) -> T:
+    """The winning item of a non-empty list; ``key`` gives each item's (method, at)."""
+    return min(items, key=lambda it: rank(*key(it), policy))
 
 
 def _neg(at: str) -> tuple[int, ...]:

@@ -83,12 +83,38 @@ class ClickCapture:
         self._v4 = settings.fingerprint_ipv4_prefix
         self._v6 = settings.fingerprint_ipv6_prefix
         self._raw_ip = settings.store_raw_ip
+        self._octet_tags = [
+            hashlib.blake2b(b"ip4|%d" % i, key=self._key, digest_size=2).hexdigest()
+            for i in range(256)
+        ]
 
-    def fingerprint(self, ip: str, ua: str, lang: str) -> str:
-        """MAC(secret, truncated IP | user agent | accept-language), 32 hex characters:
-        stable for one visitor, not reversible to an address without the secret."""
+    def fingerprint(self, ip: str, ua: str) -> str:
+        """MAC(secret, truncated IP | user agent), 32 hex characters: stable for one visitor,
+        not reversible to an address without the secret. The language is kept apart
+        (``lang_tag``) so a source that does not send one (WooCommerce) still matches."""
+        msg = f"{self.truncate(ip)}|{ua}".encode("utf-8", "surrogateescape")
+        return hashlib.blake2b(msg, key=self._key, digest_size=16).hexdigest()
+
+    def legacy_fingerprint(self, ip: str, ua: str, lang: str) -> str:
+        """The 0.3 fingerprint (language inside the MAC), to match clicks stored before 0.4."""
         msg = f"{self.truncate(ip)}|{ua}|{lang}".encode("utf-8", "surrogateescape")
         return hashlib.blake2b(msg, key=self._key, digest_size=16).hexdigest()
+
+    def ip_tag(self, ip: str) -> str:
+        """A 16-bit keyed tag of the exact address. It is only ever compared between clicks
+        that share a fingerprint (so one /24 block), where it tells addresses apart (1 chance
+        in 65,536 to confuse two); it names no address. With the default /24, the last
+        octet is all that differs inside a block, so its 256 tags are computed once."""
+        if self._v4 == 24 and ip.count(".") == 3 and ":" not in ip:
+            last = ip[ip.rfind(".") + 1 :]
+            if last.isdigit() and len(last) <= 3 and int(last) < 256:
+                return self._octet_tags[int(last)]
+        msg = b"ip|" + ip.encode("utf-8", "surrogateescape")
+        return hashlib.blake2b(msg, key=self._key, digest_size=2).hexdigest()
+
+    def lang_tag(self, lang: str) -> str | None:
+        """A 16-bit keyed tag of the accept-language (None when there is none)."""
+        return _lang_tag(self._key, lang) if lang else None
 
     def truncate(self, ip: str) -> str:
         if self._v4 == 24 and ip.count(".") == 3 and ":" not in ip:
@@ -156,7 +182,7 @@ class ClickCapture:
             slug[:64],
             link_id,
             creator_id,
-            self.fingerprint(ip, ua, lang),
+            self.fingerprint(ip, ua),
             device,
             os_,
             browser,
@@ -166,7 +192,15 @@ class ClickCapture:
             _referrer_host(referrer) if referrer else None,
             ip if self._raw_ip else None,
             method,
+            self.ip_tag(ip),
+            _lang_tag(self._key, lang) if lang else None,
         )
+
+
+@lru_cache(maxsize=4096)
+def _lang_tag(key: bytes, lang: str) -> str:
+    msg = b"lang|" + lang.encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(msg, key=key, digest_size=2).hexdigest()
 
 
 def _in(ip: str, networks: tuple[Any, ...]) -> bool:

@@ -27,6 +27,16 @@ def int_range(lo: int, hi: int) -> Callable[[str], int]:
     return parse
 
 
+def float_range(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not lo <= value <= hi:
+            raise ValueError(f"{raw} is not within {lo}..{hi}")
+        return value
+
+    return parse
+
+
 def choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()

@@ -299,9 +299,7 @@ async def _clicks(
         ip = f"{rng.randrange(11, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{i % 250 + 1}"
         lang = rng.choice(LANGS)
         visitors.append(
-            Visitor(
-                ip, ua, lang, state.capture.fingerprint(ip, ua[0], lang), f"shopper{i}@demo.test"
-            )
+            Visitor(ip, ua, lang, state.capture.fingerprint(ip, ua[0]), f"shopper{i}@demo.test")
         )
     rows = []
     span = (now - start).total_seconds()
@@ -310,15 +308,24 @@ async def _clicks(
             at = start + timedelta(seconds=rng.random() * span)
             cid = ids.click_id()
             v.clicks.append((cid, at, link["creator_id"]))
-            rows.append(_click_row(cid, at, link, v.fingerprint, v.ua, False))
+            tags = (state.capture.ip_tag(v.ip), state.capture.lang_tag(v.lang))
+            rows.append(_click_row(cid, at, link, v.fingerprint, v.ua, False) + tags)
     for _ in range(len(rows) // 12):  # link previews and crawlers: redirected, not counted
         link = rng.choice(live)
         at = start + timedelta(seconds=rng.random() * span)
-        rows.append(_click_row(ids.click_id(), at, link, None, (BOT[0], "bot", "", ""), True))
+        bot = _click_row(ids.click_id(), at, link, None, (BOT[0], "bot", "", ""), True)
+        rows.append((*bot, None, None))
     rows.sort(key=lambda r: r[1])
     for i in range(0, len(rows), 5000):
         await state.store.insert_clicks(rows[i : i + 5000])
     return visitors, len(rows)
+
+
+def _subscriber(rng: random.Random, i: int) -> Visitor:
+    """A shopper who never clicked a creator's link (an address no click came from)."""
+    return Visitor(
+        f"2001:db8::{i:x}", rng.choice(USER_AGENTS), rng.choice(LANGS), "", f"n{i}@d.test"
+    )
 
 
 def _click_row(
@@ -378,8 +385,9 @@ async def _orders(
             order["codes"] = [code_of.get(creator_id) or rng.choice(list(code_of.values()))]
         elif roll < 0.68:
             order["click_id"] = cid
-        elif roll < 0.78:
+        elif roll < 0.78:  # a newsletter subscriber who never clicked a creator's link
             order["codes"] = [UNKNOWN_CODE]
+            order["visitor"] = _subscriber(rng, i)
             stats["unknown_code"] += 1
         elif roll < 0.83:  # a code of another creator: a leak or a conflict
             order["codes"] = [code_of[rng.choice(creators)["id"]]]

@@ -12,6 +12,7 @@ from tracker.attribution import credit
 from tracker.core.errors import NotFound
 from tracker.http.common import authenticate, page_args, state
 from tracker.http.openapi import PAGE, Op, Param, doc
+from tracker.orders.rematch import rematch
 
 
 @doc(
@@ -44,6 +45,10 @@ async def order_list(request: Request) -> Response:
     return JSONResponse({"items": rows, "limit": limit, "offset": offset})
 
 
+#: Keyed hashes and tags kept for matching: never shown.
+PRIVATE = frozenset({"customer_hash", "fingerprint", "ip_tag", "lang_tag", "legacy_fingerprint"})
+
+
 @doc(get=Op("An order: touches, winning signal, credit under every model"))
 async def order_item(request: Request) -> Response:
     await authenticate(request)
@@ -54,7 +59,7 @@ async def order_item(request: Request) -> Response:
     touches = await st.store.order_touches(order["id"])
     winner = next((t for t in touches if t["winner"]), None)
     body = {
-        **{k: v for k, v in order.items() if k not in ("customer_hash", "fingerprint")},
+        **{k: v for k, v in order.items() if k not in PRIVATE},
         "codes": json.loads(order["codes"]),
         "click_ids": json.loads(order["click_ids"]),
         "new_customer": None if order["new_customer"] is None else bool(order["new_customer"]),
@@ -68,8 +73,22 @@ async def order_item(request: Request) -> Response:
     return JSONResponse(body)
 
 
+@doc(
+    post=Op(
+        "Match unattributed orders again against the clicks stored since (one pass)",
+        description="Idempotent; safe while other nodes run the periodic job. Answers how "
+        "many candidate orders were checked and which were re-matched.",
+    )
+)
+async def order_rematch(request: Request) -> Response:
+    await authenticate(request)
+    st = state(request)
+    return JSONResponse(await rematch(st.store, st.settings))
+
+
 def routes() -> list[Route]:
     return [
         Route("/orders", order_list, methods=["GET"]),
+        Route("/orders/rematch", order_rematch, methods=["POST"]),
         Route("/orders/{ref:str}", order_item, methods=["GET"]),
     ]

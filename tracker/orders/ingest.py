@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tracker.attribution.touches import Fingerprint, Matching
 from tracker.catalogue.shops import verifying_secrets
 from tracker.core import clock
 from tracker.core.errors import NotFound, Rejected, Unprocessable
@@ -31,7 +32,6 @@ from tracker.orders.sources import (
 )
 from tracker.state import AppState
 from tracker.store.engine import Row
-from tracker.store.orders import Matching
 
 log = logging.getLogger("tracker.orders.sources")
 
@@ -124,11 +124,7 @@ async def apply(state: AppState, shop: Row, event: Event) -> dict[str, Any]:
             event.delivery,
             fingerprint=order_fingerprint(state, event.order),
             customer_hash=customer_hash(settings.secret_key, event.order.customer_email),
-            matching=Matching(
-                settings.lookback_click_days,
-                settings.lookback_fingerprint_days,
-                settings.conflict_policy,
-            ),
+            matching=Matching.from_settings(settings),
         )
     if isinstance(event, RefundEvent):
         return await store.ingest_refunds(
@@ -151,10 +147,17 @@ async def apply(state: AppState, shop: Row, event: Event) -> dict[str, Any]:
     )
 
 
-def order_fingerprint(state: AppState, order: Order) -> str | None:
-    """The same keyed fingerprint as a click's, when the shop gave us the shopper's IP and UA."""
+def order_fingerprint(state: AppState, order: Order) -> Fingerprint | None:
+    """The same keyed fingerprint and tags as a click's, when the shop gave us the shopper's
+    IP and user agent; the language tag only when the source sent a language (WooCommerce
+    does not: its orders then match clicks on address and user agent alone)."""
     if not order.ip or not order.user_agent or order.ip in ("0.0.0.0", "::"):
         return None
-    return state.capture.fingerprint(
-        order.ip, order.user_agent[:512], (order.accept_language or "")[:128]
+    cap, ua = state.capture, order.user_agent[:512]
+    lang = (order.accept_language or "")[:128]
+    return Fingerprint(
+        cap.fingerprint(order.ip, ua),
+        cap.ip_tag(order.ip),
+        cap.lang_tag(lang),
+        cap.legacy_fingerprint(order.ip, ua, lang) if lang else None,
     )

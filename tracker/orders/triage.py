@@ -14,18 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from tracker import schemas
+from tracker.attribution.touches import Matching
 from tracker.catalogue import codes
 from tracker.schemas import validate
 from tracker.settings import Settings
 from tracker.store import Store
-from tracker.store.orders import Matching
 
 
 def matching(settings: Settings) -> Matching:
     """The lookbacks and conflict policy the ingest uses."""
-    return Matching(
-        settings.lookback_click_days, settings.lookback_fingerprint_days, settings.conflict_policy
-    )
+    return Matching.from_settings(settings)
 
 
 async def reattribute(store: Store, settings: Settings, order_ids: list[str]) -> dict[str, int]:

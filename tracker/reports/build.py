@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tracker.attribution.credit import MODELS, Credited, credits
+from tracker.attribution.credit import MODELS, Credited, credits, split
+from tracker.attribution.rules import best_of
+from tracker.attribution.touches import within_lookback
 from tracker.catalogue.creators import tier_for
 from tracker.core import clock
 from tracker.core.errors import BadRequest
@@ -59,6 +61,7 @@ class Params:
     currency: str
     rates: dict[str, float] = field(default_factory=dict)
     tiers: tuple[tuple[str, int], ...] = ()
+    policy: str = "code"  # TRACKER_CONFLICT_POLICY, for the winner fallback
 
     @property
     def start_at(self) -> str:
@@ -101,6 +104,7 @@ def params_from(query: dict[str, str], settings: Settings) -> Params:
         settings.reporting_currency,
         settings.fx_rates,
         settings.tiers,
+        settings.conflict_policy,
     )
 
 
@@ -135,19 +139,26 @@ async def load(store: Store, p: Params) -> Facts:
 
 @dataclass
 class Credit:
+    """One touch's share of one order (share 0: a touch this model gives nothing)."""
+
     order_id: str
     creator_id: str
     campaign_id: str | None
     link_id: str | None
     share: float
-    revenue: float  # reporting currency minor units, already multiplied by share
+    revenue: int  # reporting currency minor units: the order's net split by largest remainder
     new_customer: bool
     customer_hash: str | None
     placed_at: str
+    counted: bool  # the order counts as an order (not cancelled, not fully refunded)
+    via_click: bool  # this touch is a click id or a fingerprint match
 
 
 def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]]:
-    """Apply the model to each order's touches; return credits and unconverted currencies."""
+    """Apply the model to each order's touches; return credits and unconverted currencies.
+
+    An order's net revenue is converted and rounded once, then split over its touches with
+    ``credit.split`` so the shares of every order add up to it exactly."""
     by_order: dict[str, list[Row]] = defaultdict(list)
     for t in touches:
         by_order[t["order_id"]].append(t)
@@ -155,11 +166,15 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
     missing: set[str] = set()
     for order_id, rows in by_order.items():
         placed = rows[0]["placed_at"]
-        kept = [r for r in rows if _within_lookback(r, placed, p)]
+        kept = [
+            r
+            for r in rows
+            if within_lookback(r["method"], r["at"], placed, p.click_days, p.fingerprint_days)
+        ]
         if not kept:
             continue
         if not any(r["winner"] for r in kept):  # the stored winner fell out of this lookback
-            best = max(kept, key=lambda r: (r["method"] == "code", r["at"]))
+            best = best_of(kept, p.policy, lambda r: (r["method"], r["at"]))
             kept = [{**r, "winner": int(r is best)} for r in kept]
         net = roi.convert(int(rows[0]["net_minor"]), rows[0]["currency"], p.currency, p.rates)
         if net is None:
@@ -176,31 +191,26 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
             )
             for r in kept
         ]
-        for r, share in zip(
-            kept, credits(touch_objs, p.model, placed, p.half_life_days), strict=True
-        ):
-            if share:
-                out.append(
-                    Credit(
-                        order_id,
-                        r["creator_id"],
-                        r["campaign_id"],
-                        r["link_id"],
-                        share,
-                        net * share,
-                        bool(r["new_customer"]),
-                        r["customer_hash"],
-                        placed,
-                    )
+        shares = credits(touch_objs, p.model, placed, p.half_life_days)
+        amounts = split(round(net), shares)
+        counted = bool(rows[0].get("counted", 1))
+        for r, share, amount in zip(kept, shares, amounts, strict=True):
+            out.append(
+                Credit(
+                    order_id,
+                    r["creator_id"],
+                    r["campaign_id"],
+                    r["link_id"],
+                    share,
+                    amount,
+                    bool(r["new_customer"]),
+                    r["customer_hash"],
+                    placed,
+                    counted,
+                    r["method"] in ("click", "fingerprint"),
                 )
+            )
     return out, missing
-
-
-def _within_lookback(t: Row, placed: str, p: Params) -> bool:
-    if t["method"] == "code":
-        return True
-    days = p.click_days if t["method"] == "click" else p.fingerprint_days
-    return str(t["at"]) >= clock.shift(placed, -timedelta(days=days))
 
 
 def _key(
@@ -233,7 +243,9 @@ def _empty() -> dict[str, Any]:
         "unique_clicks": 0,
         "unique_visitors": 0,
         "orders": 0.0,
-        "revenue_minor": 0.0,
+        "click_orders": 0,
+        "code_only_orders": 0,
+        "revenue_minor": 0,
         "new_customers": 0.0,
         "cost_minor": 0.0,
         **{f"cost_{k}_minor": 0.0 for k in COST_KINDS},
@@ -260,25 +272,78 @@ async def build(
     facts = facts or await load(store, p)
     credits_, missing = order_credits(facts.touches, p)
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
-
     for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, distinct=distinct):
-        row = rows[c["key"]]
+        row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
+    reached = _add_credits(rows, credits_, dimension, facts, p)
+    _add_costs(rows, missing, dimension, facts, p)
+    _add_posts(rows, dimension, facts, p)
+    await _customer_value(store, credits_, rows, dimension, facts, p)
+    # unattributed orders without a rate are left out of the unattributed revenue: say so
+    missing |= {o["currency"] for o in facts.unattributed if o["currency"] not in p.rates}
+    missing.discard(p.currency)
+    out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
+    out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
+    summed = _sum(rows.values())
+    # An order reached through two creators' clicks counts once in the totals.
+    by_order: dict[str, bool] = {}
+    for (order_id, _), via_click in reached.items():
+        by_order[order_id] = by_order.get(order_id, False) or via_click
+    summed["click_orders"] = sum(by_order.values())
+    summed["code_only_orders"] = len(by_order) - summed["click_orders"]
+    return {
+        "dimension": dimension,
+        "model": p.model,
+        "currency": p.currency,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "lookback": {"click_days": p.click_days, "fingerprint_days": p.fingerprint_days},
+        "rows": out,
+        "totals": _finish("total", summed, "total", facts, p),
+        "unconverted_currencies": sorted(missing),
+        "unattributed": _unattributed(facts, p),
+    }
 
+
+def _add_credits(
+    rows: dict[str | None, dict[str, Any]],
+    credits_: list[Credit],
+    dimension: str,
+    facts: Facts,
+    p: Params,
+) -> dict[tuple[str, str | None], bool]:
+    """Orders, revenue, new customers and commission per row; returns, per (order, row key)
+    of a counted order, whether a click id or fingerprint touch of that row reached it
+    (and adds it to the row's ``click_orders`` or ``code_only_orders``)."""
     rates = _commission_lookup(facts.commission)
+    reached: dict[tuple[str, str | None], bool] = {}
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
-        row = rows[_key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers)]
-        row["orders"] += cr.share
+        key = _key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers)
+        row = rows[key]
+        if cr.counted:
+            row["orders"] += cr.share
+            row["new_customers"] += cr.share if cr.new_customer else 0.0
+            reached[(cr.order_id, key)] = reached.get((cr.order_id, key), False) or cr.via_click
         row["revenue_minor"] += cr.revenue
-        row["new_customers"] += cr.share if cr.new_customer else 0.0
         rate = rates.get((cr.creator_id, cr.campaign_id)) or rates.get((cr.creator_id, None))
         if rate:
             commission = cr.revenue * rate / 10_000
             row["cost_commission_minor"] += commission
             row["cost_minor"] += commission
+    for (_, key), via_click in reached.items():
+        rows[key]["click_orders" if via_click else "code_only_orders"] += 1
+    return reached
 
+
+def _add_costs(
+    rows: dict[str | None, dict[str, Any]],
+    missing: set[str],
+    dimension: str,
+    facts: Facts,
+    p: Params,
+) -> None:
     for cost in facts.costs:
         if cost["kind"] == "commission" or dimension in ("link", "content_type"):
             continue  # commissions come from revenue above; links carry no cost of their own
@@ -291,35 +356,18 @@ async def build(
         row[f"cost_{cost['kind']}_minor"] += amount
         row["cost_minor"] += amount
 
-    if dimension not in ("link", "content_type", "campaign"):
-        for post in facts.posts:
-            creator = facts.creators.get(post["creator_id"])
-            row = rows[_key(dimension, creator, post["campaign_id"], None, facts.links, p.tiers)]
-            row["posts"] += 1
-            row["engagements"] += post["likes"] + post["comments"] + post["shares"]
-            row["followers_reached"] += post["followers_at_post"] or (creator or {}).get(
-                "followers", 0
-            )
 
-    await _customer_value(store, credits_, rows, dimension, facts, p)
-    # unattributed orders without a rate are left out of the unattributed revenue: say so
-    missing |= {o["currency"] for o in facts.unattributed if o["currency"] not in p.rates}
-    missing.discard(p.currency)
-    out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
-    out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
-    totals = _finish("total", _sum(rows.values()), "total", facts, p)
-    return {
-        "dimension": dimension,
-        "model": p.model,
-        "currency": p.currency,
-        "start": p.start.isoformat(),
-        "end": p.end.isoformat(),
-        "lookback": {"click_days": p.click_days, "fingerprint_days": p.fingerprint_days},
-        "rows": out,
-        "totals": totals,
-        "unconverted_currencies": sorted(missing),
-        "unattributed": _unattributed(facts, p),
-    }
+def _add_posts(
+    rows: dict[str | None, dict[str, Any]], dimension: str, facts: Facts, p: Params
+) -> None:
+    if dimension in ("link", "content_type", "campaign"):
+        return
+    for post in facts.posts:
+        creator = facts.creators.get(post["creator_id"])
+        row = rows[_key(dimension, creator, post["campaign_id"], None, facts.links, p.tiers)]
+        row["posts"] += 1
+        row["engagements"] += post["likes"] + post["comments"] + post["shares"]
+        row["followers_reached"] += post["followers_at_post"] or (creator or {}).get("followers", 0)
 
 
 def _commission_lookup(rows: list[Row]) -> dict[tuple[str, str | None], int]:
@@ -455,7 +503,7 @@ async def daily(
         ):
             day = cr.placed_at[:10]
             if day in days:
-                days[day]["orders"] += cr.share
+                days[day]["orders"] += cr.share if cr.counted else 0.0
                 days[day]["revenue_minor"] += cr.revenue
     return [
         {
@@ -481,6 +529,8 @@ CSV_COLUMNS = (
     "unique_clicks",
     "unique_visitors",
     "orders",
+    "click_orders",
+    "code_only_orders",
     "revenue_minor",
     "new_customers",
     "conversion_rate",

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from tracker.attribution import precision
 from tracker.reports import build as reports
 from tracker.reports import roi
 from tracker.reports.build import COUPON_SITES, Params
@@ -46,6 +47,9 @@ async def overview(
         "unattributed": report["unattributed"],
         "unconverted_currencies": report["unconverted_currencies"],
         "overlap": await overlap(store, p, [r["key"] for r in top], report),
+        "fingerprint_precision": precision.estimate(
+            await store.fingerprint_checks(p.start_at, p.end_at)
+        ),
     }
 
 
@@ -132,7 +136,8 @@ async def recommendations(
             median_cpa is not None
             and r["cpa_minor"] is not None
             and r["cpa_minor"] > median_cpa
-            and (prev is None or r["cpa_minor"] > prev)
+            and prev is not None  # rising needs a previous CPA to rise from
+            and r["cpa_minor"] > prev
         ):
             rising.append(
                 {

@@ -3,7 +3,10 @@
 All money is integer minor units of the reporting currency; ratios are floats or None when
 their denominator is zero (a creator without cost has no CPA, not an infinite ROI).
 ROI% = (revenue - cost) / cost x 100; ROAS = revenue / cost; the band reads ROAS as a
-ratio: >= 5:1 strong, 3:1-5:1 moderate, < 3:1 poor.
+ratio: >= 5:1 strong, 3:1-5:1 moderate, < 3:1 poor. ``orders`` are counted orders only
+(cancelled and fully refunded ones count 0), so AOV = revenue / orders and CPA = cost /
+orders; conversion = orders reached through a click (click id or fingerprint) / human
+clicks, with the code-only orders shown beside it (``code_only_orders``).
 """
 
 from __future__ import annotations
@@ -33,13 +36,12 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
     cost = row.get("cost_minor") or 0
     orders = row.get("orders") or 0.0
     human = row.get("human_clicks") or 0
-    unique = row.get("unique_clicks") or 0
     roas = ratio(revenue, cost)
     roi = None if not cost else (revenue - cost) / cost * 100
     cpa = ratio(cost, orders)
     out = dict(row)
     out.update(
-        conversion_rate=_pct(ratio(orders, unique)),
+        conversion_rate=_pct(ratio(row.get("click_orders") or 0, human)),
         aov_minor=_round(ratio(revenue, orders)),
         epc_minor=_round(ratio(revenue, human)),
         cpa_minor=_round(cpa),

@@ -16,7 +16,7 @@ from tracker.store.codes import CodeQueries
 from tracker.store.commissions import CommissionQueries
 from tracker.store.costs import CostQueries
 from tracker.store.creator_pages import CreatorPageQueries
-from tracker.store.engine import Engine
+from tracker.store.engine import CLICK_COLUMNS, Engine
 from tracker.store.events import EventQueries
 from tracker.store.fraud import FraudQueries
 from tracker.store.group import GroupCommit
@@ -25,6 +25,7 @@ from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
 from tracker.store.panel_lists import PanelListQueries
 from tracker.store.postgres import PostgresEngine
+from tracker.store.rematch import RematchQueries
 from tracker.store.reports import ReportQueries
 from tracker.store.retention import RetentionQueries
 from tracker.store.shops import ShopQueries
@@ -41,6 +42,7 @@ class Store(
     ShopQueries,
     CodeQueries,
     OrderQueries,
+    RematchQueries,
     RetentionQueries,
     UserQueries,
     PanelQueries,
@@ -63,6 +65,11 @@ class Store(
         return bool(row and row["ok"] == 1)
 
     async def insert_clicks(self, rows: list[tuple[Any, ...]]) -> None:
+        """Rows in ``CLICK_COLUMNS`` order; rows of 0.3's 15 columns get no address or
+        language tags (tools and tests written before 0.4 keep working)."""
+        n = len(CLICK_COLUMNS)
+        if any(len(r) < n for r in rows):
+            rows = [r + (None,) * (n - len(r)) for r in rows]
         await self.db.insert_clicks(rows)
 
     async def migrate(self) -> list[str]:

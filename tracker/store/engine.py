@@ -31,6 +31,8 @@ CLICK_COLUMNS: tuple[str, ...] = (
     "referrer_host",
     "ip",
     "method",
+    "ip_tag",
+    "lang_tag",
 )
 
 

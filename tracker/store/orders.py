@@ -12,39 +12,89 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
+from tracker.attribution import touches
 from tracker.attribution.rules import Touch, choose_winner
+from tracker.attribution.touches import Fingerprint, Found, Matching, OrderSignals
 from tracker.core import clock, ids
 from tracker.orders.model import Delivery, Order, Refund
+from tracker.orders.net import counts, net_minor
 from tracker.store.base import StoreBase, is_unique_violation
 from tracker.store.engine import Conn, Row
-
-FUTURE_SKEW = timedelta(hours=1)  # a click stamped slightly after the order still counts
-MAX_FINGERPRINT_TOUCHES = 10
 
 
 class _Replay(Exception):
     """Raised inside the transaction to roll it back when a delivery key was seen before."""
 
 
-@dataclass(frozen=True)
-class Matching:
-    """How touches are found: lookback windows and the conflict policy."""
+def _order_fields(
+    o: Order, fingerprint: Fingerprint | None, customer_hash: str | None, now: str
+) -> dict[str, Any]:
+    """The columns an order delivery sets (insert or update)."""
 
-    click_days: int = 30
-    fingerprint_days: int = 7
-    policy: str = "code"
+    return {
+        "order_number": o.order_number,
+        "source_updated_at": o.updated_at,
+        "currency": o.currency,
+        "subtotal_minor": o.subtotal_minor,
+        "discount_minor": o.discount_minor,
+        "total_minor": o.total_minor,
+        "current_total_minor": o.current_total_minor,
+        "status": o.status,
+        "financial_status": o.financial_status,
+        "cancelled_at": o.cancelled_at,
+        "customer_hash": customer_hash,
+        "new_customer": None if o.new_customer is None else int(o.new_customer),
+        "codes": json.dumps(o.codes),
+        "click_ids": json.dumps(o.click_ids),
+        "fingerprint": fingerprint.key if fingerprint else None,
+        "ip_tag": fingerprint.ip_tag if fingerprint else None,
+        "lang_tag": fingerprint.lang_tag if fingerprint else None,
+        "legacy_fingerprint": fingerprint.legacy if fingerprint else None,
+        "landing_site": o.landing_site,
+        "referring_site": o.referring_site,
+        "updated_at": now,
+    }
 
 
-def _minus(at: str, days: int) -> str:
-    return clock.shift(at, -timedelta(days=days))
+#: What a redaction erases on an order (the money and the attribution stay).
+_FORGET = (
+    "customer_hash = NULL, fingerprint = NULL, ip_tag = NULL, lang_tag = NULL, "
+    "legacy_fingerprint = NULL, landing_site = NULL"
+)
 
 
-def _plus(at: str, delta: timedelta) -> str:
-    return clock.shift(at, delta)
+class TxReader:
+    """The candidate rows ``tracker.attribution.touches`` asks for, read inside ``tx``."""
+
+    def __init__(self, tx: Conn) -> None:
+        self.tx = tx
+
+    async def code(self, code_key: str) -> Row | None:
+        return await self.tx.fetch_one(
+            "SELECT creator_id, campaign_id, status FROM codes WHERE code_key = ?", (code_key,)
+        )
+
+    async def click(self, click_id: str) -> Row | None:
+        return await self.tx.fetch_one(
+            "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
+            "LEFT JOIN links l ON l.id = c.link_id WHERE c.id = ?",
+            (click_id,),
+        )
+
+    async def fingerprint_clicks(
+        self, fingerprints: tuple[str, ...], earliest: str, latest: str, limit: int
+    ) -> list[Row]:
+        marks = ", ".join("?" for _ in fingerprints)
+        return await self.tx.fetch_all(
+            "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id, c.fingerprint, "
+            "c.ip_tag, c.lang_tag FROM clicks c JOIN links l ON l.id = c.link_id "
+            f"WHERE c.fingerprint IN ({marks}) AND c.is_bot = 0 "
+            "AND c.creator_id IS NOT NULL AND c.at >= ? AND c.at <= ? "
+            "ORDER BY c.at DESC, c.id DESC LIMIT ?",
+            (*fingerprints, earliest, latest, limit),
+        )
 
 
 class OrderQueries(StoreBase):
@@ -91,7 +141,7 @@ class OrderQueries(StoreBase):
         order: Order,
         delivery: Delivery,
         *,
-        fingerprint: str | None,
+        fingerprint: Fingerprint | None,
         customer_hash: str | None,
         matching: Matching,
     ) -> dict[str, Any]:
@@ -114,9 +164,10 @@ class OrderQueries(StoreBase):
                 await self.after_order_change(tx, existing["id"])  # type: ignore[attr-defined]
                 return {"status": "stale", "order_id": existing["id"]}
             await self._recompute_net(tx, order_id)
-            touches = await self._find_touches(tx, order, fingerprint, matching)
-            touches, why = choose_winner(touches, matching.policy)
-            await self._store_touches(tx, order_id, touches, why)
+            signals = OrderSignals.of(order.placed_at, order.codes, order.click_ids, fingerprint)
+            found = await touches.find(signals, matching, TxReader(tx))
+            marked, why = choose_winner(found.touches, matching.policy)
+            await store_touches(tx, order_id, marked, why, found)
             await self.after_order_change(tx, order_id)  # type: ignore[attr-defined]
             return {
                 "status": "created" if created else "updated",
@@ -135,33 +186,19 @@ class OrderQueries(StoreBase):
         return result
 
     async def _upsert(
-        self, tx: Conn, shop_id: str, o: Order, fingerprint: str | None, customer_hash: str | None
+        self,
+        tx: Conn,
+        shop_id: str,
+        o: Order,
+        fingerprint: Fingerprint | None,
+        customer_hash: str | None,
     ) -> tuple[str | None, bool]:
         """Insert, or update unless the stored copy is newer; safe against a concurrent node.
 
         Returns (order id, created); (None, False) when the stored copy is newer.
         """
         now = clock.now_iso()
-        fields = {
-            "order_number": o.order_number,
-            "source_updated_at": o.updated_at,
-            "currency": o.currency,
-            "subtotal_minor": o.subtotal_minor,
-            "discount_minor": o.discount_minor,
-            "total_minor": o.total_minor,
-            "current_total_minor": o.current_total_minor,
-            "status": o.status,
-            "financial_status": o.financial_status,
-            "cancelled_at": o.cancelled_at,
-            "customer_hash": customer_hash,
-            "new_customer": None if o.new_customer is None else int(o.new_customer),
-            "codes": json.dumps(o.codes),
-            "click_ids": json.dumps(o.click_ids),
-            "fingerprint": fingerprint,
-            "landing_site": o.landing_site,
-            "referring_site": o.referring_site,
-            "updated_at": now,
-        }
+        fields = _order_fields(o, fingerprint, customer_hash, now)
         row = {
             "id": ids.new_id("or"),
             "shop_id": shop_id,
@@ -209,8 +246,7 @@ class OrderQueries(StoreBase):
             )
 
     async def _recompute_net(self, tx: Conn, order_id: str) -> None:
-        """net = 0 when cancelled (or fully refunded without amounts), else
-        min(current total if the shop gave one, total - refunds), never below 0."""
+        """Store refunded and net revenue (the rule: ``tracker.orders.net``)."""
         o = await tx.fetch_one(
             "SELECT o.total_minor, o.current_total_minor, o.status, "
             "CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) AS refunded FROM orders o "
@@ -221,142 +257,12 @@ class OrderQueries(StoreBase):
         if o is None:
             return
         refunded = int(o["refunded"])
-        net = int(o["total_minor"]) - refunded
-        if o["current_total_minor"] is not None:
-            net = min(net, int(o["current_total_minor"]))
-        if o["status"] == "cancelled" or (o["status"] == "refunded" and refunded == 0):
-            net = 0
+        current = None if o["current_total_minor"] is None else int(o["current_total_minor"])
+        total = int(o["total_minor"])
+        net = net_minor(total, current, refunded, o["status"])
         await tx.execute(
-            "UPDATE orders SET refunded_minor = ?, net_minor = ? WHERE id = ?",
-            (refunded, max(0, net), order_id),
-        )
-
-    async def _find_touches(
-        self, tx: Conn, o: Order, fingerprint: str | None, m: Matching
-    ) -> list[Touch]:
-        touches: list[Touch] = []
-        for code in o.codes:
-            row = await tx.fetch_one(
-                "SELECT creator_id, campaign_id, status FROM codes WHERE code_key = ?",
-                (code.lower(),),
-            )
-            if row:
-                note = "code disabled" if row["status"] != "active" else ""
-                touches.append(
-                    Touch(
-                        "code",
-                        o.placed_at,
-                        row["creator_id"],
-                        None,
-                        row["campaign_id"],
-                        code=code,
-                        note=note,
-                    )
-                )
-            else:
-                touches.append(
-                    Touch("code", o.placed_at, code=code, matched=False, note="unknown code")
-                )
-        earliest, latest = _minus(o.placed_at, m.click_days), _plus(o.placed_at, FUTURE_SKEW)
-        for click_id in o.click_ids:
-            row = await tx.fetch_one(
-                "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
-                "LEFT JOIN links l ON l.id = c.link_id WHERE c.id = ?",
-                (click_id,),
-            )
-            if row is None:
-                touches.append(
-                    Touch(
-                        "click",
-                        o.placed_at,
-                        click_id=click_id,
-                        matched=False,
-                        note="unknown click id",
-                    )
-                )
-            elif not earliest <= row["at"] <= latest:
-                touches.append(
-                    Touch(
-                        "click",
-                        row["at"],
-                        row["creator_id"],
-                        row["link_id"],
-                        row["campaign_id"],
-                        click_id=click_id,
-                        matched=False,
-                        note=f"click outside the {m.click_days}-day lookback",
-                    )
-                )
-            else:
-                touches.append(
-                    Touch(
-                        "click",
-                        row["at"],
-                        row["creator_id"],
-                        row["link_id"],
-                        row["campaign_id"],
-                        click_id=click_id,
-                        matched=row["creator_id"] is not None,
-                        note="" if row["creator_id"] else "link has no creator",
-                    )
-                )
-        if fingerprint and not any(t.matched for t in touches):
-            rows = await tx.fetch_all(
-                "SELECT c.id, c.at, c.link_id, c.creator_id, l.campaign_id FROM clicks c "
-                "JOIN links l ON l.id = c.link_id WHERE c.fingerprint = ? AND c.is_bot = 0 "
-                "AND c.creator_id IS NOT NULL AND c.at >= ? AND c.at <= ? "
-                "ORDER BY c.at DESC LIMIT ?",
-                (
-                    fingerprint,
-                    _minus(o.placed_at, m.fingerprint_days),
-                    latest,
-                    MAX_FINGERPRINT_TOUCHES,
-                ),
-            )
-            touches += [
-                Touch(
-                    "fingerprint",
-                    r["at"],
-                    r["creator_id"],
-                    r["link_id"],
-                    r["campaign_id"],
-                    click_id=r["id"],
-                    note="fingerprint match",
-                )
-                for r in reversed(rows)
-            ]
-        return touches
-
-    async def _store_touches(self, tx: Conn, order_id: str, touches: list[Touch], why: str) -> None:
-        await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
-        winner = next((t for t in touches if t.winner), None)
-        for t in touches:
-            await tx.execute(
-                "INSERT INTO touches (id, order_id, method, creator_id, link_id, campaign_id, code, "
-                "click_id, at, matched, winner, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ids.new_id("tc"),
-                    order_id,
-                    t.method,
-                    t.creator_id,
-                    t.link_id,
-                    t.campaign_id,
-                    t.code,
-                    t.click_id,
-                    t.at,
-                    int(t.matched),
-                    int(t.winner),
-                    t.note,
-                ),
-            )
-        await tx.execute(
-            "UPDATE orders SET creator_id = ?, method = ?, explanation = ? WHERE id = ?",
-            (
-                winner.creator_id if winner else None,
-                winner.method if winner else None,
-                why[:2000],
-                order_id,
-            ),
+            "UPDATE orders SET refunded_minor = ?, net_minor = ?, counted = ? WHERE id = ?",
+            (refunded, net, int(counts(total, net, o["status"])), order_id),
         )
 
     async def ingest_refunds(
@@ -413,8 +319,7 @@ class OrderQueries(StoreBase):
             await self._claim(tx, shop["id"], delivery, None, "redact", keep_body=False)
             if whole_shop:
                 n = await tx.execute(
-                    "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
-                    "landing_site = NULL WHERE shop_id = ?",
+                    f"UPDATE orders SET {_FORGET} WHERE shop_id = ?",
                     (shop["id"],),
                 )
                 await tx.execute(
@@ -430,8 +335,7 @@ class OrderQueries(StoreBase):
                 exts |= {r["external_id"] for r in rows}
             for ext in exts:
                 await tx.execute(
-                    "UPDATE orders SET customer_hash = NULL, fingerprint = NULL, "
-                    "landing_site = NULL WHERE shop_id = ? AND external_id = ?",
+                    f"UPDATE orders SET {_FORGET} WHERE shop_id = ? AND external_id = ?",
                     (shop["id"], ext),
                 )
                 await tx.execute(
@@ -517,3 +421,44 @@ class OrderQueries(StoreBase):
             "FROM deliveries WHERE shop_id = ? ORDER BY received_at DESC LIMIT ?",
             (shop_id, limit),
         )
+
+
+async def store_touches(
+    tx: Conn, order_id: str, touches: list[Touch], why: str, found: Found
+) -> None:
+    """Replace an order's touches and record its winner, explanation and fingerprint check."""
+    await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
+    winner = next((t for t in touches if t.winner), None)
+    for t in touches:
+        await tx.execute(
+            "INSERT INTO touches (id, order_id, method, creator_id, link_id, campaign_id, code, "
+            "click_id, at, matched, winner, note, confidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ids.new_id("tc"),
+                order_id,
+                t.method,
+                t.creator_id,
+                t.link_id,
+                t.campaign_id,
+                t.code,
+                t.click_id,
+                t.at,
+                int(t.matched),
+                int(t.winner),
+                t.note,
+                t.confidence,
+            ),
+        )
+    await tx.execute(
+        "UPDATE orders SET creator_id = ?, method = ?, explanation = ?, fp_check = ?, "
+        "fp_check_confidence = ? WHERE id = ?",
+        (
+            winner.creator_id if winner else None,
+            winner.method if winner else None,
+            why[:2000],
+            found.fp_check,
+            found.fp_check_confidence,
+            order_id,
+        ),
+    )

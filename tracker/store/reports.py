@@ -87,10 +87,11 @@ class ReportQueries(StoreBase):
         ]
 
     async def credited_touches(self, start: str, end: str) -> list[Row]:
-        """Matched touches of orders placed in [start, end) that still count (not cancelled)."""
+        """Matched touches of orders placed in [start, end), with whether the order counts."""
         return await self.db.fetch_all(
             "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.at, t.winner, "
-            "o.placed_at, o.net_minor, o.currency, o.new_customer, o.customer_hash "
+            "t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
+            "o.customer_hash, o.counted "
             "FROM touches t JOIN orders o ON o.id = t.order_id "
             "WHERE o.placed_at >= ? AND o.placed_at < ? AND t.matched = 1 "
             "AND t.creator_id IS NOT NULL ORDER BY t.order_id, t.at, t.id",
@@ -101,7 +102,7 @@ class ReportQueries(StoreBase):
         return await self.db.fetch_all(
             "SELECT o.id, o.external_id, o.placed_at, o.net_minor, o.currency, o.codes, "
             "o.click_ids FROM orders o WHERE o.placed_at >= ? AND o.placed_at < ? "
-            "AND o.status <> 'cancelled' AND NOT EXISTS (SELECT 1 FROM touches t "
+            "AND o.counted = 1 AND NOT EXISTS (SELECT 1 FROM touches t "
             "WHERE t.order_id = o.id AND t.matched = 1 AND t.creator_id IS NOT NULL) "
             "ORDER BY o.placed_at",
             (start, end),
@@ -118,6 +119,15 @@ class ReportQueries(StoreBase):
                 (*chunk, start, end),
             )
         return out
+
+    async def fingerprint_checks(self, start: str, end: str) -> list[Row]:
+        """Orders placed in [start, end) whose click id matched and that had a fingerprint:
+        whether the fingerprint alone picked the same creator, and with what confidence."""
+        return await self.db.fetch_all(
+            "SELECT fp_check, fp_check_confidence FROM orders WHERE placed_at >= ? "
+            "AND placed_at < ? AND fp_check IS NOT NULL",
+            (start, end),
+        )
 
     async def costs_between(self, start_day: str, end_day: str) -> list[Row]:
         return await self.db.fetch_all(

@@ -13,11 +13,12 @@ from tracker.store.engine import Row
 
 class RetentionQueries(StoreBase):
     async def purge_click_fingerprints(self, before_iso: str, *, batch: int = 5000) -> int:
-        """Null ``fingerprint`` and ``ip`` of clicks older than ``before_iso``; return how many."""
+        """Null ``fingerprint``, ``ip`` and their tags of clicks older than ``before_iso``; return how many."""
         total = 0
         while True:
             n = await self.db.execute(
-                "UPDATE clicks SET fingerprint = NULL, ip = NULL WHERE id IN ("
+                "UPDATE clicks SET fingerprint = NULL, ip = NULL, ip_tag = NULL, lang_tag = NULL "
+                "WHERE id IN ("
                 "SELECT id FROM clicks WHERE at < ? "
                 "AND (fingerprint IS NOT NULL OR ip IS NOT NULL) LIMIT ?)",
                 (before_iso, batch),

@@ -8,14 +8,16 @@ exactly what a fresh delivery would have produced now.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from tracker.attribution import touches
 from tracker.attribution.rules import choose_winner
-from tracker.orders.model import Order
+from tracker.attribution.touches import Matching
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
+from tracker.store.orders import TxReader, store_touches
 from tracker.store.panel_lists import like
+from tracker.store.rematch import SIGNALS, signals_of
 
 #: Sort keys the orders list accepts -> SQL expression.
 ORDER_SORTS = {
@@ -127,32 +129,20 @@ class TriageQueries(StoreBase):
         )
         return [r["id"] for r in rows]
 
-    async def rematch_order(self, order_id: str, matching: Any) -> Row:
-        """Find the order's touches again with today's codes and clicks; store the new
-        winner and explanation. Returns {order_id, creator_id, method, explanation}."""
+    async def rematch_order(self, order_id: str, matching: Matching) -> Row:
+        """Find the order's touches again with today's codes and clicks (the ingest rules,
+        ``tracker.attribution``); store the new winner and explanation. Returns {order_id,
+        creator_id, method, explanation}."""
 
         async def job(tx: Conn) -> Row:
-            row = await tx.fetch_one(
-                "SELECT id, external_id, placed_at, source_updated_at, currency, total_minor, "
-                "status, codes, click_ids, fingerprint FROM orders WHERE id = ?",
-                (order_id,),
-            )
+            row = await tx.fetch_one(f"SELECT {SIGNALS} FROM orders o WHERE o.id = ?", (order_id,))
             if row is None:
                 return {"order_id": order_id, "creator_id": None, "explanation": "gone"}
-            order = Order(
-                external_id=row["external_id"],
-                placed_at=row["placed_at"],
-                updated_at=row["source_updated_at"],
-                currency=row["currency"],
-                total_minor=int(row["total_minor"]),
-                status=row["status"],
-                codes=list(json.loads(row["codes"] or "[]")),
-                click_ids=list(json.loads(row["click_ids"] or "[]")),
-            )
-            found = await self._find_touches(tx, order, row["fingerprint"], matching)  # type: ignore[attr-defined]
-            touches, why = choose_winner(found, matching.policy)
-            await self._store_touches(tx, order_id, touches, why)  # type: ignore[attr-defined]
-            winner = next((t for t in touches if t.winner), None)
+            found = await touches.find(signals_of(row), matching, TxReader(tx))
+            marked, why = choose_winner(found.touches, matching.policy)
+            await store_touches(tx, order_id, marked, why, found)
+            await self.after_order_change(tx, order_id)  # type: ignore[attr-defined]  # events, ledger
+            winner = next((t for t in marked if t.winner), None)
             return {
                 "order_id": order_id,
                 "creator_id": winner.creator_id if winner else None,
