@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             interval_ms=settings.flush_interval_ms,
             max_rows=settings.flush_max_rows,
             max_queue=settings.click_queue_max,
+            complete=state.capture.complete,
         )
         state.writer.start()
         retention = RetentionJob(state.store, settings)

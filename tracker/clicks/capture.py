@@ -1,8 +1,12 @@
 """Click capture: who clicked (device, bot or human, privacy-safe fingerprint), no I/O.
 
 Per request the redirect calls ``ClickCapture.row`` and hands the row to the click writer
-(``tracker.clicks.writer``). Work that depends only on the user agent (parsing, bot rules)
-is cached per distinct user agent.
+(``tracker.clicks.writer``). The redirect does only what costs the same for every visitor
+(fingerprint, client address, referrer host, request-level bot signals). What depends on
+the user agent (device, OS, browser, previewer and crawler rules: ``tracker.clicks.agents``)
+is looked up in a bounded map of recent agents; an agent not in it is described by the
+writer just before the batch is stored (``ClickCapture.complete``), so a visitor never
+seen before costs the redirect no more than a repeat one.
 """
 
 from __future__ import annotations
@@ -10,13 +14,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-import re
-from functools import lru_cache
 from typing import Any
 
-import user_agents
-from crawlerdetect import CrawlerDetect
-
+from tracker.clicks.agents import Agent, describe
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker.clicks")
@@ -24,49 +24,40 @@ log = logging.getLogger("tracker.clicks")
 MAX_UA = 512
 MAX_REFERRER_HOST = 255
 MAX_LANG = 128
-#: Lag statistics: the default window, and how many recent clicks' timings are kept at most.
-
-#: Link previewers and fetchers that unfurl a link in a chat or feed: redirected, never counted.
-PREVIEWERS = re.compile(
-    r"(facebookexternalhit|facebot|facebookcatalog|meta-externalagent|twitterbot|slackbot|"
-    r"slack-imgproxy|whatsapp|telegrambot|discordbot|linkedinbot|skypeuripreview|googlebot|"
-    r"google-inspectiontool|adsbot-google|bingbot|bingpreview|applebot|pinterest(bot)?|"
-    r"redditbot|embedly|iframely|vkshare|viber|snapchat|skype|mastodon|bluesky|"
-    r"yandex(bot)?|baiduspider|duckduckbot|bytespider|gptbot|chatgpt-user|claudebot|"
-    r"perplexitybot|amazonbot|petalbot|semrushbot|ahrefsbot|headlesschrome|lighthouse|"
-    r"curl/|wget/|python-requests|python-httpx|go-http-client|okhttp|java/|libwww|"
-    r"httpclient|node-fetch|axios/)",
-    re.IGNORECASE,
-)
-_crawler = CrawlerDetect()
+#: Distinct user agents whose description is kept (insertion order: the oldest go first).
+AGENTS_KEPT = 16_384
+#: Index of the pending user agent in a row from ``ClickCapture.row`` (after the columns).
+PENDING_UA = 15
 
 
-@lru_cache(maxsize=16384)
-def describe_agent(ua: str) -> tuple[str, str, str, str | None]:
-    """User agent -> (device, os, browser, bot_reason or None). Cached per distinct agent."""
-    if not ua:
-        return "unknown", "", "", "empty-user-agent"
-    m = PREVIEWERS.search(ua)
-    parsed = user_agents.parse(ua)
-    if parsed.is_mobile:
-        device = "mobile"
-    elif parsed.is_tablet:
-        device = "tablet"
-    elif parsed.is_pc:
-        device = "desktop"
-    elif parsed.is_bot:
-        device = "bot"
-    else:
-        device = "other"
-    reason: str | None = None
-    if m:
-        reason = f"previewer:{m.group(1).lower().rstrip('/')}"
-    elif parsed.is_bot:
-        reason = "user-agents:is_bot"
-    elif _crawler.isCrawler(ua):
-        matches = _crawler.getMatches()
-        reason = f"crawlerdetect:{(matches or 'match')!s}"[:64]
-    return device, parsed.os.family[:64], parsed.browser.family[:64], reason
+class AgentMap:
+    """Bounded map user agent -> description. No LRU bookkeeping on a hit (the redirect only
+    reads it); when full, the oldest insertions go first, so a flood of unique agents costs
+    other visitors at most a description in the writer, never memory."""
+
+    def __init__(self, size: int = AGENTS_KEPT) -> None:
+        self._size = size
+        self._map: dict[str, Agent] = {}
+        self.described = 0
+
+    def get(self, ua: str) -> Agent | None:
+        return self._map.get(ua)
+
+    def describe(self, ua: str) -> Agent:
+        agent = self._map.get(ua)
+        if agent is None:
+            try:
+                agent = describe(ua)
+            except Exception:  # never lose the click over its description
+                log.exception("describing a user agent failed; stored as 'other'")
+                agent = ("other", "", "", None)
+            self.described += 1
+            m = self._map
+            if len(m) >= self._size:
+                for key in list(m)[: self._size // 8]:
+                    del m[key]
+            m[ua] = agent
+        return agent
 
 
 class ClickCapture:
@@ -82,6 +73,7 @@ class ClickCapture:
         self._v4 = settings.fingerprint_ipv4_prefix
         self._v6 = settings.fingerprint_ipv6_prefix
         self._raw_ip = settings.store_raw_ip
+        self.agents = AgentMap()
 
     def fingerprint(self, ip: str, ua: str, lang: str) -> str:
         """MAC(secret, truncated IP | user agent | accept-language), 32 hex characters:
@@ -138,15 +130,22 @@ class ClickCapture:
         headers = dict(scope["headers"])
         ua = headers.get(b"user-agent", b"").decode("latin-1")[:MAX_UA]
         lang = headers.get(b"accept-language", b"").decode("latin-1")[:MAX_LANG]
-        device, os_, browser, reason = describe_agent(ua)
         purpose = headers.get(b"sec-purpose") or headers.get(b"purpose") or b""
         prefetch = b"prefetch" in purpose.lower() or b"prerender" in purpose.lower()
         method = scope["method"]
-        if reason is None:
-            if method == "HEAD":
-                reason = "head-request"
-            elif prefetch:
-                reason = "prefetch"
+        reason: str | None = None
+        if method == "HEAD":
+            reason = "head-request"
+        elif prefetch:
+            reason = "prefetch"
+        agent = self.agents.get(ua)
+        pending: str | None = None
+        if agent is None:  # described by the writer (``complete``), off the redirect
+            device = os_ = browser = ""
+            pending = ua
+        else:
+            device, os_, browser, agent_reason = agent
+            reason = agent_reason or reason
         ip = self.client_ip(scope, headers)
         referrer = headers.get(b"referer")
         return (
@@ -165,6 +164,28 @@ class ClickCapture:
             _referrer_host(referrer) if referrer else None,
             ip if self._raw_ip else None,
             method,
+            pending,
+        )
+
+    def complete(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A row from ``row`` -> the stored columns, describing its user agent if the
+        redirect left that to us. An agent's bot rule wins over the request's (HEAD,
+        prefetch), as it always has. Rows already complete pass through unchanged."""
+        if len(row) <= PENDING_UA:
+            return row
+        ua = row[PENDING_UA]
+        if ua is None:
+            return row[:PENDING_UA]
+        device, os_, browser, reason = self.agents.describe(ua)
+        reason = reason or row[10]
+        return (
+            *row[:6],
+            device,
+            os_,
+            browser,
+            0 if reason is None else 1,
+            reason,
+            *row[11:PENDING_UA],
         )
 
 
