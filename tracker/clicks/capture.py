@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import socket
 from typing import Any
 
 from tracker.clicks.agents import Agent, describe
@@ -26,8 +27,11 @@ MAX_REFERRER_HOST = 255
 MAX_LANG = 128
 #: Distinct user agents whose description is kept (insertion order: the oldest go first).
 AGENTS_KEPT = 16_384
-#: Index of the pending user agent in a row from ``ClickCapture.row`` (after the columns).
+#: Past the stored columns, a row from ``ClickCapture.row`` carries the user agent still to
+#: be described (None if it was known) and the client's network (the fingerprint's /24 or
+#: /48: the key of the per-client limit on unseen agents). Neither is stored.
 PENDING_UA = 15
+CLIENT_NET = 16
 
 
 class AgentMap:
@@ -69,7 +73,7 @@ class ClickCapture:
         self._key = hashlib.sha256(
             b"creatorlink fingerprint|" + settings.secret_key.encode()
         ).digest()
-        self._trusted = settings.trusted_proxies
+        self._trusted = _Networks(settings.trusted_proxies)
         self._v4 = settings.fingerprint_ipv4_prefix
         self._v6 = settings.fingerprint_ipv6_prefix
         self._raw_ip = settings.store_raw_ip
@@ -78,7 +82,10 @@ class ClickCapture:
     def fingerprint(self, ip: str, ua: str, lang: str) -> str:
         """MAC(secret, truncated IP | user agent | accept-language), 32 hex characters:
         stable for one visitor, not reversible to an address without the secret."""
-        msg = f"{self.truncate(ip)}|{ua}|{lang}".encode("utf-8", "surrogateescape")
+        return self._mac(self.truncate(ip), ua, lang)
+
+    def _mac(self, net: str, ua: str, lang: str) -> str:
+        msg = f"{net}|{ua}|{lang}".encode("utf-8", "surrogateescape")
         return hashlib.blake2b(msg, key=self._key, digest_size=16).hexdigest()
 
     def truncate(self, ip: str) -> str:
@@ -93,7 +100,7 @@ class ClickCapture:
 
     def client_ip(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
         peer = (scope.get("client") or ("", 0))[0] or ""
-        if not self._trusted or not _in(peer, self._trusted):
+        if not self._trusted or not self._trusted.contains(peer):
             return peer
         chain: list[str] = []
         fwd = headers.get(b"forwarded")
@@ -114,7 +121,7 @@ class ClickCapture:
                 chain = [p.strip() for p in xff.decode("latin-1").split(",") if p.strip()]
         # Walk from the nearest hop back; the first address we do not trust is the client.
         for hop in reversed(chain):
-            if not _in(hop, self._trusted):
+            if not self._trusted.contains(hop):
                 return hop
         return chain[0] if chain else peer
 
@@ -147,6 +154,7 @@ class ClickCapture:
             device, os_, browser, agent_reason = agent
             reason = agent_reason or reason
         ip = self.client_ip(scope, headers)
+        net = self.truncate(ip)
         referrer = headers.get(b"referer")
         return (
             click_id,
@@ -154,7 +162,7 @@ class ClickCapture:
             slug[:64],
             link_id,
             creator_id,
-            self.fingerprint(ip, ua, lang),
+            self._mac(net, ua, lang),
             device,
             os_,
             browser,
@@ -165,6 +173,7 @@ class ClickCapture:
             ip if self._raw_ip else None,
             method,
             pending,
+            net,
         )
 
     def complete(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -189,12 +198,27 @@ class ClickCapture:
         )
 
 
-def _in(ip: str, networks: tuple[Any, ...]) -> bool:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(addr in net for net in networks)
+class _Networks:
+    """Trusted proxy networks as integers: ``contains`` parses an address with
+    ``inet_pton`` (strict dotted quads / RFC 4291 text, in C) and masks it, ~0.5 us where
+    ``ipaddress`` took ~5-10 us per new client address on the redirect."""
+
+    def __init__(self, networks: tuple[Any, ...]) -> None:
+        self.v4 = [(int(n.network_address), int(n.netmask)) for n in networks if n.version == 4]
+        self.v6 = [(int(n.network_address), int(n.netmask)) for n in networks if n.version == 6]
+
+    def __bool__(self) -> bool:
+        return bool(self.v4 or self.v6)
+
+    def contains(self, ip: str) -> bool:
+        try:
+            n, nets = int.from_bytes(socket.inet_pton(socket.AF_INET, ip)), self.v4
+        except OSError:
+            try:
+                n, nets = int.from_bytes(socket.inet_pton(socket.AF_INET6, ip)), self.v6
+            except OSError:
+                return False
+        return any(n & mask == net for net, mask in nets)
 
 
 def _referrer_host(raw: bytes) -> str | None:

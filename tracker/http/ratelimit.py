@@ -62,6 +62,21 @@ class RateLimiter:
             self._buckets.pop(next(iter(self._buckets)))
         return wait
 
+    def delay(self, key: str, max_wait: float, cost: float = 1.0) -> float:
+        """Like ``take``, but the caller always goes ahead after the returned wait: tokens
+        go into debt (at most ``max_wait`` seconds' worth), so each request past the limit
+        waits longer and a client's rate settles at ``rate``. Nothing is refused."""
+        now = self._clock()
+        tokens, at = self._buckets.pop(key, (self.burst, now))
+        tokens = max(-self.rate * max_wait, min(self.burst, tokens + (now - at) * self.rate) - cost)
+        wait = 0.0 if tokens >= 0 else -tokens / self.rate
+        if wait:
+            self.refused += 1
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > self.max_keys:
+            self._buckets.pop(next(iter(self._buckets)))
+        return wait
+
     def exhausted(self, key: str) -> float:
         """Seconds until ``key`` has a whole token again (0.0 if it has one now); spends none."""
         tokens, at = self._buckets.get(key, (self.burst, self._clock()))

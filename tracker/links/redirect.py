@@ -7,15 +7,17 @@ and queued for the batch writer, and the 302 goes out. Everything else passes th
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tracker.clicks.capture import ClickCapture
+from tracker.clicks.capture import CLIENT_NET, PENDING_UA, ClickCapture
 from tracker.clicks.writer import ClickWriter
 from tracker.core import ids
+from tracker.http.ratelimit import RateLimiter
 from tracker.links.cache import MISS, LinkCache
 from tracker.links.rules import RESERVED_SLUGS, SLUG_RE
 from tracker.settings import Settings
@@ -23,6 +25,8 @@ from tracker.settings import Settings
 log = logging.getLogger("tracker.links")
 
 _NO_STORE = (b"cache-control", b"private, no-store")
+#: Longest delay of a redirect over the per-client limit on unseen user agents.
+MAX_UNSEEN_WAIT = 1.0
 
 
 def _page(status: int, title: str, message: str) -> bytes:
@@ -54,6 +58,23 @@ class RedirectMiddleware:
         self.capture = capture
         self.writer = writer
         self.param = settings.click_id_param
+        #: Unseen user agents per client network: what one client can make the writer
+        #: describe. Over it the 302 waits (the click is queued first); nobody is refused.
+        self.unseen = (
+            RateLimiter(settings.unseen_agents_per_sec, settings.unseen_agents_burst)
+            if settings.unseen_agents_per_sec
+            else None
+        )
+
+    async def _queue(self, row: tuple[object, ...]) -> None:
+        """Hand the click to the writer (waiting for room under backpressure); then, for a
+        user agent the writer must describe, apply the client's limit on those."""
+        if not self.writer.add(row):
+            await self.writer.add_waiting(row)
+        if row[PENDING_UA] is not None and self.unseen is not None:
+            wait = self.unseen.delay(str(row[CLIENT_NET]), MAX_UNSEEN_WAIT)
+            if wait:
+                await asyncio.sleep(wait)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -77,8 +98,7 @@ class RedirectMiddleware:
         else:
             row = self.capture.row(scope, slug, link.id, link.creator_id, click_id, now)
             location = link.location(self.param, click_id, scope.get("query_string", b""))
-            if not self.writer.add(row):
-                await self.writer.add_waiting(row)
+            await self._queue(row)
             await send(
                 {
                     "type": "http.response.start",
@@ -92,8 +112,8 @@ class RedirectMiddleware:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        if row is not None and not self.writer.add(row):
-            await self.writer.add_waiting(row)
+        if row is not None:
+            await self._queue(row)
         await send(
             {
                 "type": "http.response.start",
