@@ -7,7 +7,7 @@ For each target (the bare 302 and the tracker, alternating first place between r
   per connection every 10 ms);
 * *abused*: the same shopper while one client (``scenarios.ABUSER``: one address, 16
   connections, no pause) sends a user agent never seen before with every request; the
-  abuser starts a second before the shopper and stops after it.
+  abuser starts half a second before the shopper and stops after it.
 
 The figure is the shopper's p99 under abuse divided by its quiet p99, per target; the
 target is <= 2x for the tracker. The bare 302's ratio is the floor: what sharing one event
@@ -27,7 +27,9 @@ from bench import scenarios
 from bench.run import TARGETS, Server, Totals, WrkResult, run_wrk, say, wait_drained
 
 
-def _wrk(server: Server, sc: scenarios.Scenario, wrk: str, duration: float, slugs: Path) -> list[str]:
+def _wrk(
+    server: Server, sc: scenarios.Scenario, wrk: str, duration: float, slugs: Path
+) -> list[str]:
     return sc.wrk_command(wrk, server.url, duration, slugs, 16, 1)
 
 
@@ -42,10 +44,10 @@ def one(
     flood: list[WrkResult] = []
     thread = None
     if abused:
-        cmd = _wrk(server, scenarios.ABUSER, wrk, duration + 2, slugs)
+        cmd = _wrk(server, scenarios.ABUSER, wrk, duration + 1, slugs)
         thread = threading.Thread(target=lambda: flood.append(run_wrk(cmd)))
         thread.start()
-        time.sleep(1)
+        time.sleep(0.5)
     shopper = run_wrk(_wrk(server, scenarios.SHOPPER, wrk, duration, slugs))
     if thread is not None:
         thread.join()
@@ -83,7 +85,9 @@ def abuse_bench(
         order = [bare, tracker] if rep % 2 == 0 else [tracker, bare]
         for server in order:
             for abused in (False, True):
-                r = one(server, wrk, slugs, args.duration, abused, totals if server is tracker else None)
+                r = one(
+                    server, wrk, slugs, args.duration, abused, totals if server is tracker else None
+                )
                 r["rep"] = rep
                 runs.append(r)
                 flood = f"  abuser {r['abuser_rps']:,.0f} req/s" if abused else ""

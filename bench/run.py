@@ -382,8 +382,10 @@ def selected(args: argparse.Namespace) -> list[Scenario]:
     chosen = [s for s in scenarios.THROUGHPUT if s.name in names]
     unknown = names - {s.name for s in scenarios.THROUGHPUT}
     if unknown:
-        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: "
-                         f"{', '.join(s.name for s in scenarios.THROUGHPUT)}")
+        raise SystemExit(
+            f"unknown scenario(s) {sorted(unknown)}; known: "
+            f"{', '.join(s.name for s in scenarios.THROUGHPUT)}"
+        )
     return chosen
 
 
@@ -531,11 +533,7 @@ def summarise(result: dict[str, Any], scenario: str) -> dict[str, Any]:
     out["lag_p99_ms"] = max((r.lag["lag_ms_p99"] for r in ours), default=float("nan"))
     out["lag_max_ms"] = max((r.lag["lag_ms_max"] for r in ours), default=float("nan"))
     out["lag_p99_ms_median"] = median([r.lag["lag_ms_p99"] for r in ours])
-    out["pairs_rps"] = [
-        round(t.rps / b.rps, 3)
-        for b, t in zip(bare, ours, strict=False)
-        if b.rps
-    ]
+    out["pairs_rps"] = [round(t.rps / b.rps, 3) for b, t in zip(bare, ours, strict=False) if b.rps]
     return out
 
 

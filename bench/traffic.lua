@@ -90,9 +90,11 @@ local function agent()
   return table.concat(out)
 end
 
+local ipbase, count = 0, 0
 local function address(n)
-  -- a distinct public-looking IPv4 address per n (a multiplicative hash over 32 bits)
-  local x = (n * 2654435761) % 4294967296
+  -- a distinct public-looking IPv4 address per n: consecutive n are 40,503 apart over 32
+  -- bits (a new /24 each time for ~100,000 requests); all arithmetic stays below 2^53
+  local x = (ipbase + n * 40503) % 4294967296
   local a = 11 + (math.floor(x / 16777216) % 180)
   return a .. "." .. (math.floor(x / 65536) % 256) .. "." .. (math.floor(x / 256) % 256) .. "." .. (x % 256)
 end
@@ -115,7 +117,8 @@ function init(args)
   delay_ms = tonumber(args[4] or "0") or 0
   local host = wrk.headers["Host"] or (wrk.host .. ":" .. wrk.port)
   head = " HTTP/1.1\r\nHost: " .. host .. "\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
-  fixed_ip = address(salt + (id or 0))
+  ipbase = salt
+  fixed_ip = address(id or 0)
   shopper_ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 334.0.4.32.98 (iPhone14,5; iOS 17_5; en_US; en; scale=3.00; 1170x2532; 611278389)"
 end
 
@@ -126,13 +129,14 @@ end
 function request()
   sent = sent + 1
   seq = seq + 1
+  count = count + 1
   local slug = slugs[math.random(#slugs)]
   local ua, ip, lang, ref
   if mode == "shopper" then
     ua, ip, lang, ref = shopper_ua, fixed_ip, langs[1], referers[1]
   else
     ua = agent()
-    ip = (mode == "abuser") and fixed_ip or address(seq)
+    ip = (mode == "abuser") and fixed_ip or address(count * 8 + (id or 0))
     lang, ref = langs[math.random(#langs)], referers[math.random(#referers)]
   end
   return "GET /" .. slug .. head .. "User-Agent: " .. ua .. "\r\nAccept-Language: " .. lang ..

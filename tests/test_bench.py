@@ -71,6 +71,12 @@ def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
     assert clicks["match"] and clicks["wrk_302"] > 0
     assert clicks["wrk_302"] <= clicks["db"] <= clicks["wrk_sent"]
     assert {r["target"] for r in figures["redirect"]["runs"]} == {"bare", "tracker"}
+    assert set(figures["redirect"]["scenarios"]) == {"new-visitors", "8-visitors"}
+    assert clicks["undescribed"] == 0  # every unseen user agent was described in the writer
+    new = [r for r in figures["redirect"]["runs"] if r["scenario"] == "new-visitors"]
+    assert any(r["enrich_us"] > 0 for r in new if r["target"] == "tracker")
+    abuse = figures["redirect"]["abuse"]["summary"]
+    assert abuse["tracker"]["quiet_p99_ms"] > 0 and abuse["tracker"]["abused_p99_ms"] > 0
     assert "requests/s" in proc.stdout and "server CPU" in proc.stdout
     postbacks = figures["postbacks"]  # issue 3's endpoint is on this branch
     assert postbacks["orders_stored"] == postbacks["orders_sent"] == postbacks["answered_200"]

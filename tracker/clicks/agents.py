@@ -37,11 +37,15 @@ from ua_parser.regex import Resolver
 Agent = tuple[str, str, str, "str | None"]
 
 #: Link previewers and fetchers that unfurl a link in a chat or feed: redirected, never counted.
+#: Pinterest's and Snapchat's own in-app browsers (``[Pinterest/iOS]``, ``Pinterest for
+#: Android``, ``Snapchat/10.38``: real shoppers, see tests/fixtures/user-agents) are not
+#: previewers: only their fetchers are listed (``Pinterestbot``, ``Pinterest/0.x``, ``Snap
+#: URL Preview``); before 0.4.0 every Pinterest and Snapchat in-app click was flagged.
 PREVIEWER_WORDS = (
     r"facebookexternalhit|facebot|facebookcatalog|meta-externalagent|twitterbot|slackbot|"
     r"slack-imgproxy|whatsapp|telegrambot|discordbot|linkedinbot|skypeuripreview|googlebot|"
-    r"google-inspectiontool|adsbot-google|bingbot|bingpreview|applebot|pinterest(bot)?|"
-    r"redditbot|embedly|iframely|vkshare|viber|snapchat|skype|mastodon|bluesky|"
+    r"google-inspectiontool|adsbot-google|bingbot|bingpreview|applebot|pinterestbot|"
+    r"^pinterest/0\.|redditbot|embedly|iframely|vkshare|viber|snap url preview|skype|mastodon|bluesky|"
     r"yandex(bot)?|baiduspider|duckduckbot|bytespider|gptbot|chatgpt-user|claudebot|"
     r"perplexitybot|amazonbot|petalbot|semrushbot|ahrefsbot|headlesschrome|lighthouse|"
     r"curl/|wget/|python-requests|python-httpx|go-http-client|okhttp|java/|libwww|"
@@ -183,7 +187,9 @@ def crawler(ua: str) -> str | None:
     m = _CRAWLER_RE2.search(agent)
     if m is None:
         return None
-    if m.group(1).lower() in _CRAWLER_EXACT:  # a look-ahead pattern: ask Python's re for the exact rule
+    if (
+        m.group(1).lower() in _CRAWLER_EXACT
+    ):  # a look-ahead pattern: ask Python's re for the exact rule
         hit = _crawlers_python().search(agent)
         return hit.group(1) if hit else None
     return str(m.group(1))
@@ -198,7 +204,7 @@ def describe(ua: str) -> Agent:
     reason: str | None = None
     m = _PREVIEWERS.search(ua)
     if m:
-        reason = f"previewer:{m.group(1).lower().rstrip('/')}"
+        reason = f"previewer:{m.group(1).lower().split('/')[0]}"
     elif device_family == "Spider":
         reason = "ua-parser:spider"
     else:

@@ -74,6 +74,11 @@ class ClickWriter:
         self._complete = complete
         self.complete_cpu = 0.0  # thread CPU seconds spent completing rows
         self.completed = 0
+        #: Rows at the front of the queue already completed by the enricher task, which
+        #: works through new rows while the previous batch is being stored in its thread.
+        self._done = 0
+        self._enrich_wake = asyncio.Event()
+        self._enricher: asyncio.Task[None] | None = None
         self._interval = interval_ms / 1000
         self._max_rows = max_rows
         self._max_queue = max_queue
@@ -103,6 +108,8 @@ class ClickWriter:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="click-writer")
+        if self._complete is not None:
+            self._enricher = asyncio.create_task(self._enrich(), name="click-enricher")
 
     @property
     def pending(self) -> int:
@@ -116,6 +123,8 @@ class ClickWriter:
         self._buf.append(row)
         if n + 1 >= self._max_rows:
             self._wake.set()
+        if self._enricher is not None and not self._enrich_wake.is_set():
+            self._enrich_wake.set()
         return True
 
     async def add_waiting(self, row: tuple[Any, ...]) -> None:
@@ -171,25 +180,44 @@ class ClickWriter:
             if self._buf:
                 await self.flush()
 
-    async def _prepare(self, batch: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Complete every row (``complete``), yielding to the loop every ``COMPLETE_SLICE``
-        seconds so a burst of never-seen agents delays no redirect by more than that."""
+    async def _enrich(self) -> None:
+        """Complete queued rows as they arrive, in slices of ``COMPLETE_SLICE`` seconds
+        between which redirects run, so a batch is mostly ready when its flush comes and the
+        work overlaps the previous batch's write (which runs in the store's thread)."""
+        assert self._complete is not None
+        complete, clock_ = self._complete, time.perf_counter
+        while True:
+            if self._done >= len(self._buf):
+                self._enrich_wake.clear()
+                await self._enrich_wake.wait()
+                continue
+            cpu0, until = time.thread_time(), clock_() + COMPLETE_SLICE
+            buf, i = self._buf, self._done
+            while i < len(buf) and clock_() < until:
+                buf[i] = complete(buf[i])
+                i += 1
+            self.completed += i - self._done
+            self._done = i
+            self.complete_cpu += time.thread_time() - cpu0
+            await asyncio.sleep(0)
+
+    async def _prepare(self, batch: list[tuple[Any, ...]], done: int) -> list[tuple[Any, ...]]:
+        """Complete the rows of ``batch`` from ``done`` on (the enricher had not reached them),
+        yielding to the loop every ``COMPLETE_SLICE`` seconds."""
         complete = self._complete
-        if complete is None:
+        if complete is None or done >= len(batch):
             return batch
-        out: list[tuple[Any, ...]] = []
-        cpu0 = time.thread_time()
         clock_ = time.perf_counter
-        until = clock_() + COMPLETE_SLICE
-        for row in batch:
-            out.append(complete(row))
+        cpu0, until = time.thread_time(), clock_() + COMPLETE_SLICE
+        for i in range(done, len(batch)):
+            batch[i] = complete(batch[i])
             if clock_() > until:
                 self.complete_cpu += time.thread_time() - cpu0
                 await asyncio.sleep(0)
                 cpu0, until = time.thread_time(), clock_() + COMPLETE_SLICE
         self.complete_cpu += time.thread_time() - cpu0
-        self.completed += len(batch)
-        return out
+        self.completed += len(batch) - done
+        return batch
 
     async def _insert(self, batch: list[tuple[Any, ...]]) -> None:
         iso = self._iso
@@ -212,12 +240,13 @@ class ClickWriter:
         (``ON CONFLICT DO NOTHING``), so retried halves never duplicate.
         """
         batch, self._buf = self._buf, []
+        done, self._done = self._done, 0
         if not batch:
             return
         self._flushing += 1
         started = time.perf_counter()
         try:
-            batch = await self._prepare(batch)
+            batch = await self._prepare(batch, done)
             await self._insert(batch)
         except Exception:
             self.failures += 1
@@ -229,7 +258,9 @@ class ClickWriter:
             if store_up:
                 batch = await self._bisect(batch)
             if batch:
+                batch = await self._prepare(batch, 0)  # complete: the retry needs no more
                 self._buf[:0] = batch
+                self._done += len(batch)
                 await asyncio.sleep(min(1.0, self._interval * 4))
             return
         else:
@@ -288,6 +319,11 @@ class ClickWriter:
         self._wake.set()
         if self._task is not None:
             await self._task
+        if self._enricher is not None:
+            self._enricher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._enricher
+            self._enricher = None
         for _ in range(10):
             if not self._buf:
                 break
