@@ -69,6 +69,11 @@ _CRAWLER_RE2 = re2.compile(
 )
 _CRAWLER_EXACT = {p.split("(?")[0].lower() for p in _LOOKAHEAD}
 _EXCLUSIONS_RE2 = re2.compile("(" + "|".join(_EXCLUSIONS) + ")", _options())
+#: Both lists in one automaton: one pass over a human's agent (nearly every click) finds no
+#: bot word at all, and the two lists are only searched apart when it finds one.
+_ANY_BOT_WORD = re2.compile(
+    f"({PREVIEWER_WORDS}|" + "|".join(p.split("(?")[0] for p in _CRAWLERS) + ")", _options()
+)
 
 _MOBILE_DEVICES = {
     "iPhone",
@@ -196,23 +201,21 @@ def crawler(ua: str) -> str | None:
 
 
 def describe(ua: str) -> Agent:
-    """User agent -> (device, os, browser, bot_reason or None). No cache: see ``describe_cached``."""
+    """User agent -> (device, os, browser, bot_reason or None). Not cached here: the click
+    capture keeps the descriptions of recent agents (``capture.AgentMap``)."""
     if not ua.strip():
         return "unknown", "", "", "empty-user-agent"
     browser, os_, os_major, device_family = _parser.families(ua)
     device = device_class(ua, browser, os_, os_major, device_family)
     reason: str | None = None
-    m = _PREVIEWERS.search(ua)
+    bot_word = _ANY_BOT_WORD.search(ua) is not None
+    m = _PREVIEWERS.search(ua) if bot_word else None
     if m:
         reason = f"previewer:{m.group(1).lower().split('/')[0]}"
     elif device_family == "Spider":
         reason = "ua-parser:spider"
-    else:
+    elif bot_word:
         hit = crawler(ua)
         if hit is not None:
             reason = f"crawlerdetect:{hit}"[:64]
     return device, os_[:64], browser[:64], reason
-
-
-#: Agents seen recently: repeat visitors and the few agents of non-app browsers.
-describe_cached = lru_cache(maxsize=16384)(describe)
