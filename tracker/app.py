@@ -84,7 +84,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             interval_ms=settings.flush_interval_ms,
             max_rows=settings.flush_max_rows,
             max_queue=settings.click_queue_max,
-            complete=state.capture.complete,
+            complete=state.capture.complete_rows,
+            complete_stats=state.capture.describer.stats,
         )
         state.writer.start()
         retention = RetentionJob(state.store, settings)

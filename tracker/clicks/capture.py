@@ -18,6 +18,7 @@ import socket
 from typing import Any
 
 from tracker.clicks.agents import Agent, describe
+from tracker.clicks.enricher import AgentDescriber
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker.clicks")
@@ -47,6 +48,13 @@ class AgentMap:
     def get(self, ua: str) -> Agent | None:
         return self._map.get(ua)
 
+    def put(self, ua: str, agent: Agent) -> None:
+        m = self._map
+        if len(m) >= self._size:
+            for key in list(m)[: self._size // 8]:
+                del m[key]
+        m[ua] = agent
+
     def describe(self, ua: str) -> Agent:
         agent = self._map.get(ua)
         if agent is None:
@@ -56,11 +64,7 @@ class AgentMap:
                 log.exception("describing a user agent failed; stored as 'other'")
                 agent = ("other", "", "", None)
             self.described += 1
-            m = self._map
-            if len(m) >= self._size:
-                for key in list(m)[: self._size // 8]:
-                    del m[key]
-            m[ua] = agent
+            self.put(ua, agent)
         return agent
 
 
@@ -78,6 +82,7 @@ class ClickCapture:
         self._v6 = settings.fingerprint_ipv6_prefix
         self._raw_ip = settings.store_raw_ip
         self.agents = AgentMap()
+        self.describer = AgentDescriber()
 
     def fingerprint(self, ip: str, ua: str, lang: str) -> str:
         """MAC(secret, truncated IP | user agent | accept-language), 32 hex characters:
@@ -175,6 +180,19 @@ class ClickCapture:
             pending,
             net,
         )
+
+    async def complete_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """``complete`` for a batch: its distinct unseen agents are described together,
+        between redirects (``tracker.clicks.enricher``)."""
+        known = self.agents.get
+        pending = {
+            r[PENDING_UA]
+            for r in rows
+            if len(r) > PENDING_UA and r[PENDING_UA] is not None and known(r[PENDING_UA]) is None
+        }
+        for ua, agent in (await self.describer.describe(pending)).items():
+            self.agents.put(ua, agent)
+        return [self.complete(r) for r in rows]
 
     def complete(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         """A row from ``row`` -> the stored columns, describing its user agent if the

@@ -11,7 +11,7 @@ import logging
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tracker.core import clock
@@ -20,9 +20,8 @@ log = logging.getLogger("tracker.clicks")
 
 _RECENT_STATS_ROWS = 100_000
 _KEPT_LAG_ROWS = 1_000_000
-#: Seconds of row completion (user-agent descriptions) between two yields to the event
-#: loop: the redirects waiting meanwhile are delayed by at most about this much.
-COMPLETE_SLICE = 0.002
+#: Rows the enricher completes in one go (their unseen agents described together).
+ENRICH_MAX_ROWS = 2_000
 
 
 class _IsoTime:
@@ -66,19 +65,23 @@ class ClickWriter:
         max_rows: int,
         max_queue: int,
         block_timeout: float = 5.0,
-        complete: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None,
+        complete: Callable[[list[tuple[Any, ...]]], Awaitable[list[tuple[Any, ...]]]] | None = None,
+        complete_stats: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._store = store
-        #: Turns a queued row into the stored columns (``ClickCapture.complete``: describes
-        #: user agents the redirect had not seen), run just before a batch is stored.
+        #: Turns queued rows into the stored columns (``ClickCapture.complete_rows``:
+        #: describes user agents the redirect had not seen); every row goes through it once
+        #: before it is stored, by the enricher task or, for what it has not reached, the flush.
         self._complete = complete
-        self.complete_cpu = 0.0  # thread CPU seconds spent completing rows
+        self._complete_stats = complete_stats
         self.completed = 0
         #: Rows at the front of the queue already completed by the enricher task, which
         #: works through new rows while the previous batch is being stored in its thread.
         self._done = 0
         self._enrich_wake = asyncio.Event()
         self._enricher: asyncio.Task[None] | None = None
+        #: The enricher's rows in flight: (the queue list they are in, end index, task).
+        self._inflight: tuple[list[tuple[Any, ...]], int, asyncio.Future[None]] | None = None
         self._interval = interval_ms / 1000
         self._max_rows = max_rows
         self._max_queue = max_queue
@@ -181,42 +184,48 @@ class ClickWriter:
                 await self.flush()
 
     async def _enrich(self) -> None:
-        """Complete queued rows as they arrive, in slices of ``COMPLETE_SLICE`` seconds
-        between which redirects run, so a batch is mostly ready when its flush comes and the
-        work overlaps the previous batch's write (which runs in the store's thread)."""
-        assert self._complete is not None
-        complete, clock_ = self._complete, time.perf_counter
+        """Complete queued rows as they arrive, so a batch is mostly ready when its flush
+        comes and the work overlaps the previous batch's write (in the store's thread)."""
         while True:
-            if self._done >= len(self._buf):
+            buf, start = self._buf, self._done
+            if start >= len(buf):
                 self._enrich_wake.clear()
                 await self._enrich_wake.wait()
                 continue
-            cpu0, until = time.thread_time(), clock_() + COMPLETE_SLICE
-            buf, i = self._buf, self._done
-            while i < len(buf) and clock_() < until:
-                buf[i] = complete(buf[i])
-                i += 1
-            self.completed += i - self._done
-            self._done = i
-            self.complete_cpu += time.thread_time() - cpu0
-            await asyncio.sleep(0)
+            end = min(len(buf), start + ENRICH_MAX_ROWS)
+            job = asyncio.ensure_future(self._complete_range(buf, start, end))
+            self._inflight = (buf, end, job)
+            try:
+                await asyncio.shield(job)
+            except Exception:
+                log.exception("completing click rows failed; the flush will retry them")
+                await asyncio.sleep(self._interval)
+                continue
+            finally:
+                self._inflight = None
+            if buf is self._buf:  # not taken by a flush meanwhile (that one knew ``end``)
+                self._done = end
+
+    async def _complete_range(self, buf: list[tuple[Any, ...]], start: int, end: int) -> None:
+        assert self._complete is not None
+        buf[start:end] = await self._complete(buf[start:end])
+        self.completed += end - start
 
     async def _prepare(self, batch: list[tuple[Any, ...]], done: int) -> list[tuple[Any, ...]]:
-        """Complete the rows of ``batch`` from ``done`` on (the enricher had not reached them),
-        yielding to the loop every ``COMPLETE_SLICE`` seconds."""
-        complete = self._complete
-        if complete is None or done >= len(batch):
+        """Complete the rows of ``batch`` from ``done`` on: wait for the enricher's rows in
+        flight, then complete the ones it had not reached."""
+        if self._complete is None:
             return batch
-        clock_ = time.perf_counter
-        cpu0, until = time.thread_time(), clock_() + COMPLETE_SLICE
-        for i in range(done, len(batch)):
-            batch[i] = complete(batch[i])
-            if clock_() > until:
-                self.complete_cpu += time.thread_time() - cpu0
-                await asyncio.sleep(0)
-                cpu0, until = time.thread_time(), clock_() + COMPLETE_SLICE
-        self.complete_cpu += time.thread_time() - cpu0
-        self.completed += len(batch) - done
+        inflight = self._inflight
+        if inflight is not None and inflight[0] is batch:
+            try:
+                await asyncio.shield(inflight[2])
+            except Exception:
+                log.debug("the enricher's rows failed; completing them here")
+            else:
+                done = max(done, inflight[1])
+        if done < len(batch):
+            await self._complete_range(batch, done, len(batch))
         return batch
 
     async def _insert(self, batch: list[tuple[Any, ...]]) -> None:
@@ -372,7 +381,7 @@ class ClickWriter:
             "rejected": self.rejected,
             "waits": self.waits,
             "completed": self.completed,
-            "complete_cpu_s": round(self.complete_cpu, 4),
+            **(self._complete_stats() if self._complete_stats else {}),
             "backlog_limit": self._backlog,
             "rows_per_s": round(self._rate),
             "lag_rows": len(lags),
