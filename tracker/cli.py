@@ -14,19 +14,25 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from tracker import guests, schemas
+from tracker import guests, schemas, serve
 from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError
 from tracker.links import service as catalogue
+from tracker.reports import build as reports
+from tracker.reports.costs import cost_row, import_costs, import_posts, post_row, present_post
+from tracker.retention import purge
 from tracker.schemas import validate
-from tracker.settings import Settings
+from tracker.settings import SETTINGS, Settings
 from tracker.store import Store, open_store
+from tracker.store.backup import BackupError, backup_sqlite
+from tracker.store.transfer import TransferError, export_store, import_store
 
 
 def _settings() -> Settings:
@@ -87,10 +93,6 @@ def _model_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, A
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from tracker.app import create_app
-
     settings = _settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -104,21 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
     )
     sys.stdout.flush()
-    from tracker.http.limits import UVICORN_LIMITS, bounded_httptools_protocol
-
-    uvicorn.run(
-        create_app(settings, freeze_heap=True),
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level,
-        loop="uvloop",
-        http=bounded_httptools_protocol(),
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
-        access_log=args.access_log,
-        **UVICORN_LIMITS,
-    )
+    serve.run(settings, host=args.host, port=args.port, access_log=args.access_log)
     return 0
 
 
@@ -238,8 +226,6 @@ KINDS: dict[str, Kind] = {
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from tracker.retention import purge
-
     async def go(store: Store, settings: Settings) -> None:
         done = await purge(store, settings)
         if not done:
@@ -251,10 +237,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from tracker.store.backup import BackupError, backup_sqlite
-
     settings = _settings()
     if not settings.is_sqlite:
         print(
@@ -276,8 +258,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tracker.store.transfer import TransferError, export_store
-
     async def go(store: Store, settings: Settings) -> None:
         if args.file == "-":
             counts = await export_store(store.db, sys.stdout)
@@ -300,8 +280,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tracker.store.transfer import TransferError, import_store
-
     async def go(store: Store, settings: Settings) -> None:
         if args.file == "-":
             counts = await import_store(store.db, sys.stdin)
@@ -367,7 +345,6 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
 
 def cmd_import_csv(args: argparse.Namespace) -> int:
     """tracker cost import FILE | tracker post import FILE: all rows or none."""
-    from tracker.reports.costs import import_costs, import_posts
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action in ("add", "list"):
@@ -388,8 +365,6 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
     """tracker cost|post add ... (the API's fields) and tracker cost|post list."""
-    from tracker.reports.costs import cost_row, post_row, present_post
-
     if args.action == "list":
         if args.record == "cost":
             _table(
@@ -411,7 +386,6 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """tracker report DIMENSION [--model M] [--start D] [--end D] [--csv]"""
-    from tracker.reports import build as reports
 
     async def go(store: Store, settings: Settings) -> None:
         query = {
@@ -447,8 +421,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print every setting as the README's markdown table."""
-    from tracker.settings import SETTINGS
-
     print("| Setting | Default | What it does |")
     print("|---|---|---|")
     for s in SETTINGS:

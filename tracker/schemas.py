@@ -196,7 +196,8 @@ class ShopIn(Model):
     currency: Currency = "USD"
 
 
-class ShopPatch(Model):
+class ShopPatch(Patch):
+    NOT_NULL = frozenset({"name", "currency", "status", "secret"})
     name: Short | None = None
     currency: Currency | None = None
     status: Status | None = None
@@ -215,7 +216,8 @@ class CodeIn(Model):
     status: Status = "active"
 
 
-class CodePatch(Model):
+class CodePatch(Patch):
+    NOT_NULL = frozenset({"status"})
     campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = None
     value_type: Literal["percent", "fixed"] | None = None
     value: int | None = Field(None, ge=0, le=10**12)

@@ -4,11 +4,8 @@
   ``TRACKER_MAX_BODY_BYTES`` before reading a byte (413), and counts chunked bodies as they
   arrive, raising ``PayloadTooLarge`` inside the handler that reads past the cap, so no
   handler ever holds more than the cap in memory or writes half a request.
-* Request line and headers: ``UVICORN_LIMITS`` are passed to uvicorn by ``tracker serve``.
-  uvicorn's httptools parser has no size option and holds a request head of any size in
-  memory (measured: a 5 MB header was read whole), so ``serve`` runs
-  ``bounded_httptools_protocol()``, which closes the connection with 431 once a request
-  head passes ``MAX_HEAD_BYTES``; h11 stops at ``h11_max_incomplete_event_size``. Within
+* Request line and headers: the server stops a request head at ``MAX_HEAD_BYTES`` (see
+  ``tracker.serve``: its options and the bounded httptools protocol). Within
   that, ``HeaderLimitMiddleware`` refuses headers over ``MAX_HEADER_BYTES`` (431) and URLs
   over ``MAX_URL_BYTES`` (414) whichever parser runs.
 """
@@ -16,7 +13,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,20 +27,6 @@ MAX_HEADER_COUNT = 100
 
 #: Bytes of one request head (request line + headers) a connection may send before 431.
 MAX_HEAD_BYTES = MAX_HEADER_BYTES + MAX_URL_BYTES + 1024
-
-#: Keyword arguments for ``uvicorn.run`` (see ``tracker serve``), each chosen on purpose.
-UVICORN_LIMITS: dict[str, Any] = {
-    # h11 refuses a request line + headers larger than this (400) before the app sees it.
-    "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
-    # Connections beyond this get 503 instead of queueing without bound in memory.
-    "limit_concurrency": 4096,
-    # Pending TCP connections the kernel holds for us.
-    "backlog": 2048,
-    # Idle keep-alive connections are closed after this many seconds.
-    "timeout_keep_alive": 5,
-    # On SIGTERM, in-flight requests get this long; then the click writer drains.
-    "timeout_graceful_shutdown": 10,
-}
 
 
 async def _reply(send: Send, status: int, code: str, detail: str) -> None:
@@ -128,50 +110,3 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counted, send)
-
-
-def bounded_httptools_protocol() -> type[Any]:
-    """uvicorn's httptools protocol, with request heads capped at ``MAX_HEAD_BYTES``."""
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
-        _head_bytes = 0  # bytes received since the current request began
-        _in_body = False
-        _heads = 0  # request heads completed on this connection
-
-        def data_received(self, data: bytes) -> None:
-            if self._in_body:
-                super().data_received(data)
-                return
-            room = MAX_HEAD_BYTES - self._head_bytes
-            if len(data) <= room:
-                self._head_bytes += len(data)
-                super().data_received(data)
-                return
-            heads = self._heads
-            super().data_received(data[:room])  # the head may end inside this slice
-            if self.transport.is_closing():
-                return
-            if self._heads == heads:
-                msg = b"request head too large"
-                self.transport.write(
-                    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                    b"content-type: text/plain; charset=utf-8\r\n"
-                    b"content-length: " + str(len(msg)).encode() + b"\r\n"
-                    b"connection: close\r\n\r\n" + msg
-                )
-                self.transport.close()
-                return
-            super().data_received(data[room:])
-
-        def on_headers_complete(self) -> None:
-            self._in_body = True
-            self._heads += 1
-            super().on_headers_complete()
-
-        def on_message_complete(self) -> None:
-            self._in_body = False
-            self._head_bytes = 0
-            super().on_message_complete()
-
-    return BoundedHttpToolsProtocol
