@@ -94,3 +94,11 @@ def test_write_bench_measures_schema_against_its_floor(capsys: pytest.CaptureFix
     floor, schema = (ln for ln in out.splitlines() if ln.strip().startswith(("floor", "schema")))
     assert "1.00x" in floor and "clicks_at" not in floor
     assert "clicks_at" in schema and "clicks_fingerprint_human" in schema
+
+
+def test_direct_bench_splits_the_click_path(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import direct
+
+    assert direct.main(["--requests", "300", "--reps", "1", "--links", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "| new |" in out and "| repeat |" in out and "enrich (writer)" in out

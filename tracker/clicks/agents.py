@@ -4,7 +4,7 @@ not depend on having seen the agent before.
 In-app browsers (Instagram, TikTok, Facebook) put build numbers, device models and ids in
 their user agents, so nearly every real click carries an agent never seen before: a cache
 per distinct agent helps little, and the first look at an agent is what must be cheap.
-Measured per unseen in-app agent on the bench VM (``bench/agents.py``):
+Measured per unseen in-app agent on the bench VM (bench/README.md, issue 13):
 
 * ``user-agents`` (``ua-parser`` 0.x regexes in pure Python, no release since 2020): ~520 us;
   ``ua-parser`` 1.x with its Rust resolver ``ua-parser-rs`` (the same uap-core regexes,
@@ -27,9 +27,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import re2
-from crawlerdetect.providers.crawlers import data as _CRAWLERS
-from crawlerdetect.providers.exclusions import data as _EXCLUSIONS
+import re2  # type: ignore[import-untyped]  # ships no type hints
+from crawlerdetect.providers.crawlers import data as _CRAWLERS  # type: ignore[import-untyped]
+from crawlerdetect.providers.exclusions import data as _EXCLUSIONS  # type: ignore[import-untyped]
 from ua_parser.loaders import load_lazy_builtins
 from ua_parser.regex import Resolver
 
