@@ -194,6 +194,10 @@ async def test_a_client_flooding_unseen_agents_waits_alone_and_loses_nothing(
         started = time.monotonic()
         ids.append(await _click(live, vary(IN_APP[1], 3), "198.51.100.20"))
         assert time.monotonic() - started < 0.5  # not behind the flooder's debt
+        # a private address names no client of its own (an unlisted proxy): never limited
+        started = time.monotonic()
+        ids += [await _click(live, vary(IN_APP[2], i), "10.1.2.3") for i in range(1, 7)]
+        assert time.monotonic() - started < 4 * 0.2 - 0.05
         await live.flush()
         for cid in ids:
             click = await live.store.get_click(cid)

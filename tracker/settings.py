@@ -289,7 +289,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Redirects with a user agent not seen recently, per second per client network (the "
         "fingerprint's /24 or /48; 0: no limit). Beyond it the 302 is delayed (at most 1 s, "
         "never refused, the click still recorded), so one client flooding unique agents "
-        "cannot slow other shoppers down.",
+        "cannot slow other shoppers down. Private and loopback clients (an unlisted proxy) "
+        "are not limited.",
     ),
     Setting(
         "TRACKER_UNSEEN_AGENTS_BURST",

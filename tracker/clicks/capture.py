@@ -30,7 +30,9 @@ MAX_LANG = 128
 AGENTS_KEPT = 16_384
 #: Past the stored columns, a row from ``ClickCapture.row`` carries the user agent still to
 #: be described (None if it was known) and the client's network (the fingerprint's /24 or
-#: /48: the key of the per-client limit on unseen agents). Neither is stored.
+#: /48: the key of the per-client limit on unseen agents; None for a private, loopback or
+#: unparsable address, often a proxy not listed in TRACKER_TRUSTED_PROXIES, which must not
+#: put every shopper in one bucket). Neither is stored.
 PENDING_UA = 15
 CLIENT_NET = 16
 
@@ -160,6 +162,7 @@ class ClickCapture:
             reason = agent_reason or reason
         ip = self.client_ip(scope, headers)
         net = self.truncate(ip)
+        limit_key = None if pending is None or _LOCAL.contains(ip) or net == "invalid" else net
         referrer = headers.get(b"referer")
         return (
             click_id,
@@ -178,7 +181,7 @@ class ClickCapture:
             ip if self._raw_ip else None,
             method,
             pending,
-            net,
+            limit_key,
         )
 
     async def complete_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -237,6 +240,25 @@ class _Networks:
             except OSError:
                 return False
         return any(n & mask == net for net, mask in nets)
+
+
+#: Addresses that name no client of their own (private, loopback, link-local, CGNAT space).
+_LOCAL = _Networks(
+    tuple(
+        ipaddress.ip_network(n)
+        for n in (
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "127.0.0.0/8",
+            "100.64.0.0/10",
+            "169.254.0.0/16",
+            "::1/128",
+            "fc00::/7",
+            "fe80::/10",
+        )
+    )
+)
 
 
 def _referrer_host(raw: bytes) -> str | None:

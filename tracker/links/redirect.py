@@ -14,7 +14,7 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tracker.clicks.capture import CLIENT_NET, PENDING_UA, ClickCapture
+from tracker.clicks.capture import CLIENT_NET, ClickCapture
 from tracker.clicks.writer import ClickWriter
 from tracker.core import ids
 from tracker.http.ratelimit import RateLimiter
@@ -71,8 +71,9 @@ class RedirectMiddleware:
         user agent the writer must describe, apply the client's limit on those."""
         if not self.writer.add(row):
             await self.writer.add_waiting(row)
-        if row[PENDING_UA] is not None and self.unseen is not None:
-            wait = self.unseen.delay(str(row[CLIENT_NET]), MAX_UNSEEN_WAIT)
+        key = row[CLIENT_NET]
+        if key is not None and self.unseen is not None:
+            wait = self.unseen.delay(str(key), MAX_UNSEEN_WAIT)
             if wait:
                 await asyncio.sleep(wait)
 
