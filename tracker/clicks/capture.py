@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 import logging
 import socket
+from itertools import islice
 from typing import Any
 
 from tracker.clicks.agents import Agent, describe
@@ -53,7 +54,7 @@ class AgentMap:
     def put(self, ua: str, agent: Agent) -> None:
         m = self._map
         if len(m) >= self._size:
-            for key in list(m)[: self._size // 8]:
+            for key in list(islice(m, self._size // 8)):
                 del m[key]
         m[ua] = agent
 
