@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tracker.core import clock
+from tracker.store.engine import CLICK_COLUMNS
 
 log = logging.getLogger("tracker.clicks")
 
@@ -228,6 +229,15 @@ class ClickWriter:
             await self._complete_range(batch, done, len(batch))
         return batch
 
+    async def _completed(self, batch: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Every row of ``batch`` completed; should completing itself fail, the rows keep
+        what the redirect recorded (no description) rather than be lost or refused."""
+        try:
+            return await self._prepare(batch, 0)
+        except Exception:
+            log.exception("completing %d click rows failed; stored without description", len(batch))
+            return [r[: len(CLICK_COLUMNS)] for r in batch]
+
     async def _insert(self, batch: list[tuple[Any, ...]]) -> None:
         iso = self._iso
         rows = [(r[0], iso(r[1]), *r[2:]) for r in batch]
@@ -260,6 +270,7 @@ class ClickWriter:
         except Exception:
             self.failures += 1
             log.exception("writing %d clicks failed; will retry", len(batch))
+            batch = await self._completed(batch)
             try:
                 store_up = await self._store.ping()
             except Exception:
@@ -267,9 +278,9 @@ class ClickWriter:
             if store_up:
                 batch = await self._bisect(batch)
             if batch:
-                batch = await self._prepare(batch, 0)  # complete: the retry needs no more
-                self._buf[:0] = batch
-                self._done += len(batch)
+                # A new list, not an insert at the front of the old one: the enricher may be
+                # writing results into the old list by index right now.
+                self._buf, self._done = batch + self._buf, len(batch) + self._done
                 await asyncio.sleep(min(1.0, self._interval * 4))
             return
         else:
