@@ -375,12 +375,12 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
             rows = [present_post(r) for r in await store.list_posts()]
             _table(rows, ["id", "creator_id", "platform", "format", "posted_at", "engagement_rate"])
         return
-    model = schemas.CostIn if args.record == "cost" else schemas.PostIn
-    values = validate(model, _model_args(args, model))
     if args.record == "cost":
-        _print(await store.add_cost(await cost_row(store, values)))  # type: ignore[arg-type]
+        cost = validate(schemas.CostIn, _model_args(args, schemas.CostIn))
+        _print(await store.add_cost(await cost_row(store, cost)))
     else:
-        made = await store.add_posts([await post_row(store, values)])  # type: ignore[arg-type]
+        post = validate(schemas.PostIn, _model_args(args, schemas.PostIn))
+        made = await store.add_posts([await post_row(store, post)])
         _print({"id": made[0]})
 
 
@@ -466,7 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_token)
 
     guests.add_commands(guests.from_env(), sub, _run)
+    _add_record_commands(sub)
+    return parser
 
+
+def _add_record_commands(sub: Any) -> None:
+    """costs and posts, the report, and the catalogue's kinds (creator, link, code...)."""
     for kind in ("cost", "post"):
         p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
         ksub = p.add_subparsers(dest="action", required=True)
@@ -487,24 +492,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true")
     p.set_defaults(fn=cmd_report)
 
-    for name, kind in KINDS.items():
+    for name, spec in KINDS.items():
         p = sub.add_parser(name, help=f"{name}s: create | list | get | update | disable | enable")
         ksub = p.add_subparsers(dest="action", required=True)
         c = ksub.add_parser("create")
-        _add_model_options(c, kind.create_model)
+        _add_model_options(c, spec.create_model)
         ksub.add_parser("list").add_argument("--limit", type=int, default=100)
         for action in ("get", "disable", "enable"):
             ksub.add_parser(action).add_argument("ref")
         u = ksub.add_parser("update")
         u.add_argument("ref")
-        _add_model_options(u, kind.patch_model)
+        _add_model_options(u, spec.patch_model)
         p.set_defaults(fn=cmd_resource, kind=name)
         if name == "code":
             b = ksub.add_parser("bulk", help="one code per creator (--creators a,b or all)")
             _add_model_options(b, schemas.CodeBulk)
             b.set_defaults(fn=cmd_codes_extra)
             ksub.add_parser("export", help="CSV of all codes").set_defaults(fn=cmd_codes_extra)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ list; the OpenAPI document is generated from the same models.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -19,12 +19,11 @@ from pydantic import (
     model_validator,
 )
 
-from tracker.catalogue.creators import PLATFORMS
+from tracker.catalogue.creators import Platform
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
 
 Status = Literal["active", "disabled"]
-Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Handle = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$")]
 Short = Annotated[str, StringConstraints(max_length=200)]
@@ -278,7 +277,10 @@ class PostIn(Model):
     followers_at_post: Count | None = None
 
 
-def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

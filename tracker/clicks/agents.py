@@ -19,7 +19,7 @@ Measured per unseen in-app agent on the bench VM (bench/README.md, issue 13):
   into a crawler word, which no real browser produces.
 
 The device classes follow ``user-agents`` (mobile / tablet / desktop / bot / other) from the
-same uap-core families; ``tests/test_agents.py`` checks they agree on every fixture agent.
+same uap-core families; ``tests/clicks/test_agents.py`` checks they agree on every fixture agent.
 """
 
 from __future__ import annotations

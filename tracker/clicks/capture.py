@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 import logging
 import socket
+from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
@@ -106,7 +107,7 @@ class ClickCapture:
         prefix = self._v4 if addr.version == 4 else self._v6
         return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
 
-    def client_ip(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+    def client_ip(self, scope: Mapping[str, Any], headers: dict[bytes, bytes]) -> str:
         peer = (scope.get("client") or ("", 0))[0] or ""
         if not self._trusted or not self._trusted.contains(peer):
             return peer
@@ -135,7 +136,7 @@ class ClickCapture:
 
     def row(
         self,
-        scope: dict[str, Any],
+        scope: Mapping[str, Any],
         slug: str,
         link_id: str | None,
         creator_id: str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker.core import clock
-from tracker.core.errors import NotFound, Unprocessable
+from tracker.core.errors import NotFound
 from tracker.store.base import StoreBase, where
 from tracker.store.engine import Row
 
@@ -21,16 +21,6 @@ class CodeQueries(StoreBase):
             "a code with that text (codes are case-insensitive)",
         )
         return [await self.get_code(code_id) for code_id in made]
-
-    async def resolve_creator_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
-        out = dict(data)
-        for key, getter in (("creator_id", self.get_creator), ("campaign_id", self.get_campaign)):  # type: ignore[attr-defined]
-            if out.get(key):
-                try:
-                    out[key] = (await getter(out[key]))["id"]
-                except NotFound as exc:
-                    raise Unprocessable(f"{key}: {exc.reason}") from None
-        return out
 
     async def get_code(self, ref: str) -> Row:
         row = await self.db.fetch_one(

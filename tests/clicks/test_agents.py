@@ -19,7 +19,7 @@ from tests.conftest import Running, Server, free_port, make_settings, running, s
 from tracker.clicks.agents import crawler, describe
 from tracker.http.ratelimit import RateLimiter
 
-FIXTURE = Path(__file__).parent / "fixtures" / "user-agents" / "in-app.txt"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "user-agents" / "in-app.txt"
 IN_APP = [line.strip() for line in FIXTURE.read_text().splitlines() if line.strip()]
 BROWSERS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
