@@ -67,7 +67,7 @@ LANGS = ["en-US,en;q=0.9"] * 8 + ["de-DE,de;q=0.9,en;q=0.8", "es-ES,es;q=0.9"]
 
 
 def android_agents() -> list[str]:
-    lines = (FIXTURES / "user-agents-in-app.txt").read_text().splitlines()
+    lines = (FIXTURES / "user-agents" / "in-app.txt").read_text().splitlines()
     return [ua for ua in lines if ua.strip() and describe_agent(ua)[3] is None]
 
 

@@ -71,6 +71,12 @@ def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
     assert clicks["match"] and clicks["wrk_302"] > 0
     assert clicks["wrk_302"] <= clicks["db"] <= clicks["wrk_sent"]
     assert {r["target"] for r in figures["redirect"]["runs"]} == {"bare", "tracker"}
+    assert set(figures["redirect"]["scenarios"]) == {"new-visitors", "8-visitors"}
+    assert clicks["undescribed"] == 0  # every unseen user agent was described in the writer
+    new = [r for r in figures["redirect"]["runs"] if r["scenario"] == "new-visitors"]
+    assert any(r["enrich_us"] > 0 for r in new if r["target"] == "tracker")
+    abuse = figures["redirect"]["abuse"]["summary"]
+    assert abuse["tracker"]["quiet_p99_ms"] > 0 and abuse["tracker"]["abused_p99_ms"] > 0
     assert "requests/s" in proc.stdout and "server CPU" in proc.stdout
     postbacks = figures["postbacks"]  # issue 3's endpoint is on this branch
     assert postbacks["orders_stored"] == postbacks["orders_sent"] == postbacks["answered_200"]
@@ -88,3 +94,11 @@ def test_write_bench_measures_schema_against_its_floor(capsys: pytest.CaptureFix
     floor, schema = (ln for ln in out.splitlines() if ln.strip().startswith(("floor", "schema")))
     assert "1.00x" in floor and "clicks_at" not in floor
     assert "clicks_at" in schema and "clicks_fingerprint_human" in schema
+
+
+def test_direct_bench_splits_the_click_path(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import direct
+
+    assert direct.main(["--requests", "300", "--reps", "1", "--links", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "| new |" in out and "| repeat |" in out and "enrich (writer)" in out

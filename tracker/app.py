@@ -97,6 +97,8 @@ def _lifespan(
             interval_ms=settings.flush_interval_ms,
             max_rows=settings.flush_max_rows,
             max_queue=settings.click_queue_max,
+            complete=state.capture.complete_rows,
+            complete_stats=state.capture.describer.stats,
         )
         state.writer.start()
         state.orphans = OrphanCounter(state.store)

@@ -213,6 +213,22 @@ SETTINGS: tuple[Setting, ...] = (
         "API requests a client IP may make at once before the sustained rate applies.",
     ),
     Setting(
+        "TRACKER_UNSEEN_AGENTS_PER_SEC",
+        _int_range(0, 1_000_000),
+        "100",
+        "Redirects with a user agent not seen recently, per second per client network (the "
+        "fingerprint's /24 or /48; 0: no limit). Beyond it the 302 is delayed (at most 1 s, "
+        "never refused, the click still recorded), so one client flooding unique agents "
+        "cannot slow other shoppers down. Private and loopback clients (an unlisted proxy) "
+        "are not limited.",
+    ),
+    Setting(
+        "TRACKER_UNSEEN_AGENTS_BURST",
+        _int_range(1, 1_000_000),
+        "500",
+        "Unseen user agents a client network may send at once before that rate applies.",
+    ),
+    Setting(
         "TRACKER_RETENTION_FINGERPRINT_DAYS",
         values.int_range(0, 3650),
         "30",
@@ -402,6 +418,8 @@ class Settings:
     log_level: str
     api_rate_per_sec: int
     api_rate_burst: int
+    unseen_agents_per_sec: int
+    unseen_agents_burst: int
     retention_fingerprint_days: int
     retention_raw_body_days: int
     retention_interval_minutes: int

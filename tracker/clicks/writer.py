@@ -11,14 +11,18 @@ import logging
 import time
 from array import array
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tracker.core import clock
+from tracker.store.engine import CLICK_COLUMNS
 
 log = logging.getLogger("tracker.clicks")
 
 _RECENT_STATS_ROWS = 100_000
 _KEPT_LAG_ROWS = 1_000_000
+#: Rows the enricher completes in one go (their unseen agents described together).
+ENRICH_MAX_ROWS = 2_000
 
 
 class _IsoTime:
@@ -62,8 +66,23 @@ class ClickWriter:
         max_rows: int,
         max_queue: int,
         block_timeout: float = 5.0,
+        complete: Callable[[list[tuple[Any, ...]]], Awaitable[list[tuple[Any, ...]]]] | None = None,
+        complete_stats: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._store = store
+        #: Turns queued rows into the stored columns (``ClickCapture.complete_rows``:
+        #: describes user agents the redirect had not seen); every row goes through it once
+        #: before it is stored, by the enricher task or, for what it has not reached, the flush.
+        self._complete = complete
+        self._complete_stats = complete_stats
+        self.completed = 0
+        #: Rows at the front of the queue already completed by the enricher task, which
+        #: works through new rows while the previous batch is being stored in its thread.
+        self._done = 0
+        self._enrich_wake = asyncio.Event()
+        self._enricher: asyncio.Task[None] | None = None
+        #: The enricher's rows in flight: (the queue list they are in, end index, task).
+        self._inflight: tuple[list[tuple[Any, ...]], int, asyncio.Future[None]] | None = None
         self._interval = interval_ms / 1000
         self._max_rows = max_rows
         self._max_queue = max_queue
@@ -93,6 +112,8 @@ class ClickWriter:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="click-writer")
+        if self._complete is not None:
+            self._enricher = asyncio.create_task(self._enrich(), name="click-enricher")
 
     @property
     def pending(self) -> int:
@@ -106,6 +127,8 @@ class ClickWriter:
         self._buf.append(row)
         if n + 1 >= self._max_rows:
             self._wake.set()
+        if self._enricher is not None and not self._enrich_wake.is_set():
+            self._enrich_wake.set()
         return True
 
     async def add_waiting(self, row: tuple[Any, ...]) -> None:
@@ -161,6 +184,60 @@ class ClickWriter:
             if self._buf:
                 await self.flush()
 
+    async def _enrich(self) -> None:
+        """Complete queued rows as they arrive, so a batch is mostly ready when its flush
+        comes and the work overlaps the previous batch's write (in the store's thread)."""
+        while True:
+            buf, start = self._buf, self._done
+            if start >= len(buf):
+                self._enrich_wake.clear()
+                await self._enrich_wake.wait()
+                continue
+            end = min(len(buf), start + ENRICH_MAX_ROWS)
+            job = asyncio.ensure_future(self._complete_range(buf, start, end))
+            self._inflight = (buf, end, job)
+            try:
+                await asyncio.shield(job)
+            except Exception:
+                log.exception("completing click rows failed; the flush will retry them")
+                await asyncio.sleep(self._interval)
+                continue
+            finally:
+                self._inflight = None
+            if buf is self._buf:  # not taken by a flush meanwhile (that one knew ``end``)
+                self._done = end
+
+    async def _complete_range(self, buf: list[tuple[Any, ...]], start: int, end: int) -> None:
+        assert self._complete is not None
+        buf[start:end] = await self._complete(buf[start:end])
+        self.completed += end - start
+
+    async def _prepare(self, batch: list[tuple[Any, ...]], done: int) -> list[tuple[Any, ...]]:
+        """Complete the rows of ``batch`` from ``done`` on: wait for the enricher's rows in
+        flight, then complete the ones it had not reached."""
+        if self._complete is None:
+            return batch
+        inflight = self._inflight
+        if inflight is not None and inflight[0] is batch:
+            try:
+                await asyncio.shield(inflight[2])
+            except Exception:
+                log.debug("the enricher's rows failed; completing them here")
+            else:
+                done = max(done, inflight[1])
+        if done < len(batch):
+            await self._complete_range(batch, done, len(batch))
+        return batch
+
+    async def _completed(self, batch: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Every row of ``batch`` completed; should completing itself fail, the rows keep
+        what the redirect recorded (no description) rather than be lost or refused."""
+        try:
+            return await self._prepare(batch, 0)
+        except Exception:
+            log.exception("completing %d click rows failed; stored without description", len(batch))
+            return [r[: len(CLICK_COLUMNS)] for r in batch]
+
     async def _insert(self, batch: list[tuple[Any, ...]]) -> None:
         iso = self._iso
         rows = [(r[0], iso(r[1]), *r[2:]) for r in batch]
@@ -182,15 +259,18 @@ class ClickWriter:
         (``ON CONFLICT DO NOTHING``), so retried halves never duplicate.
         """
         batch, self._buf = self._buf, []
+        done, self._done = self._done, 0
         if not batch:
             return
         self._flushing += 1
         started = time.perf_counter()
         try:
+            batch = await self._prepare(batch, done)
             await self._insert(batch)
         except Exception:
             self.failures += 1
             log.exception("writing %d clicks failed; will retry", len(batch))
+            batch = await self._completed(batch)
             try:
                 store_up = await self._store.ping()
             except Exception:
@@ -198,7 +278,9 @@ class ClickWriter:
             if store_up:
                 batch = await self._bisect(batch)
             if batch:
-                self._buf[:0] = batch
+                # A new list, not an insert at the front of the old one: the enricher may be
+                # writing results into the old list by index right now.
+                self._buf, self._done = batch + self._buf, len(batch) + self._done
                 await asyncio.sleep(min(1.0, self._interval * 4))
             return
         else:
@@ -257,6 +339,11 @@ class ClickWriter:
         self._wake.set()
         if self._task is not None:
             await self._task
+        if self._enricher is not None:
+            self._enricher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._enricher
+            self._enricher = None
         for _ in range(10):
             if not self._buf:
                 break
@@ -304,6 +391,8 @@ class ClickWriter:
             "failures": self.failures,
             "rejected": self.rejected,
             "waits": self.waits,
+            "completed": self.completed,
+            **(self._complete_stats() if self._complete_stats else {}),
             "backlog_limit": self._backlog,
             "rows_per_s": round(self._rate),
             "lag_rows": len(lags),

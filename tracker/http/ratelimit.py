@@ -19,6 +19,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
+from itertools import islice
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -59,8 +60,30 @@ class RateLimiter:
             self.refused += 1
         self._buckets[key] = (tokens, now)  # re-inserted: dict order = least recently used first
         if len(self._buckets) > self.max_keys:
-            self._buckets.pop(next(iter(self._buckets)))
+            self._evict()
         return wait
+
+    def delay(self, key: str, max_wait: float, cost: float = 1.0) -> float:
+        """Like ``take``, but the caller always goes ahead after the returned wait: tokens
+        go into debt (at most ``max_wait`` seconds' worth), so each request past the limit
+        waits longer and a client's rate settles at ``rate``. Nothing is refused."""
+        now = self._clock()
+        tokens, at = self._buckets.pop(key, (self.burst, now))
+        tokens = max(-self.rate * max_wait, min(self.burst, tokens + (now - at) * self.rate) - cost)
+        wait = 0.0 if tokens >= 0 else -tokens / self.rate
+        if wait:
+            self.refused += 1
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > self.max_keys:
+            self._evict()
+        return wait
+
+    def _evict(self) -> None:
+        """Drop the least recently used eighth at once. One key per call looked cheap but is
+        not: ``next(iter(d))`` walks over the slots earlier pops left empty, ~16 us a call
+        at 100,000 keys with a new client every request (measured); in bulk it is ~0.1 us."""
+        for key in list(islice(self._buckets, max(1, self.max_keys // 8))):
+            del self._buckets[key]
 
     def exhausted(self, key: str) -> float:
         """Seconds until ``key`` has a whole token again (0.0 if it has one now); spends none."""

@@ -7,16 +7,18 @@ and queued for the batch writer, and the 302 goes out. Everything else passes th
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tracker.clicks.capture import MAX_UA, ClickCapture, describe_agent
+from tracker.clicks.capture import CLIENT_NET, MAX_UA, ClickCapture
 from tracker.clicks.orphans import OrphanCounter
 from tracker.clicks.writer import ClickWriter
 from tracker.core import ids
+from tracker.http.ratelimit import RateLimiter
 from tracker.links.cache import MISS, LinkCache
 from tracker.links.rules import RESERVED_SLUGS, SLUG_RE
 from tracker.settings import Settings
@@ -24,6 +26,8 @@ from tracker.settings import Settings
 log = logging.getLogger("tracker.links")
 
 _NO_STORE = (b"cache-control", b"private, no-store")
+#: Longest delay of a redirect over the per-client limit on unseen user agents.
+MAX_UNSEEN_WAIT = 1.0
 
 
 def _page(status: int, title: str, message: str) -> bytes:
@@ -57,6 +61,24 @@ class RedirectMiddleware:
         self.capture = capture
         self.writer = writer
         self.param = settings.click_id_param
+        #: Unseen user agents per client network: what one client can make the writer
+        #: describe. Over it the 302 waits (the click is queued first); nobody is refused.
+        self.unseen = (
+            RateLimiter(settings.unseen_agents_per_sec, settings.unseen_agents_burst)
+            if settings.unseen_agents_per_sec
+            else None
+        )
+
+    async def _queue(self, row: tuple[object, ...]) -> None:
+        """Hand the click to the writer (waiting for room under backpressure); then, for a
+        user agent the writer must describe, apply the client's limit on those."""
+        if not self.writer.add(row):
+            await self.writer.add_waiting(row)
+        key = row[CLIENT_NET]
+        if key is not None and self.unseen is not None:
+            wait = self.unseen.delay(str(key), MAX_UNSEEN_WAIT)
+            if wait:
+                await asyncio.sleep(wait)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -72,7 +94,7 @@ class RedirectMiddleware:
             link = await self.cache.load(slug) if SLUG_RE.match(slug) else None
         if link is None:  # an orphan visit: counted per slug and hour, no row of its own
             ua = dict(scope["headers"]).get(b"user-agent", b"").decode("latin-1")[:MAX_UA]
-            is_bot = scope["method"] == "HEAD" or describe_agent(ua)[3] is not None
+            is_bot = scope["method"] == "HEAD" or self.capture.agents.describe(ua)[3] is not None
             self.orphans.add(slug, now, is_bot)
             row = None
             status, body = 404, NOT_FOUND
@@ -83,8 +105,7 @@ class RedirectMiddleware:
             click_id = ids.click_id()
             row = self.capture.row(scope, slug, link.id, link.creator_id, click_id, now)
             location = link.location(self.param, click_id, scope.get("query_string", b""))
-            if not self.writer.add(row):
-                await self.writer.add_waiting(row)
+            await self._queue(row)
             await send(
                 {
                     "type": "http.response.start",
@@ -98,8 +119,8 @@ class RedirectMiddleware:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        if row is not None and not self.writer.add(row):
-            await self.writer.add_waiting(row)
+        if row is not None:
+            await self._queue(row)
         await send(
             {
                 "type": "http.response.start",
