@@ -214,7 +214,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "TRACKER_UNSEEN_AGENTS_PER_SEC",
-        _int_range(0, 1_000_000),
+        values.int_range(0, 1_000_000),
         "100",
         "Redirects with a user agent not seen recently, per second per client network (the "
         "fingerprint's /24 or /48; 0: no limit). Beyond it the 302 is delayed (at most 1 s, "
@@ -224,7 +224,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "TRACKER_UNSEEN_AGENTS_BURST",
-        _int_range(1, 1_000_000),
+        values.int_range(1, 1_000_000),
         "500",
         "Unseen user agents a client network may send at once before that rate applies.",
     ),
