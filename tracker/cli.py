@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -87,39 +86,15 @@ def _model_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, A
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from tracker.serve import serve
 
-    from tracker.app import create_app
-
-    settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    base = f"http://{args.host}:{args.port}"
-    print(f"Creatorlink serving on {base}  (database: {settings.database_url.split('@')[-1]})")
-    print(f"  short links:  {base}/SLUG")
-    print(f"  admin panel:  {base}/admin  (first user: .venv/bin/tracker admin create --email YOU)")
-    print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
-    print(
-        "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
-    )
-    sys.stdout.flush()
-    from tracker.http.limits import UVICORN_LIMITS, bounded_httptools_protocol
-
-    uvicorn.run(
-        create_app(settings, freeze_heap=True),
+    return serve(
+        _settings(),
         host=args.host,
         port=args.port,
-        log_level=settings.log_level,
-        loop="uvloop",
-        http=bounded_httptools_protocol(),
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
+        server=args.server,
         access_log=args.access_log,
-        **UVICORN_LIMITS,
     )
-    return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -464,7 +439,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--access-log", action="store_true")
+    p.add_argument(
+        "--access-log", action="store_true", help="one line per request, secrets redacted"
+    )
+    p.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default=None,
+        help="HTTP server (default: TRACKER_SERVER)",
+    )
     p.set_defaults(fn=cmd_serve)
 
     p = sub.add_parser("settings", help="print every setting (markdown table)")
