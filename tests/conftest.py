@@ -153,8 +153,10 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log_path = env, port, log
+    def __init__(
+        self, env: dict[str, str], port: int, log: Path, args: tuple[str, ...] = ()
+    ) -> None:
+        self.env, self.port, self.log_path, self.args = env, port, log, args
         self.kind = env.get("TRACKER_SERVER") or DEFAULT_SERVER
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -162,7 +164,7 @@ class Server:
     def start(self) -> Server:
         self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "tracker", "serve", "--port", str(self.port), *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,

@@ -61,7 +61,9 @@ def serve(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     fds = raise_open_files_limit()
-    sock = bind(host, port)
+    # granian listens on a socket of its own: ours only checks the address (never
+    # listening, so no connection can queue on it and be reset when it closes).
+    sock = bind(host, port, listen=settings.server == "uvicorn")
     _banner(settings, host, sock.getsockname()[1])
     if settings.server == "granian":
         return _granian(settings, sock, access_log, max(1024, fds - FD_HEADROOM))
@@ -83,7 +85,7 @@ def raise_open_files_limit() -> int:
     return soft
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
     """The listening socket, with ``SO_REUSEPORT`` where the platform has it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -91,7 +93,8 @@ def bind(host: str, port: int) -> socket.socket:
     if hasattr(socket, "SO_REUSEPORT"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(BACKLOG)
+    if listen:
+        sock.listen(BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -164,15 +167,27 @@ async def _granian_main(
     it is set to what the file descriptors allow and slow heads are bounded by time."""
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
+    from granian.net import SocketSpec
     from granian.server.embed import Server
+
+    class _Server(Server):  # type: ignore[misc]
+        def _init_shared_socket(self) -> None:
+            # granian 2.x on Linux binds a socket to test the address and drops it: with
+            # SO_REUSEPORT the kernel may hand that socket a connection, reset as it
+            # closes (measured: one reset per start next to a serving process). The
+            # worker binds its own; the address was checked by ``bind`` above.
+            if sys.platform != "linux":
+                super()._init_shared_socket()
+                return
+            self._ssp = SocketSpec(self.bind_addr, self.bind_port, self.backlog)
 
     from tracker.http.limits import MAX_HEAD_BYTES, MAX_HEADER_COUNT
 
     host, port = sock.getsockname()[:2]
-    sock.close()  # granian binds its own socket (SO_REUSEPORT on Linux) on the same address
+    sock.close()
     logging.getLogger("granian").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     assert MAX_HEADER_COUNT <= 100  # hyper's fixed limit of header lines
-    server = Server(
+    server = _Server(
         _app(settings, access_log),
         address=host,
         port=port,

@@ -80,10 +80,11 @@ async def test_start_stop_100_times(
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_soak_memory_and_files_flat(
-    server: Server, figures: Callable[[str, Any], None]
+    any_server: Server, figures: Callable[[str, Any], None]
 ) -> None:
     """Mixed redirects (links, unknown slugs, bots), API calls and signed Shopify postbacks
-    (new orders and replays) against a real server."""
+    (new orders and replays) against a real server, on each HTTP server."""
+    server = any_server
     slugs = [f"soak{i}" for i in range(20)]
     for slug in slugs[:2]:
         server.cli(
