@@ -154,21 +154,35 @@ def _uvicorn(settings: Settings, sock: socket.socket, access_log: bool) -> int:
 
 # -- granian -------------------------------------------------------------------------------
 def _granian(settings: Settings, sock: socket.socket, access_log: bool, conns: int) -> int:
-    import uvloop
+    host, port = sock.getsockname()[:2]
+    sock.close()
+    return run_granian(
+        _app(settings, access_log),
+        host,
+        port,
+        header_timeout=settings.header_timeout,
+        conns=conns,
+        log_level=settings.log_level,
+    )
 
-    return uvloop.run(_granian_main(settings, sock, access_log, conns))
 
-
-async def _granian_main(
-    settings: Settings, sock: socket.socket, access_log: bool, conns: int
+def run_granian(
+    app: Any, host: str, port: int, *, header_timeout: int, conns: int, log_level: str
 ) -> int:
-    """``conns``: granian's "backpressure" is a count of open connections, not requests
+    """Serve ``app`` on granian's embedded server, in this process, on uvloop, until SIGTERM
+    or SIGINT (then granian stops accepting, finishes in-flight requests and the lifespan
+    shutdown runs). Also how bench/servers.py runs the bare 302 on granian.
+
+    ``conns``: granian's "backpressure" is a count of open connections, not requests
     (measured: with 4,096, the 4,097th connection waited until a slow one timed out), so
     it is set to what the file descriptors allow and slow heads are bounded by time."""
+    import uvloop
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
     from granian.net import SocketSpec
     from granian.server.embed import Server
+
+    from tracker.http.limits import MAX_HEAD_BYTES, MAX_HEADER_COUNT
 
     class _Server(Server):  # type: ignore[misc]
         def _init_shared_socket(self) -> None:
@@ -181,14 +195,9 @@ async def _granian_main(
                 return
             self._ssp = SocketSpec(self.bind_addr, self.bind_port, self.backlog)
 
-    from tracker.http.limits import MAX_HEAD_BYTES, MAX_HEADER_COUNT
-
-    host, port = sock.getsockname()[:2]
-    sock.close()
-    logging.getLogger("granian").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     assert MAX_HEADER_COUNT <= 100  # hyper's fixed limit of header lines
     server = _Server(
-        _app(settings, access_log),
+        app,
         address=host,
         port=port,
         interface=Interfaces.ASGI,
@@ -197,16 +206,21 @@ async def _granian_main(
         backlog=BACKLOG,
         backpressure=conns,
         http1_settings=HTTP1Settings(
-            header_read_timeout=settings.header_timeout * 1000,
+            header_read_timeout=header_timeout * 1000,
             keep_alive=True,
             max_buffer_size=max(8192, MAX_HEAD_BYTES),
         ),
         log_enabled=True,
-        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_level=log_level,
         log_access=False,
     )
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, server.stop)
-    await server.serve()
-    return 3 if server.interrupt_children else 0
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, server.stop)
+        await server.serve()
+        return 3 if server.interrupt_children else 0
+
+    result: int = uvloop.run(main())
+    return result
