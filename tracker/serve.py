@@ -212,7 +212,14 @@ def run_granian(
         ),
         log_enabled=True,
         log_level=log_level,
+        # granian's own lines go through our root handler and format, like uvicorn's
+        log_dictconfig={"loggers": {"_granian": {"handlers": [], "propagate": True}}},
         log_access=False,
+    )
+    # granian calls its embedded server "experimental" at every start; what we rely on
+    # (lifespan, SIGTERM drain, timeouts, caps) is tested on it in tests/reliability.
+    logging.getLogger("_granian").addFilter(
+        lambda record: "experimental" not in record.getMessage()
     )
 
     async def main() -> int:
