@@ -4,17 +4,22 @@ several processes on one port (``SO_REUSEPORT``), and a failed start-up that exi
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import ROOT, Server, free_port, server_env
+from tests.reliability.loadgen import Flood, flood
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +134,57 @@ def test_failed_start_exits_non_zero(tmp_path: Path, server_kind: str) -> None:
     )
     assert out.returncode != 0, out.stdout + out.stderr
     assert time.monotonic() - t0 < 30
+
+
+@pytest.mark.anyio
+async def test_sigterm_then_sigkill_while_a_slow_client_holds_on(
+    tmp_path: Path, server_kind: str, figures: Callable[[str, Any], None]
+) -> None:
+    """granian's graceful stop waits for open connections (a half-sent head up to
+    TRACKER_HEADER_TIMEOUT, a trickled body up to TRACKER_BODY_TIMEOUT) before the
+    lifespan shutdown; meanwhile the click writer keeps flushing. So a supervisor that
+    loses patience and sends SIGKILL during that wait still loses no acknowledged click.
+    uvicorn closes such connections at once and exits by itself."""
+    db = tmp_path / "tracker.db"
+    env = server_env(
+        tmp_path,
+        f"sqlite:///{db}",
+        TRACKER_SERVER=server_kind,
+        TRACKER_HEADER_TIMEOUT="30",
+        TRACKER_FLUSH_INTERVAL_MS="50",
+    )
+    srv = Server(env, free_port(), tmp_path / "server.log").start()
+    srv.cli("link", "create", "--slug", "flood-a", "--destination", "https://shop.example.com/a")
+    slow = socket.create_connection(("127.0.0.1", srv.port))
+    slow.sendall(b"GET /flood-a HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+    stop, result = asyncio.Event(), Flood()
+    task = asyncio.create_task(
+        flood(srv.port, ["/flood-a"], conns=8, seconds=15, stop=stop, out=result)
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while len(result.acks) < 300 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert srv.proc is not None
+        srv.proc.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        stop.set()
+        await task
+        await asyncio.sleep(0.5)
+        held = srv.proc.poll() is None
+        if held:
+            srv.proc.send_signal(signal.SIGKILL)
+        srv.stop()
+    finally:
+        slow.close()
+    with sqlite3.connect(db) as conn:
+        stored = {r[0] for r in conn.execute("SELECT id FROM clicks")}
+    lost = [cid for cid in result.acks if cid not in stored]
+    figures(
+        f"{server_kind}: acknowledged / lost, SIGKILL 1 s after SIGTERM "
+        f"({'still draining' if held else 'already exited'})",
+        f"{len(result.acks)} / {len(lost)}",
+    )
+    assert len(result.acks) >= 300 and lost == []
+    if server_kind == "uvicorn":
+        assert not held  # uvicorn closed the half-sent connection and exited on its own
