@@ -251,7 +251,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TRACKER_SERVER",
         _choice("uvicorn", "granian"),
-        "uvicorn",
+        "granian",
         "HTTP server under the app (one worker per process): granian (Rust) or uvicorn. "
         "`tracker serve --server` overrides it. Both give every guarantee; see Serving.",
     ),
