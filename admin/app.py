@@ -71,9 +71,9 @@ def guard(endpoint: Handler, *, public: bool = False, any_role_may_post: bool = 
         except Rejected as exc:
             response = error_page(request, exc)
         finally:
-            form = getattr(request.state, "form", None)
-            if form is not None:
-                await form.close()  # spooled upload files
+            spooled = getattr(request.state, "form", None)
+            if spooled is not None:
+                await spooled.close()  # spooled upload files
         return _set_cookie(a, response, sess)
 
     handler.__name__ = endpoint.__name__

@@ -24,7 +24,7 @@ def nice_max(value: float) -> float:
         tick = step * exp
         if raw <= tick and tick == int(tick):
             return int(tick) * TICKS
-    return 10 * exp * TICKS
+    return int(10 * exp * TICKS)
 
 
 def day_range(last: date, days: int) -> list[str]:
@@ -48,6 +48,7 @@ def bar_chart(
 
     ``series`` is [(name, values, css class)], values aligned with ``labels`` (ISO days).
     """
+    # long: one SVG drawn top to bottom (grid, bars, labels, axes); split, it reads worse
     left, right, top, bottom = 56, 12, 16, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value = nice_max(max((max(v, default=0) for _, v, _ in series), default=0))

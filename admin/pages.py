@@ -41,7 +41,7 @@ from tracker.schemas import validate
 from tracker.settings import SETTINGS
 
 CHART_DAYS = 14
-PLACEHOLDERS = {}
+PLACEHOLDERS: dict[str, tuple[str, str]] = {}  # page name -> (title, text)
 
 
 def clicks_chart(rows: list[dict[str, Any]], title: str) -> Markup:
@@ -92,6 +92,7 @@ async def creators(
     form_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
 ) -> Response:
+    # long: the creators page: filters, sort, paging, tiers and the add form in one view
     store = admin(request).store
     qp = request.query_params
     filters = {

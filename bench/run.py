@@ -13,8 +13,7 @@ the figure least disturbed by wrk sharing the cores. Click flush lag comes from 
 own ``/healthz?since=`` (request time -> commit, for the clicks of that measured run).
 
 Then: every 302 must be a click row (checked against the database after a SIGTERM drain),
-signed Shopify postbacks/s (when ``tracker/postbacks/shopify.py`` exists) and the ROI report
-over the 500-creator data set (when ``tracker/reports.py`` exists).
+signed Shopify postbacks/s and the ROI report over the 500-creator data set.
 """
 
 from __future__ import annotations
@@ -437,12 +436,9 @@ def profile_tracker(server: Server, cmd: list[str], totals: Totals, tmp: Path) -
     say("\n".join(text.splitlines()[:30]))
 
 
-# -- postbacks and reports (when those features exist) -------------------------------------
+# -- postbacks and reports ----------------------------------------------------------------
 def postback_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any] | None:
     if args.skip_postbacks:
-        return None
-    if not (ROOT / "tracker" / "postbacks" / "shopify.py").exists():
-        say("postbacks: skipped - tracker/postbacks/shopify.py (issue 3) is not on this branch yet")
         return None
     from bench.postbacks import run_postbacks
 
@@ -452,9 +448,6 @@ def postback_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any] | None
 
 def report_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any] | None:
     if args.skip_report:
-        return None
-    if not (ROOT / "tracker" / "reports.py").exists():
-        say("ROI report: skipped - tracker/reports.py (issue 4) is not on this branch yet")
         return None
     from bench.report import run_report
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -56,22 +57,11 @@ class _Redirects:
         await self._mw(scope, receive, send)
 
 
-def create_app(
-    settings: Settings | None = None, *, freeze_heap: bool = False, access_log: bool = False
-) -> Starlette:
-    """``freeze_heap`` (``tracker serve`` sets it): once the link cache is warm, move every
-    object alive into the collector's permanent generation (``gc.freeze``). The cache holds
-    one compiled link per slug (100,000 in the benchmark) that lives as long as the
-    process; without this every full collection walked all of them again: about 15% of the
-    server's CPU per redirect under load. Objects frozen are still freed by reference
-    counting; only cycles among them are never collected, which long-lived caches do not
-    form. Off for apps made in tests, which start and stop many apps in one process.
-
-    ``access_log``: one redacted line per request (``tracker.http.accesslog``). Under
-    granian, the per-address cap counts requests in flight here (``tracker.http.connections``);
-    under uvicorn it counts connections in the server's protocol."""
-    settings = settings or Settings.from_env()
-    state = AppState(settings)
+def _lifespan(
+    settings: Settings, state: AppState, *, freeze_heap: bool
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Open the store (migrating it), warm the link cache, start the click writer and the
+    retention job; on shutdown drain the writer completely before closing the store."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -106,6 +96,27 @@ def create_app(
             log.info("shutdown: %s", state.writer.stats())
             await state.store.close()
 
+    return lifespan
+
+
+def create_app(
+    settings: Settings | None = None, *, freeze_heap: bool = False, access_log: bool = False
+) -> Starlette:
+    """``freeze_heap`` (``tracker serve`` sets it): once the link cache is warm, move every
+    object alive into the collector's permanent generation (``gc.freeze``). The cache holds
+    one compiled link per slug (100,000 in the benchmark) that lives as long as the
+    process; without this every full collection walked all of them again: about 15% of the
+    server's CPU per redirect under load. Objects frozen are still freed by reference
+    counting; only cycles among them are never collected, which long-lived caches do not
+    form. Off for apps made in tests, which start and stop many apps in one process.
+
+    ``access_log``: one redacted line per request (``tracker.http.accesslog``). Under
+    granian, the per-address cap counts requests in flight here (``tracker.http.connections``);
+    under uvicorn it counts connections in the server's protocol."""
+    settings = settings or Settings.from_env()
+    state = AppState(settings)
+
+    lifespan = _lifespan(settings, state, freeze_heap=freeze_heap)
     routes = [*core_routes(), *guests.mounts(guests.load(settings.guests), state)]
     outer: list[Middleware] = []
     if access_log:

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,9 +24,15 @@ from tracker.catalogue import shops as shop_of
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError
 from tracker.links import service as catalogue
+from tracker.reports import build as reports
+from tracker.reports.costs import cost_row, import_costs, import_posts, post_row, present_post
+from tracker.retention import purge
 from tracker.schemas import validate
-from tracker.settings import Settings
+from tracker.serve import serve
+from tracker.settings import SETTINGS, Settings
 from tracker.store import Store, open_store
+from tracker.store.backup import BackupError, backup_sqlite
+from tracker.store.transfer import TransferError, export_store, import_store
 
 
 def _settings() -> Settings:
@@ -86,8 +93,6 @@ def _model_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, A
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    from tracker.serve import serve
-
     return serve(
         _settings(),
         host=args.host,
@@ -213,8 +218,6 @@ KINDS: dict[str, Kind] = {
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from tracker.retention import purge
-
     async def go(store: Store, settings: Settings) -> None:
         done = await purge(store, settings)
         if not done:
@@ -226,10 +229,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from tracker.store.backup import BackupError, backup_sqlite
-
     settings = _settings()
     if not settings.is_sqlite:
         print(
@@ -251,8 +250,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tracker.store.transfer import TransferError, export_store
-
     async def go(store: Store, settings: Settings) -> None:
         if args.file == "-":
             counts = await export_store(store.db, sys.stdout)
@@ -275,8 +272,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tracker.store.transfer import TransferError, import_store
-
     async def go(store: Store, settings: Settings) -> None:
         if args.file == "-":
             counts = await import_store(store.db, sys.stdin)
@@ -342,7 +337,6 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
 
 def cmd_import_csv(args: argparse.Namespace) -> int:
     """tracker cost import FILE | tracker post import FILE: all rows or none."""
-    from tracker.reports.costs import import_costs, import_posts
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action in ("add", "list"):
@@ -363,8 +357,6 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
     """tracker cost|post add ... (the API's fields) and tracker cost|post list."""
-    from tracker.reports.costs import cost_row, post_row, present_post
-
     if args.action == "list":
         if args.record == "cost":
             _table(
@@ -375,18 +367,17 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
             rows = [present_post(r) for r in await store.list_posts()]
             _table(rows, ["id", "creator_id", "platform", "format", "posted_at", "engagement_rate"])
         return
-    model = schemas.CostIn if args.record == "cost" else schemas.PostIn
-    values = validate(model, _model_args(args, model))
     if args.record == "cost":
-        _print(await store.add_cost(await cost_row(store, values)))  # type: ignore[arg-type]
+        cost = validate(schemas.CostIn, _model_args(args, schemas.CostIn))
+        _print(await store.add_cost(await cost_row(store, cost)))
     else:
-        made = await store.add_posts([await post_row(store, values)])  # type: ignore[arg-type]
+        post = validate(schemas.PostIn, _model_args(args, schemas.PostIn))
+        made = await store.add_posts([await post_row(store, post)])
         _print({"id": made[0]})
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """tracker report DIMENSION [--model M] [--start D] [--end D] [--csv]"""
-    from tracker.reports import build as reports
 
     async def go(store: Store, settings: Settings) -> None:
         query = {
@@ -422,8 +413,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print every setting as the README's markdown table."""
-    from tracker.settings import SETTINGS
-
     print("| Setting | Default | What it does |")
     print("|---|---|---|")
     for s in SETTINGS:
@@ -477,7 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_token)
 
     guests.add_commands(guests.from_env(), sub, _run)
+    _add_record_commands(sub)
+    return parser
 
+
+def _add_record_commands(sub: Any) -> None:
+    """costs and posts, the report, and the catalogue's kinds (creator, link, code...)."""
     for kind in ("cost", "post"):
         p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
         ksub = p.add_subparsers(dest="action", required=True)
@@ -498,24 +492,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true")
     p.set_defaults(fn=cmd_report)
 
-    for name, kind in KINDS.items():
+    for name, spec in KINDS.items():
         p = sub.add_parser(name, help=f"{name}s: create | list | get | update | disable | enable")
         ksub = p.add_subparsers(dest="action", required=True)
         c = ksub.add_parser("create")
-        _add_model_options(c, kind.create_model)
+        _add_model_options(c, spec.create_model)
         ksub.add_parser("list").add_argument("--limit", type=int, default=100)
         for action in ("get", "disable", "enable"):
             ksub.add_parser(action).add_argument("ref")
         u = ksub.add_parser("update")
         u.add_argument("ref")
-        _add_model_options(u, kind.patch_model)
+        _add_model_options(u, spec.patch_model)
         p.set_defaults(fn=cmd_resource, kind=name)
         if name == "code":
             b = ksub.add_parser("bulk", help="one code per creator (--creators a,b or all)")
             _add_model_options(b, schemas.CodeBulk)
             b.set_defaults(fn=cmd_codes_extra)
             ksub.add_parser("export", help="CSV of all codes").set_defaults(fn=cmd_codes_extra)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ list; the OpenAPI document is generated from the same models.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -19,12 +19,11 @@ from pydantic import (
     model_validator,
 )
 
-from tracker.catalogue.creators import PLATFORMS
+from tracker.catalogue.creators import Platform
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
 
 Status = Literal["active", "disabled"]
-Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Handle = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$")]
 Short = Annotated[str, StringConstraints(max_length=200)]
@@ -196,7 +195,8 @@ class ShopIn(Model):
     currency: Currency = "USD"
 
 
-class ShopPatch(Model):
+class ShopPatch(Patch):
+    NOT_NULL = frozenset({"name", "currency", "status", "secret"})
     name: Short | None = None
     currency: Currency | None = None
     status: Status | None = None
@@ -215,7 +215,8 @@ class CodeIn(Model):
     status: Status = "active"
 
 
-class CodePatch(Model):
+class CodePatch(Patch):
+    NOT_NULL = frozenset({"status"})
     campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = None
     value_type: Literal["percent", "fixed"] | None = None
     value: int | None = Field(None, ge=0, le=10**12)
@@ -276,7 +277,10 @@ class PostIn(Model):
     followers_at_post: Count | None = None
 
 
-def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

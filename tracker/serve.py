@@ -34,6 +34,8 @@ import socket
 import sys
 from typing import Any
 
+from tracker.http.connections import guarded_httptools_protocol
+from tracker.http.limits import MAX_HEAD_BYTES, MAX_HEADER_COUNT
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker")
@@ -122,9 +124,6 @@ def _app(settings: Settings, access_log: bool) -> Any:
 def _uvicorn(settings: Settings, sock: socket.socket, access_log: bool) -> int:
     import uvicorn
 
-    from tracker.http.connections import guarded_httptools_protocol
-    from tracker.http.limits import MAX_HEAD_BYTES
-
     config = uvicorn.Config(
         _app(settings, access_log),
         log_level=settings.log_level,
@@ -176,13 +175,12 @@ def run_granian(
     ``conns``: granian's "backpressure" is a count of open connections, not requests
     (measured: with 4,096, the 4,097th connection waited until a slow one timed out), so
     it is set to what the file descriptors allow and slow heads are bounded by time."""
+    # long: granian's options, each chosen, and the one workaround (its address probe)
     import uvloop
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
     from granian.net import SocketSpec
     from granian.server.embed import Server
-
-    from tracker.http.limits import MAX_HEAD_BYTES, MAX_HEADER_COUNT
 
     class _Server(Server):  # type: ignore[misc]
         def _init_shared_socket(self) -> None:

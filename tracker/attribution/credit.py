@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.core import clock
 from tracker.store.engine import Row
 
 MODELS = ("last", "first", "linear", "position", "time_decay")
@@ -59,8 +60,6 @@ def credits(
             for i in order[1:-1]:
                 out[i] = 0.2 / (n - 2)
     else:
-        from tracker.core import clock
-
         end = clock.epoch(order_at)
         raw = [0.5 ** (max(0.0, end - clock.epoch(t.at)) / 86400 / half_life_days) for t in touches]
         total = sum(raw)

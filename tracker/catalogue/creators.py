@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from tracker.store.engine import Row
 
@@ -18,7 +18,7 @@ DEFAULT_TIERS: tuple[tuple[str, int], ...] = (
     ("micro", 10_000),
     ("nano", 0),
 )
-PLATFORMS = (
+Platform = Literal[
     "instagram",
     "tiktok",
     "youtube",
@@ -31,7 +31,8 @@ PLATFORMS = (
     "blog",
     "podcast",
     "other",
-)
+]
+PLATFORMS: tuple[str, ...] = get_args(Platform)
 
 
 Tiers = tuple[tuple[str, int], ...]

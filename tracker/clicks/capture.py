@@ -11,11 +11,12 @@ import hashlib
 import ipaddress
 import logging
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-import user_agents
-from crawlerdetect import CrawlerDetect
+import user_agents  # type: ignore[import-untyped]  # ships no type hints (no stubs exist)
+from crawlerdetect import CrawlerDetect  # type: ignore[import-untyped]  # ships no type hints
 
 from tracker.settings import Settings
 
@@ -99,7 +100,7 @@ class ClickCapture:
         prefix = self._v4 if addr.version == 4 else self._v6
         return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
 
-    def client_ip(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+    def client_ip(self, scope: Mapping[str, Any], headers: dict[bytes, bytes]) -> str:
         peer = (scope.get("client") or ("", 0))[0] or ""
         if not self._trusted or not _in(peer, self._trusted):
             return peer
@@ -128,7 +129,7 @@ class ClickCapture:
 
     def row(
         self,
-        scope: dict[str, Any],
+        scope: Mapping[str, Any],
         slug: str,
         link_id: str | None,
         creator_id: str | None,

@@ -94,4 +94,4 @@ def convert(
     if rate is None:
         return None
     src, dst = exponent(currency), exponent(target)
-    return minor / 10**src * rate * 10**dst
+    return float(minor / 10**src * rate * 10**dst)

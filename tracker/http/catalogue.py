@@ -19,6 +19,7 @@ from starlette.routing import Route
 from tracker import schemas
 from tracker.catalogue import campaigns, creators
 from tracker.http.common import authenticate, page_args, read_json, state
+from tracker.http.openapi import PAGE, Op, Param, doc
 from tracker.links import service as links
 from tracker.settings import Settings
 from tracker.state import AppState
@@ -32,12 +33,21 @@ class Resource:
     create_model: type[BaseModel]
     patch_model: type[BaseModel]
     present: Callable[[Row, Settings], Row]
-    filters: tuple[str, ...] = ()
+    filters: tuple[Param, ...] = ()
+
+    @property
+    def one(self) -> str:
+        return self.name[:-1]
 
 
+STATUS = Param("status", {"type": "string", "enum": ["active", "disabled"]})
 RESOURCES = (
     Resource(
-        "creators", schemas.CreatorIn, schemas.CreatorPatch, creators.present, ("status", "q")
+        "creators",
+        schemas.CreatorIn,
+        schemas.CreatorPatch,
+        creators.present,
+        (STATUS, Param("q", description="part of the handle or name")),
     ),
     Resource("campaigns", schemas.CampaignIn, schemas.CampaignPatch, campaigns.present),
     Resource(
@@ -45,7 +55,11 @@ RESOURCES = (
         schemas.LinkIn,
         schemas.LinkPatch,
         links.present,
-        ("creator_id", "campaign_id", "status"),
+        (
+            Param("creator_id", description="creator id or handle"),
+            Param("campaign_id", description="campaign id or name"),
+            STATUS,
+        ),
     ),
 )
 
@@ -82,7 +96,8 @@ async def _get(st: AppState, res: Resource, ref: str) -> Row:
 
 async def _list(st: AppState, res: Resource, request: Request) -> list[Row]:
     limit, offset = page_args(request)
-    filters = {k: request.query_params[k] for k in res.filters if request.query_params.get(k)}
+    q = request.query_params
+    filters = {p.name: q[p.name] for p in res.filters if q.get(p.name)}
     lister = {
         "creators": st.store.list_creators,
         "campaigns": st.store.list_campaigns,
@@ -99,6 +114,10 @@ async def _list(st: AppState, res: Resource, request: Request) -> list[Row]:
 
 
 def resource_routes(res: Resource) -> list[Route]:
+    @doc(
+        get=Op(f"List {res.name}", query=(*PAGE, *res.filters)),
+        post=Op(f"Create a {res.one}", body=res.create_model, ok=(201,), conflict=True),
+    )
     async def collection(request: Request) -> Response:
         await authenticate(request)
         st = state(request)
@@ -114,6 +133,11 @@ def resource_routes(res: Resource) -> list[Route]:
             {"items": [res.present(r, st.settings) for r in rows], "limit": limit, "offset": offset}
         )
 
+    @doc(
+        get=Op(f"Get a {res.one}"),
+        patch=Op(f"Update a {res.one}", body=res.patch_model, conflict=True),
+        delete=Op(f"Disable a {res.one} (kept for history)"),
+    )
     async def item(request: Request) -> Response:
         await authenticate(request)
         st = state(request)
@@ -136,6 +160,7 @@ def resource_routes(res: Resource) -> list[Route]:
     ]
 
 
+@doc(get=Op("Click counts of a link"))
 async def link_stats(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -145,6 +170,16 @@ async def link_stats(request: Request) -> Response:
     )
 
 
+@doc(
+    get=Op(
+        "Recent clicks",
+        query=(
+            *PAGE,
+            Param("link", description="link id or slug"),
+            Param("orphans", {"type": "boolean"}, "only clicks on no known link"),
+        ),
+    )
+)
 async def list_clicks(request: Request) -> Response:
     await authenticate(request)
     st = state(request)

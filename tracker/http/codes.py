@@ -11,9 +11,20 @@ from starlette.routing import Route
 from tracker import schemas
 from tracker.catalogue import codes
 from tracker.http.common import authenticate, csv_response, page_args, read_json, state
+from tracker.http.openapi import PAGE, Op, Param, doc
 from tracker.state import AppState
 
+CODE_FILTERS = (
+    Param("status", {"type": "string", "enum": ["active", "disabled"]}),
+    Param("creator_id", description="creator id or handle"),
+    Param("campaign_id", description="campaign id or name"),
+)
 
+
+@doc(
+    get=Op("List discount codes", query=(*PAGE, *CODE_FILTERS)),
+    post=Op("Create a discount code for a creator", body=schemas.CodeIn, ok=(201,), conflict=True),
+)
 async def code_list(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -41,6 +52,11 @@ async def _code_filters(st: AppState, request: Request) -> dict[str, Any]:
     return out
 
 
+@doc(
+    get=Op("A discount code"),
+    patch=Op("Update a discount code", body=schemas.CodePatch),
+    delete=Op("Disable a discount code (kept for history)"),
+)
 async def code_item(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -57,6 +73,11 @@ async def code_item(request: Request) -> Response:
     return JSONResponse(codes.present(await st.store.update_code(ref, fields)))
 
 
+@doc(
+    post=Op(
+        "Generate codes for many creators at once", body=schemas.CodeBulk, ok=(201,), conflict=True
+    )
+)
 async def code_bulk(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -67,6 +88,7 @@ async def code_bulk(request: Request) -> Response:
     )
 
 
+@doc(get=Op("Discount codes as CSV", query=CODE_FILTERS, media="text/csv"))
 async def code_csv(request: Request) -> Response:
     await authenticate(request)
     st = state(request)

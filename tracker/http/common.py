@@ -18,6 +18,7 @@ from tracker.state import AppState
 from tracker.store.engine import Row
 
 Handler = Callable[[Request], Awaitable[Response]]
+MAX_LIMIT = 1000  # the largest page; the OpenAPI document's ``limit`` maximum reads it too
 
 
 def state(request: Request) -> AppState:
@@ -66,8 +67,8 @@ def page_args(request: Request) -> tuple[int, int]:
         offset = int(request.query_params.get("offset", "0"))
     except ValueError:
         raise BadRequest("limit and offset must be integers") from None
-    if not (1 <= limit <= 1000 and 0 <= offset <= 10**9):
-        raise BadRequest("limit must be 1..1000 and offset >= 0")
+    if not (1 <= limit <= MAX_LIMIT and 0 <= offset <= 10**9):
+        raise BadRequest(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
     return limit, offset
 
 

@@ -88,6 +88,7 @@ class AddressGate:
 
 def guarded_httptools_protocol(settings: Settings) -> type[Any]:
     """uvicorn's httptools protocol with the three guards above."""
+    # long: one class closing over the gate and the timeout; uvicorn imported only to serve
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     gate = AddressGate(settings.max_connections_per_ip, settings.trusted_proxies)

@@ -41,7 +41,7 @@ STATUS: dict[type[Rejected], int] = {
 def status_of(exc: Rejected) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]
+            return STATUS[kind]
     return 400
 
 

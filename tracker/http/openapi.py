@@ -1,190 +1,165 @@
-"""The OpenAPI document of ``/api/v1``."""
+"""The OpenAPI document of ``/api/v1``, generated from the route table and the pydantic models.
+
+Each handler declares what it does per HTTP method next to its code::
+
+    @doc(get=Op("List shops", query=PAGE), post=Op("Create a shop", body=schemas.ShopIn, ok=(201,)))
+    async def shops(request: Request) -> Response: ...
+
+``openapi_schema(routes, base_url)`` walks the route table (``tracker.http.routes.api_routes``):
+every route and every method it accepts becomes an operation, so none can be missing; an
+operation whose handler declares nothing has no summary, and ``tests/http`` fails on it.
+Request bodies are the pydantic models the handlers validate with (``tracker.schemas``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tracker import schemas
-from tracker.attribution.credit import MODELS
-from tracker.http.catalogue import RESOURCES
-from tracker.http.common import state
+from tracker.http.common import MAX_LIMIT, Handler, state
+
+H = TypeVar("H", bound=Callable[..., Any])
 
 
-def endpoint(routes: list[Route]) -> Any:
-    async def openapi(request: Request) -> Response:
-        return JSONResponse(openapi_schema(state(request).settings.base_url))
+@dataclass(frozen=True)
+class Param:
+    """A query or path parameter: its JSON schema, and whether it must be present."""
 
-    return openapi
+    name: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    description: str = ""
+    required: bool = False
 
 
-def openapi_schema(base_url: str) -> dict[str, Any]:
-    components: dict[str, Any] = {}
-    for res in RESOURCES:
-        for model in (res.create_model, res.patch_model):
-            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update(schema.pop("$defs", {}))
-            components[model.__name__] = schema
-    components["Error"] = {
-        "type": "object",
-        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-        "required": ["error", "detail"],
+@dataclass(frozen=True)
+class Op:
+    """One operation (a method on a route). ``body`` is the pydantic model of a JSON body, or
+    ``body_media`` names a plain-text body (CSV); ``ok`` the success statuses; ``media`` the
+    success content type; ``path`` refines path parameters (an enum, a description)."""
+
+    summary: str
+    body: type[BaseModel] | None = None
+    body_media: str | None = None
+    query: Sequence[Param] = ()
+    path: Sequence[Param] = ()
+    ok: tuple[int, ...] = (200,)
+    media: str = "application/json"
+    conflict: bool = False  # may answer 409 (a unique natural key, a used code)
+    description: str = ""
+
+
+PAGE = (
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}),
+    Param("offset", {"type": "integer", "minimum": 0, "default": 0}),
+)
+REF = Param("ref", description="id or natural key (handle, campaign name, slug, code, shop slug)")
+
+# handler -> {METHOD: Op}; filled at import time by @doc, read by openapi_schema.
+_DOCS: dict[Callable[..., Any], dict[str, Op]] = {}
+
+
+def doc(**ops: Op) -> Callable[[H], H]:
+    """Declare a handler's operations, one keyword per HTTP method (``get=``, ``post=``...)."""
+
+    def mark(handler: H) -> H:
+        _DOCS[handler] = {method.upper(): op for method, op in ops.items()}
+        return handler
+
+    return mark
+
+
+def docs_of(handler: Callable[..., Any]) -> dict[str, Op]:
+    return _DOCS.get(handler, {})
+
+
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]+)?}")
+_ERROR = {
+    "description": "Error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_REASONS = {
+    400: "Bad request",
+    401: "Missing or invalid bearer token",
+    404: "Not found",
+    409: "Conflict",
+    413: "Body too large",
+    422: "Invalid input",
+    429: "Too many requests",
+}
+
+
+def template(route_path: str) -> tuple[str, list[str]]:
+    """``/codes/{ref:str}`` -> (``/codes/{ref}``, ``["ref"]``): Starlette's to OpenAPI's form."""
+    return _PARAM.sub(r"{\1}", route_path), _PARAM.findall(route_path)
+
+
+def _add_model(components: dict[str, Any], model: type[BaseModel]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(op: Op, path_params: list[str], components: dict[str, Any]) -> dict[str, Any]:
+    refined = {p.name: p for p in op.path}
+    params: list[dict[str, Any]] = []
+    for name in path_params:
+        p = refined.get(name, REF if name == "ref" else Param(name))
+        params.append({"name": name, "in": "path", "required": True, "schema": p.schema})
+        if p.description:
+            params[-1]["description"] = p.description
+    for p in op.query:
+        params.append({"name": p.name, "in": "query", "required": p.required, "schema": p.schema})
+        if p.description:
+            params[-1]["description"] = p.description
+    body_schema = {"type": "object"} if op.media == "application/json" else {"type": "string"}
+    ok = {"description": "OK", "content": {op.media: {"schema": body_schema}}}
+    errors = [400, 401, 404, 422, 429]
+    out: dict[str, Any] = {"summary": op.summary, "parameters": params}
+    if op.description:
+        out["description"] = op.description
+    if op.body is not None:
+        ref = _add_model(components, op.body)
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref}}}
+    elif op.body_media:
+        text = {"schema": {"type": "string"}}
+        out["requestBody"] = {"required": True, "content": {op.body_media: text}}
+    if op.body is not None or op.body_media:
+        errors.append(413)
+    if op.conflict:
+        errors.append(409)
+    out["responses"] = {
+        **{str(s): ok for s in op.ok},
+        **{str(s): {**_ERROR, "description": _REASONS[s]} for s in sorted(errors)},
     }
-    err = {
-        "description": "Error",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-    ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-    ref_param = {
-        "name": "ref",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-        "description": "id or natural key (handle, campaign name, slug)",
-    }
-    page = [
-        {
-            "name": "limit",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-        },
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    ]
-    paths: dict[str, Any] = {}
-    common = {"401": err, "404": err, "422": err, "400": err}
+    return out
 
-    def body(model: type[BaseModel]) -> dict[str, Any]:
-        ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-        return {"required": True, "content": {"application/json": {"schema": ref}}}
 
-    for res in RESOURCES:
-        paths[f"/api/v1/{res.name}"] = {
-            "get": {
-                "summary": f"List {res.name}",
-                "parameters": page,
-                "responses": {"200": ok, **common},
-            },
-            "post": {
-                "summary": f"Create a {res.name[:-1]}",
-                "requestBody": body(res.create_model),
-                "responses": {"201": ok, "409": err, **common},
-            },
-        }
-        paths[f"/api/v1/{res.name}/{{ref}}"] = {
-            "parameters": [ref_param],
-            "get": {"summary": f"Get a {res.name[:-1]}", "responses": {"200": ok, **common}},
-            "patch": {
-                "summary": f"Update a {res.name[:-1]}",
-                "requestBody": body(res.patch_model),
-                "responses": {"200": ok, "409": err, **common},
-            },
-            "delete": {
-                "summary": f"Disable a {res.name[:-1]} (kept for history)",
-                "responses": {"200": ok, **common},
-            },
-        }
-    paths["/api/v1/links/{ref}/stats"] = {
-        "parameters": [ref_param],
-        "get": {"summary": "Click counts of a link", "responses": {"200": ok, **common}},
-    }
-    paths["/api/v1/clicks"] = {
-        "get": {
-            "summary": "Recent clicks",
-            "parameters": [
-                *page,
-                {"name": "link", "in": "query", "schema": {"type": "string"}},
-                {"name": "orphans", "in": "query", "schema": {"type": "boolean"}},
-            ],
-            "responses": {"200": ok, **common},
-        }
-    }
-    extra_bodies = {
-        "/api/v1/shops": schemas.ShopIn,
-        "/api/v1/codes": schemas.CodeIn,
-        "/api/v1/codes/bulk": schemas.CodeBulk,
-        "/api/v1/costs": schemas.CostIn,
-        "/api/v1/posts": schemas.PostIn,
-    }
-    for path, model in extra_bodies.items():
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
-        paths[path] = {
-            "post": {
-                "summary": f"Create ({model.__name__})",
-                "requestBody": body(model),
-                "responses": {"201": ok, "409": err, **common},
-            }
-        }
-        if path != "/api/v1/codes/bulk":
-            paths[path]["get"] = {
-                "summary": "List",
-                "parameters": page,
-                "responses": {"200": ok, **common},
-            }
-    report_params = [
-        {"name": "start", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "end", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "model", "in": "query", "schema": {"type": "string", "enum": list(MODELS)}},
-        {
-            "name": "click_days",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 0, "maximum": 365},
-        },
-        {
-            "name": "fingerprint_days",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 0, "maximum": 365},
-        },
-    ]
-    paths["/api/v1/reports/{dimension}"] = {
-        "get": {
-            "summary": "ROI report per dimension (append .csv for CSV)",
-            "parameters": [
-                {
-                    "name": "dimension",
-                    "in": "path",
-                    "required": True,
-                    "schema": {
-                        "type": "string",
-                        "enum": [
-                            "creator",
-                            "tier",
-                            "campaign",
-                            "category",
-                            "platform",
-                            "link",
-                            "content_type",
-                        ],
-                    },
-                },
-                *report_params,
-            ],
-            "responses": {"200": ok, **common},
+def openapi_schema(routes: Sequence[Route], base_url: str) -> dict[str, Any]:
+    """The document for ``routes`` (mounted under ``/api/v1``). HEAD, which Starlette adds
+    beside every GET, is left out as OpenAPI tools expect."""
+    components: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+            "required": ["error", "detail"],
         }
     }
-    for name in ("overview", "daily", "code-leaks", "recommendations"):
-        paths[f"/api/v1/reports/{name}"] = {
-            "get": {
-                "summary": f"Report: {name}",
-                "parameters": report_params,
-                "responses": {"200": ok, **common},
-            }
-        }
-    paths["/api/v1/orders"] = {
-        "get": {"summary": "Orders", "parameters": page, "responses": {"200": ok, **common}}
-    }
-    paths["/api/v1/orders/{ref}"] = {
-        "parameters": [ref_param],
-        "get": {
-            "summary": "An order: touches, winning signal, credit under every model",
-            "responses": {"200": ok, **common},
-        },
-    }
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        path, names = template(route.path)
+        declared = docs_of(route.endpoint)
+        item = paths.setdefault(f"/api/v1{path}", {})
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            op = declared.get(method, Op(""))
+            item[method.lower()] = _operation(op, names, components)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Creatorlink API", "version": "1"},
@@ -196,3 +171,16 @@ def openapi_schema(base_url: str) -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": paths,
     }
+
+
+def endpoint(routes: Sequence[Route]) -> Handler:
+    """``GET /api/v1/openapi.json``: built once per base URL (the routes never change)."""
+    cache: dict[str, dict[str, Any]] = {}
+
+    async def openapi(request: Request) -> Response:
+        base = state(request).settings.base_url
+        if base not in cache:
+            cache[base] = openapi_schema(routes, base)
+        return JSONResponse(cache[base])
+
+    return openapi

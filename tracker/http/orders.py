@@ -11,8 +11,20 @@ from starlette.routing import Route
 from tracker.attribution import credit
 from tracker.core.errors import NotFound
 from tracker.http.common import authenticate, page_args, state
+from tracker.http.openapi import PAGE, Op, Param, doc
 
 
+@doc(
+    get=Op(
+        "List orders",
+        query=(
+            *PAGE,
+            Param("shop", description="shop id or slug"),
+            Param("creator_id", description="creator id or handle"),
+            Param("unattributed", {"type": "boolean"}, "only orders no creator won"),
+        ),
+    )
+)
 async def order_list(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -32,6 +44,7 @@ async def order_list(request: Request) -> Response:
     return JSONResponse({"items": rows, "limit": limit, "offset": offset})
 
 
+@doc(get=Op("An order: touches, winning signal, credit under every model"))
 async def order_item(request: Request) -> Response:
     await authenticate(request)
     st = state(request)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -93,7 +93,7 @@ class RateLimitMiddleware:
         *,
         limiter: RateLimiter | None,
         prefix: str,
-        client_ip: Callable[[dict[str, Any], dict[bytes, bytes]], str],
+        client_ip: Callable[[Mapping[str, Any], dict[bytes, bytes]], str],
     ) -> None:
         self.app = app
         self.limiter = limiter

@@ -14,11 +14,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker import schemas
+from tracker.attribution.credit import MODELS
 from tracker.core.errors import NotFound
 from tracker.http.common import authenticate, csv_response, page_args, read_body, read_json, state
+from tracker.http.openapi import PAGE, Op, Param, doc
 from tracker.reports import build as reports
 from tracker.reports import portfolio
 from tracker.reports.costs import cost_row, import_costs, import_posts, post_row, present_post
+
+_DAYS = {"type": "integer", "minimum": 0, "maximum": 365}
+REPORT_QUERY = (
+    Param("start", {"type": "string", "format": "date"}, "first day (inclusive)"),
+    Param("end", {"type": "string", "format": "date"}, "last day (inclusive), default today"),
+    Param("model", {"type": "string", "enum": list(MODELS)}, "attribution model"),
+    Param(
+        "half_life_days",
+        {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 365},
+    ),
+    Param("click_days", _DAYS, "click lookback"),
+    Param("fingerprint_days", _DAYS, "fingerprint lookback"),
+)
+DIMENSION = Param("dimension", {"type": "string", "enum": list(reports.DIMENSIONS)})
+CREATOR_FILTER = Param("creator_id", description="creator id or handle")
 
 
 def csv_of(report: dict[str, Any]) -> Response:
@@ -26,17 +43,41 @@ def csv_of(report: dict[str, Any]) -> Response:
     return csv_response(reports.CSV_COLUMNS, reports.csv_rows(report), name)
 
 
+@doc(get=Op("ROI report per dimension", query=REPORT_QUERY, path=(DIMENSION,)))
 async def report(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
-    dimension = request.path_params["dimension"]
-    as_csv = dimension.endswith(".csv")
-    dimension = dimension.removesuffix(".csv")
     p = reports.params_from(dict(request.query_params), st.settings)
-    data = await reports.build(st.store, st.settings, p, dimension)
-    return csv_of(data) if as_csv else JSONResponse(data)
+    return JSONResponse(
+        await reports.build(st.store, st.settings, p, request.path_params["dimension"])
+    )
 
 
+@doc(
+    get=Op(
+        "ROI report per dimension as CSV: the rows and totals of the JSON",
+        query=REPORT_QUERY,
+        path=(DIMENSION,),
+        media="text/csv",
+    )
+)
+async def report_csv(request: Request) -> Response:
+    await authenticate(request)
+    st = state(request)
+    p = reports.params_from(dict(request.query_params), st.settings)
+    return csv_of(await reports.build(st.store, st.settings, p, request.path_params["dimension"]))
+
+
+@doc(
+    get=Op(
+        "Daily series of a dimension, or of one key in it",
+        query=(
+            *REPORT_QUERY,
+            Param("dimension", {"type": "string", "enum": list(reports.DIMENSIONS)}),
+            Param("key", description="one key of the dimension (a creator: id or handle)"),
+        ),
+    )
+)
 async def series(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -51,6 +92,12 @@ async def series(request: Request) -> Response:
     )
 
 
+@doc(
+    get=Op(
+        "Portfolio overview: totals and the top creators",
+        query=(*REPORT_QUERY, Param("top", {"type": "integer", "minimum": 1, "maximum": 50})),
+    )
+)
 async def overview(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -63,6 +110,7 @@ async def overview(request: Request) -> Response:
     return JSONResponse(await portfolio.overview(st.store, st.settings, p, min(top, 50)))
 
 
+@doc(get=Op("Codes used beyond their creator's audience (leaked codes)", query=REPORT_QUERY))
 async def leaks(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -70,6 +118,7 @@ async def leaks(request: Request) -> Response:
     return JSONResponse({"items": await portfolio.code_leaks(st.store, p)})
 
 
+@doc(get=Op("Recommendations: whom to keep, grow or drop", query=REPORT_QUERY))
 async def advice(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -77,6 +126,10 @@ async def advice(request: Request) -> Response:
     return JSONResponse(await portfolio.recommendations(st.store, st.settings, p))
 
 
+@doc(
+    get=Op("List costs", query=(*PAGE, CREATOR_FILTER)),
+    post=Op("Record a cost (fee, product, commission, labor)", body=schemas.CostIn, ok=(201,)),
+)
 async def costs(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -94,6 +147,7 @@ async def costs(request: Request) -> Response:
     )
 
 
+@doc(delete=Op("Delete a cost", path=(Param("ref", description="cost id"),)))
 async def cost_item(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -102,6 +156,10 @@ async def cost_item(request: Request) -> Response:
     return JSONResponse({"deleted": request.path_params["ref"]})
 
 
+@doc(
+    get=Op("List content posts", query=(*PAGE, CREATOR_FILTER)),
+    post=Op("Record a content post and its engagement", body=schemas.PostIn, ok=(201,)),
+)
 async def posts(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -121,8 +179,18 @@ async def posts(request: Request) -> Response:
     return JSONResponse({"items": [present_post(r) for r in rows]})
 
 
+@doc(
+    post=Op(
+        "Import costs or posts from CSV: all rows or none, errors by row number",
+        body_media="text/csv",
+        query=(Param("dry_run", {"type": "boolean"}, "check only, write nothing"),),
+        path=(Param("kind", {"type": "string", "enum": ["costs", "posts"]}),),
+        ok=(200, 201),
+        description="201 when imported; 200 with the errors by row when nothing was written.",
+    )
+)
 async def csv_import(request: Request) -> Response:
-    """POST text/csv to /costs.csv or /posts.csv: all rows or none, errors by row number."""
+    """POST text/csv to /costs/import or /posts/import: all rows or none, errors by row."""
     await authenticate(request)
     st = state(request)
     body = await read_body(request, st.settings.max_body_bytes)
@@ -141,6 +209,7 @@ def routes() -> list[Route]:
         Route("/reports/daily", series, methods=["GET"]),
         Route("/reports/code-leaks", leaks, methods=["GET"]),
         Route("/reports/recommendations", advice, methods=["GET"]),
+        Route("/reports/{dimension:str}.csv", report_csv, methods=["GET"]),  # before the JSON one
         Route("/reports/{dimension:str}", report, methods=["GET"]),
         Route("/costs", costs, methods=["GET", "POST"]),
         Route("/costs/{ref:str}", cost_item, methods=["DELETE"]),

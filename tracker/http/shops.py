@@ -10,8 +10,18 @@ from starlette.routing import Route
 from tracker import schemas
 from tracker.catalogue import shops as shop_of
 from tracker.http.common import authenticate, page_args, read_json, state
+from tracker.http.openapi import PAGE, Op, doc
 
 
+@doc(
+    get=Op("List shops", query=PAGE),
+    post=Op(
+        "Create a shop: its secret (shown once) and the postback URLs",
+        body=schemas.ShopIn,
+        ok=(201,),
+        conflict=True,
+    ),
+)
 async def shops(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
@@ -27,6 +37,14 @@ async def shops(request: Request) -> Response:
     return JSONResponse({**shop_of.present(row, base), **shown}, status_code=201)
 
 
+@doc(
+    get=Op("A shop with its recent deliveries and rejections"),
+    patch=Op(
+        "Update a shop; a new secret rotates (the old one stays valid once more)",
+        body=schemas.ShopPatch,
+    ),
+    delete=Op("Disable a shop (kept for history)"),
+)
 async def shop(request: Request) -> Response:
     await authenticate(request)
     st = state(request)

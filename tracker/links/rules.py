@@ -69,6 +69,7 @@ def clean_destination(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
     hosts (look-alikes) unless allow-listed, over-long URLs, and hosts outside
     ``TRACKER_ALLOWED_HOSTS`` when it is set.
     """
+    # long: the refusals above, one after the other in the order a URL is read
     if not isinstance(url, str) or not url:
         raise DestinationError("destination: required")
     if len(url) > MAX_URL:

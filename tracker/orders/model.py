@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
-from tracker.core.money import currency_code, to_minor  # noqa: F401  (re-exported to sources)
 
 
 def timestamp(value: Any, what: str) -> str:

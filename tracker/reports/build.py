@@ -198,7 +198,7 @@ def _within_lookback(t: Row, placed: str, p: Params) -> bool:
     if t["method"] == "code":
         return True
     days = p.click_days if t["method"] == "click" else p.fingerprint_days
-    return t["at"] >= clock.to_iso(clock.parse(placed) - timedelta(days=days))
+    return str(t["at"]) >= clock.to_iso(clock.parse(placed) - timedelta(days=days))
 
 
 def _key(

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from tracker import schemas
 from tracker.core import clock
 from tracker.core.errors import Rejected, Unprocessable
-from tracker.orders.model import to_minor
+from tracker.core.money import to_minor
 from tracker.reports import roi
 from tracker.store import Store
 from tracker.store.engine import Row

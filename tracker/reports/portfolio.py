@@ -7,6 +7,7 @@ reasoning rather than trust a label.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -102,8 +103,9 @@ async def code_leaks(store: Store, p: Params) -> list[dict[str, Any]]:
 
 async def recommendations(store: Store, settings: Settings, p: Params) -> dict[str, Any]:
     """Rising CPA, creators to scale, and budget reallocation, each with its numbers."""
-    last = reports.replace(p, start=p.end - timedelta(days=29))
-    before = reports.replace(p, start=p.end - timedelta(days=59), end=p.end - timedelta(days=30))
+    # long: three short analyses over the same two periods' rows, in the order shown
+    last = replace(p, start=p.end - timedelta(days=29))
+    before = replace(p, start=p.end - timedelta(days=59), end=p.end - timedelta(days=30))
     now_rows = [
         r for r in (await reports.build(store, settings, last, "creator"))["rows"] if r["key"]
     ]

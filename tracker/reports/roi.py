@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.core.money import convert  # noqa: F401  (reports call roi.convert)
+from tracker.core.money import convert as convert  # re-exported: the reports call roi.convert
 
 
 def ratio(num: float, den: float) -> float | None:

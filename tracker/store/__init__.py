@@ -12,15 +12,19 @@ from typing import Any
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
+from tracker.store.codes import CodeQueries
+from tracker.store.costs import CostQueries
 from tracker.store.creator_pages import CreatorPageQueries
 from tracker.store.engine import Engine
 from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
+from tracker.store.postgres import PostgresEngine
 from tracker.store.reports import ReportQueries
 from tracker.store.retention import RetentionQueries
 from tracker.store.shops import ShopQueries
+from tracker.store.sqlite import SQLiteEngine
 from tracker.store.tokens import TokenQueries
 from tracker.store.users import UserQueries
 
@@ -30,10 +34,12 @@ class Store(
     ClickQueries,
     TokenQueries,
     ShopQueries,
+    CodeQueries,
     OrderQueries,
     RetentionQueries,
     UserQueries,
     PanelQueries,
+    CostQueries,
     ReportQueries,
     CreatorPageQueries,
 ):
@@ -58,15 +64,11 @@ class Store(
 
 async def open_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
-        from tracker.store.sqlite import SQLiteEngine
-
         return await SQLiteEngine(
             settings.sqlite_path,
             synchronous=settings.sqlite_synchronous,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         ).open()
-    from tracker.store.postgres import PostgresEngine
-
     return await PostgresEngine(settings.database_url, pool_size=settings.pg_pool_size).open()
 
 

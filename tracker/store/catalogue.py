@@ -77,6 +77,17 @@ class CatalogueQueries(StoreBase):
             raise NotFound(f"no such campaign {ref!r}")
         return row
 
+    async def resolve_creator_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``creator_id`` / ``campaign_id`` given by id, handle or name -> ids (422 if unknown)."""
+        out = dict(data)
+        for key, getter in (("creator_id", self.get_creator), ("campaign_id", self.get_campaign)):
+            if out.get(key):
+                try:
+                    out[key] = (await getter(out[key]))["id"]
+                except NotFound as exc:
+                    raise Unprocessable(f"{key}: {exc.reason}") from None
+        return out
+
     async def list_campaigns(self, *, limit: int = 100, offset: int = 0) -> list[Row]:
         return await self.db.fetch_all(
             "SELECT * FROM campaigns ORDER BY name_key LIMIT ? OFFSET ?", (limit, offset)

@@ -40,14 +40,18 @@ class Conn(Protocol):
     async def execute(self, sql: str, params: Params = ()) -> int: ...
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
-    async def run_script(self, sql: str) -> None:
-        """Run several statements (a migration file) on this connection."""
+
+
+class Tx(Conn, Protocol):
+    """A write transaction: statements, and whole scripts (a migration file)."""
+
+    async def run_script(self, sql: str) -> None: ...
 
 
 class Engine(Conn, Protocol):
     dialect: str
 
-    def transaction(self) -> AbstractAsyncContextManager[Conn]:
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A write transaction; commits on exit, rolls back on error."""
 
     def batch_transaction(self) -> AbstractAsyncContextManager[Conn]:

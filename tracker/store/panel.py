@@ -78,7 +78,8 @@ class PanelQueries(StoreBase):
         offset: int = 0,
     ) -> tuple[list[Row], int]:
         """One page of creators matching the filters, and how many match in all."""
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
         if q:
             # The search text is literal: LIKE wildcards in it are escaped.
             text = q.lower().lstrip("@")

@@ -37,7 +37,10 @@ def to_dollar(sql: str) -> str:
 
 
 class _Tx:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(
+        self,
+        conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection[asyncpg.Record],
+    ) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:

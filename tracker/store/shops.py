@@ -1,4 +1,4 @@
-"""Shops (postback sources with their secrets) and creators' discount codes."""
+"""Shops: postback sources with their secrets."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 from tracker.core import clock, ids
-from tracker.core.errors import NotFound, Unprocessable
-from tracker.store.base import StoreBase, where
+from tracker.core.errors import NotFound
+from tracker.store.base import StoreBase
 from tracker.store.engine import Row
 
 #: Columns the API may show; secrets never leave the store through these.
@@ -67,67 +67,3 @@ class ShopQueries(StoreBase):
         await self._update("shops", shop["id"], fields, "shop")
         self._shop_cache.clear()  # the old row must not serve the next postback
         return await self.get_shop(shop["id"])
-
-    # -- codes --------------------------------------------------------------------------------
-    async def create_codes(self, rows: list[dict[str, Any]]) -> list[Row]:
-        """Insert codes all-or-nothing (bulk generation never leaves half a batch)."""
-        now = clock.now_iso()
-        made = await self._insert_all(
-            "codes",
-            "dc",
-            [{**r, "code_key": r["code"].lower(), "updated_at": now} for r in rows],
-            "a code with that text (codes are case-insensitive)",
-        )
-        return [await self.get_code(code_id) for code_id in made]
-
-    async def resolve_creator_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
-        out = dict(data)
-        for key, getter in (("creator_id", self.get_creator), ("campaign_id", self.get_campaign)):  # type: ignore[attr-defined]
-            if out.get(key):
-                try:
-                    out[key] = (await getter(out[key]))["id"]
-                except NotFound as exc:
-                    raise Unprocessable(f"{key}: {exc.reason}") from None
-        return out
-
-    async def get_code(self, ref: str) -> Row:
-        row = await self.db.fetch_one(
-            "SELECT * FROM codes WHERE id = ? OR code_key = ?", (ref, ref.lower())
-        )
-        if row is None:
-            raise NotFound(f"no such code {ref!r}")
-        return row
-
-    async def list_codes(
-        self,
-        *,
-        creator_id: str | None = None,
-        campaign_id: str | None = None,
-        status: str | None = None,
-        limit: int = 1000,
-        offset: int = 0,
-    ) -> list[Row]:
-        clause, params = where(
-            ("c.creator_id = ?", creator_id),
-            ("c.campaign_id = ?", campaign_id),
-            ("c.status = ?", status),
-        )
-        return await self.db.fetch_all(
-            "SELECT c.*, cr.handle AS creator_handle, cp.name AS campaign_name FROM codes c "
-            "JOIN creators cr ON cr.id = c.creator_id "
-            "LEFT JOIN campaigns cp ON cp.id = c.campaign_id "
-            f"WHERE {clause} ORDER BY c.code_key LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
-
-    async def update_code(self, ref: str, fields: dict[str, Any]) -> Row:
-        code = await self.get_code(ref)
-        if "code" in fields:
-            fields = {**fields, "code_key": fields["code"].lower()}
-        return await self._update("codes", code["id"], fields, "code")
-
-    async def code_keys_with_prefix(self, prefix: str) -> set[str]:
-        rows = await self.db.fetch_all(
-            "SELECT code_key FROM codes WHERE code_key LIKE ?", (prefix.lower() + "%",)
-        )
-        return {r["code_key"] for r in rows}

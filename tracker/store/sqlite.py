@@ -71,7 +71,7 @@ class _Tx:
         return [dict(r) for r in await self._conn.execute_fetchall(sql, params)]
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        rows = await self._conn.execute_fetchall(sql, params)
+        rows = list(await self._conn.execute_fetchall(sql, params))
         return dict(rows[0]) if rows else None
 
     async def run_script(self, sql: str) -> None:
@@ -239,7 +239,8 @@ class SQLiteEngine:
             levels.append(await self._in_clicks_thread(_synchronous, self._clicks))
         # Both writing connections must agree; report the weaker if they ever do not.
         level = min(levels) if levels else None
-        out["synchronous"] = {0: "off", 1: "normal", 2: "full", 3: "extra"}.get(level, level)
+        names: dict[object, str] = {0: "off", 1: "normal", 2: "full", 3: "extra"}
+        out["synchronous"] = names.get(level, level)
         return out
 
     async def close(self) -> None:

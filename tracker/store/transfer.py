@@ -183,6 +183,7 @@ async def _insert(tx: Conn, table: str, columns: list[str], rows: list[list[Any]
 
 async def import_store(db: Engine, inp: IO[str], *, batch: int = 2000) -> dict[str, int]:
     """Load an export into ``db`` (migrated, empty, same schema version) in one transaction."""
+    # long: check the header, then load every table in one transaction; each step short
     records = _records(inp)
     header = next(records, None)
     if not header or header.get("format") != FORMAT or header.get("version") != VERSION:

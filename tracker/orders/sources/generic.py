@@ -22,7 +22,8 @@ from standardwebhooks import Webhook
 
 from tracker.core import clock
 from tracker.core.errors import Unauthorized, Unprocessable
-from tracker.orders.model import Delivery, Order, Refund, currency_code, query_param
+from tracker.core.money import currency_code
+from tracker.orders.model import Delivery, Order, Refund, query_param
 from tracker.orders.sources import Event, OrderEvent, header, load_json, obj
 
 Str64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]

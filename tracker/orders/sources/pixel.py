@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from tracker.core import clock
 from tracker.core.errors import Unauthorized, Unprocessable
-from tracker.orders.model import Delivery, Order, currency_code, to_minor
+from tracker.core.money import currency_code, to_minor
+from tracker.orders.model import Delivery, Order
 from tracker.orders.sources import Event, OrderEvent
 
 #: A transparent 1x1 GIF, answered to every accepted pixel.

@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracker.core.errors import Unprocessable
+from tracker.core.money import currency_code, to_minor
 from tracker.orders.model import (
     Delivery,
     Order,
     Refund,
-    currency_code,
     query_param,
     timestamp,
-    to_minor,
 )
 from tracker.orders.sources import (
     Event,
@@ -114,6 +113,7 @@ def _refund(data: dict[str, Any], currency: str, fallback_at: str) -> Refund | N
 
 
 def parse_order(data: dict[str, Any], click_param: str) -> Order:
+    # long: one Shopify field per line into the Order, in the order of Shopify's payload
     if data.get("id") is None:
         raise Unprocessable("id: missing order id")
     shop_money = mapping(mapping(data.get("total_price_set")).get("shop_money"))

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracker.core.errors import Unprocessable
-from tracker.orders.model import Delivery, Order, Refund, currency_code, timestamp, to_minor
+from tracker.core.money import currency_code, to_minor
+from tracker.orders.model import Delivery, Order, Refund, timestamp
 from tracker.orders.sources import (
     CancelEvent,
     Event,
@@ -93,7 +94,7 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
         cancelled_at=updated if _STATUS.get(raw_status) == "cancelled" else None,
         refunds=refunds,
         codes=[
-            c.get("code")
+            c["code"]
             for c in items(data.get("coupon_lines"))
             if isinstance(c, dict) and isinstance(c.get("code"), str)
         ],

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from tests.admin.test_admin import logged_in
+from tests.admin.test_admin_pages2 import shopify_order_for, two_creators
 from tests.conftest import Running
-from tests.test_admin import logged_in
-from tests.test_admin_pages2 import shopify_order_for, two_creators
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -103,7 +103,7 @@ async def test_creator_sees_only_their_own_data_and_revoked_link_404s(live: Runn
 
 
 async def logged_in_again(live: Running) -> str:
-    from tests.test_admin import ADMIN, csrf_of, login
+    from tests.admin.test_admin import ADMIN, csrf_of, login
 
     assert (await login(live.client, ADMIN)).status_code == 303
     return csrf_of((await live.client.get("/admin/")).text)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.admin.test_admin import csrf_of, logged_in
 from tests.conftest import Running
-from tests.test_admin import csrf_of, logged_in
 
 
 async def two_creators(live: Running) -> tuple[dict, dict]:
@@ -373,7 +373,7 @@ async def test_viewer_cannot_add_or_import_costs(live: Running) -> None:
 async def test_new_pages_hostile_input_never_500(live: Running) -> None:
     from urllib.parse import quote
 
-    from tests.test_admin import HOSTILE
+    from tests.admin.test_admin import HOSTILE
 
     token = await logged_in(live)
     maya, _ = await two_creators(live)
@@ -436,7 +436,7 @@ async def test_new_pages_hostile_input_never_500(live: Running) -> None:
 @pytest.mark.anyio
 async def test_cheap_dashboard_report_matches_the_exact_one_except_uniques(live: Running) -> None:
     """The dashboard's distinct=False / clicks=False shortcuts change nothing it shows."""
-    from tests.test_creator_pages import clicks
+    from tests.admin.test_creator_pages import clicks
     from tracker.reports import build as reports
 
     token = await logged_in(live)

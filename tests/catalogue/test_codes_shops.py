@@ -112,3 +112,23 @@ def test_cli_codes_and_shops(server) -> None:  # type: ignore[no-untyped-def]
     shop = server.cli("shop", "create", "--slug", "demo", "--platform", "shopify")
     assert '"secret"' in shop and "/postbacks/shopify/demo" in shop
     assert "secret" not in server.cli("shop", "list")
+
+
+async def test_null_for_a_required_shop_or_code_field_is_422_not_500(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """Found by schemathesis once /shops/{ref} and /codes/{ref} entered the OpenAPI document:
+    an explicit null for a NOT NULL column reached the database (500)."""
+    c = live.client
+    await creators(live, auth, "maya")
+    r = await c.post("/api/v1/shops", headers=auth, json={"slug": "s0", "platform": "generic"})
+    assert r.status_code == 201
+    for body in ({"name": None}, {"currency": None, "secret": "s" * 32}, {"status": None}):
+        r = await c.patch("/api/v1/shops/s0", headers=auth, json=body)
+        assert r.status_code == 422, (body, r.text)
+    assert (await c.get("/api/v1/shops/s0", headers=auth)).json()["currency"] == "USD"
+    await c.post("/api/v1/codes", headers=auth, json={"code": "MAYA5", "creator_id": "maya"})
+    r = await c.patch("/api/v1/codes/MAYA5", headers=auth, json={"status": None})
+    assert r.status_code == 422
+    r = await c.patch("/api/v1/codes/MAYA5", headers=auth, json={"currency": None})
+    assert r.status_code == 200
