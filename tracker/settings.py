@@ -274,8 +274,8 @@ SETTINGS: tuple[Setting, ...] = (
         _int_range(0, 1_000_000),
         "256",
         "Connections one client address may hold open at once (uvicorn; requests in flight "
-        "on granian); more are closed at once. Addresses in TRACKER_TRUSTED_PROXIES are "
-        "exempt. 0: no cap.",
+        "on granian); more are closed at once. Addresses in TRACKER_TRUSTED_PROXIES, "
+        "127.0.0.1 and ::1 (a proxy on the same host) are exempt. 0: no cap.",
     ),
     Setting(
         "TRACKER_LOOKBACK_CLICK_DAYS",

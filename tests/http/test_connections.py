@@ -29,6 +29,10 @@ def test_gate_caps_each_address_and_exempts_trusted_proxies() -> None:
         gate.leave("10.1.2.3")
     assert len(gate) == 0  # nothing kept for addresses that hold nothing
     assert AddressGate(0).enter("198.51.100.1")  # 0: no cap
+    local = AddressGate(1)  # a reverse proxy on this host: never capped
+    assert all(local.enter("127.0.0.1") for _ in range(5))
+    assert all(local.enter("::1") for _ in range(5))
+    assert local.enter("127.0.0.2") and not local.enter("127.0.0.2")
 
 
 @pytest.mark.anyio

@@ -1,7 +1,9 @@
 """Connection guards: what a slow or greedy client may hold, on either server.
 
 * ``AddressGate``: at most ``TRACKER_MAX_CONNECTIONS_PER_IP`` at once per peer address;
-  peers in ``TRACKER_TRUSTED_PROXIES`` are exempt (a proxy carries many clients).
+  peers in ``TRACKER_TRUSTED_PROXIES`` are exempt (a proxy carries many clients), and so are
+  127.0.0.1 and ::1, where a reverse proxy on the same host connects from (a remote client
+  cannot), so forgetting ``TRACKER_TRUSTED_PROXIES`` there never caps all traffic.
 * ``guarded_httptools_protocol(settings)``: uvicorn's httptools protocol with
   - the per-address cap on connections, checked as a connection is accepted (429, close);
   - a request-head read timeout (``TRACKER_HEADER_TIMEOUT``) from the connection's start
@@ -40,6 +42,10 @@ _TOO_LARGE = (
 )
 
 
+#: A reverse proxy on the same machine connects from these; never capped.
+LOCAL_PROXY = frozenset({"127.0.0.1", "::1"})
+
+
 class AddressGate:
     """Counts what each peer address holds; ``enter`` says whether one more is allowed."""
 
@@ -51,6 +57,8 @@ class AddressGate:
         self.refused = 0
 
     def _is_exempt(self, ip: str) -> bool:
+        if ip in LOCAL_PROXY:
+            return True
         known = self._exempt.get(ip)
         if known is None:
             try:
