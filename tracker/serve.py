@@ -19,6 +19,12 @@ and the same logging. What each server owns is set here, to the same figures:
 * the access log (``--access-log``): our own ASGI middleware on both, one format, tokens
   and client addresses never written (``tracker.http.accesslog``).
 
+Shutdown: uvicorn gives in-flight requests ``GRACEFUL_SECONDS``, then runs the lifespan
+shutdown. granian stops accepting and waits for its open connections (a half-sent head at
+most ``TRACKER_HEADER_TIMEOUT``, a trickled body at most ``TRACKER_BODY_TIMEOUT``) before the
+lifespan shutdown; the click writer keeps flushing during that wait, so a supervisor's
+SIGKILL then loses no acknowledged click (tests/reliability/test_serving.py).
+
 Neither server trusts ``X-Forwarded-*`` itself: the client address comes from the app,
 which believes forwarding headers only from ``TRACKER_TRUSTED_PROXIES``.
 """
