@@ -183,12 +183,13 @@ def run_granian(
     it is set to what the file descriptors allow and slow heads are bounded by time."""
     # long: granian's options, each chosen, and the one workaround (its address probe)
     import uvloop
+    from granian._granian import ListenerSpec as SocketSpec
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
-    from granian.net import SocketSpec
+    from granian.log import LogLevels
     from granian.server.embed import Server
 
-    class _Server(Server):  # type: ignore[misc]
+    class _Server(Server):
         def _init_shared_socket(self) -> None:
             # granian 2.x on Linux binds a socket to test the address and drops it: with
             # SO_REUSEPORT the kernel may hand that socket a connection, reset as it
@@ -197,7 +198,7 @@ def run_granian(
             if sys.platform != "linux":
                 super()._init_shared_socket()
                 return
-            self._ssp = SocketSpec(self.bind_addr, self.bind_port, self.backlog)
+            self._ssp = SocketSpec(self.bind_addr, self.bind_port, self.backlog)  # type: ignore[assignment]
 
     assert MAX_HEADER_COUNT <= 100  # hyper's fixed limit of header lines
     server = _Server(
@@ -215,7 +216,7 @@ def run_granian(
             max_buffer_size=max(8192, MAX_HEAD_BYTES),
         ),
         log_enabled=True,
-        log_level=log_level,
+        log_level=LogLevels(log_level),
         # granian's own lines go through our root handler and format, like uvicorn's
         log_dictconfig={"loggers": {"_granian": {"handlers": [], "propagate": True}}},
         log_access=False,

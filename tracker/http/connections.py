@@ -102,7 +102,7 @@ def guarded_httptools_protocol(settings: Settings) -> type[Any]:
     gate = AddressGate(settings.max_connections_per_ip, settings.trusted_proxies)
     head_timeout = float(settings.header_timeout)
 
-    class GuardedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _head_bytes = 0  # bytes received since the current request began
         _in_body = False
         _heads = 0  # request heads completed on this connection
