@@ -11,7 +11,8 @@ waiting in the writer's buffer. The bound asserted, per lost click:
 COMMIT_ALLOWANCE (2 s) covers one batch commit (fsync) and event-loop delay on a shared,
 saturated 2-core machine. A SIGTERM during a flood must lose nothing.
 
-Cycles: ``TRACKER_TEST_CRASH_CYCLES`` (default 4).
+Cycles: ``TRACKER_TEST_CRASH_CYCLES`` (default 4; half as many on the non-default HTTP
+server, which only changes what serves the flood, not what a crash can cost).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import Server, free_port, server_env
+from tests.conftest import DEFAULT_SERVER, Server, free_port, server_env
 from tests.reliability.loadgen import Flood, flood
 
 pytestmark = pytest.mark.slow
@@ -100,7 +101,8 @@ async def test_kill9_during_flood(
     window = FLUSH_MS / 1000 + COMMIT_ALLOWANCE
     acked_total = lost_total = 0
     worst_age = 0.0
-    for cycle in range(CYCLES):
+    cycles = CYCLES if server_kind == DEFAULT_SERVER else max(1, CYCLES // 2)
+    for cycle in range(cycles):
         if cycle:
             srv = start(tmp_path, database_url, cycle, server_kind)
         result, killed_at = await flood_until(srv, signal.SIGKILL, rnd)
@@ -122,12 +124,12 @@ async def test_kill9_during_flood(
         lost_total += len(lost)
         worst_age = max(worst_age, *ages, 0.0)
     # The database is still usable after all those crashes.
-    srv = start(tmp_path, database_url, CYCLES, server_kind)
+    srv = start(tmp_path, database_url, cycles, server_kind)
     try:
         assert "flood-a" in srv.cli("link", "get", "flood-a")
     finally:
         srv.stop()
-    figures("kill -9 cycles", CYCLES)
+    figures("kill -9 cycles", cycles)
     figures("clicks acknowledged", acked_total)
     figures("clicks stored of those", acked_total - lost_total)
     figures("clicks lost (buffered at the kill)", lost_total)
