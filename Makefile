@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# Serving needs only the runtime dependencies; tests, lint and bench need [dev] as well.
+RUN_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: run test bench lint fmt clean
+.PHONY: run demo test bench lint fmt clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -17,8 +19,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/tracker serve --host $(HOST) --port $(PORT)
+
+demo: $(RUN_STAMP)
+	$(BIN)/tracker demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

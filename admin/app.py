@@ -22,7 +22,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin import auth, commerce, costs_view, imports_view, pages, reports_view
+from admin import (
+    auth,
+    commerce,
+    costs_view,
+    imports_view,
+    orders_view,
+    pages,
+    portfolio_view,
+    reports_view,
+)
 from admin.security import SecurityHeaders
 from admin.sessions import COOKIE, Session
 from admin.web import HERE, Admin, admin, base, check_url, read_form, render
@@ -125,11 +134,18 @@ def create_admin(state: AppState) -> Starlette:
         Route("/import", G(imports_view.import_creators), methods=["POST"]),
         Route("/reports", G(reports_view.roi_page), methods=["GET"]),
         Route("/settings", G(pages.settings_page), methods=["GET"]),
+        Route("/portfolio", G(portfolio_view.overview_page), methods=["GET"]),
+        Route("/portfolio/overlap", G(portfolio_view.overlap_page), methods=["GET"]),
+        Route("/portfolio/leaks", G(portfolio_view.leaks_page), methods=["GET"]),
+        Route("/portfolio/advice", G(portfolio_view.advice_page), methods=["GET"]),
         Route("/codes", G(commerce.codes_page), methods=["GET"]),
         Route("/codes", G(commerce.create_code), methods=["POST"]),
         Route("/codes.csv", G(commerce.codes_csv), methods=["GET"]),
         Route("/codes/bulk", G(commerce.bulk_codes), methods=["POST"]),
         Route("/codes/{ref:str}/status", G(commerce.set_code_status), methods=["POST"]),
+        Route("/orders", G(orders_view.orders_page), methods=["GET"]),
+        Route("/orders/assign-code", G(orders_view.assign_code), methods=["POST"]),
+        Route("/orders/{ref:str}", G(orders_view.order_detail), methods=["GET"]),
         Route("/costs", G(costs_view.costs_page), methods=["GET"]),
         Route("/costs", G(costs_view.add_cost), methods=["POST"]),
         Route("/costs/import", G(costs_view.import_csv), methods=["POST"]),

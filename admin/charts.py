@@ -104,3 +104,79 @@ def bar_chart(
     )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def share_bars(
+    items: Sequence[tuple[str, float | None]], *, title: str, width: int = 720
+) -> Markup:
+    """Horizontal bars of percentages (0-100), one per row: revenue concentration."""
+    row_h, left, right = 34, 150, 70
+    height = row_h * max(len(items), 1) + 10
+    plot_w = width - left - right
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for i, (label, pct) in enumerate(items):
+        y = 5 + i * row_h
+        share = max(0.0, min(100.0, pct or 0.0))
+        parts.append(
+            f'<text class="tick" x="{left - 8}" y="{y + row_h / 2 + 4:.1f}" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
+        parts.append(
+            f'<rect class="bar-all" x="{left}" y="{y + 6}" width="{plot_w}" height="{row_h - 12}"/>'
+        )
+        parts.append(
+            f'<rect class="bar-human" x="{left}" y="{y + 6}" width="{plot_w * share / 100:.1f}" '
+            f'height="{row_h - 12}"><title>{escape(label)}: {share:.1f}%</title></rect>'
+        )
+        text = "no revenue" if pct is None else f"{share:.1f}%"
+        parts.append(
+            f'<text class="tick" x="{left + plot_w + 6}" y="{y + row_h / 2 + 4:.1f}">{text}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[int]], *, title: str) -> Markup:
+    """A square matrix as coloured cells (darker = more shared), counts written in each.
+    Colour strength is a presentation attribute (fill-opacity), so the strict CSP holds."""
+    n = len(labels)
+    cell, left, top = 44, 130, 110
+    width, height = left + cell * n + 90, top + cell * n + 10
+    off = [v for i, row in enumerate(matrix) for j, v in enumerate(row) if i != j]
+    peak = max(off, default=0) or 1
+    parts = [
+        f'<svg class="chart heatmap" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for i, label in enumerate(labels):
+        y = top + i * cell + cell / 2 + 4
+        parts.append(
+            f'<text class="tick" x="{left - 6}" y="{y:.1f}" text-anchor="end">{escape(label)}</text>'
+        )
+        x = left + i * cell + cell / 2
+        parts.append(
+            f'<text class="tick" x="{x:.1f}" y="{top - 6}" text-anchor="start" '
+            f'transform="rotate(-45 {x:.1f} {top - 6})">{escape(label)}</text>'
+        )
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            x, y = left + j * cell, top + i * cell
+            strength = 0.08 if i == j else 0.1 + 0.9 * value / peak
+            css = "tick on-dark" if i != j and value / peak > 0.55 else "tick"
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="#2f5bd3" '
+                f'fill-opacity="{strength:.2f}"><title>{escape(labels[i])} and '
+                f"{escape(labels[j])}: {value:,}</title></rect>"
+            )
+            parts.append(
+                f'<text class="{css}" x="{x + cell / 2 - 1:.1f}" y="{y + cell / 2 + 3:.1f}" '
+                'text-anchor="middle">'
+                f"{'' if i == j else _fmt(value)}</text>"
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))

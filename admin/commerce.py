@@ -14,16 +14,27 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.web import admin, base, form_dict, query_with, read_form, redirect, render
+from admin.web import (
+    PAGE_SIZE,
+    Page,
+    admin,
+    base,
+    form_dict,
+    page_number,
+    query_with,
+    read_form,
+    redirect,
+    render,
+)
 from tracker import schemas
 from tracker.catalogue import codes
 from tracker.catalogue import shops as shop_of
+from tracker.core import money
 from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
 from tracker.http.common import csv_response
 from tracker.http.errors import status_of
 from tracker.schemas import validate
 
-CODE_LIMIT = 500
 CODE_FIELDS = ("code", "creator_id", "campaign_id", "value_type", "value", "currency")
 BULK_FIELDS = ("campaign_id", "pattern", "number", "prefix", "length", "value_type", "value")
 
@@ -32,8 +43,8 @@ async def _code_filters(request: Request) -> tuple[dict[str, str], dict[str, Any
     """Query -> (what the form shows, store filters); an unknown creator/campaign is a 404."""
     a = admin(request)
     qp = request.query_params
-    shown = {k: qp.get(k, "").strip()[:100] for k in ("creator", "campaign", "status")}
-    filters: dict[str, Any] = {}
+    shown = {k: qp.get(k, "").strip()[:100] for k in ("q", "creator", "campaign", "status")}
+    filters: dict[str, Any] = {"q": shown["q"]}
     if shown["status"] in ("active", "disabled"):
         filters["status"] = shown["status"]
     if shown["creator"]:
@@ -54,17 +65,21 @@ async def codes_page(
 ) -> Response:
     a = admin(request)
     shown, filters = await _code_filters(request)
-    rows = await a.store.list_codes(limit=CODE_LIMIT + 1, **filters)
+    number = page_number(request)
+    rows, total = await a.store.panel_codes(
+        limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, **filters
+    )
     return render(
         request,
         "codes.html",
         status=status,
         active="codes",
-        items=rows[:CODE_LIMIT],
-        more=len(rows) > CODE_LIMIT,
+        items=[{**r, "value_text": value_text(r)} for r in rows],
+        page=Page(number, PAGE_SIZE, total),
+        query_with=lambda **kw: query_with(request, **kw),
         filters=shown,
         campaigns=await a.store.list_campaigns(limit=500),
-        csv_url=f"{base(request)}/codes.csv{query_with(request)}",
+        csv_url=f"{base(request)}/codes.csv{query_with(request, page='')}",
         form_error=form_error,
         bulk_error=bulk_error,
         form=form_values or {},
@@ -77,7 +92,10 @@ async def create_code(request: Request) -> Response:
     values = form_dict(form, CODE_FIELDS)
     try:
         model = validate(
-            schemas.CodeIn, {**values, "creator_id": values.get("creator_id", "").lstrip("@")}
+            schemas.CodeIn,
+            codes.value_from_major(
+                {**values, "creator_id": values.get("creator_id", "").lstrip("@")}
+            ),
         )
         await codes.create_code(admin(request).store, schemas.to_row(model))
     except (Unprocessable, Conflict) as exc:
@@ -110,9 +128,19 @@ async def set_code_status(request: Request) -> Response:
     return redirect(request, "/codes", msg="saved")
 
 
+def value_text(code: dict[str, Any]) -> str:
+    """15 % or 10.00 USD (a fixed value is stored in minor units of its currency)."""
+    if code.get("value") is None or not code.get("value_type"):
+        return ""
+    if code["value_type"] == "percent":
+        return f"{code['value']} %"
+    currency = code.get("currency") or ""
+    return f"{money.major(int(code['value']), currency or 'USD')} {currency}".strip()
+
+
 async def codes_csv(request: Request) -> Response:
     _, filters = await _code_filters(request)
-    rows = await admin(request).store.list_codes(limit=1_000_000, **filters)
+    rows, _ = await admin(request).store.panel_codes(limit=1_000_000, **filters)
     return csv_response(codes.CSV_COLUMNS, codes.csv_rows(rows), "codes.csv")
 
 

@@ -15,7 +15,19 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.web import admin, form_dict, read_form, redirect, render
+from admin.tables import Column, Table, csv_response
+from admin.web import (
+    PAGE_SIZE,
+    Page,
+    admin,
+    form_dict,
+    page_number,
+    query_with,
+    read_form,
+    redirect,
+    render,
+)
+from tracker.core import money
 from tracker.core.errors import Rejected, Unprocessable
 from tracker.http.errors import status_of
 from tracker.reports import costs
@@ -55,25 +67,37 @@ async def costs_page(
     status: int = 200,
 ) -> Response:
     a = admin(request)
-    creator = request.query_params.get("creator", "").strip()[:100]
-    creator_id = (await a.store.get_creator(creator))["id"] if creator else None
-    rows = await a.store.list_costs(creator_id=creator_id, limit=500)
-    handles = {c["id"]: c["handle"] for c in await a.store.creators_meta()}
-    names = {c["id"]: c["name"] for c in await a.store.campaigns_meta()}
+    qp = request.query_params
+    filters = {k: qp.get(k, "").strip()[:100] for k in ("q", "creator", "campaign", "kind")}
+    creator = filters["creator"]
+    creator_id = (await a.store.get_creator(creator.lstrip("@")))["id"] if creator else None
+    campaign_id = (
+        (await a.store.get_campaign(filters["campaign"]))["id"] if filters["campaign"] else None
+    )
+    csv = qp.get("format") == "csv"
+    number = page_number(request)
+    rows, total = await a.store.panel_costs(
+        q=filters["q"],
+        creator_id=creator_id,
+        campaign_id=campaign_id,
+        kind=filters["kind"] if filters["kind"] in COST_KINDS else None,
+        limit=100_000 if csv else PAGE_SIZE,
+        offset=0 if csv else (number - 1) * PAGE_SIZE,
+    )
+    items = [present_cost(r, a.settings) for r in rows]
+    if csv:
+        return csv_response(Table(CSV_COLUMNS, items), "costs.csv")
     return render(
         request,
         "costs.html",
         status=status,
         active="costs",
-        items=[
-            {
-                **r,
-                "creator_handle": handles.get(r["creator_id"], r["creator_id"]),
-                "campaign_name": names.get(r["campaign_id"] or "", ""),
-            }
-            for r in reversed(rows)
-        ],
+        items=items,
         creator=creator,
+        filters=filters,
+        page=Page(number, PAGE_SIZE, total),
+        query_with=lambda **kw: query_with(request, **kw),
+        csv_url=query_with(request, format="csv", page=""),
         campaigns=await a.store.list_campaigns(limit=500),
         kinds=COST_KINDS,
         form_error=form_error,
@@ -87,6 +111,48 @@ async def costs_page(
     )
 
 
+CSV_COLUMNS = [
+    Column("incurred_on", "Date"),
+    Column("creator", "Creator"),
+    Column("campaign", "Campaign"),
+    Column("kind", "Kind"),
+    Column("amount", "Amount", "amount"),
+    Column("currency", "Currency"),
+    Column("detail", "Detail"),
+    Column("note", "Note"),
+    Column("excluded", "Excluded from ROI"),
+]
+
+
+def present_cost(r: dict[str, Any], settings: Any) -> dict[str, Any]:
+    """A cost as people read it: major units, what a commission or labour line means, and
+    whether reports leave it out (a currency with no rate into the reporting currency)."""
+    currency = r["currency"]
+    detail = ""
+    if r["kind"] == "commission":
+        detail = f"{(r.get('rate_bp') or 0) / 100:g} % of attributed revenue"
+    elif r["kind"] == "labor":
+        rate = money.major(int(r.get("rate_minor") or 0), currency)
+        detail = f"{(r.get('hours_centi') or 0) / 100:g} h x {rate}"
+    excluded = ""
+    if (
+        r["kind"] != "commission"
+        and currency != settings.reporting_currency
+        and currency not in settings.fx_rates
+    ):
+        excluded = f"no {currency} rate into {settings.reporting_currency} (TRACKER_FX_RATES)"
+    return {
+        **r,
+        "creator": f"@{r['creator_handle']}" if r.get("creator_handle") else "",
+        "campaign": r.get("campaign_name") or "",
+        "amount": ""
+        if r["kind"] == "commission"
+        else money.major(int(r["amount_minor"]), currency),
+        "detail": detail,
+        "excluded": excluded,
+    }
+
+
 async def add_cost(request: Request) -> Response:
     """One cost from the form, through the same conversion as a CSV row."""
     store = admin(request).store
@@ -95,9 +161,8 @@ async def add_cost(request: Request) -> Response:
         try:
             row = await costs.cost_from_fields(store, values)
         except ValidationError as exc:
-            e = exc.errors()[0]
-            field = ".".join(str(x) for x in e["loc"])
-            raise Unprocessable(f"{field}: {e['msg']}") from None
+            column, message = costs.column_error(exc)
+            raise Unprocessable(f"{column}: {message}") from None
         await store.add_cost(row)
     except Unprocessable as exc:
         return await costs_page(request, form_error=exc, form_values=values, status=status_of(exc))

@@ -17,8 +17,9 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin import creator_page, reports_view
+from admin import costs_view, creator_page, reports_view
 from admin.charts import bar_chart, day_range
+from admin.tables import Column, Table, csv_response, format_value
 from admin.web import (
     PAGE_SIZE,
     Page,
@@ -31,8 +32,9 @@ from admin.web import (
     render,
 )
 from tracker import schemas
+from tracker.catalogue import campaigns as campaigns_of
 from tracker.catalogue.creators import PLATFORMS, tier_for, tier_names, tier_range
-from tracker.core import money
+from tracker.core import clock, money
 from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
 from tracker.http.errors import status_of
 from tracker.links import service as catalogue
@@ -71,10 +73,17 @@ async def dashboard(request: Request) -> Response:
         await store.daily_clicks(_since()), f"Clicks per day, last {CHART_DAYS} days"
     )
     portfolio = await reports_view.portfolio(request)
+    steps = {
+        "shop": bool(await store.list_shops(limit=1)),
+        "creators": totals["creators"] > 0,
+        "codes": bool(await store.list_codes(limit=1)),
+        "links": totals["links"] > 0,
+    }
     return render(
         request,
         "dashboard.html",
         active="dashboard",
+        steps=steps if not all(steps.values()) else None,
         totals=totals,
         chart=chart,
         days=CHART_DAYS,
@@ -103,6 +112,7 @@ async def creators(
     descending = qp.get("dir") == "desc"
     fmin, fmax = tier_range(filters["tier"], admin(request).settings.tiers)
     number = page_number(request)
+    csv = qp.get("format") == "csv"
     bands = await reports_view.creator_bands(request) if filters["band"] else None
     rows, total = await store.search_creators(
         q=filters["q"],
@@ -114,13 +124,14 @@ async def creators(
         followers_max=fmax,
         sort=sort,
         descending=descending,
-        limit=100_000 if bands is not None else PAGE_SIZE,
-        offset=0 if bands is not None else (number - 1) * PAGE_SIZE,
+        limit=100_000 if bands is not None or csv else PAGE_SIZE,
+        offset=0 if bands is not None or csv else (number - 1) * PAGE_SIZE,
     )
     if bands is not None:  # the band comes from the creator report, not from a column
         rows = [r for r in rows if bands.get(r["id"], "no cost") == filters["band"]]
         total = len(rows)
-        rows = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        if not csv:
+            rows = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
     items = [
         {
@@ -130,6 +141,9 @@ async def creators(
         }
         for r in rows
     ]
+    if csv:
+        items = [{**i, "band": (bands or {}).get(i["id"], "")} for i in items]
+        return csv_response(Table(CREATOR_COLUMNS, items), "creators.csv")
     return render(
         request,
         "creators.html",
@@ -147,9 +161,22 @@ async def creators(
         bands=reports_view.BANDS,
         band_of=bands or {},
         query_with=lambda **kw: query_with(request, **kw),
+        csv_url=query_with(request, format="csv", page=""),
         form_error=form_error,
         form=form_values or {},
     )
+
+
+CREATOR_COLUMNS = [
+    Column("handle", "Handle"),
+    Column("name", "Name"),
+    Column("platform", "Platform"),
+    Column("followers", "Followers", "int"),
+    Column("tier", "Tier"),
+    Column("category", "Category"),
+    Column("status", "Status"),
+    Column("clicks", "Clicks (all)", "int"),
+]
 
 
 async def create_creator(request: Request) -> Response:
@@ -173,25 +200,15 @@ async def creator_detail(
 ) -> Response:
     a = admin(request)
     creator = await a.store.get_creator(ref or request.path_params["ref"])
-    links = await a.store.list_links(creator_id=creator["id"], limit=500)
-    counts = await a.store.click_counts_by_link([ln["id"] for ln in links])
-    items = []
-    for ln in links:
-        short = f"{a.settings.base_url}/{ln['slug']}"
-        # viewBox instead of a fixed size, so CSS scales it; printed at any size it stays sharp.
-        qr = segno.make(short, error="m").svg_inline(
-            scale=3,
-            border=2,
-            dark="#111",
-            svgclass="qr",
-            lineclass=None,
-            omitsize=True,
-            title=f"QR code for {short}",
-        )
-        items.append(
-            {**ln, "short_url": short, "qr": Markup(qr), "clicks": counts.get(ln["id"], 0)}
-        )
+    items = await link_cards(a, creator["id"])
     extra = await creator_extras(a.store, creator["id"])
+    extra["costs"] = [costs_view.present_cost(c, a.settings) for c in extra["costs"]]
+    extra["orders"] = [
+        {**o, "net": format_value(o["net_minor"], "money", o["currency"])} for o in extra["orders"]
+    ]
+    summary = await reports_view.creator_money(request, creator["id"])
+    if summary is not None:  # only this creator's own amounts matter here
+        summary["excluded"] = _own_exclusions(creator, extra["costs"], summary["currency"])
     daily = await a.store.daily_clicks(_since(), creator_id=creator["id"])
     chart = clicks_chart(daily, f"Clicks per day for @{creator['handle']}, last {CHART_DAYS} days")
     return render(
@@ -209,7 +226,48 @@ async def creator_detail(
         platforms=PLATFORMS,
         form=form_values or {},
         form_error=form_error,
+        summary=summary,
         **extra,
+    )
+
+
+async def link_cards(a: Any, creator_id: str) -> list[dict[str, Any]]:
+    """A creator's links with their short URL, QR code, click count and true state."""
+    links = await a.store.list_links(creator_id=creator_id, limit=500)
+    counts = await a.store.click_counts_by_link([ln["id"] for ln in links])
+    now = clock.now_iso()
+    items = []
+    for ln in links:
+        short = f"{a.settings.base_url}/{ln['slug']}"
+        # viewBox instead of a fixed size, so CSS scales it; printed at any size it stays sharp.
+        qr = segno.make(short, error="m").svg_inline(
+            scale=3,
+            border=2,
+            dark="#111",
+            svgclass="qr",
+            lineclass=None,
+            omitsize=True,
+            title=f"QR code for {short}",
+        )
+        items.append(
+            {
+                **ln,
+                "short_url": short,
+                "qr": Markup(qr),
+                "clicks": counts.get(ln["id"], 0),
+                "state": catalogue.link_state(ln, now),
+            }
+        )
+    return items
+
+
+def _own_exclusions(creator: dict[str, Any], costs: list[dict[str, Any]], currency: str) -> str:
+    left_out = sorted({c["currency"] for c in costs if c["excluded"]})
+    if not left_out:
+        return ""
+    return (
+        f"Excluded from cost and ROI: @{creator['handle']}'s costs in {', '.join(left_out)} "
+        f"(no exchange rate into {currency}; set TRACKER_FX_RATES, e.g. {left_out[0]}=1.08)."
     )
 
 
@@ -271,14 +329,44 @@ async def campaigns(
     form_error: Rejected | None = None,
     form_values: dict[str, str] | None = None,
 ) -> Response:
-    store = admin(request).store
+    a = admin(request)
+    items = await a.store.list_campaigns(limit=1000)
+    today = datetime.now(UTC).date().isoformat()
+    starts = [c["starts_on"] for c in items if c.get("starts_on")]
+    query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
+    if not query.get("start") and starts:  # budgets are spent since the campaigns began
+        query["start"] = min(min(starts), today)
+    money_rows = await reports_view.campaign_money(request, query)
+    rows = []
+    for c in items:
+        m = money_rows["rows"].get(c["id"], {})
+        spend = m.get("cost_minor")
+        budget = c.get("budget_minor")
+        rows.append(
+            {
+                **c,
+                "state": campaigns_of.state(c, today),
+                "budget": format_value(budget, "money", c["currency"])
+                if budget is not None
+                else "",
+                "spend": m.get("cost"),
+                "revenue": m.get("revenue"),
+                "roi": m.get("roi"),
+                "roas": m.get("roas"),
+                "orders": m.get("orders"),
+                "used_pct": round(100 * spend / budget)
+                if budget and spend is not None and c["currency"] == money_rows["currency"]
+                else None,
+            }
+        )
     return render(
         request,
         "campaigns.html",
         status=status_of(form_error) if form_error else 200,
         active="campaigns",
-        items=await store.list_campaigns(limit=1000),
-        link_counts=await store.campaign_link_counts(),
+        items=rows,
+        report=money_rows,
+        link_counts=await a.store.campaign_link_counts(),
         form_error=form_error,
         form=form_values or {},
     )
@@ -310,6 +398,18 @@ def _money_field(values: dict[str, str]) -> dict[str, Any]:
 LINK_FIELDS = tuple(name for name in schemas.LinkIn.model_fields if name != "utm_override")
 
 
+LINK_STATES = ("active", "expired", "disabled")
+LINK_COLUMNS = [
+    Column("short_url", "Short link"),
+    Column("creator", "Creator"),
+    Column("campaign", "Campaign"),
+    Column("destination", "Destination"),
+    Column("clicks", "Clicks (all)", "int"),
+    Column("state", "State"),
+    Column("expires", "Expires (UTC)"),
+]
+
+
 async def links(
     request: Request,
     *,
@@ -318,15 +418,42 @@ async def links(
 ) -> Response:
     a = admin(request)
     number = page_number(request)
-    creator_id = request.query_params.get("creator", "")
-    rows, total = await a.store.panel_links(
-        creator_id=creator_id, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+    qp = request.query_params
+    filters = {k: qp.get(k, "").strip()[:100] for k in ("q", "creator", "campaign", "state")}
+    creator_id = (
+        (await a.store.get_creator(filters["creator"].lstrip("@")))["id"]
+        if filters["creator"]
+        else None
+    )
+    campaign_id = (
+        (await a.store.get_campaign(filters["campaign"]))["id"] if filters["campaign"] else None
+    )
+    now = clock.now_iso()
+    csv = qp.get("format") == "csv"
+    rows, total = await a.store.search_links(
+        q=filters["q"],
+        creator_id=creator_id,
+        campaign_id=campaign_id,
+        state=filters["state"] if filters["state"] in LINK_STATES else "",
+        now=now,
+        limit=100_000 if csv else PAGE_SIZE,
+        offset=0 if csv else (number - 1) * PAGE_SIZE,
     )
     counts = await a.store.click_counts_by_link([r["id"] for r in rows])
     items = [
-        {**r, "short_url": f"{a.settings.base_url}/{r['slug']}", "clicks": counts.get(r["id"], 0)}
+        {
+            **r,
+            "short_url": f"{a.settings.base_url}/{r['slug']}",
+            "clicks": counts.get(r["id"], 0),
+            "state": catalogue.link_state(r, now),
+            "creator": f"@{r['creator_handle']}" if r.get("creator_handle") else "",
+            "campaign": r.get("campaign_name") or "",
+            "expires": (r.get("expires_at") or "")[:16].replace("T", " "),
+        }
         for r in rows
     ]
+    if csv:
+        return csv_response(Table(LINK_COLUMNS, items), "links.csv")
     return render(
         request,
         "links.html",
@@ -334,7 +461,10 @@ async def links(
         active="links",
         items=items,
         page=Page(number, PAGE_SIZE, total),
+        filters=filters,
+        states=LINK_STATES,
         query_with=lambda **kw: query_with(request, **kw),
+        csv_url=query_with(request, format="csv", page=""),
         campaigns=await a.store.list_campaigns(limit=500),
         form_error=form_error,
         form=form_values or {},

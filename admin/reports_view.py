@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.charts import bar_chart
-from admin.tables import Column, Table, format_value
-from admin.web import admin, query_with, render
+from admin.tables import Column, Table, csv_response, format_value
+from admin.web import PAGE_SIZE, Page, admin, page_number, query_with, render
+from tracker.core import money
 
 DIMENSION_LABELS = {
     "creator": "Creator",
@@ -39,9 +40,9 @@ METRICS = [
     Column("clicks", "Clicks", "int", "All clicks, bots included"),
     Column("human_clicks", "Human clicks", "int", "Bots and link previews excluded"),
     Column("unique_visitors", "Unique visitors", "int", "Distinct fingerprints"),
-    Column("orders", "Orders", "ratio", "Credited orders (fractions under shared models)"),
+    Column("orders", "Orders", "count", "Credited orders (fractions under shared models)"),
     Column("revenue_minor", "Revenue", "money", "Attributed net revenue"),
-    Column("new_customers", "New customers", "ratio"),
+    Column("new_customers", "New customers", "count"),
     Column("conversion_rate", "Conv. rate", "pct", "Orders / unique clicks"),
     Column("aov_minor", "AOV", "money", "Average order value"),
     Column("epc_minor", "EPC", "money", "Earnings per human click"),
@@ -69,11 +70,18 @@ def columns_for(dimension: str) -> list[Column]:
     return cols + METRICS
 
 
+def _no_cost_blank(row: dict[str, Any]) -> dict[str, Any]:
+    """Without a cost there is no CPA, ROAS or ROI to show (not 0.00)."""
+    if row.get("cost_minor"):
+        return row
+    return {**row, "cpa_minor": None, "roas": None, "roi_pct": None}
+
+
 def table_for(
     result: dict[str, Any], dimension: str, sort: str = "", descending: bool = True
 ) -> Table:
     """A report result (``tracker.reports.build``) as the table the page shows."""
-    totals = dict(result.get("totals") or {})
+    totals = _no_cost_blank(dict(result.get("totals") or {}))
     totals["label"] = "Total"
     notes = []
     un = result.get("unattributed") or {}
@@ -84,14 +92,10 @@ def table_for(
             " credited to no creator; not in the rows above."
         )
     if result.get("unconverted_currencies"):
-        notes.append(
-            "No exchange rate for "
-            + ", ".join(result["unconverted_currencies"])
-            + ": those amounts are left out, not mixed in."
-        )
+        notes.append(excluded_note(result))
     table = Table(
         columns_for(dimension),
-        list(result.get("rows") or []),
+        [_no_cost_blank(r) for r in result.get("rows") or []],
         totals,
         currency=str(result.get("currency") or ""),
         notes=notes,
@@ -121,13 +125,16 @@ async def roi_page(request: Request) -> Response:
     result = await reports.build(a.store, a.settings, params, dimension)
     sort = request.query_params.get("sort", "")
     table = table_for(result, dimension, sort, request.query_params.get("dir", "desc") != "asc")
+    q = request.query_params.get("q", "").strip()[:100]
+    if q:
+        needle = q.lower().lstrip("@")
+        table.rows = [r for r in table.rows if needle in str(r.get("label") or "").lower()]
+        table.totals = None  # the portfolio's totals would not be the found rows' sum
     if request.query_params.get("format") == "csv":
         name = f"roi-{dimension}-{params.model}-{params.start}-{params.end}.csv"
-        return Response(
-            table.to_csv(),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_response(table, name)
+    page = Page(page_number(request), PAGE_SIZE, len(table.rows))
+    table.rows = table.rows[page.offset : page.offset + page.size]
     models = getattr(reports, "MODELS", None) or tuple(MODEL_LABELS)
     return render(
         request,
@@ -142,7 +149,9 @@ async def roi_page(request: Request) -> Response:
         dimensions=DIMENSION_LABELS,
         models={m: MODEL_LABELS.get(m, m) for m in models},
         query_with=lambda **kw: query_with(request, **kw),
-        csv_url=query_with(request, format="csv"),
+        csv_url=query_with(request, format="csv", page=""),
+        page=page,
+        q=q,
     )
 
 
@@ -153,7 +162,8 @@ async def portfolio(request: Request) -> dict[str, Any] | None:
     if reports is None:
         return None
     a = admin(request)
-    params = reports.params_from({}, a.settings)
+    query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
+    params = reports.params_from(query, a.settings)
     # The block shows neither unique clicks nor clicks per day (the dashboard's own chart
     # has those), so it skips the DISTINCT counts and the daily click scan, and loads the
     # orders and costs once for both calls: ~4 s -> well under 1 s at 1M clicks.
@@ -178,32 +188,49 @@ async def portfolio(request: Request) -> dict[str, Any] | None:
     )
     revenue_chart = bar_chart(
         labels,
-        [(currency, [d["revenue_minor"] / 100 for d in days], "bar-human")],
+        [
+            (
+                currency,
+                [d["revenue_minor"] / 10 ** money.exponent(currency) for d in days],
+                "bar-human",
+            )
+        ],
         unit=f"revenue per day ({currency})",
         title=f"Attributed revenue per day ({currency})",
     )
-    totals = result["totals"]
-    money = {
-        k: format_value(totals.get(k), "money")
-        for k in ("revenue_minor", "cost_minor", "cpa_minor")
-    }
     return {
         "start": params.start.isoformat(),
         "end": params.end.isoformat(),
         "model": MODEL_LABELS.get(params.model, params.model),
+        "model_key": params.model,
+        "models": MODEL_LABELS,
+        "excluded": excluded_note(result),
         "currency": currency,
-        "totals": totals,
-        "money": money,
-        "roi": format_value(totals.get("roi_pct"), "pct"),
         "bands": bands,
         "top": list(reversed(ranked[-5:])),
         "bottom": ranked[:5],
-        "unattributed": result.get("unattributed") or {},
-        "unattributed_revenue": format_value(
-            (result.get("unattributed") or {}).get("revenue_minor", 0), "money"
-        ),
         "orders_chart": orders_chart,
         "revenue_chart": revenue_chart,
+        **_headline(result),
+    }
+
+
+def _headline(result: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's money figures, formatted in the report's currency."""
+    totals = result["totals"]
+    currency = result["currency"]
+    unattributed = result.get("unattributed") or {}
+    return {
+        "totals": totals,
+        "money": {
+            k: format_value(totals.get(k), "money", currency)
+            for k in ("revenue_minor", "cost_minor", "cpa_minor")
+        },
+        "roi": format_value(totals.get("roi_pct"), "pct"),
+        "unattributed": unattributed,
+        "unattributed_revenue": format_value(
+            unattributed.get("revenue_minor", 0), "money", currency
+        ),
     }
 
 
@@ -221,3 +248,77 @@ async def creator_bands(request: Request) -> dict[str, str]:
     params = reports.params_from({}, a.settings)
     result = await reports.build(a.store, a.settings, params, "creator", distinct=False)
     return {r["key"]: r.get("band") or "no cost" for r in result["rows"] if r.get("key")}
+
+
+async def campaign_money(request: Request, query: dict[str, str]) -> dict[str, Any]:
+    """Campaign id -> revenue, spend (costs), orders, ROAS and ROI over the range, as the
+    campaign report computes them; plus the range, model and excluded currencies."""
+    a = admin(request)
+    reports = reports_module()
+    assert reports is not None
+    params = reports.params_from(query, a.settings)
+    result = await reports.build(a.store, a.settings, params, "campaign", distinct=False)
+    out: dict[str, Any] = {}
+    for r in result["rows"]:
+        if not r.get("key"):
+            continue
+        out[r["key"]] = {
+            **r,
+            "cost": format_value(r.get("cost_minor"), "money", result["currency"])
+            if r.get("cost_minor")
+            else "",
+            "revenue": format_value(r.get("revenue_minor"), "money", result["currency"]),
+            "roi": format_value(r.get("roi_pct"), "pct") if r.get("cost_minor") else "",
+            "roas": format_value(r.get("roas"), "ratio") if r.get("cost_minor") else "",
+            "orders": format_value(r.get("orders"), "count"),
+        }
+    return {
+        "rows": out,
+        "currency": result["currency"],
+        "start": params.start.isoformat(),
+        "end": params.end.isoformat(),
+        "model": params.model,
+        "models": MODEL_LABELS,
+        "excluded": excluded_note(result),
+    }
+
+
+def excluded_note(result: dict[str, Any]) -> str:
+    """Amounts in a currency without a rate are left out of totals: say which, and why."""
+    missing = result.get("unconverted_currencies") or []
+    if not missing:
+        return ""
+    return (
+        f"Excluded: amounts in {', '.join(missing)} (no exchange rate into "
+        f"{result.get('currency', '')}; set TRACKER_FX_RATES, e.g. {missing[0]}=1.08)."
+    )
+
+
+async def creator_money(request: Request, creator_id: str) -> dict[str, Any] | None:
+    """One creator's revenue, cost, ROI and orders over the picked range and model (the
+    creator report's own row, so it matches the ROI table)."""
+    reports = reports_module()
+    if reports is None:
+        return None
+    a = admin(request)
+    query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
+    params = reports.params_from(query, a.settings)
+    result = await reports.build(a.store, a.settings, params, "creator", distinct=False)
+    row: dict[str, Any] = next((r for r in result["rows"] if r.get("key") == creator_id), {})
+    currency = result["currency"]
+    has_cost = bool(row.get("cost_minor"))
+    return {
+        "start": params.start.isoformat(),
+        "end": params.end.isoformat(),
+        "model": params.model,
+        "model_label": MODEL_LABELS.get(params.model, params.model),
+        "models": MODEL_LABELS,
+        "currency": currency,
+        "revenue": format_value(row.get("revenue_minor") or 0, "money", currency),
+        "cost": format_value(row.get("cost_minor"), "money", currency) if has_cost else "",
+        "roi": format_value(row.get("roi_pct"), "pct") if has_cost else "",
+        "roas": format_value(row.get("roas"), "ratio") if has_cost else "",
+        "band": row.get("band") if has_cost else None,
+        "orders": format_value(row.get("orders") or 0, "count"),
+        "excluded": excluded_note(result),
+    }

@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("text", "int", "money", "pct", "ratio", "band")
+from starlette.responses import Response
+
+from tracker.core import money
+
+KINDS = ("text", "int", "money", "pct", "ratio", "band", "amount", "count")
+#: "amount": text already in major units (a list mixing currencies names it per row).
 #: ROI bands as the reports define them; the class colours the cell.
 BAND_CLASSES = {"strong": "band-strong", "moderate": "band-moderate", "poor": "band-poor"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -68,7 +73,7 @@ class Table:
         return column.label
 
     def cell(self, row: dict[str, Any], column: Column) -> str:
-        return format_value(row.get(column.key), column.kind)
+        return format_value(row.get(column.key), column.kind, self.currency or "USD")
 
     def css(self, row: dict[str, Any], column: Column) -> str:
         classes = ["num"] if column.numeric else []
@@ -90,13 +95,19 @@ def _sort_key(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def format_value(value: Any, kind: str) -> str:
+def format_value(value: Any, kind: str, currency: str = "USD") -> str:
     if value is None or value == "":
         return "—"
     if kind == "int":
         return f"{int(value):,}"
-    if kind == "money":  # minor units
-        return f"{round(value) / 100:,.2f}"
+    if kind == "count":  # credited orders: whole under last/first touch, shares otherwise
+        number = float(value)
+        if abs(number - round(number)) < 1e-9:
+            return f"{round(number):,}"
+        return f"{number:,.2f}".rstrip("0").rstrip(".")
+    if kind == "money":  # minor units of the table's currency
+        exp = money.exponent(currency)
+        return f"{round(value) / 10**exp:,.{exp}f}"
     if kind == "pct":
         return f"{float(value):,.1f}%"
     if kind == "ratio":
@@ -110,3 +121,12 @@ def _csv_safe(text: str, column: Column) -> str:
     if not column.numeric and text.startswith(_FORMULA_START):
         return "'" + text
     return text
+
+
+def csv_response(table: Table, filename: str) -> Response:
+    """The table as a CSV download (UTF-8, the same cells as the page)."""
+    return Response(
+        table.to_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from admin.passwords import check_new_password, hash_password
+from admin.passwords import MIN_PASSWORD, check_new_password, hash_password
 from tracker.core.errors import Unprocessable
 from tracker.settings import Settings
 from tracker.store import Store
@@ -28,7 +28,10 @@ def add_admin_parser(sub: Any) -> argparse.ArgumentParser:
         "admin", help="admin panel users: create | list | set-password | disable | enable"
     )
     asub = p.add_subparsers(dest="action", required=True)
-    c = asub.add_parser("create", help="create a user (password prompted)")
+    c = asub.add_parser(
+        "create",
+        help=f"create a user (password prompted, or --password-stdin; at least {MIN_PASSWORD} characters)",
+    )
     c.add_argument("--email", required=True)
     c.add_argument("--role", choices=ROLES, default="viewer")
     c.add_argument(
@@ -48,11 +51,24 @@ def add_admin_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
+NO_PROMPT = (
+    "cannot prompt for a password (no terminal): pipe it in with --password-stdin, "
+    'e.g. echo "$PASSWORD" | tracker admin create --email YOU --password-stdin '
+    f"(at least {MIN_PASSWORD} characters)"
+)
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
+    if not sys.stdin or not sys.stdin.isatty():
+        raise Unprocessable(NO_PROMPT)
+    try:
+        first = getpass.getpass(f"Password (at least {MIN_PASSWORD} characters): ")
+        again = getpass.getpass("Repeat password: ")
+    except (EOFError, KeyboardInterrupt):
+        raise Unprocessable("no password given") from None
+    if again != first:
         raise Unprocessable("the two passwords differ")
     return first
 

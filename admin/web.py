@@ -31,6 +31,7 @@ MESSAGES = {
     "revoked": "Token revoked.",
     "logged_out": "You are logged out.",
     "link_created": "Link created.",
+    "code_assigned": "Code assigned; the orders that carried it were matched again.",
 }
 
 NAV = [
@@ -40,8 +41,10 @@ NAV = [
     ("links", "Links", "/links"),
     ("codes", "Codes", "/codes"),
     ("shops", "Shops", "/shops"),
+    ("orders", "Orders", "/orders"),
     ("costs", "Costs", "/costs"),
-    ("reports", "ROI reports", "/reports"),
+    ("reports", "ROI", "/reports"),
+    ("portfolio", "Portfolio", "/portfolio"),
     ("import", "Import", "/import"),
     ("tokens", "API tokens", "/tokens"),
     ("settings", "Settings", "/settings"),

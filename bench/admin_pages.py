@@ -43,6 +43,17 @@ PAGES = [
     "/admin/shops",
     "/admin/costs",
     "/admin/reports",
+    "/admin/reports?page=5&sort=clicks",
+    "/admin/reports?format=csv",
+    "/admin/links?q=c04",
+    "/admin/links?state=active&page=20",
+    "/admin/codes",
+    "/admin/orders",
+    "/admin/orders?unattributed=1",
+    "/admin/portfolio",
+    "/admin/portfolio/overlap",
+    "/admin/portfolio/leaks",
+    "/admin/portfolio/advice",
 ]
 
 
@@ -111,6 +122,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clicks", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--only", default="", help="time only the pages whose path contains this")
     ap.add_argument("--data", default=str(ROOT / "bench" / "results" / "admin"))
     args = ap.parse_args()
     data = Path(args.data)
@@ -149,7 +161,7 @@ async def main() -> None:
                 f"{totals['clicks']:,} clicks (SQLite, {db.stat().st_size / 2**20:.0f} MiB)"
             )
             print(f"{'page':58} {'median ms':>10} {'max ms':>8}")
-            for path in PAGES:
+            for path in [p for p in PAGES if args.only in p]:
                 times = []
                 for _ in range(args.runs):
                     t0 = time.perf_counter()

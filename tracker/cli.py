@@ -16,20 +16,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from tracker import guests, schemas
+from tracker.attribution.credit import MODELS
 from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
+from tracker.core import money
 from tracker.core.csvfile import to_csv
-from tracker.core.errors import Rejected, SettingsError
+from tracker.core.errors import Rejected, SettingsError, Unprocessable
 from tracker.links import service as catalogue
 from tracker.reports import build as reports
-from tracker.reports.costs import cost_row, import_costs, import_posts, post_row, present_post
+from tracker.reports.build import COST_KINDS, DIMENSIONS
+from tracker.reports.costs import (
+    COST_COLUMNS,
+    COST_HELP,
+    POST_COLUMNS,
+    column_error,
+    cost_from_fields,
+    import_costs,
+    import_posts,
+    post_row,
+    present_cost,
+    present_post,
+)
 from tracker.retention import purge
 from tracker.schemas import validate
 from tracker.serve import serve
-from tracker.settings import SETTINGS, Settings
+from tracker.settings import SETTINGS, Settings, with_served_address
 from tracker.store import Store, open_store
 from tracker.store.backup import BackupError, backup_sqlite
 from tracker.store.transfer import TransferError, export_store, import_store
@@ -94,7 +108,7 @@ def _model_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, A
 # -- commands ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     return serve(
-        _settings(),
+        with_served_address(_settings(), args.host, args.port),
         host=args.host,
         port=args.port,
         server=args.server,
@@ -292,7 +306,10 @@ def cmd_resource(args: argparse.Namespace) -> int:
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action == "create":
-            model = validate(kind.create_model, _model_args(args, kind.create_model))
+            data = _model_args(args, kind.create_model)
+            if args.kind == "code":
+                data = codes.value_from_major(data)
+            model = validate(kind.create_model, data)
             row = schemas.to_row(model)
             _print(
                 kind.present(
@@ -325,7 +342,7 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
             rows = await store.list_codes(limit=1_000_000)
             sys.stdout.write(to_csv(codes.CSV_COLUMNS, codes.csv_rows(rows)))
             return
-        spec = _model_args(args, schemas.CodeBulk)
+        spec = codes.value_from_major(_model_args(args, schemas.CodeBulk))
         if spec.get("creators"):
             spec["creators"] = [c.strip() for c in str(spec["creators"]).split(",") if c.strip()]
         model = validate(schemas.CodeBulk, spec)
@@ -360,20 +377,25 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
     if args.action == "list":
         if args.record == "cost":
             _table(
-                await store.list_costs(),
-                ["id", "creator_id", "kind", "amount_minor", "currency", "rate_bp", "incurred_on"],
+                [present_cost(r) for r in await store.list_costs()],
+                ["id", "creator_id", "kind", "amount", "currency", "rate_bp", "incurred_on"],
             )
         else:
             rows = [present_post(r) for r in await store.list_posts()]
             _table(rows, ["id", "creator_id", "platform", "format", "posted_at", "engagement_rate"])
         return
     if args.record == "cost":
-        cost = validate(schemas.CostIn, _model_args(args, schemas.CostIn))
-        _print(await store.add_cost(await cost_row(store, cost)))
-    else:
-        post = validate(schemas.PostIn, _model_args(args, schemas.PostIn))
-        made = await store.add_posts([await post_row(store, post)])
-        _print({"id": made[0]})
+        fields = {c: getattr(args, c) for c in COST_COLUMNS if getattr(args, c) is not None}
+        try:
+            row = await cost_from_fields(store, fields)
+        except ValidationError as exc:
+            column, message = column_error(exc)
+            raise Unprocessable(f"--{column.replace('_', '-')}: {message}") from None
+        _print(present_cost(await store.add_cost(row)))
+        return
+    values = validate(schemas.PostIn, _model_args(args, schemas.PostIn))
+    made = await store.add_posts([await post_row(store, values)])
+    _print({"id": made[0]})
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -385,13 +407,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         }
         p = reports.params_from(query, settings)
         data = await reports.build(store, settings, p, args.dimension)
-        rows = [*data["rows"], data["totals"]]
+        currency = data["currency"]
+        rows = [_major_row(r, currency) for r in [*data["rows"], data["totals"]]]
         if args.csv:
             sys.stdout.write(to_csv(reports.CSV_COLUMNS, reports.csv_rows(data)))
         else:
             print(
                 f"{args.dimension} report {data['start']}..{data['end']}, model {data['model']}, "
-                f"money in {data['currency']} minor units"
+                f"money in {currency}"
             )
             _table(
                 rows,
@@ -399,9 +422,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                     "label",
                     "clicks",
                     "orders",
-                    "revenue_minor",
-                    "cost_minor",
-                    "cpa_minor",
+                    "revenue",
+                    "cost",
+                    "cpa",
                     "roas",
                     "roi_pct",
                     "band",
@@ -409,6 +432,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
 
     return _run(go)
+
+
+def _major_row(row: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A report row for people: money in major units, credited orders without '.0'."""
+    out = {**row, "orders": None if row.get("orders") is None else f"{row['orders']:g}"}
+    for key in ("revenue_minor", "cost_minor", "cpa_minor"):
+        value = row.get(key)
+        out[key.removesuffix("_minor")] = (
+            None if value is None else money.major(round(value), currency)
+        )
+    return out
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
@@ -419,6 +453,12 @@ def cmd_settings(args: argparse.Namespace) -> int:
         default = "(none)" if s.default is None else f"`{s.default}`" if s.default else "(empty)"
         print(f"| `{s.name}` | {default} | {s.help} |")
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tracker import demo
+
+    return demo.command(_settings(), args.creators, args.orders)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -438,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="HTTP server (default: TRACKER_SERVER)",
     )
     p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("demo", help="load a 30-day demo portfolio into an empty store")
+    p.add_argument("--creators", type=int, default=300)
+    p.add_argument("--orders", type=int, default=1200)
+    p.set_defaults(fn=cmd_demo)
 
     p = sub.add_parser("settings", help="print every setting (markdown table)")
     p.set_defaults(fn=cmd_settings)
@@ -470,25 +515,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_cost_or_post_commands(sub: Any, kind: str) -> None:
+    """cost|post add (a cost's options are the CSV's columns, amounts in major units),
+    list, and import FILE.csv (help lists the columns)."""
+    p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
+    ksub = p.add_subparsers(dest="action", required=True)
+    add = ksub.add_parser(
+        "add",
+        help="add one cost (the CSV columns as options; amounts in major units)"
+        if kind == "cost"
+        else "add one content post",
+    )
+    if kind == "cost":
+        for column in COST_COLUMNS:
+            add.add_argument(
+                "--" + column.replace("_", "-"),
+                dest=column,
+                required=column in ("creator", "kind", "date"),
+                choices=COST_KINDS if column == "kind" else None,
+                help=COST_HELP[column],
+            )
+    else:
+        _add_model_options(add, schemas.PostIn)
+    ksub.add_parser("list")
+    columns = ", ".join(COST_COLUMNS) if kind == "cost" else POST_COLUMNS
+    imp = ksub.add_parser(
+        "import",
+        help=f"CSV with a header row; columns: {columns}"
+        + (" (amounts in major units, e.g. 250.00)" if kind == "cost" else ""),
+        description=f"Columns: {columns}. All rows are written, or none if any row is wrong.",
+    )
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true")
+    p.set_defaults(fn=cmd_import_csv, record=kind)
+
+
 def _add_record_commands(sub: Any) -> None:
     """costs and posts, the report, and the catalogue's kinds (creator, link, code...)."""
     for kind in ("cost", "post"):
-        p = sub.add_parser(kind, help=f"{kind}s: add | list | import FILE.csv (all rows or none)")
-        ksub = p.add_subparsers(dest="action", required=True)
-        _add_model_options(
-            ksub.add_parser("add"), schemas.CostIn if kind == "cost" else schemas.PostIn
-        )
-        ksub.add_parser("list")
-        imp = ksub.add_parser("import")
-        imp.add_argument("file")
-        imp.add_argument("--dry-run", action="store_true")
-        p.set_defaults(fn=cmd_import_csv, record=kind)
+        _add_cost_or_post_commands(sub, kind)
 
-    p = sub.add_parser("report", help="ROI report: creator|tier|campaign|category|platform|link")
-    p.add_argument("dimension", nargs="?", default="creator")
-    p.add_argument("--model")
-    p.add_argument("--start")
-    p.add_argument("--end")
+    p = sub.add_parser(
+        "report",
+        help=f"ROI report by {' | '.join(DIMENSIONS)}; money in major units of the reporting "
+        "currency",
+    )
+    p.add_argument("dimension", nargs="?", default="creator", choices=DIMENSIONS)
+    p.add_argument("--model", choices=MODELS, help="attribution model (default: the setting)")
+    p.add_argument("--start", help="first day, YYYY-MM-DD (default: 29 days before --end)")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--csv", action="store_true")
     p.set_defaults(fn=cmd_report)
 

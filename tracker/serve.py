@@ -42,7 +42,7 @@ from typing import Any
 
 from tracker.http.connections import guarded_httptools_protocol
 from tracker.http.limits import MAX_HEAD_BYTES, MAX_HEADER_COUNT
-from tracker.settings import Settings
+from tracker.settings import Settings, url_for_address
 
 log = logging.getLogger("tracker")
 
@@ -108,11 +108,15 @@ def bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
 
 
 def _banner(settings: Settings, host: str, port: int) -> None:
-    base = f"http://{host}:{port}"
+    base = settings.base_url
     where = settings.database_url.split("@")[-1]
-    print(f"Creatorlink serving on {base}  (server: {settings.server}, database: {where})")
+    listen = url_for_address(host, port)
+    print(f"Creatorlink serving on {listen}  (server: {settings.server}, database: {where})")
     print(f"  short links:  {base}/SLUG")
-    print(f"  admin panel:  {base}/admin  (first user: .venv/bin/tracker admin create --email YOU)")
+    print(
+        f"  admin panel:  {base}/admin  "
+        "(first user: .venv/bin/tracker admin create --email YOU --role admin)"
+    )
     print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
     print(
         "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"

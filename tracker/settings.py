@@ -13,7 +13,7 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,7 +158,8 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACKER_BASE_URL",
         _base_url,
         "http://127.0.0.1:8000",
-        "Public URL of this server, used to print short links and postback URLs.",
+        "Public URL of this server, used to print short links and postback URLs. Unset in "
+        "development: the address `tracker serve` listens on (kept in DATA_DIR/served_url).",
     ),
     Setting(
         "TRACKER_CLICK_ID_PARAM",
@@ -457,6 +458,8 @@ class Settings:
         production = values["env"] == "production"
         if production and not env.get("TRACKER_BASE_URL") and "base_url" not in overrides:
             raise SettingsError("TRACKER_BASE_URL is required when TRACKER_ENV=production")
+        if not production and not env.get("TRACKER_BASE_URL") and "base_url" not in overrides:
+            values["base_url"] = served_url(data_dir) or values["base_url"]
         if values["secret_key"] is None:
             if production:
                 raise SettingsError("TRACKER_SECRET_KEY is required when TRACKER_ENV=production")
@@ -479,6 +482,44 @@ class Settings:
     @property
     def sqlite_path(self) -> Path:
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+SERVED_URL_FILE = "served_url"
+
+
+def url_for_address(host: str, port: int) -> str:
+    """The URL a browser on this machine reaches ``tracker serve --host H --port P`` at
+    (a wildcard address is reached through the loopback one)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def served_url(data_dir: Path) -> str | None:
+    """The address the last development server of this data directory listened on, so the
+    CLI prints the same short links as the running server (None if never served)."""
+    try:
+        return _base_url((data_dir / SERVED_URL_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def with_served_address(settings: Settings, host: str, port: int) -> Settings:
+    """In development without TRACKER_BASE_URL, printed URLs follow the address actually
+    served (``PORT=8611 make run`` prints :8611), and the CLI learns it from DATA_DIR."""
+    if settings.env == "production" or os.environ.get("TRACKER_BASE_URL"):
+        return settings
+    url = url_for_address(host, port)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        (settings.data_dir / SERVED_URL_FILE).write_text(url + "\n")
+    except OSError:
+        pass  # a read-only data dir: the server still prints the right URLs
+    return replace(settings, base_url=url)
 
 
 def _dev_secret(data_dir: Path) -> str:

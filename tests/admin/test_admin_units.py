@@ -283,7 +283,7 @@ def test_roi_table_from_report_result() -> None:
     assert lines[0].startswith(
         "Creator,Tier,Platform,Clicks,Human clicks,Unique visitors,Orders,Revenue (USD),"
     )
-    assert lines[1].startswith("'@mia,micro,tiktok,120,100,80,2.50,500.00,1.50,3.1%")
+    assert lines[1].startswith("'@mia,micro,tiktok,120,100,80,2.5,500.00,1.5,3.1%")
     assert "400.0%" in lines[1] and ",strong," in lines[1]
     assert lines[2].startswith("'@zed") and ",—," in lines[2]
     assert lines[3].startswith("Total,—,—,125")

@@ -326,9 +326,9 @@ def test_cli_costs_posts_and_report(server, tmp_path) -> None:  # type: ignore[n
         "labor",
         "--hours",
         "2",
-        "--rate-minor",
-        "5000",
-        "--incurred-on",
+        "--hourly-rate",
+        "50.00",  # people type major units (issue 16)
+        "--date",
         datetime.now(UTC).date().isoformat(),
     )
     server.cli(
@@ -350,7 +350,7 @@ def test_cli_costs_posts_and_report(server, tmp_path) -> None:  # type: ignore[n
     sheet = tmp_path / "costs.csv"
     sheet.write_text("creator,kind,amount,currency,date\nmaya,fee,12.50,USD,2026-11-01\n")
     assert "imported 1 rows" in server.cli("cost", "import", str(sheet))
-    assert "10000" in server.cli("cost", "list")
+    assert "100.00" in server.cli("cost", "list")  # 2 h x 50.00, in major units
     assert "5.0" in server.cli("post", "list")
     out = server.cli("report", "creator", "--csv")
     rows = list(csv.DictReader(io.StringIO(out)))

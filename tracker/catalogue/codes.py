@@ -12,6 +12,7 @@ from typing import Any
 
 import shortuuid
 
+from tracker.core import money
 from tracker.core.errors import Unprocessable
 from tracker.store import Store
 from tracker.store.engine import Row
@@ -105,6 +106,20 @@ def csv_rows(codes: list[Row]) -> list[list[Any]]:
         ]
         for c in codes
     ]
+
+
+def value_from_major(fields: dict[str, Any]) -> dict[str, Any]:
+    """People type a fixed code value in major units of its currency (10.00 EUR, 1500 JPY);
+    the store and the JSON API keep minor units. A percent stays a whole percent."""
+    out = dict(fields)
+    if out.get("value") in (None, "") or out.get("value_type") != "fixed":
+        return out
+    if not out.get("currency"):
+        raise Unprocessable("currency: required for a fixed value (e.g. --currency EUR)")
+    currency = money.currency_code(out["currency"])
+    out["currency"] = currency
+    out["value"] = money.to_minor(str(out["value"]).replace(",", ""), currency)
+    return out
 
 
 def present(row: Row) -> Row:

@@ -14,6 +14,7 @@ Request bodies are the pydantic models the handlers validate with (``tracker.sch
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -61,8 +62,9 @@ PAGE = (
 )
 REF = Param("ref", description="id or natural key (handle, campaign name, slug, code, shop slug)")
 
-# handler -> {METHOD: Op}; filled at import time by @doc, read by openapi_schema.
-_DOCS: dict[Callable[..., Any], dict[str, Op]] = {}
+# handler -> {METHOD: Op}; filled by @doc when a handler is defined, read by openapi_schema.
+# Weak keys: handlers made per app (the catalogue's, per resource) leave with their app.
+_DOCS: weakref.WeakKeyDictionary[Callable[..., Any], dict[str, Op]] = weakref.WeakKeyDictionary()
 
 
 def doc(**ops: Op) -> Callable[[H], H]:

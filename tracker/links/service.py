@@ -86,3 +86,13 @@ def present(row: Row, settings: Settings) -> Row:
         "utm_override": bool(row["utm_override"]),
         "short_url": f"{settings.base_url}/{row['slug']}",
     }
+
+
+def link_state(row: dict[str, Any], now: str) -> str:
+    """What a visitor gets (the panel shows it): disabled and expired links answer 410,
+    whatever the stored status says."""
+    if row["status"] != "active":
+        return "disabled"
+    if row.get("expires_at") and row["expires_at"] <= now:
+        return "expired"
+    return "active"

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from tracker import schemas
 from tracker.core import clock
 from tracker.core.errors import Rejected, Unprocessable
-from tracker.core.money import to_minor
+from tracker.core.money import major, to_minor
 from tracker.reports import roi
 from tracker.store import Store
 from tracker.store.engine import Row
@@ -38,7 +38,7 @@ async def cost_row(store: Store, m: schemas.CostIn) -> dict[str, Any]:
     }
     if m.kind in ("fee", "product"):
         if m.amount_minor is None:
-            raise Unprocessable(f"amount_minor: required for a {m.kind} cost")
+            raise Unprocessable(f"amount: required for a {m.kind} cost")
         row["amount_minor"] = m.amount_minor
     elif m.kind == "commission":
         if m.rate_percent is None:
@@ -46,7 +46,7 @@ async def cost_row(store: Store, m: schemas.CostIn) -> dict[str, Any]:
         row["rate_bp"] = round(m.rate_percent * 100)
     else:
         if m.hours is None or m.rate_minor is None:
-            raise Unprocessable("hours and rate_minor: required for labor")
+            raise Unprocessable("hours: hours and hourly_rate are required for labor")
         row["hours_centi"] = round(m.hours * 100)
         row["rate_minor"] = m.rate_minor
         row["amount_minor"] = round(m.hours * m.rate_minor)
@@ -94,6 +94,87 @@ def _blank_to_none(row: dict[str, str]) -> dict[str, Any]:
     return {k: (v if v != "" else None) for k, v in row.items()}
 
 
+#: The cost CSV's columns (also the panel form's fields and `tracker cost add` options).
+COST_COLUMNS = (
+    "creator",
+    "campaign",
+    "kind",
+    "amount",
+    "currency",
+    "rate_percent",
+    "hours",
+    "hourly_rate",
+    "date",
+    "note",
+)
+COST_HELP = {
+    "creator": "creator handle or id",
+    "campaign": "campaign name or id (optional)",
+    "kind": "fee | product | commission | labor",
+    "amount": "fee or product: amount in major units, e.g. 12.50",
+    "currency": "ISO 4217 code (default USD)",
+    "rate_percent": "commission: percent of attributed net revenue, e.g. 10",
+    "hours": "labor: hours worked",
+    "hourly_rate": "labor: rate per hour in major units",
+    "date": "when it was incurred, YYYY-MM-DD",
+    "note": "free text",
+}
+POST_COLUMNS = (
+    "creator, campaign, platform, format, category, url, posted_at, likes, comments, shares, "
+    "saves, reach, impressions, followers"
+)
+
+
+def present_cost(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored cost as people read it: major units beside the stored minor units."""
+    out = dict(row)
+    currency = row.get("currency") or "USD"
+    for key in ("amount_minor", "rate_minor"):
+        if row.get(key) is not None:
+            out[key.removesuffix("_minor")] = major(int(row[key]), currency)
+    return out
+
+
+#: Internal field -> the column as the CSV file (and the form, and the CLI flag) names it.
+COLUMN_OF = {
+    "creator_id": "creator",
+    "campaign_id": "campaign",
+    "incurred_on": "date",
+    "amount_minor": "amount",
+    "rate_minor": "hourly_rate",
+    "followers_at_post": "followers",
+}
+_PLAIN = {
+    "currency": "a 3-letter ISO 4217 code such as USD or EUR",
+    "date": "a date as YYYY-MM-DD",
+    "posted_at": "a date and time such as 2026-03-01T18:00:00Z",
+}
+
+
+def column_error(exc: ValidationError) -> tuple[str, str]:
+    """(column, message) of a validation error, in the file's own words (no pydantic
+    internals such as a regex)."""
+    e = exc.errors()[0]
+    field = ".".join(str(x) for x in e["loc"])
+    column = COLUMN_OF.get(field, field)
+    message = e["msg"]
+    if (
+        e["type"]
+        in (
+            "string_pattern_mismatch",
+            "date_from_datetime_parsing",
+            "date_parsing",
+            "datetime_from_date_parsing",
+            "datetime_parsing",
+        )
+        or column in _PLAIN
+    ):
+        message = f"expected {_PLAIN.get(column, 'a valid ' + column)}"
+    if e["type"] == "literal_error":
+        message = message.replace("Input should be", "one of")
+    return column, message
+
+
 async def _import(
     store: Store, body: bytes, convert: Any, write: Any, dry_run: bool
 ) -> dict[str, Any]:
@@ -102,12 +183,14 @@ async def _import(
         try:
             rows.append(await convert(store, _blank_to_none(raw)))
         except ValidationError as exc:
-            e = exc.errors()[0]
-            errors.append(
-                {"row": n, "column": ".".join(str(x) for x in e["loc"]), "error": e["msg"]}
-            )
+            column, message = column_error(exc)
+            errors.append({"row": n, "column": column, "error": message})
         except Rejected as exc:
-            errors.append({"row": n, "column": "", "error": exc.reason})
+            column, _, message = exc.reason.partition(": ")
+            if message and column in (*COLUMN_OF.values(), *COLUMN_OF, "currency"):
+                errors.append({"row": n, "column": COLUMN_OF.get(column, column), "error": message})
+            else:
+                errors.append({"row": n, "column": "", "error": exc.reason})
     if errors or dry_run:
         return {"imported": 0, "valid_rows": len(rows), "errors": errors, "dry_run": dry_run}
     await write(rows)
@@ -126,10 +209,12 @@ async def _cost_from_csv(store: Store, raw: dict[str, Any]) -> dict[str, Any]:
         "rate_percent": raw.get("rate_percent"),
         "hours": raw.get("hours"),
     }
-    if raw.get("amount") is not None:
-        data["amount_minor"] = to_minor(raw["amount"], currency)
-    if raw.get("hourly_rate") is not None:
-        data["rate_minor"] = to_minor(raw["hourly_rate"], currency)
+    for column, field in (("amount", "amount_minor"), ("hourly_rate", "rate_minor")):
+        if raw.get(column) is not None:
+            try:
+                data[field] = to_minor(raw[column], currency)
+            except Rejected as exc:
+                raise Unprocessable(f"{column}: {exc.reason.removeprefix('amount: ')}") from None
     return await cost_row(
         store, schemas.CostIn.model_validate({k: v for k, v in data.items() if v is not None})
     )

@@ -18,8 +18,12 @@ from tracker.settings import Settings
 from tracker.store import Store
 
 
-async def overview(store: Store, settings: Settings, p: Params, top_n: int = 10) -> dict[str, Any]:
-    report = await reports.build(store, settings, p, "creator")
+async def overview(
+    store: Store, settings: Settings, p: Params, top_n: int = 10, *, distinct: bool = True
+) -> dict[str, Any]:
+    """``distinct=False`` leaves unique clicks and visitors at 0 (the panel shows neither,
+    and the exact counts are most of the time at a million clicks)."""
+    report = await reports.build(store, settings, p, "creator", distinct=distinct)
     creators = [r for r in report["rows"] if r["key"]]
     revenues = [r["revenue_minor"] for r in creators]
     bands: dict[str, int] = defaultdict(int)
@@ -101,16 +105,24 @@ async def code_leaks(store: Store, p: Params) -> list[dict[str, Any]]:
     return result
 
 
-async def recommendations(store: Store, settings: Settings, p: Params) -> dict[str, Any]:
-    """Rising CPA, creators to scale, and budget reallocation, each with its numbers."""
+async def recommendations(
+    store: Store, settings: Settings, p: Params, *, distinct: bool = True
+) -> dict[str, Any]:
+    """Rising CPA, creators to scale, and budget reallocation, each with its numbers
+    (none of them uses unique counts: ``distinct=False`` skips them)."""
     # long: three short analyses over the same two periods' rows, in the order shown
     last = replace(p, start=p.end - timedelta(days=29))
     before = replace(p, start=p.end - timedelta(days=59), end=p.end - timedelta(days=30))
     now_rows = [
-        r for r in (await reports.build(store, settings, last, "creator"))["rows"] if r["key"]
+        r
+        for r in (await reports.build(store, settings, last, "creator", distinct=distinct))["rows"]
+        if r["key"]
     ]
     old_rows = {
-        r["key"]: r for r in (await reports.build(store, settings, before, "creator"))["rows"]
+        r["key"]: r
+        for r in (await reports.build(store, settings, before, "creator", distinct=distinct))[
+            "rows"
+        ]
     }
     median_cpa = roi.median([r["cpa_minor"] for r in now_rows if r["cpa_minor"] is not None])
     rising = []

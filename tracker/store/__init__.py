@@ -20,12 +20,14 @@ from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
+from tracker.store.panel_lists import PanelListQueries
 from tracker.store.postgres import PostgresEngine
 from tracker.store.reports import ReportQueries
 from tracker.store.retention import RetentionQueries
 from tracker.store.shops import ShopQueries
 from tracker.store.sqlite import SQLiteEngine
 from tracker.store.tokens import TokenQueries
+from tracker.store.triage import TriageQueries
 from tracker.store.users import UserQueries
 
 
@@ -42,6 +44,8 @@ class Store(
     CostQueries,
     ReportQueries,
     CreatorPageQueries,
+    TriageQueries,
+    PanelListQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db

@@ -1,0 +1,124 @@
+"""One money convention for people (issue 16): major units with a currency in the CLI, the
+panel and CSV files; minor units only in storage and `*_minor` JSON; errors name the column
+as the file names it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.admin.test_admin import logged_in
+from tests.conftest import ROOT, Running, server_env
+from tracker.reports import costs
+
+pytestmark = pytest.mark.anyio
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_takes_and_prints_major_units(tmp_path: Path, database_url: str) -> None:
+    env = server_env(tmp_path, database_url)
+    assert _cli(env, "demo", "--creators", "12", "--orders", "40").returncode == 0
+    handle = _cli(env, "creator", "list", "--limit", "1").stdout.splitlines()[1].split()[1]
+
+    out = _cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "12.50",
+               "--currency", "EUR", "--date", "2026-03-01")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert '"amount_minor": 1250' in out.stdout and '"amount": "12.50"' in out.stdout
+    out = _cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "1500",
+               "--currency", "JPY", "--date", "2026-03-01")  # fmt: skip
+    assert '"amount_minor": 1500' in out.stdout  # JPY has no minor unit
+    out = _cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "5",
+               "--date", "03/01/2026")  # fmt: skip
+    assert out.returncode == 1
+    assert out.stderr.strip() == "error: --date: expected a date as YYYY-MM-DD"
+
+    out = _cli(env, "code", "create", "--code", "TENOFF", "--creator", handle,
+               "--value-type", "fixed", "--value", "10")  # fmt: skip
+    assert out.returncode == 1 and "currency: required for a fixed value" in out.stderr
+    out = _cli(env, "code", "create", "--code", "TENOFF", "--creator", handle,
+               "--value-type", "fixed", "--value", "10.00", "--currency", "EUR")  # fmt: skip
+    assert out.returncode == 0 and '"value": 1000' in out.stdout
+
+    report = _cli(env, "report", "creator")
+    assert report.returncode == 0
+    lines = report.stdout.splitlines()
+    assert lines[0].endswith("money in USD")
+    assert lines[1].split() == ["label", "clicks", "orders", "revenue", "cost", "cpa", "roas",
+                                "roi_pct", "band"]  # fmt: skip
+    csv_out = _cli(env, "report", "creator", "--csv").stdout.splitlines()
+    header = csv_out[0].split(",")
+    first = dict(zip(header, csv_out[1].split(","), strict=False))
+    row = next(line for line in lines[2:] if line.split()[0] == first["label"])
+    revenue_minor = int(first["revenue_minor"])
+    assert f"{revenue_minor // 100}.{revenue_minor % 100:02d}" in row.split()
+
+    helps = _cli(env, "cost", "import", "--help").stdout
+    assert "creator, campaign, kind, amount, currency" in helps
+    helps = _cli(env, "report", "--help").stdout
+    assert "content_type" in helps and "time_decay" in helps
+
+
+async def test_csv_errors_name_the_column_as_the_file_does(live: Running) -> None:
+    await live.store.create_creator({"handle": "maya"})
+    body = (
+        b"creator,kind,amount,currency,date,note\n"
+        b"maya,fee,12.50,EURO,2026-03-01,bad currency\n"
+        b"maya,fee,12.5x,USD,2026-03-01,bad amount\n"
+        b"maya,fee,12.50,USD,01/03/2026,bad date\n"
+        b"nobody,fee,1,USD,2026-03-01,unknown creator\n"
+        b"maya,tip,1,USD,2026-03-01,bad kind\n"
+        b"maya,fee,,USD,2026-03-01,no amount\n"
+    )
+    result = await costs.import_costs(live.store, body, dry_run=True)
+    got = {e["row"]: (e["column"], e["error"]) for e in result["errors"]}
+    assert got[1] == ("currency", "expected a 3-letter ISO 4217 code such as USD or EUR")
+    assert got[2][0] == "amount" and "12.5x" in got[2][1]
+    assert got[3] == ("date", "expected a date as YYYY-MM-DD")
+    assert got[4][0] == "creator" and "nobody" in got[4][1]
+    assert got[5][0] == "kind" and "fee" in got[5][1] and "Input should" not in got[5][1]
+    assert got[6][0] == "amount"
+    for column, message in got.values():
+        assert column in costs.COST_COLUMNS, column
+        assert "^" not in message and "pattern" not in message
+
+
+async def test_panel_cost_form_names_the_column(live: Running) -> None:
+    await live.store.create_creator({"handle": "maya"})
+    csrf = await logged_in(live)
+    r = await live.client.post(
+        "/admin/costs",
+        data={"csrf": csrf, "creator": "maya", "kind": "fee", "amount": "5", "date": "3/1/26"},
+    )
+    assert r.status_code == 422
+    assert "date: expected a date as YYYY-MM-DD" in r.text and "incurred_on" not in r.text
+    r = await live.client.post(
+        "/admin/codes",
+        data={
+            "csrf": csrf,
+            "code": "FIVEOFF",
+            "creator_id": "maya",
+            "value_type": "fixed",
+            "value": "5.00",
+            "currency": "EUR",
+        },
+    )
+    assert r.status_code == 303
+    code = await live.store.get_code("FIVEOFF")
+    assert (code["value"], code["currency"]) == (500, "EUR")
+    page = await live.client.get("/admin/codes")
+    assert "5.00 EUR" in page.text
