@@ -587,7 +587,7 @@ def verdicts(s: dict[str, Any]) -> list[str]:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for pkg in ("uvicorn", "starlette", "uvloop", "httptools", "aiosqlite"):
+    for pkg in ("uvicorn", "granian", "starlette", "uvloop", "httptools", "aiosqlite"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -639,6 +639,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--skip-abuse", action="store_true", help="skip the abusive-client scenario")
     p.add_argument("--skip-postbacks", action="store_true")
+    p.add_argument(
+        "--servers",
+        action="store_true",
+        help="also the bare 302 and the redirect on uvicorn and granian (and nginx if "
+        "installed), same run (bench/servers.py)",
+    )
     p.add_argument(
         "--env",
         action="append",
@@ -745,6 +751,10 @@ def main(argv: list[str] | None = None) -> int:
                 "undescribed": red["db_undescribed"],
                 "match": exact,
             }
+            if args.servers:  # bench/servers.py: both HTTP servers (and nginx) in one run
+                from bench.servers import run_block
+
+                failed |= run_block(args, wrk, tmp, data_dir, slugfile, results)
         pb = postback_bench(args, tmp)
         if pb is not None:
             results["postbacks"] = pb

@@ -25,7 +25,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from tracker.app import create_app
-from tracker.settings import Settings
+from tracker.settings import SETTINGS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -46,6 +46,11 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" i
 PG_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "")
 SECRET = "test-secret-" + "x" * 40
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+#: HTTP servers ``tracker serve`` can run; tests where the server matters take
+#: ``server_kind``. The default server runs on every engine; the other one on SQLite only
+#: (what the server owns does not depend on the engine; see pytest_collection_modifyitems).
+SERVERS = ["uvicorn", "granian"]
+DEFAULT_SERVER = next(s.default for s in SETTINGS if s.name == "TRACKER_SERVER")
 
 
 @pytest.fixture
@@ -160,15 +165,18 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log_path = env, port, log
+    def __init__(
+        self, env: dict[str, str], port: int, log: Path, args: tuple[str, ...] = ()
+    ) -> None:
+        self.env, self.port, self.log_path, self.args = env, port, log, args
+        self.kind = env.get("TRACKER_SERVER") or DEFAULT_SERVER
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Server:
         self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "tracker", "serve", "--port", str(self.port), *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
@@ -218,6 +226,43 @@ def server_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str
         }
     )
     return env
+
+
+@pytest.fixture(params=SERVERS)
+def server_kind(request: pytest.FixtureRequest) -> str:
+    """Each HTTP server ``tracker serve`` can run (``TRACKER_SERVER``)."""
+    kind: str = request.param
+    return kind
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The non-default server runs on SQLite only: engine x server would double the
+    slowest tests for nothing the server owns."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if (
+            params.get("server_kind", DEFAULT_SERVER) != DEFAULT_SERVER
+            and params.get("database_url", "sqlite") != "sqlite"
+        ):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def any_server(tmp_path: Path, database_url: str, server_kind: str) -> Iterator[Server]:
+    """A real server process on each HTTP server (see ``server_kind``)."""
+    env = server_env(tmp_path, database_url, TRACKER_SERVER=server_kind)
+    srv = Server(env, free_port(), tmp_path / "server.log").start()
+    try:
+        yield srv
+    finally:
+        if srv.proc and srv.proc.poll() is None:
+            srv.stop()
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ from tracker.commissions.ledger import CommissionJob
 from tracker.core.errors import Rejected
 from tracker.events.worker import EventWorker
 from tracker.fraud.rules import Policy as FraudPolicy
+from tracker.http.accesslog import AccessLogMiddleware
+from tracker.http.connections import AddressGate, InFlightGateMiddleware
 from tracker.http.errors import on_rejected, on_starlette_http
 from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from tracker.http.logredact import redact_access_logs
@@ -129,26 +131,43 @@ def _lifespan(
     return lifespan
 
 
-def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, freeze_heap: bool = False, access_log: bool = False
+) -> Starlette:
     """``freeze_heap`` (``tracker serve`` sets it): once the link cache is warm, move every
     object alive into the collector's permanent generation (``gc.freeze``). The cache holds
     one compiled link per slug (100,000 in the benchmark) that lives as long as the
     process; without this every full collection walked all of them again: about 15% of the
     server's CPU per redirect under load. Objects frozen are still freed by reference
     counting; only cycles among them are never collected, which long-lived caches do not
-    form. Off for apps made in tests, which start and stop many apps in one process."""
+    form. Off for apps made in tests, which start and stop many apps in one process.
+
+    ``access_log``: one redacted line per request (``tracker.http.accesslog``). Under
+    granian, the per-address cap counts requests in flight here (``tracker.http.connections``);
+    under uvicorn it counts connections in the server's protocol."""
     settings = settings or Settings.from_env()
     state = AppState(settings)
 
     lifespan = _lifespan(settings, state, freeze_heap=freeze_heap)
     routes = [*core_routes(), *guests.mounts(guests.load(settings.guests), state)]
+    outer: list[Middleware] = []
+    if access_log:
+        outer.append(Middleware(AccessLogMiddleware))
+    if settings.server == "granian" and settings.max_connections_per_ip:
+        gate = AddressGate(settings.max_connections_per_ip, settings.trusted_proxies)
+        outer.append(Middleware(InFlightGateMiddleware, gate=gate))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            *outer,
             Middleware(HeaderLimitMiddleware),
             Middleware(_Redirects, state=state),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                timeout=settings.body_timeout,
+            ),
             Middleware(
                 RateLimitMiddleware,
                 prefix="/api/",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tracker import guests, schemas, serve
+from tracker import guests, schemas
 from tracker.attribution.credit import MODELS
 from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
@@ -44,7 +43,8 @@ from tracker.reports.costs import (
 )
 from tracker.retention import purge
 from tracker.schemas import validate
-from tracker.settings import SETTINGS, Settings, url_for_address, with_served_address
+from tracker.serve import serve
+from tracker.settings import SETTINGS, Settings, with_served_address
 from tracker.store import Store, open_store
 from tracker.store.backup import BackupError, backup_sqlite
 from tracker.store.transfer import TransferError, export_store, import_store
@@ -106,24 +106,13 @@ def _model_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, A
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = with_served_address(_settings(), args.host, args.port)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    return serve(
+        with_served_address(_settings(), args.host, args.port),
+        host=args.host,
+        port=args.port,
+        server=args.server,
+        access_log=args.access_log,
     )
-    base = settings.base_url
-    listen = url_for_address(args.host, args.port)
-    print(f"Creatorlink serving on {listen}  (database: {settings.database_url.split('@')[-1]})")
-    print(f"  short links:  {base}/SLUG")
-    print(
-        f"  admin panel:  {base}/admin  (first user: .venv/bin/tracker admin create --email YOU --role admin)"
-    )
-    print(f"  JSON API:     {base}/api/v1  (schema: {base}/api/v1/openapi.json)")
-    print(
-        "  API token:    .venv/bin/tracker token create NAME   (then: Authorization: Bearer TOKEN)"
-    )
-    sys.stdout.flush()
-    serve.run(settings, host=args.host, port=args.port, access_log=args.access_log)
-    return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -479,7 +468,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--access-log", action="store_true")
+    p.add_argument(
+        "--access-log", action="store_true", help="one line per request, secrets redacted"
+    )
+    p.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default=None,
+        help="HTTP server (default: TRACKER_SERVER)",
+    )
     p.set_defaults(fn=cmd_serve)
 
     p = sub.add_parser("demo", help="load a 30-day demo portfolio into an empty store")

@@ -163,6 +163,35 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body accepted (413 beyond).",
     ),
     Setting(
+        "TRACKER_SERVER",
+        values.choice("uvicorn", "granian"),
+        "granian",
+        "HTTP server under the app (one worker per process): granian (Rust) or uvicorn. "
+        "`tracker serve --server` overrides it. Both give every guarantee; see Serving.",
+    ),
+    Setting(
+        "TRACKER_HEADER_TIMEOUT",
+        values.int_range(1, 60),
+        "5",
+        "Seconds a client has to send a request's line and headers, counted from connecting "
+        "or from the previous response (so also how long an idle kept-alive connection "
+        "stays open); then it is disconnected.",
+    ),
+    Setting(
+        "TRACKER_BODY_TIMEOUT",
+        values.int_range(1, 600),
+        "30",
+        "Seconds a request body may take to arrive in full once its headers are in; 408 beyond.",
+    ),
+    Setting(
+        "TRACKER_MAX_CONNECTIONS_PER_IP",
+        values.int_range(0, 1_000_000),
+        "256",
+        "Connections one client address may hold open at once (uvicorn; requests in flight "
+        "on granian); more are closed at once. Addresses in TRACKER_TRUSTED_PROXIES, "
+        "127.0.0.1 and ::1 (a proxy on the same host) are exempt. 0: no cap.",
+    ),
+    Setting(
         "TRACKER_LOOKBACK_CLICK_DAYS",
         values.int_range(0, 365),
         "30",
@@ -410,6 +439,10 @@ class Settings:
     sqlite_cache_mib: int
     pg_pool_size: int
     max_body_bytes: int
+    server: str
+    header_timeout: int
+    body_timeout: int
+    max_connections_per_ip: int
     lookback_click_days: int
     lookback_fingerprint_days: int
     conflict_policy: str

@@ -89,10 +89,11 @@ async def test_start_stop_100_times(
 
 
 @pytest.fixture
-def soak_server(tmp_path: Path, database_url: str) -> Iterator[Server]:
+def soak_server(tmp_path: Path, database_url: str, server_kind: str) -> Iterator[Server]:
     env = server_env(
         tmp_path,
         database_url,
+        TRACKER_SERVER=server_kind,
         TRACKER_SQLITE_CACHE_MIB=str(SOAK_CACHE_MIB),
         TRACKER_LINK_CACHE_SIZE=str(SOAK_LINK_CACHE),
     )
@@ -117,7 +118,7 @@ async def test_soak_memory_and_files_flat(
     soak_server: Server, database_url: str, figures: Callable[[str, Any], None]
 ) -> None:
     """Mixed redirects (links, unknown slugs, bots), API calls and signed Shopify postbacks
-    (new orders and replays) against a real server."""
+    (new orders and replays) against a real server, on each HTTP server."""
     server = soak_server
     slugs = [f"soak{i}" for i in range(20)]
     for slug in slugs[:2]:

@@ -1,4 +1,4 @@
-"""A real uvicorn process: CLI-made link, redirects over TCP, and no click lost on SIGTERM."""
+"""A real server process (uvicorn and granian where the server matters): CLI-made link, redirects over TCP, and no click lost on SIGTERM."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ async def _flood(url: str, n: int, concurrency: int = 32) -> list[str]:
     return ids
 
 
-def test_sigterm_loses_no_click(tmp_path: Path) -> None:
+def test_sigterm_loses_no_click(tmp_path: Path, server_kind: str) -> None:
     db = tmp_path / "tracker.db"
     # a long flush interval: the clicks are still queued in memory when SIGTERM arrives
     env = server_env(
@@ -73,6 +73,7 @@ def test_sigterm_loses_no_click(tmp_path: Path) -> None:
         f"sqlite:///{db}",
         TRACKER_FLUSH_INTERVAL_MS="1000",
         TRACKER_FLUSH_MAX_ROWS="100000",
+        TRACKER_SERVER=server_kind,
     )
     srv = Server(env, free_port(), tmp_path / "server.log").start()
     try:
@@ -80,7 +81,7 @@ def test_sigterm_loses_no_click(tmp_path: Path) -> None:
         ids = asyncio.run(_flood(f"{srv.url}/go", 2000))
     finally:
         code = srv.stop()
-    assert code in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown
+    assert code in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown; granian 0
     with sqlite3.connect(db) as conn:
         stored = {r[0] for r in conn.execute("SELECT id FROM clicks")}
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

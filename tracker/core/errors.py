@@ -10,6 +10,7 @@ mapping to a status lives in ``tracker.http.errors``.
         ├── NotFound              unknown id, slug or shop
         ├── Conflict              duplicate slug, handle or code
         ├── Gone                  disabled or expired link
+        ├── RequestTimeout        body not received within TRACKER_BODY_TIMEOUT
         ├── PayloadTooLarge       body over TRACKER_MAX_BODY_BYTES
         ├── Unprocessable         well-formed but invalid (hostile destination...)
         └── TooManyRequests       throttled (carries retry_after)
@@ -71,6 +72,10 @@ class Gone(Rejected):
 
 class PayloadTooLarge(Rejected):
     code = "payload_too_large"
+
+
+class RequestTimeout(Rejected):
+    code = "request_timeout"
 
 
 class Unprocessable(Rejected):

@@ -16,6 +16,7 @@ from tracker.core.errors import (
     NotFound,
     PayloadTooLarge,
     Rejected,
+    RequestTimeout,
     TooManyRequests,
     Unauthorized,
     Unprocessable,
@@ -30,6 +31,7 @@ STATUS: dict[type[Rejected], int] = {
     NotFound: 404,
     Conflict: 409,
     Gone: 410,
+    RequestTimeout: 408,
     PayloadTooLarge: 413,
     Unprocessable: 422,
     TooManyRequests: 429,
@@ -47,7 +49,7 @@ async def on_rejected(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Rejected)
     status = status_of(exc)
     headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-    if status in (401, 413, 429):
+    if status in (401, 408, 413, 429):
         log.info("rejected %s %s: %s %s", request.method, request.url.path, status, exc.reason)
     return JSONResponse(exc.body(), status_code=status, headers=headers)
 

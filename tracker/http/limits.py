@@ -4,19 +4,24 @@
   ``TRACKER_MAX_BODY_BYTES`` before reading a byte (413), and counts chunked bodies as they
   arrive, raising ``PayloadTooLarge`` inside the handler that reads past the cap, so no
   handler ever holds more than the cap in memory or writes half a request.
-* Request line and headers: the server stops a request head at ``MAX_HEAD_BYTES`` (see
-  ``tracker.serve``: its options and the bounded httptools protocol). Within
-  that, ``HeaderLimitMiddleware`` refuses headers over ``MAX_HEADER_BYTES`` (431) and URLs
-  over ``MAX_URL_BYTES`` (414) whichever parser runs.
+  A body must also arrive within ``TRACKER_BODY_TIMEOUT`` of its headers (408 otherwise),
+  so a client trickling a body cannot hold a handler forever, on either server.
+* Request line and headers: the server stops reading a head at ``MAX_HEAD_BYTES`` (431 and
+  close): granian through its buffer size, uvicorn through ``tracker.http.connections``
+  (httptools alone holds a head of any size in memory: a 5 MB header was read whole).
+  Within that, ``HeaderLimitMiddleware`` refuses headers over ``MAX_HEADER_BYTES`` (431),
+  more than ``MAX_HEADER_COUNT`` lines (431) and URLs over ``MAX_URL_BYTES`` (414),
+  whichever server runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tracker.core.errors import PayloadTooLarge
+from tracker.core.errors import PayloadTooLarge, RequestTimeout
 
 #: Total bytes of request headers (names + values) accepted: browsers send < 4 KiB.
 MAX_HEADER_BYTES = 16 * 1024
@@ -79,11 +84,13 @@ class HeaderLimitMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Cap every request body at ``max_bytes`` (413)."""
+    """Cap every request body at ``max_bytes`` (413) and at ``timeout`` seconds from its
+    headers (408): a trickled body cannot hold a handler, on either server."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,10 +106,16 @@ class BodyLimitMiddleware:
                 break
         seen = 0
         limit = self.max_bytes
+        timeout = self.timeout
+        deadline = asyncio.get_running_loop().time() + timeout
 
         async def counted() -> Message:
             nonlocal seen
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(f"request body not received within {timeout:g} s") from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
