@@ -45,7 +45,7 @@ import httpx  # noqa: E402
 from standardwebhooks import Webhook  # noqa: E402
 
 from tracker.app import create_app  # noqa: E402
-from tracker.clicks.capture import describe_agent  # noqa: E402
+from tracker.clicks.agents import describe  # noqa: E402
 from tracker.settings import Settings  # noqa: E402
 
 PROXY = "203.0.113.7"
@@ -68,7 +68,7 @@ LANGS = ["en-US,en;q=0.9"] * 8 + ["de-DE,de;q=0.9,en;q=0.8", "es-ES,es;q=0.9"]
 
 def android_agents() -> list[str]:
     lines = (FIXTURES / "user-agents" / "in-app.txt").read_text().splitlines()
-    return [ua for ua in lines if ua.strip() and describe_agent(ua)[3] is None]
+    return [ua for ua in lines if ua.strip() and describe(ua)[3] is None]
 
 
 @dataclass
