@@ -355,7 +355,7 @@ def _click_row(live: Running, slug: str, link: dict[str, Any], ip: str, at: floa
         live.state.capture.row(scope, slug, link["id"], link["creator_id"], ids.click_id(at), at)
     )
     row[1] = clock.iso(at)  # the writer stamps the time as text when it commits
-    return tuple(row)
+    return live.state.capture.complete(tuple(row))  # the writer describes the agent
 
 
 async def test_order_rematched_after_its_click_arrives_late(shops: Shops) -> None:

@@ -117,6 +117,7 @@ def test_derive_every_metric() -> None:
             "revenue_minor": 10000,
             "cost_minor": 3000,
             "orders": 1 / 3,
+            "click_orders": 1 / 3,  # conversion: orders reached through a click / human clicks
             "human_clicks": 3,
             "unique_clicks": 3,
             "new_customers": 2 / 3,
@@ -140,8 +141,8 @@ def test_derive_every_metric() -> None:
             {"aov_minor": 0, "epc_minor": 0, "roas": 0.0, "roi_pct": -100.0, "band": "poor"},
         ),
         (
-            {"revenue_minor": 100, "orders": 1.0, "human_clicks": 1},
-            {"cpa_minor": 0, "roas": None, "roi_pct": None, "band": None, "conversion_rate": None},
+            {"revenue_minor": 100, "orders": 1.0, "human_clicks": 1},  # a code-only order
+            {"cpa_minor": 0, "roas": None, "roi_pct": None, "band": None, "conversion_rate": 0.0},
         ),
         (
             {"revenue_minor": 100, "cost_minor": 50, "unique_clicks": 4, "human_clicks": 4},
@@ -284,4 +285,6 @@ def test_explanations() -> None:
     _, why = choose_winner([code, same])  # the same creator twice: nobody outranked
     assert why == "code TENOFF -> maya wins (code is the strongest signal found)"
     _, why = choose_winner([lost, Touch("code", AT, code="X", matched=False)])
-    assert why == ("unattributed: no known creator behind click c3 -> nobody; code X -> nobody")
+    assert why == (
+        "unattributed: click c3 -> nobody (unknown click id); code X -> nobody (no creator behind it)"
+    )

@@ -211,9 +211,8 @@ def test_stronger_signal_beats_a_later_weaker_one() -> None:
 def test_unmatched_touches_never_win_and_are_explained() -> None:
     unknown = Touch("code", "2026-11-01T10:00:00Z", code="NOSUCH", matched=False, note="unknown")
     out, why = choose_winner([unknown])
-    assert not any(t.winner for t in out) and why == "unattributed: no known creator behind " + (
-        "code NOSUCH -> nobody"
-    )
+    # the explanation repeats each touch's own note, so it never contradicts the touches
+    assert not any(t.winner for t in out) and why == "unattributed: code NOSUCH -> nobody (unknown)"
     assert choose_winner([]) == ([], "no signal found")
     fp = Touch("fingerprint", "2026-11-01T09:00:00Z", "bob", click_id="z" * 16)
     out, why = choose_winner([unknown, fp])

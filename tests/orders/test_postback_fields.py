@@ -282,7 +282,7 @@ async def shops(live: Running, auth: dict[str, str]) -> Shops:
     r = await c.post(
         "/api/v1/shops",
         headers=auth,
-        json={"slug": "demo", "platform": "shopify", "secret": SHOPIFY_SECRET},
+        json={"slug": "demo", "platform": "shopify", "secret": SHOPIFY_SECRET, "pixel": True},
     )
     pixel = r.json()["pixel_token"]
     woo = await c.post(
