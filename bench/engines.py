@@ -27,6 +27,7 @@ import asyncpg
 from bench import run
 from bench.dataset import Dataset, bench_settings, build, opened_store
 from bench.postbacks import SECRET, SHOP, orders, send_all, signed_request
+from bench.scenarios import EIGHT_VISITORS
 
 
 async def _schema(pg: str, name: str, create: bool) -> None:
@@ -72,7 +73,8 @@ def measure(
     servers = [run.start_tracker(tmp, data_dir, f"{name}-{i}") for i in range(nodes)]
     try:
         per_node = argparse.Namespace(threads=1, connections=max(1, args.connections // nodes))
-        cmds = [run.wrk_command(wrk, s.url, per_node, args.duration, slugfile) for s in servers]
+        sc = EIGHT_VISITORS
+        cmds = [run.wrk_command(wrk, s.url, per_node, args.duration, slugfile, sc) for s in servers]
         for cmd in cmds:  # warm-up, not counted
             run.run_wrk([c if not c.startswith("-d") else "-d2s" for c in cmd])
         results: list[Any] = [None] * nodes

@@ -33,6 +33,7 @@ from bench.run import (
     wait_drained,
     wrk_command,
 )
+from bench.scenarios import NEW_VISITORS
 
 SERVERS = ("uvicorn", "granian")
 NGINX_CONF = """
@@ -132,7 +133,8 @@ def servers_bench(
             for server in targets[shift:] + targets[:shift]:
                 kind = server.name.removeprefix("tracker-")
                 tally = totals.get(kind) if server.name.startswith("tracker-") else None
-                cmd = wrk_command(wrk, server.url, args, args.duration, slugfile)
+                # the headline traffic (issue 13): every click a new visitor
+                cmd = wrk_command(wrk, server.url, args, args.duration, slugfile, NEW_VISITORS)
                 run = measure(server, cmd, rep, args, tally)
                 runs.append(run)
                 say(

@@ -71,7 +71,8 @@ class _Redirects:
 def _lifespan(
     settings: Settings, state: AppState, *, freeze_heap: bool
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """Open the store (migrating it), warm the link cache, start the click writer and the
+    """
+    # long: the start and stop order of every background job, in one place to readOpen the store (migrating it), warm the link cache, start the click writer and the
     retention job; on shutdown drain the writer completely before closing the store."""
 
     @contextlib.asynccontextmanager
