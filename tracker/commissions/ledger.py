@@ -58,7 +58,7 @@ async def approve_due(
 def period(start: date | None, end: date | None) -> tuple[str, str]:
     """[start, end] as whole UTC days -> [start, end + 1 day) ISO bounds."""
     lo = clock.to_iso(f"{start.isoformat()}T00:00:00Z") if start else "0000"
-    hi = clock.to_iso(f"{(end + timedelta(days=1)).isoformat()}T00:00:00Z") if end else "9999"
+    hi = clock.shift(f"{end.isoformat()}T00:00:00Z", timedelta(days=1)) if end else "9999"
     return lo, hi
 
 

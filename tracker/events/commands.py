@@ -16,7 +16,9 @@ from typing import Any
 
 from tracker import schemas
 from tracker.commissions import ledger
+from tracker.core import clock
 from tracker.core.csvfile import to_csv
+from tracker.core.errors import Unprocessable
 from tracker.events import endpoints
 from tracker.settings import Settings
 
@@ -61,7 +63,13 @@ def _webhooks(args: argparse.Namespace, run: Runner) -> int:
 
 
 def _day(raw: str | None) -> date | None:
-    return date.fromisoformat(raw) if raw else None
+    """A day typed on the command line, under the one time-range rule (a clear error)."""
+    if not raw:
+        return None
+    try:
+        return clock.check_date(date.fromisoformat(raw))
+    except ValueError:
+        raise Unprocessable(f"{raw!r}: expected YYYY-MM-DD within {clock.RANGE_TEXT}") from None
 
 
 def _commissions(args: argparse.Namespace, run: Runner) -> int:

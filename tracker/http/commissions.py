@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from tracker import schemas
 from tracker.commissions import ledger
+from tracker.core import clock
 from tracker.core.errors import BadRequest
 from tracker.http.common import authenticate, csv_response, page_args, read_json, state
 from tracker.http.openapi import PAGE, Op, Param, doc
@@ -45,9 +46,9 @@ def _day(request: Request, name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(f"{name}: expected YYYY-MM-DD") from None
+        return clock.check_date(date.fromisoformat(raw))  # the one time-range rule
+    except ValueError:  # TimeOutOfRange is one
+        raise BadRequest(f"{name}: expected YYYY-MM-DD within {clock.RANGE_TEXT}") from None
 
 
 @doc(
