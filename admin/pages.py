@@ -40,7 +40,7 @@ from tracker.http.errors import status_of
 from tracker.links import service as catalogue
 from tracker.reports import costs
 from tracker.schemas import validate
-from tracker.settings import SETTINGS
+from tracker.setting_table import SETTINGS
 
 CHART_DAYS = 14
 PLACEHOLDERS: dict[str, tuple[str, str]] = {}  # page name -> (title, text)

@@ -44,7 +44,8 @@ from tracker.reports.costs import (
 from tracker.retention import purge
 from tracker.schemas import validate
 from tracker.serve import serve
-from tracker.settings import SETTINGS, Settings, with_served_address
+from tracker.setting_table import SETTINGS
+from tracker.settings import Settings, with_served_address
 from tracker.store import Store, open_store
 from tracker.store.backup import BackupError, backup_sqlite
 from tracker.store.transfer import TransferError, export_store, import_store
