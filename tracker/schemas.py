@@ -29,6 +29,7 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Handle = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$")]
 Short = Annotated[str, StringConstraints(max_length=200)]
 Utm = Annotated[str, StringConstraints(max_length=200)] | None
+CodeText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 #: Every time and date at a boundary: the one range rule of ``tracker.core.clock``
 #: (1970-01-01..9999-12-31 once in UTC), so whatever is accepted is stored and read back.
@@ -128,6 +129,74 @@ class CampaignPatch(Patch):
     status: Status | None = None
 
 
+Destination = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
+Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})?$")]
+
+
+class QueryCondition(Model):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    value: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class When(Model):
+    device: list[Literal["mobile", "tablet", "desktop", "other"]] | None = Field(None, max_length=4)
+    os: (
+        list[Literal["ios", "android", "windows", "macos", "linux", "chromeos", "other"]] | None
+    ) = Field(None, max_length=7)
+    country: list[Country] | None = Field(None, max_length=250)
+    language: list[Language] | None = Field(None, max_length=50)
+    query: QueryCondition | None = None
+
+
+class RuleIn(Model):
+    name: Name
+    when: When
+    destination: Destination
+
+
+class VariantIn(Model):
+    name: Name
+    destination: Destination
+    weight: int = Field(1, ge=0, le=10_000)
+
+
+class TargetingIn(Model):
+    """Ordered rules, then weighted variants (tracker/links/targeting.py)."""
+
+    rules: list[RuleIn] = Field(default_factory=list, max_length=20)
+    variants: list[VariantIn] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _names(self) -> TargetingIn:
+        names = [r.name for r in self.rules] + [v.name for v in self.variants]
+        if len({n.lower() for n in names}) != len(names):
+            raise ValueError("rule and variant names must be unique")
+        if self.variants and not any(v.weight for v in self.variants):
+            raise ValueError("at least one variant needs a weight above 0")
+        for rule in self.rules:
+            when = rule.when
+            if not (when.device or when.os or when.country or when.language or when.query):
+                raise ValueError(f"rule {rule.name!r}: needs at least one condition")
+        return self
+
+
+class ApplyCodeIn(Model):
+    """Send the shopper through the shop's code-applying URL (tracker/links/apply.py)."""
+
+    kind: Literal["shopify", "woocommerce", "template"]
+    code: CodeText | None = Field(None, description="Default: the creator's newest active code")
+    param: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "coupon"
+    template: Annotated[str, StringConstraints(max_length=2048)] | None = None
+
+    @model_validator(mode="after")
+    def _template(self) -> ApplyCodeIn:
+        if (self.kind == "template") != bool(self.template):
+            raise ValueError("template: required for kind=template, and only for it")
+        return self
+
+
 class LinkIn(Model):
     destination: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
         description="http(s) URL of the shop page; checked against TRACKER_ALLOWED_HOSTS"
@@ -149,6 +218,8 @@ class LinkIn(Model):
     title: Short = ""
     status: Status = "active"
     expires_at: Timestamp | None = None
+    targeting: TargetingIn | None = Field(None, description="Rules and A/B variants")
+    apply_code: ApplyCodeIn | None = Field(None, description="Apply the creator's code")
 
 
 class LinkPatch(Patch):
@@ -167,6 +238,8 @@ class LinkPatch(Patch):
     title: Short | None = None
     status: Status | None = None
     expires_at: Timestamp | None = None
+    targeting: TargetingIn | None = None
+    apply_code: ApplyCodeIn | None = None
 
 
 def to_row(model: BaseModel, *, only_set: bool = False) -> dict[str, object]:
@@ -185,7 +258,6 @@ def to_row(model: BaseModel, *, only_set: bool = False) -> dict[str, object]:
 
 
 ShopPlatform = Literal["shopify", "woocommerce", "generic"]
-CodeText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")]
 ShopSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Secret = Annotated[str, StringConstraints(min_length=16, max_length=512)]
 

@@ -75,6 +75,27 @@ SETTINGS: tuple[Setting, ...] = (
         "CIDRs of load balancers whose X-Forwarded-For / Forwarded is believed.",
     ),
     Setting(
+        "TRACKER_COUNTRY_HEADERS",
+        values.header_names,
+        "CF-IPCountry,CloudFront-Viewer-Country,X-Vercel-IP-Country",
+        "CDN headers that carry the visitor's country, first found wins; read only from "
+        "TRACKER_TRUSTED_PROXIES. `none`: never read.",
+    ),
+    Setting(
+        "TRACKER_GEOIP_DATABASE",
+        values.text,
+        "",
+        "Path to a MaxMind-format country file (GeoLite2-Country, DB-IP lite .mmdb), asked "
+        "before the built-in data. Empty: none.",
+    ),
+    Setting(
+        "TRACKER_COUNTRY_BUILTIN",
+        values.boolean,
+        "true",
+        "Country from the IP-to-country data installed with the package (iptocc: the "
+        "Regional Internet Registries' delegations) when no header or file answers.",
+    ),
+    Setting(
         "TRACKER_STORE_RAW_IP",
         values.boolean,
         "false",

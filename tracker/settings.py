@@ -37,6 +37,9 @@ class Settings:
     click_id_param: str
     allowed_hosts: tuple[str, ...]
     trusted_proxies: tuple[Any, ...]
+    country_headers: tuple[str, ...]
+    geoip_database: str
+    country_builtin: bool
     store_raw_ip: bool
     fingerprint_ipv4_prefix: int
     fingerprint_ipv6_prefix: int

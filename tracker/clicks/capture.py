@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any
 
 from tracker.clicks.agents import Agent, describe
+from tracker.clicks.country import CountryLookup
 from tracker.clicks.enricher import AgentDescriber
 from tracker.settings import Settings
 
@@ -31,13 +32,17 @@ MAX_REFERRER_HOST = 255
 MAX_LANG = 128
 #: Distinct user agents whose description is kept (insertion order: the oldest go first).
 AGENTS_KEPT = 16_384
+#: Positions of the columns added in 0.4 (migration 0060): the click's country and the
+#: targeting rule or A/B variant that chose its destination (the redirect sets it).
+COUNTRY = 17
+VARIANT = 18
 #: Past the stored columns, a row from ``ClickCapture.row`` carries the user agent still to
 #: be described (None if it was known) and the client's network (the fingerprint's /24 or
 #: /48: the key of the per-client limit on unseen agents; None for a private, loopback or
 #: unparsable address, often a proxy not listed in TRACKER_TRUSTED_PROXIES, which must not
 #: put every shopper in one bucket). Neither is stored.
-PENDING_UA = 17
-CLIENT_NET = 18
+PENDING_UA = 19
+CLIENT_NET = 20
 
 
 class AgentMap:
@@ -86,6 +91,7 @@ class ClickCapture:
         self._v4 = settings.fingerprint_ipv4_prefix
         self._v6 = settings.fingerprint_ipv6_prefix
         self._raw_ip = settings.store_raw_ip
+        self.countries = CountryLookup.from_settings(settings)
         self.agents = AgentMap()
         self.describer = AgentDescriber()
         self._octet_tags = [
@@ -135,9 +141,16 @@ class ClickCapture:
         return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
 
     def client_ip(self, scope: Mapping[str, Any], headers: dict[bytes, bytes]) -> str:
+        return self.client(scope, headers)[0]
+
+    def client(self, scope: Mapping[str, Any], headers: dict[bytes, bytes]) -> tuple[str, bool]:
+        """(the client's address, whether the request came through a trusted proxy)."""
         peer = (scope.get("client") or ("", 0))[0] or ""
         if not self._trusted or not self._trusted.contains(peer):
-            return peer
+            return peer, False
+        return self._forwarded(headers, peer), True
+
+    def _forwarded(self, headers: dict[bytes, bytes], peer: str) -> str:
         chain: list[str] = []
         fwd = headers.get(b"forwarded")
         if fwd:
@@ -189,7 +202,7 @@ class ClickCapture:
         else:
             device, os_, browser, agent_reason = agent
             reason = agent_reason or reason
-        ip = self.client_ip(scope, headers)
+        ip, via_proxy = self.client(scope, headers)
         net = self.truncate(ip)
         limit_key = None if pending is None or _LOCAL.contains(ip) or net == "invalid" else net
         referrer = headers.get(b"referer")
@@ -211,6 +224,8 @@ class ClickCapture:
             method,
             self.ip_tag(ip),
             _lang_tag(self._key, lang) if lang else None,
+            self.countries.country(headers, via_proxy, ip),
+            None,
             pending,
             limit_key,
         )

@@ -55,6 +55,17 @@ def hosts(raw: str) -> tuple[str, ...]:
     return hosts
 
 
+def header_names(raw: str) -> tuple[str, ...]:
+    """Comma-separated HTTP header names; ``none`` for none."""
+    if raw.strip().lower() == "none":
+        return ()
+    names = tuple(h.strip() for h in raw.split(",") if h.strip())
+    for name in names:
+        if not all(c.isalnum() or c == "-" for c in name):
+            raise ValueError(f"{name!r} is not a header name")
+    return names
+
+
 def networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in raw.split(",") if n.strip())
 

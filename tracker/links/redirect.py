@@ -14,13 +14,29 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tracker.clicks.capture import CLIENT_NET, MAX_UA, ClickCapture
+from tracker.clicks.capture import (
+    CLIENT_NET,
+    COUNTRY,
+    MAX_LANG,
+    MAX_UA,
+    PENDING_UA,
+    VARIANT,
+    ClickCapture,
+)
 from tracker.clicks.orphans import OrphanCounter
 from tracker.clicks.writer import ClickWriter
 from tracker.core import ids
 from tracker.http.ratelimit import RateLimiter
 from tracker.links.cache import MISS, LinkCache
-from tracker.links.rules import RESERVED_SLUGS, SLUG_RE
+from tracker.links.rules import RESERVED_SLUGS, SLUG_RE, CompiledLink
+from tracker.links.targeting import (
+    Visitor,
+    device_key,
+    first_language,
+    os_key,
+    parse_query,
+    quick_agent,
+)
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker.links")
@@ -80,6 +96,40 @@ class RedirectMiddleware:
             if wait:
                 await asyncio.sleep(wait)
 
+    def _routed(
+        self, link: CompiledLink, scope: Scope, row: tuple[object, ...], click_id: str
+    ) -> tuple[str, tuple[object, ...]]:
+        """The Location of a link with targeting or code application, and the row with the
+        chosen rule or variant (``tracker.links.targeting``)."""
+        query = scope.get("query_string", b"")
+        target = link
+        routing = link.routing
+        if routing is not None:
+            device = os_ = "other"
+            if routing.needs_agent:
+                pending = row[PENDING_UA]
+                if pending is None:  # described already: the full description
+                    device, os_ = device_key(str(row[6])), os_key(str(row[7]))
+                else:
+                    device, os_ = quick_agent(str(pending))
+            headers = dict(scope["headers"])
+            lang = headers.get(b"accept-language", b"")[:MAX_LANG].decode("latin-1")
+            visitor = Visitor(
+                device,
+                os_,
+                row[COUNTRY],  # type: ignore[arg-type]
+                first_language(lang),
+                parse_query(query) if routing.needs_query else {},
+            )
+            chosen = routing.choose(visitor, str(row[5]))
+            if chosen is not None:
+                name, target = chosen
+                row = (*row[:VARIANT], name, *row[VARIANT + 1 :])
+        location = target.location(self.param, click_id, query)
+        if link.apply is not None:
+            location = link.apply.wrap(location)
+        return location, row
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
@@ -104,7 +154,10 @@ class RedirectMiddleware:
         else:
             click_id = ids.click_id()
             row = self.capture.row(scope, slug, link.id, link.creator_id, click_id, now)
-            location = link.location(self.param, click_id, scope.get("query_string", b""))
+            if link.routing is None and link.apply is None:
+                location = link.location(self.param, click_id, scope.get("query_string", b""))
+            else:
+                location, row = self._routed(link, scope, row, click_id)
             await self._queue(row)
             await send(
                 {

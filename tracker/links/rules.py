@@ -9,13 +9,16 @@ any extra query parameters the shopper brought.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit
 
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
+from tracker.links.apply import Apply, compile_apply
+from tracker.links.targeting import Routing, compile_targeting
 
 MAX_URL = 2048
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
@@ -173,6 +176,9 @@ class CompiledLink:
     has_query: bool
     fragment: str  # '' or '#...'
     taken: frozenset[str]  # query names a shopper may not add or override
+    #: targeting rules and A/B variants, each destination compiled like this one's
+    routing: Routing[CompiledLink] | None = None
+    apply: Apply | None = None  # the shop URL that applies the creator's code
 
     def usable(self, now: float) -> bool:
         return self.active and (self.expires_at is None or now < self.expires_at)
@@ -196,11 +202,11 @@ def passthrough(query: bytes, taken: frozenset[str]) -> str:
     return urlencode(kept, safe="/:") if kept else ""
 
 
-def compile_link(
-    row: dict[str, Any], click_param: str, allowed_hosts: tuple[str, ...]
-) -> CompiledLink:
-    """Row from the store -> CompiledLink; raises DestinationError for a bad stored URL."""
-    dest = clean_destination(row["destination"], allowed_hosts)
+def _compile_destination(
+    destination: str, row: dict[str, Any], click_param: str, allowed_hosts: tuple[str, ...]
+) -> tuple[str, bool, str, frozenset[str]]:
+    """(base, has_query, fragment, taken) of one destination with the link's UTM fields."""
+    dest = clean_destination(destination, allowed_hosts)
     base, _, fragment = dest.partition("#")
     root, _, query = base.partition("?")
     # Keep the destination's own query byte for byte; only drop what we replace.
@@ -223,15 +229,54 @@ def compile_link(
     if added:
         segments.append(urlencode(added, quote_via=quote))
     query = "&".join(segments)
+    return (
+        f"{root}?{query}" if query else root,
+        bool(query),
+        f"#{fragment}" if fragment else "",
+        frozenset(names | {click_param}),
+    )
+
+
+def _spec(raw: object) -> dict[str, Any] | None:
+    """A JSON column (text on both engines) -> dict or None."""
+    if not raw:
+        return None
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, dict):
+        raise Unprocessable("targeting/apply_code: not a JSON object")
+    return value
+
+
+def compile_link(
+    row: dict[str, Any], click_param: str, allowed_hosts: tuple[str, ...]
+) -> CompiledLink:
+    """Row from the store -> CompiledLink; raises DestinationError for a bad stored URL
+    (the link's own destination, a rule's or a variant's)."""
+    base, has_query, fragment, taken = _compile_destination(
+        row["destination"], row, click_param, allowed_hosts
+    )
     expires = row.get("expires_at")
-    return CompiledLink(
+    link = CompiledLink(
         id=row["id"],
         slug=row["slug"],
         creator_id=row.get("creator_id"),
         active=row.get("status", "active") == "active",
         expires_at=clock.epoch(expires) if expires else None,
-        base=f"{root}?{query}" if query else root,
-        has_query=bool(query),
-        fragment=f"#{fragment}" if fragment else "",
-        taken=frozenset(names | {click_param}),
+        base=base,
+        has_query=has_query,
+        fragment=fragment,
+        taken=taken,
     )
+
+    def target(destination: str) -> CompiledLink:
+        b, q, f, t = _compile_destination(destination, row, click_param, allowed_hosts)
+        return replace(link, base=b, has_query=q, fragment=f, taken=t)
+
+    spec = _spec(row.get("targeting"))
+    routing = compile_targeting(spec, link.id, target) if spec else None
+    apply = compile_apply(
+        _spec(row.get("apply_code")), lambda url: clean_destination(url, allowed_hosts)
+    )
+    if routing is None and apply is None:
+        return link
+    return replace(link, routing=routing, apply=apply)

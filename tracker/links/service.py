@@ -7,11 +7,13 @@ collision), and UTM defaults that follow the usual influencer convention
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from tracker.core import ids
-from tracker.core.errors import Conflict
+from tracker.core.errors import Conflict, NotFound, Unprocessable
+from tracker.links.apply import compile_apply
 from tracker.links.rules import UTM_FIELDS, check_slug, clean_destination
 from tracker.settings import Settings
 from tracker.store import Store
@@ -41,6 +43,7 @@ async def create_link(
     """``given`` names the fields the caller set; absent UTM fields get defaults."""
     data = dict(data)
     data["destination"] = clean_destination(data["destination"], settings.allowed_hosts)
+    await reach_fields(store, settings, data, data.get("creator_id"))
     try:
         defaults = await utm_defaults(store, data)
     except Exception:
@@ -75,14 +78,68 @@ async def update_link(
         check_slug(fields["slug"])
     elif "slug" in fields:
         fields.pop("slug")
+    if "apply_code" not in fields and before.get("apply_code") and "creator_id" in fields:
+        fields["apply_code"] = json.loads(before["apply_code"])  # checked for the new creator
+    creator = fields["creator_id"] if "creator_id" in fields else before["creator_id"]
+    await reach_fields(store, settings, fields, creator)
     after = await store.update_link(before["id"], fields)
     return before, after
+
+
+async def reach_fields(
+    store: Store, settings: Settings, data: dict[str, Any], creator_ref: str | None
+) -> None:
+    """``targeting`` and ``apply_code`` (validated dicts) -> JSON text for the store, each
+    destination checked by the destination rule (a rule or variant is a destination like
+    any other: no open redirect through them); the applied code must be the creator's."""
+    spec = data.get("targeting")
+    if isinstance(spec, dict):
+        for kind in ("rules", "variants"):
+            for item in spec.get(kind) or ():
+                try:
+                    item["destination"] = clean_destination(
+                        item["destination"], settings.allowed_hosts
+                    )
+                except Unprocessable as exc:
+                    raise Unprocessable(f"targeting.{kind} {item['name']!r}: {exc}") from None
+        data["targeting"] = json.dumps(spec, separators=(",", ":"))
+    apply = data.get("apply_code")
+    if isinstance(apply, dict):
+        apply = {k: v for k, v in apply.items() if v is not None}
+        apply["code"] = await _applied_code(store, apply.get("code"), creator_ref)
+        compile_apply(apply, lambda url: clean_destination(url, settings.allowed_hosts))
+        data["apply_code"] = json.dumps(apply, separators=(",", ":"))
+
+
+async def _applied_code(store: Store, code: str | None, creator_ref: str | None) -> str:
+    creator = None
+    if creator_ref:
+        try:
+            creator = (await store.get_creator(creator_ref))["id"]
+        except NotFound:
+            raise Unprocessable(f"creator_id: no such creator {creator_ref!r}") from None
+    if code is None:
+        if creator is None:
+            raise Unprocessable("apply_code.code: required for a link without a creator")
+        rows = await store.list_codes(creator_id=creator, status="active", limit=1000)
+        if not rows:
+            raise Unprocessable("apply_code.code: the creator has no active code")
+        return str(max(rows, key=lambda r: r["created_at"])["code"])
+    try:
+        row = await store.get_code(code)
+    except NotFound:
+        raise Unprocessable(f"apply_code.code: no such code {code!r}") from None
+    if creator is not None and row["creator_id"] != creator:
+        raise Unprocessable(f"apply_code.code: {code!r} is another creator's code")
+    return str(row["code"])
 
 
 def present(row: Row, settings: Settings) -> Row:
     """A link as the API and CLI show it: its full short URL."""
     return {
         **row,
+        "targeting": json.loads(row["targeting"]) if row.get("targeting") else None,
+        "apply_code": json.loads(row["apply_code"]) if row.get("apply_code") else None,
         "utm_override": bool(row["utm_override"]),
         "short_url": f"{settings.base_url}/{row['slug']}",
     }

@@ -33,6 +33,8 @@ CLICK_COLUMNS: tuple[str, ...] = (
     "method",
     "ip_tag",
     "lang_tag",
+    "country",
+    "variant",
 )
 
 

@@ -1,0 +1,112 @@
+"""Links that apply the creator's code: the shopper goes through the shop's URL that puts
+the discount in the cart, then on to the page, with UTM and the click id intact.
+
+``links.apply_code`` (JSON) is one of:
+
+- ``{"kind": "shopify", "code": "ANNA10"}``: ``https://{shop}/discount/ANNA10?redirect=
+  {path}``, the shop being the destination's host and ``{path}`` the page's path and query
+  (UTM, click id, the shopper's parameters) encoded as one value; Shopify applies the code
+  and redirects there.
+- ``{"kind": "woocommerce", "code": "ANNA10", "param": "coupon"}``: ``?coupon=ANNA10`` added
+  to the page's URL, the convention of the URL-coupon plugins (WooCommerce itself has no
+  such URL; ``param`` names the plugin's, e.g. ``coupon-code`` or ``apply_coupon``).
+- ``{"kind": "template", "code": "ANNA10", "template": "https://shop.example/apply/{code}
+  ?next={path}"}``: the brand's own URL. Placeholders: ``{code}``, ``{path}`` (the page's
+  path and query as one encoded value), ``{query}`` (the page's query string as is). The
+  scheme and host are fixed text: a placeholder there is refused, and the rendered URL is
+  checked by the destination rule (``tracker.links.rules.clean_destination``) when saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from tracker.core.errors import Unprocessable
+
+KINDS = ("shopify", "woocommerce", "template")
+PLACEHOLDERS = ("{code}", "{path}", "{query}")
+SAMPLE_PAGE = "https://shop.example/products/sample?utm_source=x&cl_cid=c_sample"
+
+
+def _origin_and_rest(url: str) -> tuple[str, str]:
+    """``https://h:1/p?q#f`` -> (``https://h:1``, ``/p?q#f``)."""
+    cut = url.find("/", url.find("//") + 2)
+    return (url, "/") if cut < 0 else (url[:cut], url[cut:])
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    kind: str
+    code: str
+    param: str = "coupon"
+    #: template split at its placeholders: text, name, text, name, ..., text
+    parts: tuple[str, ...] = ()
+
+    def wrap(self, url: str) -> str:
+        """The final page's URL -> the URL that applies the code and lands there."""
+        if self.kind == "shopify":
+            origin, rest = _origin_and_rest(url)
+            page = rest.partition("#")[0]
+            return f"{origin}/discount/{quote(self.code, safe='')}?redirect={quote(page, safe='/')}"
+        if self.kind == "woocommerce":
+            page, hash_, fragment = url.partition("#")
+            sep = "&" if "?" in page else "?"
+            return f"{page}{sep}{quote(self.param)}={quote(self.code, safe='')}{hash_}{fragment}"
+        rest = _origin_and_rest(url)[1].partition("#")[0]
+        values = {
+            "{code}": quote(self.code, safe=""),
+            "{path}": quote(rest, safe=""),
+            "{query}": rest.partition("?")[2],
+        }
+        return "".join(values[p] if p in values else p for p in self.parts)
+
+
+def split_template(template: str) -> tuple[str, ...]:
+    parts: list[str] = []
+    rest = template
+    while True:
+        i = min((rest.find(p) for p in PLACEHOLDERS if p in rest), default=-1)
+        if i < 0:
+            parts.append(rest)
+            return tuple(parts)
+        name = next(p for p in PLACEHOLDERS if rest.startswith(p, i))
+        parts += [rest[:i], name]
+        rest = rest[i + len(name) :]
+
+
+def compile_apply(
+    spec: Mapping[str, Any] | None, check: Callable[[str], str] | None = None
+) -> Apply | None:
+    """A stored spec -> Apply (None for a plain link). ``check`` is the destination rule;
+    with it, a template whose scheme or host holds a placeholder, or whose rendering the
+    rule refuses, raises Unprocessable."""
+    if not spec:
+        return None
+    kind = spec.get("kind")
+    code = str(spec.get("code") or "")
+    if kind not in KINDS or not code:
+        raise Unprocessable(f"apply_code: kind one of {', '.join(KINDS)}, and a code")
+    if kind == "woocommerce":
+        return Apply(kind, code, str(spec.get("param") or "coupon"))
+    if kind == "shopify":
+        return Apply(kind, code)
+    template = str(spec.get("template") or "")
+    origin = _origin_and_rest(template)[0]
+    if "{" in origin or "}" in origin:
+        raise Unprocessable("apply_code.template: no placeholder in the scheme or host")
+    parts = split_template(template)
+    leftover = "".join(parts[::2])
+    if "{" in leftover or "}" in leftover:
+        raise Unprocessable(
+            "apply_code.template: unknown placeholder; use {code}, {path} or {query}"
+        )
+    apply = Apply(kind, code, parts=parts)
+    if check is not None:
+        try:
+            check(apply.wrap(SAMPLE_PAGE))
+        except Unprocessable as exc:
+            raise Unprocessable(f"apply_code.template: {exc}") from None
+    return apply
