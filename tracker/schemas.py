@@ -142,9 +142,9 @@ class QueryCondition(Model):
 
 class When(Model):
     device: list[Literal["mobile", "tablet", "desktop", "other"]] | None = Field(None, max_length=4)
-    os: (
-        list[Literal["ios", "android", "windows", "macos", "linux", "chromeos", "other"]] | None
-    ) = Field(None, max_length=7)
+    os: list[Literal["ios", "android", "windows", "macos", "linux", "chromeos", "other"]] | None = (
+        Field(None, max_length=7)
+    )
     country: list[Country] | None = Field(None, max_length=250)
     language: list[Language] | None = Field(None, max_length=50)
     query: QueryCondition | None = None

@@ -61,7 +61,7 @@ class Apply:
             "{path}": quote(rest, safe=""),
             "{query}": rest.partition("?")[2],
         }
-        return "".join(values[p] if p in values else p for p in self.parts)
+        return "".join(values.get(p, p) for p in self.parts)
 
 
 def split_template(template: str) -> tuple[str, ...]:

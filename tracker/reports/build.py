@@ -11,22 +11,36 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
-from tracker.attribution.credit import MODELS, Credited, credits, split
+from tracker.attribution.credit import Credited, credits, split
 from tracker.attribution.rules import best_of
 from tracker.attribution.touches import within_lookback
 from tracker.catalogue.creators import tier_for
 from tracker.core import clock
 from tracker.core.errors import BadRequest
 from tracker.reports import roi
+from tracker.reports.params import CLICK_DIMENSIONS
+from tracker.reports.params import Params as Params  # re-exported for callers
+from tracker.reports.params import params_from as params_from  # re-exported for callers
 from tracker.settings import Settings
 from tracker.store import Store
 from tracker.store.engine import Row
 
-DIMENSIONS = ("creator", "tier", "campaign", "category", "platform", "link", "content_type")
+DIMENSIONS = (
+    "creator",
+    "tier",
+    "campaign",
+    "category",
+    "platform",
+    "link",
+    "content_type",
+    *CLICK_DIMENSIONS,
+)
+#: Dimensions without costs or posts of their own (a creator's fee is not a country's).
+NO_COST = ("link", "content_type", *CLICK_DIMENSIONS)
 COST_KINDS = ("fee", "product", "commission", "labor")
 COUPON_SITES = (
     "retailmenot",
@@ -48,64 +62,6 @@ COUPON_SITES = (
     "savings.com",
 )
 LTV_DAYS = 90
-
-
-@dataclass(frozen=True)
-class Params:
-    start: date
-    end: date  # inclusive
-    model: str
-    half_life_days: float
-    click_days: int
-    fingerprint_days: int
-    currency: str
-    rates: dict[str, float] = field(default_factory=dict)
-    tiers: tuple[tuple[str, int], ...] = ()
-    policy: str = "code"  # TRACKER_CONFLICT_POLICY, for the winner fallback
-
-    @property
-    def start_at(self) -> str:
-        return f"{self.start.isoformat()}T00:00:00.000000Z"
-
-    @property
-    def end_at(self) -> str:
-        return f"{(self.end + timedelta(days=1)).isoformat()}T00:00:00.000000Z"
-
-
-def params_from(query: dict[str, str], settings: Settings) -> Params:
-    """Query string -> Params, with the settings' defaults; BadRequest with a reason."""
-    today = datetime.now(UTC).date()
-    try:
-        end = date.fromisoformat(query["end"]) if query.get("end") else today
-        start = (
-            date.fromisoformat(query["start"]) if query.get("start") else end - timedelta(days=29)
-        )
-        half = float(query.get("half_life_days") or settings.half_life_days)
-        click_days = int(query.get("click_days") or settings.lookback_click_days)
-        fp_days = int(query.get("fingerprint_days") or settings.lookback_fingerprint_days)
-    except (ValueError, OverflowError) as exc:
-        raise BadRequest(f"bad report parameter: {exc}") from None
-    model = query.get("model") or settings.attribution_model
-    if model not in MODELS:
-        raise BadRequest(f"model: one of {', '.join(MODELS)}")
-    if start < clock.MIN_DATE or end >= clock.MAX_DATE:
-        raise BadRequest(f"start and end must be {clock.RANGE_TEXT}")
-    if start > end or (end - start).days > 3660:
-        raise BadRequest("start must be on or before end, at most 10 years apart")
-    if not (0 < half <= 365 and 0 <= click_days <= 365 and 0 <= fp_days <= 365):
-        raise BadRequest("half_life_days 1..365, click_days and fingerprint_days 0..365")
-    return Params(
-        start,
-        end,
-        model,
-        half,
-        click_days,
-        fp_days,
-        settings.reporting_currency,
-        settings.fx_rates,
-        settings.tiers,
-        settings.conflict_policy,
-    )
 
 
 @dataclass
@@ -152,6 +108,8 @@ class Credit:
     placed_at: str
     counted: bool  # the order counts as an order (not cancelled, not fully refunded)
     via_click: bool  # this touch is a click id or a fingerprint match
+    country: str | None = None  # of the touch's click (None: a code, or no country)
+    variant: str | None = None  # the targeting rule or A/B variant of the touch's click
 
 
 def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]]:
@@ -208,6 +166,8 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
                     placed,
                     counted,
                     r["method"] in ("click", "fingerprint"),
+                    r.get("country"),
+                    r.get("variant"),
                 )
             )
     return out, missing
@@ -220,7 +180,10 @@ def _key(
     link_id: str | None,
     links: dict[str, Row],
     tiers: tuple[tuple[str, int], ...],
+    credit: Credit | None = None,
 ) -> str | None:
+    if dimension in CLICK_DIMENSIONS:
+        return getattr(credit, dimension) if credit is not None else None
     if dimension == "creator":
         return creator["id"] if creator else None
     if dimension == "campaign":
@@ -271,8 +234,12 @@ async def build(
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
     credits_, missing = order_credits(facts.touches, p)
+    credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
-    for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, distinct=distinct):
+    facts_of = store.click_facts
+    for c in await facts_of(
+        dimension, p.start_at, p.end_at, p.tiers, distinct=distinct, where=p.where
+    ):
         row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
@@ -320,7 +287,7 @@ def _add_credits(
     reached: dict[tuple[str, str | None], bool] = {}
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
-        key = _key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers)
+        key = _key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers, cr)
         row = rows[key]
         if cr.counted:
             row["orders"] += cr.share
@@ -345,7 +312,7 @@ def _add_costs(
     p: Params,
 ) -> None:
     for cost in facts.costs:
-        if cost["kind"] == "commission" or dimension in ("link", "content_type"):
+        if cost["kind"] == "commission" or dimension in NO_COST:
             continue  # commissions come from revenue above; links carry no cost of their own
         amount = roi.convert(int(cost["amount_minor"]), cost["currency"], p.currency, p.rates)
         if amount is None:
@@ -360,7 +327,7 @@ def _add_costs(
 def _add_posts(
     rows: dict[str | None, dict[str, Any]], dimension: str, facts: Facts, p: Params
 ) -> None:
-    if dimension in ("link", "content_type", "campaign"):
+    if dimension in (*NO_COST, "campaign"):
         return
     for post in facts.posts:
         creator = facts.creators.get(post["creator_id"])
@@ -404,7 +371,7 @@ async def _customer_value(
             if c.placed_at < o["placed_at"] <= horizon:
                 value += roi.convert(int(o["net_minor"]), o["currency"], p.currency, p.rates) or 0
         creator = facts.creators.get(c.creator_id)
-        rows[_key(dimension, creator, c.campaign_id, c.link_id, facts.links, p.tiers)][
+        rows[_key(dimension, creator, c.campaign_id, c.link_id, facts.links, p.tiers, c)][
             "value_90d_minor"
         ] += value * c.share
 
@@ -443,7 +410,7 @@ def _finish(
             category=creator["category"],
             followers=creator["followers"],
         )
-    if dimension in ("link", "content_type"):
+    if dimension in NO_COST:
         for k in ("cost_minor", "cpa_minor", "roas", "roi_pct", "band"):
             out[k] = None  # a link has no cost of its own
     return out
@@ -485,7 +452,7 @@ async def daily(
         d += timedelta(days=1)
     click_rows = (
         await store.click_facts(
-            dimension, p.start_at, p.end_at, p.tiers, daily=True, distinct=False
+            dimension, p.start_at, p.end_at, p.tiers, daily=True, distinct=False, where=p.where
         )
         if clicks
         else []
@@ -497,9 +464,9 @@ async def daily(
     credits_, _ = order_credits(facts.touches, p)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
-        if (
+        if p.keeps(cr) and (
             key is None
-            or _key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers) == key
+            or _key(dimension, creator, cr.campaign_id, cr.link_id, facts.links, p.tiers, cr) == key
         ):
             day = cr.placed_at[:10]
             if day in days:

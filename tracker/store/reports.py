@@ -22,7 +22,11 @@ CLICK_DIMENSIONS = {
     "platform": "cr.platform",
     "category": "cr.category",
     "content_type": "l.content_type",
+    "country": "c.country",
+    "variant": "c.variant",
 }
+#: Click columns a report may filter on (``?country=``, ``?variant=``).
+CLICK_FILTERS = ("country", "variant")
 
 
 def tier_sql(tiers: tuple[tuple[str, int], ...]) -> tuple[str, list[Any]]:
@@ -44,6 +48,7 @@ class ReportQueries(StoreBase):
         *,
         daily: bool = False,
         distinct: bool = True,
+        where: tuple[tuple[str, str], ...] = (),
     ) -> list[Row]:
         """Clicks per dimension key (and day): all, human, unique (same fingerprint on the
         same link within one clock hour counts once), unique visitors (human fingerprints).
@@ -61,9 +66,9 @@ class ReportQueries(StoreBase):
         # Join only what the key reads. Orphan visits (unknown slugs, link_id NULL) never
         # count; links are never deleted, so "link_id IS NOT NULL" is all the links join
         # did for creator and link keys, where the joins only cost time (~40% of it).
-        joins, where = "", "c.link_id IS NOT NULL AND "
+        joins, link_filter = "", "c.link_id IS NOT NULL AND "
         if dimension in ("campaign", "content_type"):
-            joins, where = "JOIN links l ON l.id = c.link_id ", ""
+            joins, link_filter = "JOIN links l ON l.id = c.link_id ", ""
         if dimension in ("tier", "platform", "category"):
             joins += "LEFT JOIN creators cr ON cr.id = c.creator_id "
         uniques = (
@@ -73,14 +78,19 @@ class ReportQueries(StoreBase):
             if distinct
             else "0 AS unique_clicks, 0 AS unique_visitors "
         )
+        filters = ""
+        for column, _ in where:
+            if column not in CLICK_FILTERS:
+                raise ValueError(f"not a click filter: {column}")
+            filters += f"AND COALESCE(c.{column}, '') = ? "
         sql = (
             f"SELECT {key} AS key{day}, COUNT(*) AS clicks, "
             "COALESCE(SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END), 0) AS human_clicks, "
             f"{uniques}"
             f"FROM clicks c {joins}"
-            f"WHERE {where}c.at >= ? AND c.at < ? GROUP BY {group}"
+            f"WHERE {link_filter}c.at >= ? AND c.at < ? {filters}GROUP BY {group}"
         )
-        rows = await self.db.fetch_all(sql, (*params, start, end))
+        rows = await self.db.fetch_all(sql, (*params, start, end, *(v for _, v in where)))
         return [
             {k: (int(v) if k not in ("key", "day") and v is not None else v) for k, v in r.items()}
             for r in rows
@@ -91,8 +101,9 @@ class ReportQueries(StoreBase):
         return await self.db.fetch_all(
             "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.at, t.winner, "
             "t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
-            "o.customer_hash, o.counted "
+            "o.customer_hash, o.counted, k.country, k.variant "
             "FROM touches t JOIN orders o ON o.id = t.order_id "
+            "LEFT JOIN clicks k ON k.id = t.click_id "
             "WHERE o.placed_at >= ? AND o.placed_at < ? AND t.matched = 1 "
             "AND t.creator_id IS NOT NULL ORDER BY t.order_id, t.at, t.id",
             (start, end),

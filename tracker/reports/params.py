@@ -1,0 +1,110 @@
+"""The parameters of every report: dates, attribution model, lookbacks, and the click
+filters (country, targeting rule or variant), read from a query string once.
+
+Moved out of ``tracker/reports/build.py`` (issue 17) to make room for the filters; ``build``
+re-exports ``Params`` and ``params_from`` for its callers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tracker.attribution.credit import MODELS
+from tracker.core import clock
+from tracker.core.errors import BadRequest
+from tracker.settings import Settings
+
+#: Dimensions read from the click that reached the order (a code-only order has none).
+CLICK_DIMENSIONS = ("country", "variant")
+#: ``?country=none`` / ``?variant=none``: clicks (and credit) with no country or variant.
+NONE = "none"
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_VARIANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Params:
+    start: date
+    end: date  # inclusive
+    model: str
+    half_life_days: float
+    click_days: int
+    fingerprint_days: int
+    currency: str
+    rates: dict[str, float] = field(default_factory=dict)
+    tiers: tuple[tuple[str, int], ...] = ()
+    policy: str = "code"  # TRACKER_CONFLICT_POLICY, for the winner fallback
+    #: click filters: column -> value ("" for none); clicks and credit keep only matches
+    where: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def start_at(self) -> str:
+        return f"{self.start.isoformat()}T00:00:00.000000Z"
+
+    @property
+    def end_at(self) -> str:
+        return f"{(self.end + timedelta(days=1)).isoformat()}T00:00:00.000000Z"
+
+    def keeps(self, touch: Any) -> bool:
+        """Whether a credit (or touch row) passes the click filters."""
+        for column, value in self.where:
+            got = touch.get(column) if isinstance(touch, dict) else getattr(touch, column)
+            if (got or "") != value:
+                return False
+        return True
+
+
+def filters_from(query: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for column, pattern in (("country", _COUNTRY), ("variant", _VARIANT)):
+        raw = (query.get(column) or "").strip()
+        if not raw:
+            continue
+        if raw.lower() == NONE:
+            out.append((column, ""))
+        elif pattern.match(raw):
+            out.append((column, raw.upper() if column == "country" else raw))
+        else:
+            what = "two letters (ISO 3166)" if column == "country" else "a rule or variant name"
+            raise BadRequest(f"{column}: {what}, or 'none'")
+    return tuple(out)
+
+
+def params_from(query: dict[str, str], settings: Settings) -> Params:
+    """Query string -> Params, with the settings' defaults; BadRequest with a reason."""
+    today = datetime.now(UTC).date()
+    try:
+        end = date.fromisoformat(query["end"]) if query.get("end") else today
+        start = (
+            date.fromisoformat(query["start"]) if query.get("start") else end - timedelta(days=29)
+        )
+        half = float(query.get("half_life_days") or settings.half_life_days)
+        click_days = int(query.get("click_days") or settings.lookback_click_days)
+        fp_days = int(query.get("fingerprint_days") or settings.lookback_fingerprint_days)
+    except (ValueError, OverflowError) as exc:
+        raise BadRequest(f"bad report parameter: {exc}") from None
+    model = query.get("model") or settings.attribution_model
+    if model not in MODELS:
+        raise BadRequest(f"model: one of {', '.join(MODELS)}")
+    if start < clock.MIN_DATE or end >= clock.MAX_DATE:
+        raise BadRequest(f"start and end must be {clock.RANGE_TEXT}")
+    if start > end or (end - start).days > 3660:
+        raise BadRequest("start must be on or before end, at most 10 years apart")
+    if not (0 < half <= 365 and 0 <= click_days <= 365 and 0 <= fp_days <= 365):
+        raise BadRequest("half_life_days 1..365, click_days and fingerprint_days 0..365")
+    return Params(
+        start,
+        end,
+        model,
+        half,
+        click_days,
+        fp_days,
+        settings.reporting_currency,
+        settings.fx_rates,
+        settings.tiers,
+        settings.conflict_policy,
+        filters_from(query),
+    )
