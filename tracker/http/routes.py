@@ -5,10 +5,21 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from tracker.http import catalogue, codes, health, openapi, orders, postbacks, reports, shops
+from tracker.http import (
+    catalogue,
+    codes,
+    health,
+    openapi,
+    orders,
+    postbacks,
+    reports,
+    shops,
+    snippet,
+)
 from tracker.http import commissions as commission_routes
 from tracker.http import events as event_routes
 from tracker.http import fraud as fraud_routes
+from tracker.links.snippet import PATH as SNIPPET_PATH
 
 
 def api_routes() -> list[Route]:
@@ -28,6 +39,7 @@ def routes() -> list[BaseRoute]:
     api = api_routes()
     return [
         Route("/healthz", health.healthz, methods=["GET", "HEAD"]),
+        Route(SNIPPET_PATH, snippet.script, methods=["GET", "HEAD"]),
         Mount("/api/v1", routes=[Route("/openapi.json", openapi.endpoint(api)), *api]),
         Mount("/postbacks", routes=postbacks.routes()),
     ]
