@@ -31,6 +31,7 @@ from admin import (
     orders_view,
     pages,
     portfolio_view,
+    reach_view,
     reports_view,
 )
 from admin.security import SecurityHeaders
@@ -137,6 +138,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/reports", G(reports_view.roi_page), methods=["GET"]),
         Route("/settings", G(pages.settings_page), methods=["GET"]),
         Route("/portfolio", G(portfolio_view.overview_page), methods=["GET"]),
+        Route("/reach", G(reach_view.reach_page), methods=["GET"]),
         Route("/portfolio/overlap", G(portfolio_view.overlap_page), methods=["GET"]),
         Route("/portfolio/leaks", G(portfolio_view.leaks_page), methods=["GET"]),
         Route("/portfolio/advice", G(portfolio_view.advice_page), methods=["GET"]),

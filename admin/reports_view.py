@@ -27,6 +27,8 @@ DIMENSION_LABELS = {
     "platform": "Platform",
     "link": "Link",
     "content_type": "Content type",
+    "country": "Country",
+    "variant": "Rule / variant",
 }
 MODEL_LABELS = {
     "last": "Last touch",
@@ -128,7 +130,17 @@ async def roi_page(request: Request) -> Response:
     query = {
         k: v
         for k, v in request.query_params.items()
-        if k in ("start", "end", "model", "half_life_days", "click_days", "fingerprint_days")
+        if k
+        in (
+            "start",
+            "end",
+            "model",
+            "half_life_days",
+            "click_days",
+            "fingerprint_days",
+            "country",
+            "variant",
+        )
     }
     dimension = request.query_params.get("dimension", "creator")
     params = reports.params_from(query, a.settings)
