@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.charts import share_bars
+from admin.portfolio_view import SECTIONS
 from admin.reports_view import MODEL_LABELS
 from admin.tables import format_value
 from admin.web import admin, render
@@ -69,7 +70,9 @@ async def reach_page(request: Request) -> Response:
     return render(
         request,
         "reach.html",
-        active="reach",
+        active="portfolio",
+        section="reach",
+        sections=SECTIONS,
         start=p.start.isoformat(),
         end=p.end.isoformat(),
         model=p.model,

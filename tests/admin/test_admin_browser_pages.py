@@ -37,6 +37,7 @@ PAGES = [
     ("overlap", "/admin/portfolio/overlap"),
     ("leaks", "/admin/portfolio/leaks"),
     ("advice", "/admin/portfolio/advice"),
+    ("reach", "/admin/reach"),
 ]
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 MEASURE = """() => ({
