@@ -19,7 +19,6 @@ from tracker.clicks.capture import (
     COUNTRY,
     MAX_LANG,
     MAX_UA,
-    PENDING_UA,
     VARIANT,
     ClickCapture,
 )
@@ -31,9 +30,7 @@ from tracker.links.cache import MISS, LinkCache
 from tracker.links.rules import RESERVED_SLUGS, SLUG_RE, CompiledLink
 from tracker.links.targeting import (
     Visitor,
-    device_key,
     first_language,
-    os_key,
     parse_query,
     quick_agent,
 )
@@ -105,14 +102,10 @@ class RedirectMiddleware:
         target = link
         routing = link.routing
         if routing is not None:
+            headers = dict(scope["headers"])
             device = os_ = "other"
             if routing.needs_agent:
-                pending = row[PENDING_UA]
-                if pending is None:  # described already: the full description
-                    device, os_ = device_key(str(row[6])), os_key(str(row[7]))
-                else:
-                    device, os_ = quick_agent(str(pending))
-            headers = dict(scope["headers"])
+                device, os_ = quick_agent(headers.get(b"user-agent", b"").decode("latin-1"))
             lang = headers.get(b"accept-language", b"")[:MAX_LANG].decode("latin-1")
             visitor = Visitor(
                 device,
