@@ -140,7 +140,11 @@ def test_apply_urls_keep_utm_and_click_id() -> None:
         f"{SHOP}/p/serum?utm_source=tiktok&cl_cid=0f2MQF---geHTuj1&coupon-code=MAYA15#reviews"
     )
     tpl = compile_apply(
-        {"kind": "template", "code": "MAYA15", "template": f"{SHOP}/a/{{code}}?to={{path}}&{{query}}"}
+        {
+            "kind": "template",
+            "code": "MAYA15",
+            "template": f"{SHOP}/a/{{code}}?to={{path}}&{{query}}",
+        }
     )
     assert tpl is not None
     url = tpl.wrap(page)
@@ -202,9 +206,7 @@ async def test_rules_choose_and_the_click_records_the_rule(
     assert path in ("/p/serum", "/p/serum-b")
     await live.flush()
     click_id = parse_qs(urlsplit(r.headers["location"]).query)["cl_cid"][0]
-    assert (await live.store.get_click(click_id))["variant"] == (
-        "A" if path == "/p/serum" else "B"
-    )
+    assert (await live.store.get_click(click_id))["variant"] == ("A" if path == "/p/serum" else "B")
 
 
 async def test_country_rule_from_a_trusted_cdn_header(tmp_path: Path, database_url: str) -> None:
