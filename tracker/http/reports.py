@@ -33,6 +33,16 @@ REPORT_QUERY = (
     ),
     Param("click_days", _DAYS, "click lookback"),
     Param("fingerprint_days", _DAYS, "fingerprint lookback"),
+    Param(
+        "country",
+        {"type": "string", "pattern": "^([A-Za-z]{2}|none)$"},
+        "only clicks from this country (ISO 3166-1 alpha-2, or none), and the credit they earned",
+    ),
+    Param(
+        "variant",
+        {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$"},
+        "only clicks sent by this targeting rule or A/B variant (none: by neither)",
+    ),
 )
 DIMENSION = Param("dimension", {"type": "string", "enum": list(reports.DIMENSIONS)})
 CREATOR_FILTER = Param("creator_id", description="creator id or handle")
