@@ -640,6 +640,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-abuse", action="store_true", help="skip the abusive-client scenario")
     p.add_argument("--skip-postbacks", action="store_true")
     p.add_argument(
+        "--targeting",
+        action="store_true",
+        help="every link with targeting rules, A/B variants and a Shopify code URL "
+        "(bench/targeting.py); the country lookup is always on",
+    )
+    p.add_argument(
         "--servers",
         action="store_true",
         help="also the bare 302 and the redirect on uvicorn and granian (and nginx if "
@@ -706,6 +712,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_redirect:
             t0 = time.perf_counter()
             data = Dataset.generate(creators=args.creators, links=args.links, clicks=0)
+            if args.targeting:
+                from bench.targeting import add_targeting
+
+                add_targeting(data.links)  # rules, A/B variants, a code-applying URL each
             import asyncio
 
             asyncio.run(build(data_dir, data))

@@ -19,16 +19,33 @@ the discount in the cart, then on to the page, with UTM and the click id intact.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from tracker.core.errors import Unprocessable
 
 KINDS = ("shopify", "woocommerce", "template")
+#: Codes and parameter names go into URLs as they are: URL-safe characters only (the
+#: schemas' rule for codes), checked again when a stored spec is compiled.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PLACEHOLDERS = ("{code}", "{path}", "{query}")
 SAMPLE_PAGE = "https://shop.example/products/sample?utm_source=x&cl_cid=c_sample"
+
+
+def as_value(text: str) -> str:
+    """A URL's path and query (already percent-encoded, no spaces or controls: the redirect
+    builds it from a checked destination) as one query value: ``%``, ``&``, ``=``, ``#``,
+    ``+`` and ``?`` escaped. Chained replaces: ~0.5 us where ``quote`` took ~5 us."""
+    return (
+        text.replace("%", "%25")
+        .replace("&", "%26")
+        .replace("=", "%3D")
+        .replace("+", "%2B")
+        .replace("?", "%3F")
+        .replace("#", "%23")
+    )
 
 
 def _origin_and_rest(url: str) -> tuple[str, str]:
@@ -50,15 +67,15 @@ class Apply:
         if self.kind == "shopify":
             origin, rest = _origin_and_rest(url)
             page = rest.partition("#")[0]
-            return f"{origin}/discount/{quote(self.code, safe='')}?redirect={quote(page, safe='/')}"
+            return f"{origin}/discount/{self.code}?redirect={as_value(page)}"
         if self.kind == "woocommerce":
             page, hash_, fragment = url.partition("#")
             sep = "&" if "?" in page else "?"
-            return f"{page}{sep}{quote(self.param)}={quote(self.code, safe='')}{hash_}{fragment}"
+            return f"{page}{sep}{self.param}={self.code}{hash_}{fragment}"
         rest = _origin_and_rest(url)[1].partition("#")[0]
         values = {
-            "{code}": quote(self.code, safe=""),
-            "{path}": quote(rest, safe=""),
+            "{code}": self.code,
+            "{path}": as_value(rest),
             "{query}": rest.partition("?")[2],
         }
         return "".join(values.get(p, p) for p in self.parts)
@@ -87,10 +104,13 @@ def compile_apply(
         return None
     kind = spec.get("kind")
     code = str(spec.get("code") or "")
-    if kind not in KINDS or not code:
+    if kind not in KINDS or not _TOKEN.match(code):
         raise Unprocessable(f"apply_code: kind one of {', '.join(KINDS)}, and a code")
     if kind == "woocommerce":
-        return Apply(kind, code, str(spec.get("param") or "coupon"))
+        param = str(spec.get("param") or "coupon")
+        if not _TOKEN.match(param):
+            raise Unprocessable("apply_code.param: letters, digits, '-' or '_'")
+        return Apply(kind, code, param)
     if kind == "shopify":
         return Apply(kind, code)
     template = str(spec.get("template") or "")
