@@ -102,6 +102,10 @@ async def _send(message: dict[str, Any]) -> None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="creatorlink-direct-") as tmp:
         data = Dataset.generate(creators=args.creators, links=args.links, clicks=0)
+        if getattr(args, "targeting", False):
+            from bench.targeting import add_targeting
+
+            add_targeting(data.links)  # rules, A/B variants, a code-applying URL each
         await build(Path(tmp), data)
         app = create_app(bench_settings(Path(tmp), **TRACKER_ENV))
         figures: dict[str, list[dict[str, float]]] = {"new": [], "repeat": []}
@@ -142,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--requests", type=int, default=20_000, help="per kind and rep")
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument(
+        "--targeting", action="store_true", help="every link with rules, variants, a code URL"
+    )
     p.add_argument("--links", type=int, default=5_000)
     p.add_argument("--creators", type=int, default=50)
     args = p.parse_args(argv)
