@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from tracker import guests
 from tracker.clicks.orphans import OrphanCounter
 from tracker.clicks.writer import ClickWriter
-from tracker.commissions.ledger import CommissionJob
+from tracker.commissions.ledger import commission_job
 from tracker.core.errors import Rejected
 from tracker.events.worker import EventWorker
 from tracker.fraud.rules import Policy as FraudPolicy
@@ -34,7 +34,7 @@ from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
 from tracker.http.routes import routes as core_routes
 from tracker.links.cache import LinkCache
 from tracker.links.redirect import RedirectMiddleware
-from tracker.orders.rematch import RematchJob
+from tracker.orders.rematch import rematch_job
 from tracker.retention import RetentionJob
 from tracker.settings import Settings
 from tracker.state import AppState
@@ -111,9 +111,9 @@ def _lifespan(
         state.store.fraud_policy = FraudPolicy.from_settings(settings)
         state.events = EventWorker(state.store, settings)
         state.events.start()
-        commissions = CommissionJob(state.store, settings)
+        commissions = commission_job(state.store, settings)
         commissions.start()
-        rematching = RematchJob(state.store, settings)
+        rematching = rematch_job(state.store, settings)
         rematching.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:
