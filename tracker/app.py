@@ -25,11 +25,10 @@ from tracker.commissions.ledger import commission_job
 from tracker.core.errors import Rejected
 from tracker.events.worker import EventWorker
 from tracker.fraud.rules import Policy as FraudPolicy
-from tracker.http.accesslog import AccessLogMiddleware
+from tracker.http.accesslog import AccessLogMiddleware, redact_server_logs
 from tracker.http.connections import AddressGate, InFlightGateMiddleware
 from tracker.http.errors import on_rejected, on_starlette_http
 from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
-from tracker.http.logredact import redact_access_logs
 from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
 from tracker.http.routes import routes as core_routes
 from tracker.links.cache import LinkCache
@@ -91,7 +90,7 @@ def _lifespan(
             await state.cache.close()
             await state.store.close()
             raise
-        redact_access_logs()
+        redact_server_logs()
         if freeze_heap:
             gc.collect()
             gc.freeze()
