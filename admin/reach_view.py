@@ -21,6 +21,7 @@ from tracker.links import snippet
 from tracker.reports import build as reports
 
 CHART_ROWS = 15
+TABLE_ROWS = 20  # countries listed unless ?countries=all
 
 
 def _share(part: float, whole: float) -> float | None:
@@ -79,7 +80,10 @@ async def reach_page(request: Request) -> Response:
         models=MODEL_LABELS,
         currency=p.currency,
         filters=dict(p.where),
-        countries=country_rows,
+        countries=country_rows
+        if request.query_params.get("countries") == "all"
+        else country_rows[:TABLE_ROWS],
+        country_count=len(country_rows),
         variants=_rows(variants, p.currency),
         chart=chart if country_rows else None,
         snippet_tag=snippet.tag(a.settings),

@@ -309,7 +309,8 @@ async def _clicks(
             cid = ids.click_id()
             v.clicks.append((cid, at, link["creator_id"]))
             tags = (state.capture.ip_tag(v.ip), state.capture.lang_tag(v.lang))
-            rows.append(_click_row(cid, at, link, v.fingerprint, v.ua, False) + tags)
+            country = state.capture.countries.from_address(v.ip)  # the real lookup
+            rows.append(_click_row(cid, at, link, v.fingerprint, v.ua, False) + tags + (country,))
     for _ in range(len(rows) // 12):  # link previews and crawlers: redirected, not counted
         link = rng.choice(live)
         at = start + timedelta(seconds=rng.random() * span)
