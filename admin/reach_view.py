@@ -58,7 +58,7 @@ def _rows(result: dict[str, Any], currency: str) -> list[dict[str, Any]]:
 
 async def reach_page(request: Request) -> Response:
     a = admin(request)
-    keys = ("start", "end", "model", "country", "variant")
+    keys = ("start", "end", "model", "country", "variant", "link_id")
     query = {k: v for k, v in request.query_params.items() if k in keys}
     p = reports.params_from(query, a.settings)
     countries = await reports.build(a.store, a.settings, p, "country", distinct=False)

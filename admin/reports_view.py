@@ -140,6 +140,7 @@ async def roi_page(request: Request) -> Response:
             "fingerprint_days",
             "country",
             "variant",
+            "link_id",
         )
     }
     dimension = request.query_params.get("dimension", "creator")

@@ -133,6 +133,20 @@ async def test_country_and_variant_reports(tmp_path: Path, database_url: str) ->
         link = next(k for k in none if k not in ("None", "_totals"))
         assert (none[link]["clicks"], none[link]["orders"]) == (1, 0)
         assert (none["None"]["clicks"], none["None"]["revenue_minor"]) == (0, 2000)
+        # one link's split: another link's "fr" click drops out under link_id
+        r = await c.post(
+            "/api/v1/links",
+            headers=auth,
+            json={"destination": f"{SHOP}/q", "slug": "other", "targeting": {"rules": rules}},
+        )
+        other = await c.get("/other", headers={"user-agent": IPHONE, **fr})
+        assert other.headers["location"].startswith(f"{SHOP}/fr?")
+        await live.flush()
+        assert (await _report(live, auth, "variant"))["fr"]["clicks"] == 3
+        serum = (await c.get("/api/v1/links/serum", headers=auth)).json()["id"]
+        one = await _report(live, auth, f"variant?link_id={serum}")
+        assert (one["fr"]["clicks"], one["fr"]["revenue_minor"]) == (2, 10000)
+        assert (await c.get("/api/v1/reports/variant?link_id=x", headers=auth)).status_code == 400
         series = await c.get("/api/v1/reports/daily?country=DE", headers=auth)
         assert sum(d["revenue_minor"] for d in series.json()["days"]) == 5000
         for bad in ("country=USA", "country=1", "variant=%3Cscript%3E"):

@@ -43,6 +43,11 @@ REPORT_QUERY = (
         {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$"},
         "only clicks sent by this targeting rule or A/B variant (none: by neither)",
     ),
+    Param(
+        "link_id",
+        {"type": "string", "pattern": "^ln_[A-Za-z0-9]{1,40}$"},
+        "only this link's clicks and credit (with dimension=variant: its A/B split)",
+    ),
 )
 DIMENSION = Param("dimension", {"type": "string", "enum": list(reports.DIMENSIONS)})
 CREATOR_FILTER = Param("creator_id", description="creator id or handle")

@@ -1,5 +1,5 @@
 """The parameters of every report: dates, attribution model, lookbacks, and the click
-filters (country, targeting rule or variant), read from a query string once.
+filters (country, targeting rule or variant, one link), read from a query string once.
 
 Moved out of ``tracker/reports/build.py`` (issue 17) to make room for the filters; ``build``
 re-exports ``Params`` and ``params_from`` for its callers.
@@ -23,6 +23,7 @@ CLICK_DIMENSIONS = ("country", "variant")
 NONE = "none"
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _VARIANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
+_LINK_ID = re.compile(r"^ln_[A-Za-z0-9]{1,40}$")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class Params:
 
 def filters_from(query: dict[str, str]) -> tuple[tuple[str, str], ...]:
     out = []
+    link = (query.get("link_id") or "").strip()
+    if link:  # one link's clicks and credit: its variants side by side
+        if not _LINK_ID.match(link):
+            raise BadRequest("link_id: a link id (ln_...)")
+        out.append(("link_id", link))
     for column, pattern in (("country", _COUNTRY), ("variant", _VARIANT)):
         raw = (query.get(column) or "").strip()
         if not raw:

@@ -26,7 +26,7 @@ CLICK_DIMENSIONS = {
     "variant": "c.variant",
 }
 #: Click columns a report may filter on (``?country=``, ``?variant=``).
-CLICK_FILTERS = ("country", "variant")
+CLICK_FILTERS = ("country", "variant", "link_id")
 
 
 def tier_sql(tiers: tuple[tuple[str, int], ...]) -> tuple[str, list[Any]]:
