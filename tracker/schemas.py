@@ -6,12 +6,14 @@ list; the OpenAPI document is generated from the same models.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -197,6 +199,20 @@ class ApplyCodeIn(Model):
         return self
 
 
+def _json_text(value: object) -> object:
+    """The CLI passes ``--targeting '{...}'`` as text: the same object, parsed."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("expected a JSON object") from None
+    return value
+
+
+JsonTargeting = Annotated[TargetingIn | None, BeforeValidator(_json_text)]
+JsonApplyCode = Annotated[ApplyCodeIn | None, BeforeValidator(_json_text)]
+
+
 class LinkIn(Model):
     destination: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
         description="http(s) URL of the shop page; checked against TRACKER_ALLOWED_HOSTS"
@@ -218,8 +234,12 @@ class LinkIn(Model):
     title: Short = ""
     status: Status = "active"
     expires_at: Timestamp | None = None
-    targeting: TargetingIn | None = Field(None, description="Rules and A/B variants")
-    apply_code: ApplyCodeIn | None = Field(None, description="Apply the creator's code")
+    targeting: JsonTargeting = Field(
+        None, description="Targeting rules and A/B variants (JSON; README: Reach)"
+    )
+    apply_code: JsonApplyCode = Field(
+        None, description="Send through the shop's code-applying URL (JSON; README: Reach)"
+    )
 
 
 class LinkPatch(Patch):
@@ -238,8 +258,8 @@ class LinkPatch(Patch):
     title: Short | None = None
     status: Status | None = None
     expires_at: Timestamp | None = None
-    targeting: TargetingIn | None = None
-    apply_code: ApplyCodeIn | None = None
+    targeting: JsonTargeting = None
+    apply_code: JsonApplyCode = None
 
 
 def to_row(model: BaseModel, *, only_set: bool = False) -> dict[str, object]:

@@ -377,3 +377,34 @@ async def test_apply_code_refusals(live: Running, auth: dict[str, str]) -> None:
     assert r.status_code == 200 and r.json()["apply_code"] is None
     r = await live.client.get("/m")
     assert urlsplit(r.headers["location"]).path == "/p/serum"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_cli_takes_targeting_and_apply_code_as_json(tmp_path: Path, database_url: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, server_env
+
+    env = server_env(tmp_path, database_url)
+
+    def tracker(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tracker", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    spec = json.dumps({"variants": TARGETING["variants"]})
+    out = tracker(
+        "link", "create", "--destination", f"{SHOP}/p", "--slug", "cli", "--targeting", spec
+    )
+    assert out.returncode == 0, out.stderr
+    assert [v["name"] for v in json.loads(out.stdout)["targeting"]["variants"]] == ["A", "B"]
+    bad = json.dumps({"variants": [{"name": "A", "destination": "javascript:alert(1)"}]})
+    out = tracker("link", "update", "cli", "--targeting", bad)
+    assert out.returncode != 0 and "only absolute http" in out.stderr

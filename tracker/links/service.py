@@ -106,6 +106,8 @@ async def reach_fields(
     apply = data.get("apply_code")
     if isinstance(apply, dict):
         apply = {k: v for k, v in apply.items() if v is not None}
+        if apply.get("kind") != "woocommerce":
+            apply.pop("param", None)  # the URL-coupon parameter is WooCommerce's only
         apply["code"] = await _applied_code(store, apply.get("code"), creator_ref)
         compile_apply(apply, lambda url: clean_destination(url, settings.allowed_hosts))
         data["apply_code"] = json.dumps(apply, separators=(",", ":"))
