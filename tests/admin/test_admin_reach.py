@@ -46,3 +46,25 @@ async def test_reach_page_matches_the_api(live: Running) -> None:
     tag = html.unescape(page.text.split('id="snippet-tag">')[1].split("</code>")[0])
     assert f'integrity="{digest}"' in tag and 'data-param="cl_cid"' in tag
     assert tag.startswith('<script src="') and "/static/creatorlink-v1.js" in tag
+
+
+async def test_links_page_marks_targeted_links(live: Running) -> None:
+    auth = await live.token()
+    await logged_in(live)
+    variants = [
+        {"name": "A", "destination": "https://shop.example.com/a"},
+        {"name": "B", "destination": "https://shop.example.com/b"},
+    ]
+    r = await live.client.post(
+        "/api/v1/links",
+        headers=auth,
+        json={"destination": "https://shop.example.com/p", "targeting": {"variants": variants}},
+    )
+    link = r.json()
+    await live.client.get(f"/{link['slug']}")
+    await live.flush()
+    page = await live.client.get("/admin/links")
+    assert f'/reach?link_id={link["id"]}"' in page.text and "rules / A/B</a>" in page.text
+    reach = await live.client.get(f"/admin/reach?link_id={link['id']}")
+    table = reach.text.split('id="variant-table"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 2 and ("<td>A</td>" in table or "<td>B</td>" in table)
