@@ -38,6 +38,12 @@ MODEL_LABELS = {
     "time_decay": "Time decay",
 }
 
+#: What the ROI page passes on to ``params_from``: the range, model, lookbacks, filters.
+QUERY_KEYS = (
+    *("start", "end", "model", "half_life_days", "click_days", "fingerprint_days"),
+    *("country", "variant", "link_id"),
+)
+
 METRICS = [
     Column("clicks", "Clicks", "int", "All clicks, bots included"),
     Column("human_clicks", "Human clicks", "int", "Bots and link previews excluded"),
@@ -127,22 +133,7 @@ async def roi_page(request: Request) -> Response:
             "here when the reports module is installed (issue 4).",
         )
     a = admin(request)
-    query = {
-        k: v
-        for k, v in request.query_params.items()
-        if k
-        in (
-            "start",
-            "end",
-            "model",
-            "half_life_days",
-            "click_days",
-            "fingerprint_days",
-            "country",
-            "variant",
-            "link_id",
-        )
-    }
+    query = {k: v for k, v in request.query_params.items() if k in QUERY_KEYS}
     dimension = request.query_params.get("dimension", "creator")
     params = reports.params_from(query, a.settings)
     result = await reports.build(a.store, a.settings, params, dimension)
