@@ -24,7 +24,6 @@ from tracker.clicks.writer import ClickWriter
 from tracker.commissions.ledger import CommissionJob
 from tracker.core.errors import Rejected
 from tracker.events.worker import EventWorker
-from tracker.fraud.rules import Policy as FraudPolicy
 from tracker.http.accesslog import AccessLogMiddleware
 from tracker.http.connections import AddressGate, InFlightGateMiddleware
 from tracker.http.errors import on_rejected, on_starlette_http
@@ -108,7 +107,6 @@ def _lifespan(
         state.orphans.start()
         retention = RetentionJob(state.store, settings)
         retention.start()
-        state.store.fraud_policy = FraudPolicy.from_settings(settings)
         state.events = EventWorker(state.store, settings)
         state.events.start()
         commissions = CommissionJob(state.store, settings)

@@ -19,6 +19,7 @@ from tracker.commissions import ledger
 from tracker.core import clock
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Unprocessable
+from tracker.core.money import to_minor
 from tracker.events import endpoints
 from tracker.settings import Settings
 
@@ -76,18 +77,24 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
     async def go(store: Any, settings: Settings) -> None:
         a = args.action
         if a == "rule":
+            if args.fixed is not None and not args.currency:
+                raise Unprocessable("--currency: required with --fixed")
             data = {
                 "creator_id": args.creator,
                 "campaign_id": args.campaign,
+                "tier": args.tier,
                 "rate_percent": args.rate_percent,
-                "fixed_minor": args.fixed_minor,
+                "fixed_minor": None if args.fixed is None else to_minor(args.fixed, args.currency),
                 "currency": args.currency,
                 "effective_from": args.effective_from,
+                "effective_until": args.effective_until,
+                "note": args.note,
             }
             rule = schemas.validate(ledger.RuleIn, {k: v for k, v in data.items() if v is not None})
-            _print(await ledger.add_rule(store, rule))
+            _print(await ledger.add_rule(store, rule, settings.tiers))
         elif a == "rules":
-            _print(await store.list_commission_rules(None))
+            creator = (await store.get_creator(args.creator))["id"] if args.creator else None
+            _print(await store.list_commission_rules(creator))
         elif a == "approve":
             done = await ledger.approve_due(store, settings)
             print(f"approved {len(done)}")
@@ -104,7 +111,9 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
                 "creator_id": args.creator,
                 "currency": args.currency,
                 "reference": args.reference,
-                "amount_minor": args.amount_minor,
+                "amount_minor": None
+                if args.amount is None
+                else to_minor(args.amount, args.currency),
             }
             paid = schemas.validate(
                 ledger.PayoutIn, {k: v for k, v in data.items() if v is not None}
@@ -141,14 +150,23 @@ def add_commands(sub: Any, run: Runner) -> None:
         "commissions", help="commissions ledger: rule | rules | approve | statement | pay"
     )
     c = p.add_subparsers(dest="action", required=True)
-    rule = c.add_parser("rule", help="add a rule: --creator and --rate-percent or --fixed-minor")
-    rule.add_argument("--creator", required=True)
-    rule.add_argument("--campaign")
-    rule.add_argument("--rate-percent")
-    rule.add_argument("--fixed-minor", type=int)
-    rule.add_argument("--currency")
-    rule.add_argument("--effective-from")
-    c.add_parser("rules")
+    rule = c.add_parser(
+        "rule",
+        help="add a rule for --creator (optionally on --campaign), for every creator on "
+        "--campaign, or for every creator of --tier; --rate-percent of net revenue, or "
+        "--fixed per order with --currency. Precedence: creator and campaign > creator > "
+        "campaign > tier, then the latest --effective-from",
+    )
+    rule.add_argument("--creator", help="creator handle or id")
+    rule.add_argument("--campaign", help="campaign name or id")
+    rule.add_argument("--tier", help="a tier of TRACKER_TIERS, e.g. micro")
+    rule.add_argument("--rate-percent", help="percent of the order's net revenue, e.g. 12.5")
+    rule.add_argument("--fixed", help="amount per order in major units, e.g. 25.00")
+    rule.add_argument("--currency", help="ISO 4217 code of --fixed")
+    rule.add_argument("--effective-from", help="first day, YYYY-MM-DD")
+    rule.add_argument("--effective-until", help="last day, YYYY-MM-DD (default: open)")
+    rule.add_argument("--note")
+    c.add_parser("rules").add_argument("--creator", help="the rules that can apply to a creator")
     c.add_parser("approve", help="approve commissions whose refund window has passed")
     st = c.add_parser("statement")
     st.add_argument("--start")
@@ -158,5 +176,5 @@ def add_commands(sub: Any, run: Runner) -> None:
     pay.add_argument("--creator", required=True)
     pay.add_argument("--currency", required=True)
     pay.add_argument("--reference", required=True)
-    pay.add_argument("--amount-minor", type=int)
+    pay.add_argument("--amount", help="in major units, e.g. 120.50 (default: the balance owed)")
     p.set_defaults(fn=lambda args: _commissions(args, run))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker.fraud.rules import Policy
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
@@ -92,6 +93,8 @@ async def open_engine(settings: Settings) -> Engine:
 
 async def open_store(settings: Settings, *, migrate: bool = True) -> Store:
     store = Store(await open_engine(settings))
+    store.tiers = settings.tiers  # tier-wide commission rules
+    store.fraud_policy = Policy.from_settings(settings)  # the rules run in the ingest (CLI too)
     if migrate:
         try:
             await store.migrate()

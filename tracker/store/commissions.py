@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.catalogue.creators import DEFAULT_TIERS, Tiers, tier_for
 from tracker.commissions.terms import Balance, Terms, pick, summarise
 from tracker.core import clock, ids
 from tracker.events import payloads
-from tracker.store.base import StoreBase
+from tracker.store.base import LIKE_ESCAPE, StoreBase, like_contains
 from tracker.store.engine import Conn, Row
 
 _ENTRY_COLUMNS = (
@@ -36,26 +37,81 @@ class _Line:
 
 
 class CommissionQueries(StoreBase):
+    #: ``TRACKER_TIERS``, for tier rules (``open_store`` sets it from the settings)
+    tiers: Tiers = DEFAULT_TIERS
+
     # -- rules --------------------------------------------------------------------------------
     async def add_commission_rule(self, row: dict[str, Any]) -> Row:
         full = {"id": ids.new_id("crl"), **row, "created_at": clock.now_iso()}
         await self._insert("commission_rules", full, "commission rule")
         return await self._get("commission_rules", str(full["id"]), "commission rule")
 
-    async def list_commission_rules(self, creator_id: str | None) -> list[Row]:
-        cond, params = ("WHERE creator_id = ? ", (creator_id,)) if creator_id else ("", ())
+    async def list_commission_rules(
+        self,
+        creator_id: str | None = None,
+        *,
+        scope: str | None = None,
+        q: str = "",
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Row]:
+        """Rules with the creator's handle and the campaign's name; ``creator_id``: the rules
+        that can apply to that creator (their own, every campaign and tier rule)."""
+        where, params = self._rule_filters(creator_id, scope, q)
         return await self.db.fetch_all(
-            f"SELECT * FROM commission_rules {cond}ORDER BY creator_id, effective_from, created_at",
-            params,
+            "SELECT r.*, c.handle AS creator_handle, p.name AS campaign_name "
+            "FROM commission_rules r LEFT JOIN creators c ON c.id = r.creator_id "
+            f"LEFT JOIN campaigns p ON p.id = r.campaign_id WHERE {where} "
+            "ORDER BY r.scope, r.tier, c.handle, p.name, r.effective_from, r.created_at "
+            "LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
 
+    async def count_commission_rules(
+        self, creator_id: str | None = None, *, scope: str | None = None, q: str = ""
+    ) -> int:
+        where, params = self._rule_filters(creator_id, scope, q)
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n FROM commission_rules r LEFT JOIN creators c ON "
+            "c.id = r.creator_id LEFT JOIN campaigns p ON p.id = r.campaign_id "
+            f"WHERE {where}",
+            params,
+        )
+        return int(row["n"]) if row else 0
+
+    @staticmethod
+    def _rule_filters(
+        creator_id: str | None, scope: str | None, q: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        where, params = ["1 = 1"], []
+        if creator_id:
+            where.append("(r.creator_id = ? OR r.creator_id IS NULL)")
+            params.append(creator_id)
+        if scope:
+            where.append("r.scope = ?")
+            params.append(scope)
+        if q:
+            like = like_contains(q)
+            where.append(
+                f"(c.handle LIKE ?{LIKE_ESCAPE} OR p.name LIKE ?{LIKE_ESCAPE} "
+                f"OR r.tier LIKE ?{LIKE_ESCAPE} OR r.note LIKE ?{LIKE_ESCAPE})"
+            )
+            params += [like] * 4
+        return " AND ".join(where), tuple(params)
+
     async def _rules_for(self, tx: Conn, creator_id: str) -> list[Row]:
-        """The creator's rules, plus the commission rates kept as costs (the ROI report's
-        ``kind=commission`` rows, a rate from their date on)."""
+        """Every rule that can apply to the creator (their own, each campaign and tier rule),
+        plus the commission rates kept as costs (``kind=commission``: a creator rule from
+        its date on, on its campaign when it names one): one statement."""
         rules = await tx.fetch_all(
-            "SELECT campaign_id, rate_bp, fixed_minor, currency, effective_from, created_at "
-            "FROM commission_rules WHERE creator_id = ? UNION ALL "
-            "SELECT campaign_id, rate_bp, NULL, NULL, incurred_on, created_at FROM costs "
+            "SELECT scope, creator_id, campaign_id, tier, rate_bp, fixed_minor, currency, "
+            "effective_from, effective_until, created_at FROM commission_rules "
+            "WHERE creator_id = ? UNION ALL "
+            "SELECT scope, creator_id, campaign_id, tier, rate_bp, fixed_minor, currency, "
+            "effective_from, effective_until, created_at FROM commission_rules "
+            "WHERE creator_id IS NULL UNION ALL "
+            "SELECT 'creator', creator_id, campaign_id, NULL, rate_bp, NULL, NULL, incurred_on, "
+            "NULL, created_at FROM costs "
             "WHERE creator_id = ? AND kind = 'commission' AND rate_bp IS NOT NULL",
             (creator_id, creator_id),
         )
@@ -89,7 +145,13 @@ class CommissionQueries(StoreBase):
         if creator:
             terms = frozen.get(creator)
             if terms is None:
-                terms = pick(await self._rules_for(tx, creator), o["campaign_id"], o["placed_at"])
+                terms = pick(
+                    await self._rules_for(tx, creator),
+                    o["campaign_id"],
+                    o["placed_at"],
+                    creator_id=creator,
+                    tier=tier_for(int(o["creator_followers"] or 0), self.tiers),
+                )
             if terms is not None:
                 amount, currency = terms.earn(int(o["net_minor"]), o["currency"])
                 targets[(creator, currency)] = amount
