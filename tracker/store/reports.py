@@ -134,10 +134,14 @@ class ReportQueries(StoreBase):
             "SELECT * FROM costs WHERE incurred_on >= ? AND incurred_on < ?", (start_day, end_day)
         )
 
-    async def commission_rates(self) -> list[Row]:
+    async def ledger_commission(self, start: str, end: str) -> list[Row]:
+        """The commission the ledger owes on orders placed in [start, end): the sum of every
+        entry (pending, approved, clawed back) per (creator, campaign, currency)."""
         return await self.db.fetch_all(
-            "SELECT creator_id, campaign_id, rate_bp, incurred_on FROM costs "
-            "WHERE kind = 'commission' ORDER BY incurred_on"
+            "SELECT creator_id, campaign_id, currency, CAST(SUM(amount_minor) AS BIGINT) "
+            "AS amount_minor FROM commission_entries WHERE placed_at >= ? AND placed_at < ? "
+            "GROUP BY creator_id, campaign_id, currency",
+            (start, end),
         )
 
     async def posts_between(self, start: str, end: str) -> list[Row]:
