@@ -182,7 +182,9 @@ class PayoutIn(Model):
 def _scope(m: RuleIn, tiers: Tiers) -> str:
     if m.tier is not None:
         if m.creator_id or m.campaign_id:
-            raise Unprocessable("tier: a tier rule covers every creator and campaign; give it alone")
+            raise Unprocessable(
+                "tier: a tier rule covers every creator and campaign; give it alone"
+            )
         if m.tier not in tier_names(tiers):
             raise Unprocessable(f"tier: one of {', '.join(tier_names(tiers))}")
         return "tier"

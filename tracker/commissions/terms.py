@@ -42,7 +42,9 @@ class Terms:
 SCOPES = ("creator", "campaign", "tier")
 
 
-def level(rule: dict[str, Any], creator_id: str | None, campaign_id: str | None, tier: str | None) -> int:
+def level(
+    rule: dict[str, Any], creator_id: str | None, campaign_id: str | None, tier: str | None
+) -> int:
     """How specific ``rule`` is for this (creator, campaign, tier): 4 creator and campaign,
     3 creator, 2 campaign, 1 tier; 0 when it does not apply. A row without ``scope`` is a
     creator rule the caller already chose for the creator (costs of kind commission)."""

@@ -80,9 +80,7 @@ async def rules(request: Request) -> Response:
         )
         return JSONResponse({"items": items, "limit": limit, "offset": offset})
     model = schemas.validate(ledger.RuleIn, await read_json(request, st.settings.max_body_bytes))
-    return JSONResponse(
-        await ledger.add_rule(st.store, model, st.settings.tiers), status_code=201
-    )
+    return JSONResponse(await ledger.add_rule(st.store, model, st.settings.tiers), status_code=201)
 
 
 async def _entries(request: Request, *, csv: bool) -> Response:

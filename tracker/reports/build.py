@@ -28,25 +28,6 @@ from tracker.store.engine import Row
 
 DIMENSIONS = ("creator", "tier", "campaign", "category", "platform", "link", "content_type")
 COST_KINDS = ("fee", "product", "commission", "labor")
-COUPON_SITES = (
-    "retailmenot",
-    "honey",
-    "joinhoney",
-    "coupons.com",
-    "couponfollow",
-    "dealspotr",
-    "slickdeals",
-    "groupon",
-    "wethrift",
-    "knoji",
-    "couponcabin",
-    "capitaloneshopping",
-    "rakuten",
-    "couponbirds",
-    "promocodes",
-    "vouchercodes",
-    "savings.com",
-)
 LTV_DAYS = 90
 
 

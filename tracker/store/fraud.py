@@ -42,6 +42,44 @@ class FraudQueries(StoreBase):
             flagged = await self._velocity(tx, o, rows, "device/network fingerprint")
         if o["customer_hash"] and (p.duplicate_days or p.velocity_orders):
             await self._customer_rules(tx, o, skip_velocity=flagged)
+        if p.far_days and o["method"] == "code":
+            await self._far_from_clicks(tx, o)
+
+    async def _far_from_clicks(self, tx: Conn, o: Row) -> None:
+        """``far_from_clicks`` (``tracker/fraud/rules.py``): at most two index seeks, only for
+        orders credited by a code (touches of the order; human clicks of its fingerprint)."""
+        p, creator = self.fraud_policy, o["creator_id"]
+        touches = await tx.fetch_all(
+            "SELECT method, code FROM touches WHERE order_id = ? AND creator_id = ?",
+            (o["id"], creator),
+        )
+        if any(t["method"] != "code" for t in touches):
+            return  # a click id or a fingerprint ties the shopper to the creator's click
+        site = rules.coupon_site(o["referring_site"])
+        others: list[dict[str, Any]] = []
+        if o["fingerprint"]:
+            lo = clock.to_iso(clock.parse(o["placed_at"]) - timedelta(days=p.far_days))
+            rows = await tx.fetch_all(
+                "SELECT k.creator_id, c.handle, COUNT(*) AS clicks, MAX(k.at) AS last_at "
+                "FROM clicks k LEFT JOIN creators c ON c.id = k.creator_id "
+                "WHERE k.fingerprint = ? AND k.at >= ? AND k.at <= ? AND k.is_bot = 0 "
+                "AND k.creator_id IS NOT NULL GROUP BY k.creator_id, c.handle "
+                "ORDER BY MAX(k.at) DESC LIMIT 500",
+                (o["fingerprint"], lo, o["placed_at"]),
+            )
+            if any(r["creator_id"] == creator for r in rows):
+                return
+            others = [
+                {"handle": r["handle"], "clicks": int(r["clicks"]), "last_click_at": r["last_at"]}
+                for r in rows[:20]
+            ]
+        codes = sorted({str(t["code"]) for t in touches if t["code"]})
+        handle = o["creator_handle"] or creator
+        ev = rules.far_from_clicks(
+            handle, codes, p, fingerprint=bool(o["fingerprint"]), others=others, site=site
+        )
+        if ev is not None:
+            await self._flag(tx, o["id"], creator, "far_from_clicks", ev)
 
     async def _velocity(self, tx: Conn, o: Row, rows: list[Row], what: str) -> bool:
         """The order that reaches the threshold flags the whole burst; each later one flags
