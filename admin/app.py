@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from admin import (
     auth,
     commerce,
+    commissions_view,
     costs_view,
     events_view,
     imports_view,
@@ -158,6 +159,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/shops/{ref:str}/pixel", G(commerce.set_pixel), methods=["POST"]),
         Route("/shops/{ref:str}/status", G(commerce.set_shop_status), methods=["POST"]),
         *events_view.routes(G),
+        *commissions_view.routes(G),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS

@@ -1,5 +1,6 @@
 """Panel pages for issue 18: webhook endpoints (secret shown once, delivery log, replay,
-enable/disable), fraud flags (evidence, clear or confirm) and the commission statement.
+enable/disable) and fraud flags (evidence, clear or confirm); commissions are in
+``admin/commissions_view.py``.
 Every change goes through the same services as the API."""
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin.web import admin, read_form, redirect, render
-from tracker.commissions import ledger
 from tracker.core.errors import Rejected, Unprocessable
 from tracker.events import endpoints
 from tracker.http.errors import status_of
@@ -121,13 +121,6 @@ async def review_flag(request: Request) -> Response:
     return redirect(request, "/fraud", msg="saved")
 
 
-async def commissions_page(request: Request) -> Response:
-    st = admin(request).state
-    start, end = ledger.period(None, None)
-    rows = await ledger.statement(st.store, start, end)
-    return render(request, "commissions.html", active="commissions", items=rows)
-
-
 def routes(guard: Callable[[Handler], Handler]) -> list[Route]:
     """The pages above, each behind the panel's guard (``admin.app.guard``)."""
     G = guard
@@ -138,5 +131,4 @@ def routes(guard: Callable[[Handler], Handler]) -> list[Route]:
         Route("/webhooks/{ref:str}/action", G(webhook_action), methods=["POST"]),
         Route("/fraud", G(fraud_page), methods=["GET"]),
         Route("/fraud/{ref:str}/review", G(review_flag), methods=["POST"]),
-        Route("/commissions", G(commissions_page), methods=["GET"]),
     ]
