@@ -138,7 +138,9 @@ def _present_rule(r: dict[str, Any]) -> dict[str, Any]:
             f" on {r['campaign_name']}" if r["campaign_id"] else ""
         )
     if r["fixed_minor"] is not None:
-        terms = f"{money.major(int(r['fixed_minor']), str(r['currency']))} {r['currency']} per order"
+        terms = (
+            f"{money.major(int(r['fixed_minor']), str(r['currency']))} {r['currency']} per order"
+        )
     else:
         terms = f"{int(r['rate_bp']) / 100:g}% of net revenue"
     until = r["effective_until"] or "open"

@@ -81,7 +81,9 @@ async def test_scoped_rules_and_the_report_reads_the_ledger(settings: Settings) 
         await post(shop, "creators", {"handle": "ana", "followers": 200_000})
         await post(shop, "codes", {"code": "ANA10", "creator_id": "ana"})
         await post(shop, "campaigns", {"name": "spring"})
-        await post(shop, "codes", {"code": "MAYASPRING", "creator_id": "maya", "campaign_id": "spring"})
+        await post(
+            shop, "codes", {"code": "MAYASPRING", "creator_id": "maya", "campaign_id": "spring"}
+        )
         await post(shop, "commissions/rules", {"tier": "micro", "rate_percent": "10"})
         await post(
             shop,

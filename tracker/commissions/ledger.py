@@ -206,9 +206,8 @@ async def add_rule(store: Any, m: RuleIn, tiers: Tiers = DEFAULT_TIERS) -> Row:
     for name, day in (("effective_from", start), ("effective_until", m.effective_until)):
         if day is not None and not clock.MIN_DATE <= day <= clock.MAX_DATE:
             raise Unprocessable(f"{name}: must be {clock.RANGE_TEXT}")
-    if m.effective_until is not None:
-        if m.effective_until < start:
-            raise Unprocessable("effective_until: on or after effective_from")
+    if m.effective_until is not None and m.effective_until < start:
+        raise Unprocessable("effective_until: on or after effective_from")
     creator = await store.get_creator(m.creator_id) if m.creator_id else None
     campaign = await store.get_campaign(m.campaign_id) if m.campaign_id else None
     row: Row = await store.add_commission_rule(

@@ -24,6 +24,7 @@ from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
+from tracker.store.panel_catalogue import PanelCatalogueQueries
 from tracker.store.panel_lists import PanelListQueries
 from tracker.store.postgres import PostgresEngine
 from tracker.store.rematch import RematchQueries
@@ -52,6 +53,7 @@ class Store(
     CreatorPageQueries,
     TriageQueries,
     PanelListQueries,
+    PanelCatalogueQueries,
     EventQueries,
     CommissionQueries,
     FraudQueries,

@@ -46,16 +46,13 @@ class FraudQueries(StoreBase):
             await self._far_from_clicks(tx, o)
 
     async def _far_from_clicks(self, tx: Conn, o: Row) -> None:
-        """``far_from_clicks`` (``tracker/fraud/rules.py``): at most two index seeks, only for
-        orders credited by a code (touches of the order; human clicks of its fingerprint)."""
+        """``far_from_clicks`` (``tracker/fraud/rules.py``) for an order credited by a code:
+        at most one index seek (the human clicks of its fingerprint), none when a click id
+        or fingerprint touch already ties the shopper to the creator."""
         p, creator = self.fraud_policy, o["creator_id"]
-        touches = await tx.fetch_all(
-            "SELECT method, code FROM touches WHERE order_id = ? AND creator_id = ?",
-            (o["id"], creator),
-        )
-        if any(t["method"] != "code" for t in touches):
-            return  # a click id or a fingerprint ties the shopper to the creator's click
         site = rules.coupon_site(o["referring_site"])
+        if int(o["click_touches"] or 0) or not (o["fingerprint"] or site):
+            return
         others: list[dict[str, Any]] = []
         if o["fingerprint"]:
             lo = clock.to_iso(clock.parse(o["placed_at"]) - timedelta(days=p.far_days))
@@ -73,7 +70,7 @@ class FraudQueries(StoreBase):
                 {"handle": r["handle"], "clicks": int(r["clicks"]), "last_click_at": r["last_at"]}
                 for r in rows[:20]
             ]
-        codes = sorted({str(t["code"]) for t in touches if t["code"]})
+        codes = sorted({str(c) for c in json.loads(o["codes"] or "[]")})
         handle = o["creator_handle"] or creator
         ev = rules.far_from_clicks(
             handle, codes, p, fingerprint=bool(o["fingerprint"]), others=others, site=site
