@@ -35,7 +35,11 @@ PHONE = (
 def _device(order: dict[str, Any], i: int, mix: str) -> dict[str, Any]:
     if mix == "no-device":
         return order
-    ip = "198.51.100.23" if mix == "one-device" else f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+    ip = (
+        "198.51.100.23"
+        if mix == "one-device"
+        else f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+    )
     ua = PHONE if mix == "one-device" else f"{PHONE} build/{i}"
     details = {**order.get("client_details", {}), "browser_ip": ip, "user_agent": ua}
     return {**order, "browser_ip": ip, "client_details": details}
@@ -71,10 +75,10 @@ async def run(n: int, creators: int, mix: str) -> dict[str, Any]:
                 cpu0, wall0 = time.process_time(), time.perf_counter()
                 for o in bodies:
                     head, _, body = signed_request(o, "t").partition(b"\r\n\r\n")
-                    headers = dict(
-                        line.split(": ", 1) for line in head.decode().split("\r\n")[1:]
+                    headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
+                    r = await client.post(
+                        f"/postbacks/shopify/{SHOP}", content=body, headers=headers
                     )
-                    r = await client.post(f"/postbacks/shopify/{SHOP}", content=body, headers=headers)
                     assert r.status_code == 200, r.text
                 cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
             raw.set_trace_callback(None)
