@@ -244,16 +244,20 @@ async def build(
     dimension: str,
     *,
     distinct: bool = True,
+    unique_clicks: bool = True,
     facts: Facts | None = None,
 ) -> dict[str, Any]:
     """``distinct=False``: unique clicks and visitors are left at 0 (cheap, for summaries
-    that do not show them); ``facts``: reuse what a caller already loaded for these params."""
+    that do not show them); ``unique_clicks=False``: only unique clicks are (the panel's ROI
+    table shows unique visitors alone); ``facts``: reuse what these params loaded."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
     credits_, missing = order_credits(facts.touches, p)
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
-    for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, distinct=distinct):
+    for c in await store.click_facts(
+        dimension, p.start_at, p.end_at, p.tiers, distinct=distinct, unique_clicks=unique_clicks
+    ):
         row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
