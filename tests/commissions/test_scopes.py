@@ -172,3 +172,22 @@ async def test_scoped_rules_and_the_report_reads_the_ledger(settings: Settings) 
         assert sorted(r["tier"] for r in listed.json()["items"]) == ["micro", "mid", "nano"]
         mine = await c.get("/api/v1/commissions/rules?creator=maya", headers=auth)
         assert len(mine.json()["items"]) == 4  # every campaign and tier rule can apply
+
+
+async def test_backfill_enters_orders_the_ledger_never_saw(settings: Settings) -> None:
+    from tracker.commissions import ledger
+
+    async with running(fast(settings)) as live:
+        shop = await Shop.make(live)
+        old = (await shop.order("OLD-1", created_at="2026-09-01T10:00:00Z"))["order_id"]
+        assert await entries(live, shop.auth, order=old) == []  # no rule then: no entry
+        await post(
+            shop,
+            "commissions/rules",
+            {"creator_id": "maya", "rate_percent": "10", "effective_from": "2026-08-01"},
+        )
+        assert await entries(live, shop.auth, order=old) == []  # a new rule rewrites nothing
+        assert await ledger.backfill(live.store, batch=1) == 1
+        [e] = await entries(live, shop.auth, order=old)
+        assert (e["kind"], e["amount_minor"], e["reason"]) == ("accrual", 500, "backfill")
+        assert await ledger.backfill(live.store) == 0  # once

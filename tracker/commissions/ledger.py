@@ -56,6 +56,20 @@ async def approve_due(
             return approved
 
 
+async def backfill(store: Any, *, batch: int = 500) -> int:
+    """Give every credited order without a ledger entry its commission under the rules in
+    force on its date (orders stored before 0.4, or before their rule existed); the number
+    of orders that now have entries. Approval then follows the refund window as usual."""
+    after, done = "", 0
+    while True:
+        ids_ = await store.unledgered_orders(after, batch)
+        for order_id in ids_:
+            done += bool(await store.ledger_order(order_id))
+        if len(ids_) < batch:
+            return done
+        after = ids_[-1]
+
+
 def period(start: date | None, end: date | None) -> tuple[str, str]:
     """[start, end] as whole UTC days -> [start, end + 1 day) ISO bounds."""
     lo = clock.to_iso(f"{start.isoformat()}T00:00:00Z") if start else "0000"

@@ -98,6 +98,8 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
         elif a == "approve":
             done = await ledger.approve_due(store, settings)
             print(f"approved {len(done)}")
+        elif a == "backfill":
+            print(f"{await ledger.backfill(store)} orders entered in the ledger")
         elif a == "statement":
             start, end = ledger.period(_day(args.start), _day(args.end))
             rows = await ledger.statement(store, start, end)
@@ -147,7 +149,8 @@ def add_commands(sub: Any, run: Runner) -> None:
     p.set_defaults(fn=lambda args: _webhooks(args, run))
 
     p = sub.add_parser(
-        "commissions", help="commissions ledger: rule | rules | approve | statement | pay"
+        "commissions",
+        help="commissions ledger: rule | rules | approve | backfill | statement | pay",
     )
     c = p.add_subparsers(dest="action", required=True)
     rule = c.add_parser(
@@ -168,6 +171,11 @@ def add_commands(sub: Any, run: Runner) -> None:
     rule.add_argument("--note")
     c.add_parser("rules").add_argument("--creator", help="the rules that can apply to a creator")
     c.add_parser("approve", help="approve commissions whose refund window has passed")
+    c.add_parser(
+        "backfill",
+        help="give credited orders without a ledger entry (stored before 0.4, or before "
+        "their rule) their commission under the rules in force on their dates",
+    )
     st = c.add_parser("statement")
     st.add_argument("--start")
     st.add_argument("--end")

@@ -223,6 +223,36 @@ class CommissionQueries(StoreBase):
         )
         return row
 
+    # -- backfill: orders the ledger never saw -------------------------------------------------
+    async def unledgered_orders(self, after: str, limit: int) -> list[str]:
+        """Credited orders without a ledger entry, by id after ``after`` (stored before the
+        ledger existed, or before a rule that covers them was added)."""
+        rows = await self.db.fetch_all(
+            "SELECT o.id FROM orders o WHERE o.creator_id IS NOT NULL AND o.id > ? "
+            "AND NOT EXISTS (SELECT 1 FROM commission_entries e WHERE e.order_id = o.id) "
+            "ORDER BY o.id LIMIT ?",
+            (after, limit),
+        )
+        return [str(r["id"]) for r in rows]
+
+    async def ledger_order(self, order_id: str) -> bool:
+        """Bring one order's ledger in step under the rules in force on its date, holding its
+        row lock as the ingest does; True when entries were written."""
+
+        async def job(tx: Conn) -> bool:
+            await tx.execute("UPDATE orders SET net_minor = net_minor WHERE id = ?", (order_id,))
+            o = await self.order_snapshot(tx, order_id)  # type: ignore[attr-defined]
+            if o is None:
+                return False
+            await self.sync_commission(tx, o, ["backfill"])
+            row = await tx.fetch_one(
+                "SELECT 1 AS n FROM commission_entries WHERE order_id = ? LIMIT 1", (order_id,)
+            )
+            return row is not None
+
+        done: bool = await self.writes.run(job)
+        return done
+
     # -- approval -------------------------------------------------------------------------------
     async def approvable(self, placed_before: str, limit: int) -> list[Row]:
         """(order, creator, currency) with pending commission, placed before the cutoff."""
