@@ -147,7 +147,10 @@ def add_commands(sub: Any, run: Runner) -> None:
     for action in ("enable", "disable", "rotate", "delete"):
         w.add_parser(action).add_argument("ref")
     p.set_defaults(fn=lambda args: _webhooks(args, run))
+    _commission_parser(sub, run)
 
+
+def _commission_parser(sub: Any, run: Runner) -> None:
     p = sub.add_parser(
         "commissions",
         help="commissions ledger: rule | rules | approve | backfill | statement | pay",
