@@ -5,6 +5,7 @@ converted once per row, sums exact to the minor unit; hand-computed, both engine
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -191,3 +192,24 @@ async def test_backfill_enters_orders_the_ledger_never_saw(settings: Settings) -
         [e] = await entries(live, shop.auth, order=old)
         assert (e["kind"], e["amount_minor"], e["reason"]) == ("accrual", 500, "backfill")
         assert await ledger.backfill(live.store) == 0  # once
+
+        # the periodic job backfills by itself when a rule is added (then approves)
+        later = await shop.order(
+            "OLD-2", created_at="2026-09-02T10:00:00Z", discount_codes=["BOB10"]
+        )
+        assert await entries(live, shop.auth, order=later["order_id"]) == []
+        await post(shop, "commissions/rules", {"tier": "nano", "rate_percent": "5"})
+        s = dataclasses.replace(live.state.settings, commission_approve_interval_minutes=60)
+        job = ledger.commission_job(live.store, s, first_delay=0.01)
+        job.start()
+        try:
+            while job.runs < 1:
+                await asyncio.sleep(0.01)
+        finally:
+            await job.close()
+        rows = await entries(live, shop.auth, order=later["order_id"])
+        assert [(e["kind"], e["bucket"], e["amount_minor"]) for e in rows] == [
+            ("accrual", "pending", 250),  # bob: the nano tier's 5% of 49.99
+            ("approval", "pending", -250),
+            ("approval", "approved", 250),  # September: past the refund window
+        ]

@@ -128,10 +128,20 @@ async def mark_paid(
 
 
 def commission_job(store: Any, settings: Settings, *, first_delay: float = 5.0) -> PeriodicJob:
-    """Approves due commissions (and publishes newly flagged code leaks,
-    ``tracker/events/leaks.py``) shortly after start and then every interval."""
+    """Shortly after start and then every interval: enters orders the ledger never saw
+    when the rules changed (``backfill``: a rule added after its orders, or orders from
+    0.3; the first run of a node backfills once), approves due commissions, and publishes
+    newly flagged code leaks (``tracker/events/leaks.py``)."""
+    seen: list[object] = [None]
 
     async def run() -> None:
+        version = await store.commission_rules_version()
+        if version != seen[0]:
+            if version[0]:  # some rule exists: orders without entries may now earn
+                entered = await backfill(store)
+                if entered:
+                    log.info("commissions: %d orders entered in the ledger", entered)
+            seen[0] = version
         done = await approve_due(store, settings)
         if done:
             log.info("commissions: %d approved", len(done))

@@ -235,6 +235,16 @@ class CommissionQueries(StoreBase):
         )
         return [str(r["id"]) for r in rows]
 
+    async def commission_rules_version(self) -> tuple[int, str]:
+        """(how many rules, the newest one's creation), commission costs included: changes
+        whenever a rule is added, so the periodic job knows when to backfill."""
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n, MAX(created_at) AS newest FROM (SELECT created_at FROM "
+            "commission_rules UNION ALL SELECT created_at FROM costs WHERE kind = 'commission' "
+            "AND rate_bp IS NOT NULL) r"
+        )
+        return (int(row["n"]), str(row["newest"] or "")) if row else (0, "")
+
     async def ledger_order(self, order_id: str) -> bool:
         """Bring one order's ledger in step under the rules in force on its date, holding its
         row lock as the ingest does; True when entries were written."""
