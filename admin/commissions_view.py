@@ -175,6 +175,14 @@ async def add_rule(request: Request) -> Response:
     return redirect(request, "/commissions", msg="created")
 
 
+async def end_rule(request: Request) -> Response:
+    a = admin(request)
+    values = form_dict(await read_form(request), ("effective_until",))
+    model = validate(ledger.RuleEnd, {"effective_until": values.get("effective_until", "")})
+    await ledger.end_rule(a.store, request.path_params["ref"], model)
+    return redirect(request, "/commissions", msg="saved")
+
+
 async def mark_paid(request: Request) -> Response:
     a = admin(request)
     values = form_dict(await read_form(request), ("creator_id", "currency", "reference"))
@@ -195,5 +203,6 @@ def routes(guard: Callable[[Handler], Handler]) -> list[Route]:
     return [
         Route("/commissions", G(commissions_page), methods=["GET"]),
         Route("/commissions/rules", G(add_rule), methods=["POST"]),
+        Route("/commissions/rules/{ref:str}/end", G(end_rule), methods=["POST"]),
         Route("/commissions/payouts", G(mark_paid), methods=["POST"]),
     ]

@@ -213,3 +213,49 @@ async def test_backfill_enters_orders_the_ledger_never_saw(settings: Settings) -
             ("approval", "pending", -250),
             ("approval", "approved", 250),  # September: past the refund window
         ]
+
+
+async def test_ending_a_rule_hands_later_orders_to_the_next_rule(settings: Settings) -> None:
+    from tests.admin.test_admin import logged_in
+
+    async with running(fast(settings)) as live:
+        shop = await Shop.make(live)
+        own = await post(shop, "commissions/rules", {"creator_id": "maya", "rate_percent": "15"})
+        await post(shop, "commissions/rules", {"tier": "nano", "rate_percent": "10"})
+        before = (await shop.order("E-1", created_at="2026-11-10T10:00:00Z"))["order_id"]
+        c, auth = live.client, shop.auth
+        r = await c.patch(
+            f"/api/v1/commissions/rules/{own['id']}",
+            headers=auth,
+            json={"effective_until": "2026-11-15"},
+        )
+        assert r.status_code == 200 and r.json()["effective_until"] == "2026-11-15"
+        on_day = (await shop.order("E-2", created_at="2026-11-15T23:59:00Z"))["order_id"]
+        after = (await shop.order("E-3", created_at="2026-11-16T00:00:00Z"))["order_id"]
+        owed = {
+            o: [e["amount_minor"] for e in await entries(live, auth, order=o)]
+            for o in (before, on_day, after)
+        }
+        assert owed == {before: [750], on_day: [750], after: [500]}  # 15%, 15%, then 10%
+        bad = await c.patch(
+            f"/api/v1/commissions/rules/{own['id']}",
+            headers=auth,
+            json={"effective_until": "1969-12-31"},
+        )
+        assert bad.status_code == 422
+        missing = await c.patch(
+            "/api/v1/commissions/rules/crl_nope",
+            headers=auth,
+            json={"effective_until": "2027-01-01"},
+        )
+        assert missing.status_code == 404
+        # the panel's End button, behind the session and its CSRF token
+        token = await logged_in(live)
+        r = await c.post(
+            f"/admin/commissions/rules/{own['id']}/end",
+            data={"csrf": token, "effective_until": "2026-11-12"},
+        )
+        assert r.status_code == 303, r.text
+        page = await c.get("/admin/commissions")
+        assert "1970-01-01 → 2026-11-12" in page.text
+        assert [e["amount_minor"] for e in await entries(live, auth, order=on_day)] == [750]

@@ -170,6 +170,12 @@ class RuleIn(Model):
     note: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
+class RuleEnd(Model):
+    """A rule's last day (inclusive, the order's UTC day)."""
+
+    effective_until: date
+
+
 class PayoutIn(Model):
     creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -222,6 +228,14 @@ async def add_rule(store: Any, m: RuleIn, tiers: Tiers = DEFAULT_TIERS) -> Row:
             "note": m.note,
         }
     )
+    return row
+
+
+async def end_rule(store: Any, rule_id: str, m: RuleEnd) -> Row:
+    """End a rule on a day (an order of a later day falls to the next rule in precedence)."""
+    if not clock.MIN_DATE <= m.effective_until <= clock.MAX_DATE:
+        raise Unprocessable(f"effective_until: must be {clock.RANGE_TEXT}")
+    row: Row = await store.end_commission_rule(rule_id, m.effective_until.isoformat())
     return row
 
 

@@ -98,6 +98,9 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
         elif a == "approve":
             done = await ledger.approve_due(store, settings)
             print(f"approved {len(done)}")
+        elif a == "end":
+            last = schemas.validate(ledger.RuleEnd, {"effective_until": args.until})
+            _print(await ledger.end_rule(store, args.rule, last))
         elif a == "backfill":
             print(f"{await ledger.backfill(store)} orders entered in the ledger")
         elif a == "statement":
@@ -153,7 +156,7 @@ def add_commands(sub: Any, run: Runner) -> None:
 def _commission_parser(sub: Any, run: Runner) -> None:
     p = sub.add_parser(
         "commissions",
-        help="commissions ledger: rule | rules | approve | backfill | statement | pay",
+        help="commissions ledger: rule | rules | end | approve | backfill | statement | pay",
     )
     c = p.add_subparsers(dest="action", required=True)
     rule = c.add_parser(
@@ -173,6 +176,9 @@ def _commission_parser(sub: Any, run: Runner) -> None:
     rule.add_argument("--effective-until", help="last day, YYYY-MM-DD (default: open)")
     rule.add_argument("--note")
     c.add_parser("rules").add_argument("--creator", help="the rules that can apply to a creator")
+    end = c.add_parser("end", help="end a rule on a day (its last day, inclusive)")
+    end.add_argument("rule", help="the rule's id (tracker commissions rules)")
+    end.add_argument("--until", required=True, help="last day, YYYY-MM-DD")
     c.add_parser("approve", help="approve commissions whose refund window has passed")
     c.add_parser(
         "backfill",

@@ -83,6 +83,20 @@ async def rules(request: Request) -> Response:
     return JSONResponse(await ledger.add_rule(st.store, model, st.settings.tiers), status_code=201)
 
 
+@doc(
+    patch=Op(
+        "End a commission rule on a day (orders already in the ledger keep their terms)",
+        body=ledger.RuleEnd,
+        path=(Param("ref", description="the rule's id"),),
+    )
+)
+async def rule_item(request: Request) -> Response:
+    await authenticate(request)
+    st = state(request)
+    model = schemas.validate(ledger.RuleEnd, await read_json(request, st.settings.max_body_bytes))
+    return JSONResponse(await ledger.end_rule(st.store, request.path_params["ref"], model))
+
+
 async def _entries(request: Request, *, csv: bool) -> Response:
     await authenticate(request)
     st = state(request)
@@ -166,6 +180,7 @@ def routes() -> list[Route]:
         Route("/commissions", entries, methods=["GET"]),
         Route("/commissions.csv", entries_csv, methods=["GET"]),
         Route("/commissions/rules", rules, methods=["GET", "POST"]),
+        Route("/commissions/rules/{ref:str}", rule_item, methods=["PATCH"]),
         Route("/commissions/statement", statement, methods=["GET"]),
         Route("/commissions/statement.csv", statement_csv, methods=["GET"]),
         Route("/commissions/approve", approve, methods=["POST"]),

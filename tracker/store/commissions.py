@@ -16,6 +16,7 @@ from typing import Any
 from tracker.catalogue.creators import DEFAULT_TIERS, Tiers, tier_for
 from tracker.commissions.terms import Balance, Terms, pick, summarise
 from tracker.core import clock, ids
+from tracker.core.errors import Unprocessable
 from tracker.events import payloads
 from tracker.store.base import LIKE_ESCAPE, StoreBase, like_contains
 from tracker.store.engine import Conn, Row
@@ -45,6 +46,18 @@ class CommissionQueries(StoreBase):
         full = {"id": ids.new_id("crl"), **row, "created_at": clock.now_iso()}
         await self._insert("commission_rules", full, "commission rule")
         return await self._get("commission_rules", str(full["id"]), "commission rule")
+
+    async def end_commission_rule(self, rule_id: str, until: str) -> Row:
+        """Set a rule's last day; orders already in the ledger keep their frozen terms."""
+        rule = await self._get("commission_rules", rule_id, "commission rule")
+        if until < str(rule["effective_from"])[:10]:
+            raise Unprocessable(
+                f"effective_until: on or after the rule's effective_from ({rule['effective_from']})"
+            )
+        await self.db.execute(
+            "UPDATE commission_rules SET effective_until = ? WHERE id = ?", (until, rule_id)
+        )
+        return await self._get("commission_rules", rule_id, "commission rule")
 
     async def list_commission_rules(
         self,
