@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.admin.test_admin_browser import CHROMIUM, EMAIL, PASSWORD, browser, create_user, shot
+from tests.admin.test_admin_browser_pages import AXE, AXE_RUN, MEASURE, SIZES
 from tests.conftest import Server, free_port, server_env
 from tests.postback_helpers import dumps, generic_headers
 from tracker.core import clock
@@ -57,7 +58,9 @@ def test_tier_rule_far_flag_and_statement_in_the_browser(
     assert api.post("/api/v1/links", json=link).status_code == 201
     shop = api.post("/api/v1/shops", json={"slug": "gen", "platform": "generic"}).json()
 
-    page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()  # type: ignore[attr-defined]
+    # bypass_csp only to inject axe-core at the end (the CSP is tested in test_admin_browser)
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, bypass_csp=True)  # type: ignore[attr-defined]
+    page = context.new_page()
     page.goto(srv.url + "/admin/login")
     page.fill("input[name=email]", EMAIL)
     page.fill("input[name=password]", PASSWORD)
@@ -132,4 +135,20 @@ def test_tier_rule_far_flag_and_statement_in_the_browser(
     assert (payout["amount_minor"], payout["reference"]) == (1000, "SEPA-2026-11-7")
     cells = page.locator("#commissions-table tbody tr").first.locator("td").all_inner_texts()
     assert cells[5] == "10.00" and cells[7] == "0.00"  # paid in the period; nothing owed
+
+    # the new pages fit 1366 px and a phone, with no serious accessibility violation
+    axe = AXE.read_text()
+    problems: list[str] = []
+    for size, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        for path in ("/admin/commissions", "/admin/fraud?status=cleared", "/admin/shops"):
+            page.goto(srv.url + path)
+            m = page.evaluate(MEASURE)
+            if m["scrollWidth"] > m["width"]:
+                problems.append(f"{size} {path}: scrolls sideways")
+            if size == "desktop" and (m["navRows"] != 1 or m["cutTables"]):
+                problems.append(f"{size} {path}: nav rows {m['navRows']}, cut {m['cutTables']}")
+            page.add_script_tag(content=axe)
+            problems += [f"{size} {path}: {v}" for v in page.evaluate(AXE_RUN)]
+    assert not problems, problems
     api.close()
