@@ -6,11 +6,14 @@ engines."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.admin.test_admin import logged_in
 from tests.conftest import running
 from tests.events_helpers import Shop, fast
 from tests.fraud.test_fraud import approve, flags, ledger_sum, make, review
@@ -86,6 +89,21 @@ async def test_far_from_clicks_with_evidence_held_until_cleared(settings: Settin
         assert "arrived from the coupon site www.retailmenot.com" in ev["summary"]
         assert found[crossed]["evidence"]["other_creators"] == ["maya"]
         assert found[crossed]["creator_handle"] == "bob"
+        # the panel lists them (filtered by kind, paged) and exports exactly those rows
+        await logged_in(live)
+        page = await live.client.get("/admin/fraud?kind=far_from_clicks")
+        assert "1\u20133 of 3" in page.text and "clicked @bob (2 clicks)" in page.text
+        rows = list(
+            csv.DictReader(
+                io.StringIO(
+                    (await live.client.get("/admin/fraud?kind=far_from_clicks&format=csv")).text
+                )
+            )
+        )
+        assert sorted(r["Order"] for r in rows) == ["F-1", "F-4", "F-5"]
+        assert {r["Flag"] for r in rows} == {"far from clicks"}
+        none = await live.client.get("/admin/fraud?kind=velocity")
+        assert "No open flag." in none.text
 
         # held: the next approval run (with the window passed) skips the two flagged orders
         later = clock.now() + 31 * 86400

@@ -171,8 +171,10 @@ class FraudQueries(StoreBase):
         result: Row = await self.writes.run(job)
         return result
 
-    async def list_flags(self, status: str | None, limit: int, offset: int) -> list[Row]:
-        cond, params = ("WHERE f.status = ? ", [status]) if status else ("", [])
+    async def list_flags(
+        self, status: str | None, limit: int, offset: int, *, kind: str | None = None
+    ) -> list[Row]:
+        cond, params = self._flag_filter(status, kind)
         return await self.db.fetch_all(
             "SELECT f.*, c.handle AS creator_handle, o.external_id AS order_external_id, "
             "o.net_minor, o.currency FROM fraud_flags f "
@@ -180,6 +182,18 @@ class FraudQueries(StoreBase):
             f"{cond}ORDER BY f.created_at DESC, f.id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
+
+    async def count_flags(self, status: str | None, *, kind: str | None = None) -> int:
+        cond, params = self._flag_filter(status, kind)
+        row = await self.db.fetch_one(f"SELECT COUNT(*) AS n FROM fraud_flags f {cond}", params)
+        return int(row["n"]) if row else 0
+
+    @staticmethod
+    def _flag_filter(status: str | None, kind: str | None) -> tuple[str, tuple[str, ...]]:
+        parts = [(sql, v) for sql, v in (("f.status = ?", status), ("f.kind = ?", kind)) if v]
+        if not parts:
+            return "", ()
+        return "WHERE " + " AND ".join(sql for sql, _ in parts) + " ", tuple(v for _, v in parts)
 
     async def add_identity(self, creator_id: str, customer_hash: str) -> None:
         await self.db.execute(
