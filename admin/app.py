@@ -24,7 +24,9 @@ from starlette.staticfiles import StaticFiles
 
 from admin import (
     auth,
+    catalogue_lists,
     commerce,
+    commissions_view,
     costs_view,
     events_view,
     imports_view,
@@ -125,14 +127,14 @@ def create_admin(state: AppState) -> Starlette:
         Route("/creators/{ref:str}", G(pages.update_creator), methods=["POST"]),
         Route("/creators/{ref:str}/page", G(pages.create_creator_page), methods=["POST"]),
         Route("/creator-pages/{ref:str}/revoke", G(pages.revoke_creator_page), methods=["POST"]),
-        Route("/campaigns", G(pages.campaigns), methods=["GET"]),
-        Route("/campaigns", G(pages.create_campaign), methods=["POST"]),
+        Route("/campaigns", G(catalogue_lists.campaigns), methods=["GET"]),
+        Route("/campaigns", G(catalogue_lists.create_campaign), methods=["POST"]),
         Route("/links", G(pages.links), methods=["GET"]),
         Route("/links", G(pages.create_link), methods=["POST"]),
         Route("/links/{ref:str}/status", G(pages.set_link_status), methods=["POST"]),
-        Route("/tokens", G(pages.tokens), methods=["GET"]),
-        Route("/tokens", G(pages.create_token), methods=["POST"]),
-        Route("/tokens/{ref:str}/revoke", G(pages.revoke_token), methods=["POST"]),
+        Route("/tokens", G(catalogue_lists.tokens), methods=["GET"]),
+        Route("/tokens", G(catalogue_lists.create_token), methods=["POST"]),
+        Route("/tokens/{ref:str}/revoke", G(catalogue_lists.revoke_token), methods=["POST"]),
         Route("/import", G(imports_view.import_form), methods=["GET"]),
         Route("/import", G(imports_view.import_creators), methods=["POST"]),
         Route("/reports", G(reports_view.roi_page), methods=["GET"]),
@@ -160,6 +162,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/shops/{ref:str}/pixel", G(commerce.set_pixel), methods=["POST"]),
         Route("/shops/{ref:str}/status", G(commerce.set_shop_status), methods=["POST"]),
         *events_view.routes(G),
+        *commissions_view.routes(G),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS

@@ -9,11 +9,13 @@ once more), recent deliveries from the store and rejections from ``state.rejecti
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin.tables import Column, Table
+from admin.tables import csv_response as table_csv
 from admin.web import (
     PAGE_SIZE,
     Page,
@@ -165,18 +167,47 @@ async def shops_page(
     status: int = 200,
 ) -> Response:
     st = admin(request).state
-    rows = await st.store.list_shops(limit=500)
+    qp = request.query_params
+    shown = {k: qp.get(k, "").strip()[:100] for k in ("q", "platform", "status")}
+    if shown["platform"] not in SHOP_PLATFORMS:
+        shown["platform"] = ""
+    if shown["status"] not in ("active", "disabled"):
+        shown["status"] = ""
+    csv = qp.get("format") == "csv"
+    number = page_number(request)
+    rows, total = await st.store.panel_shops(
+        **shown,
+        limit=100_000 if csv else PAGE_SIZE,
+        offset=0 if csv else (number - 1) * PAGE_SIZE,
+    )
+    items = [shop_of.present(r, st.settings.base_url, st.settings.secret_grace_hours) for r in rows]
+    if csv:
+        return table_csv(Table(SHOP_COLUMNS, items), "shops.csv")
     return render(
         request,
         "shops.html",
         status=status,
         active="shops",
-        items=[
-            shop_of.present(r, st.settings.base_url, st.settings.secret_grace_hours) for r in rows
-        ],
+        items=items,
+        filters=shown,
+        platforms=SHOP_PLATFORMS,
+        page=Page(number, PAGE_SIZE, total),
+        query_with=lambda **kw: query_with(request, **kw),
+        csv_url=query_with(request, format="csv", page=""),
         form_error=form_error,
         form=form_values or {},
     )
+
+
+SHOP_PLATFORMS = get_args(schemas.ShopPlatform)
+SHOP_COLUMNS = [
+    Column("slug", "Slug"),
+    Column("name", "Name"),
+    Column("platform", "Platform"),
+    Column("currency", "Currency"),
+    Column("postback_url", "Postback URL"),
+    Column("status", "Status"),
+]
 
 
 async def shop_detail(request: Request, *, revealed: dict[str, str] | None = None) -> Response:

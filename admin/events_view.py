@@ -1,5 +1,6 @@
 """Panel pages for issue 18: webhook endpoints (secret shown once, delivery log, replay,
-enable/disable), fraud flags (evidence, clear or confirm) and the commission statement.
+enable/disable) and fraud flags (evidence, clear or confirm); commissions are in
+``admin/commissions_view.py``.
 Every change goes through the same services as the API."""
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from admin.web import admin, read_form, redirect, render
-from tracker.commissions import ledger
+from admin.tables import Column, Table, csv_response
+from admin.web import PAGE_SIZE, Page, admin, page_number, query_with, read_form, redirect, render
 from tracker.core.errors import Rejected, Unprocessable
 from tracker.events import endpoints
+from tracker.fraud import rules as fraud_rules
 from tracker.http.errors import status_of
 from tracker.schemas import validate
 
@@ -95,17 +97,58 @@ async def webhook_action(request: Request) -> Response:
 
 
 def _flag(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "evidence": json.loads(str(row["evidence"]))}
+    evidence = json.loads(str(row["evidence"]))
+    return {
+        **row,
+        "evidence": evidence,
+        "summary": evidence.get("summary", ""),
+        "kind_text": str(row["kind"]).replace("_", " "),
+        "creator": f"@{row['creator_handle']}",
+        "created": str(row["created_at"])[:16].replace("T", " "),
+    }
+
+
+FLAG_COLUMNS = [
+    Column("created", "Raised (UTC)"),
+    Column("kind_text", "Flag"),
+    Column("creator", "Creator"),
+    Column("order_external_id", "Order"),
+    Column("status", "Status"),
+    Column("summary", "Evidence"),
+    Column("note", "Review note"),
+]
 
 
 async def fraud_page(request: Request) -> Response:
+    """Flags by status and kind, 50 a page, with a CSV of exactly the filtered flags."""
     st = admin(request).state
-    status = request.query_params.get("status") or "open"
+    qp = request.query_params
+    status = qp.get("status") or "open"
     if status not in ("open", "cleared", "confirmed"):
         status = "open"
-    rows = await st.store.list_flags(status, 500, 0)
+    kind = qp.get("kind") if qp.get("kind") in fraud_rules.KINDS else None
+    csv = qp.get("format") == "csv"
+    number = page_number(request)
+    rows = await st.store.list_flags(
+        status,
+        100_000 if csv else PAGE_SIZE,
+        0 if csv else (number - 1) * PAGE_SIZE,
+        kind=kind,
+    )
+    items = [_flag(r) for r in rows]
+    if csv:
+        return csv_response(Table(FLAG_COLUMNS, items), f"fraud-{status}.csv")
     return render(
-        request, "fraud.html", active="fraud", items=[_flag(r) for r in rows], status_filter=status
+        request,
+        "fraud.html",
+        active="fraud",
+        items=items,
+        status_filter=status,
+        kind_filter=kind or "",
+        kinds=fraud_rules.KINDS,
+        page=Page(number, PAGE_SIZE, await st.store.count_flags(status, kind=kind)),
+        query_with=lambda **kw: query_with(request, **kw),
+        csv_url=query_with(request, format="csv", page=""),
     )
 
 
@@ -121,13 +164,6 @@ async def review_flag(request: Request) -> Response:
     return redirect(request, "/fraud", msg="saved")
 
 
-async def commissions_page(request: Request) -> Response:
-    st = admin(request).state
-    start, end = ledger.period(None, None)
-    rows = await ledger.statement(st.store, start, end)
-    return render(request, "commissions.html", active="commissions", items=rows)
-
-
 def routes(guard: Callable[[Handler], Handler]) -> list[Route]:
     """The pages above, each behind the panel's guard (``admin.app.guard``)."""
     G = guard
@@ -138,5 +174,4 @@ def routes(guard: Callable[[Handler], Handler]) -> list[Route]:
         Route("/webhooks/{ref:str}/action", G(webhook_action), methods=["POST"]),
         Route("/fraud", G(fraud_page), methods=["GET"]),
         Route("/fraud/{ref:str}/review", G(review_flag), methods=["POST"]),
-        Route("/commissions", G(commissions_page), methods=["GET"]),
     ]

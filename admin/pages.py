@@ -32,9 +32,8 @@ from admin.web import (
     render,
 )
 from tracker import schemas
-from tracker.catalogue import campaigns as campaigns_of
 from tracker.catalogue.creators import PLATFORMS, tier_for, tier_names, tier_range
-from tracker.core import clock, money
+from tracker.core import clock
 from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
 from tracker.http.errors import status_of
 from tracker.links import service as catalogue
@@ -319,81 +318,6 @@ async def revoke_creator_page(request: Request) -> Response:
     return redirect(request, f"/creators/{row['creator_id']}", msg="saved")
 
 
-# -- campaigns ------------------------------------------------------------------------------
-CAMPAIGN_FIELDS = tuple(schemas.CampaignIn.model_fields)
-
-
-async def campaigns(
-    request: Request,
-    *,
-    form_error: Rejected | None = None,
-    form_values: dict[str, str] | None = None,
-) -> Response:
-    a = admin(request)
-    items = await a.store.list_campaigns(limit=1000)
-    today = datetime.now(UTC).date().isoformat()
-    starts = [c["starts_on"] for c in items if c.get("starts_on")]
-    query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
-    if not query.get("start") and starts:  # budgets are spent since the campaigns began
-        query["start"] = min(min(starts), today)
-    money_rows = await reports_view.campaign_money(request, query)
-    rows = []
-    for c in items:
-        m = money_rows["rows"].get(c["id"], {})
-        spend = m.get("cost_minor")
-        budget = c.get("budget_minor")
-        rows.append(
-            {
-                **c,
-                "state": campaigns_of.state(c, today),
-                "budget": format_value(budget, "money", c["currency"])
-                if budget is not None
-                else "",
-                "spend": m.get("cost"),
-                "revenue": m.get("revenue"),
-                "roi": m.get("roi"),
-                "roas": m.get("roas"),
-                "orders": m.get("orders"),
-                "used_pct": round(100 * spend / budget)
-                if budget and spend is not None and c["currency"] == money_rows["currency"]
-                else None,
-            }
-        )
-    return render(
-        request,
-        "campaigns.html",
-        status=status_of(form_error) if form_error else 200,
-        active="campaigns",
-        items=rows,
-        report=money_rows,
-        link_counts=await a.store.campaign_link_counts(),
-        form_error=form_error,
-        form=form_values or {},
-    )
-
-
-async def create_campaign(request: Request) -> Response:
-    form = await read_form(request)
-    values = form_dict(form, CAMPAIGN_FIELDS)
-    try:
-        model = validate(schemas.CampaignIn, _money_field(values))
-        await admin(request).store.create_campaign(schemas.to_row(model))
-    except (Unprocessable, Conflict) as exc:
-        return await campaigns(request, form_error=exc, form_values=values)
-    return redirect(request, "/campaigns", msg="created")
-
-
-def _money_field(values: dict[str, str]) -> dict[str, Any]:
-    """The form asks for a budget in major units of the campaign's currency (12.50 USD,
-    1500 JPY); the store keeps minor units. Parsed by the one money rule."""
-    out: dict[str, Any] = dict(values)
-    budget = out.pop("budget", None) or out.pop("budget_minor", None)
-    if budget:
-        currency = money.currency_code(out.get("currency") or "USD")
-        out["budget_minor"] = money.to_minor(budget.replace(",", ""), currency)
-    return out
-
-
 # -- links ----------------------------------------------------------------------------------
 LINK_FIELDS = tuple(name for name in schemas.LinkIn.model_fields if name != "utm_override")
 
@@ -509,42 +433,6 @@ async def set_link_status(request: Request) -> Response:
     if str(form.get("back") or "") == "creator" and after.get("creator_id"):
         return redirect(request, f"/creators/{after['creator_id']}", msg="saved")
     return redirect(request, "/links", msg="saved")
-
-
-# -- API tokens -----------------------------------------------------------------------------
-async def tokens(
-    request: Request,
-    *,
-    new_token: str | None = None,
-    form_error: Rejected | None = None,
-    status: int = 200,
-) -> Response:
-    return render(
-        request,
-        "tokens.html",
-        status=status,
-        active="tokens",
-        items=await admin(request).store.list_tokens(),
-        new_token=new_token,
-        form_error=form_error,
-    )
-
-
-async def create_token(request: Request) -> Response:
-    form = await read_form(request)
-    name = str(form.get("name") or "").strip()
-    if not name or len(name) > 100:
-        return await tokens(
-            request, form_error=Unprocessable("name: 1 to 100 characters"), status=422
-        )
-    _, token = await admin(request).store.create_token(name)
-    # Shown once, in this response only (never in a URL, never stored in clear).
-    return await tokens(request, new_token=token, status=201)
-
-
-async def revoke_token(request: Request) -> Response:
-    await admin(request).store.revoke_token(request.path_params["ref"])
-    return redirect(request, "/tokens", msg="revoked")
 
 
 # -- settings -------------------------------------------------------------------------------

@@ -136,7 +136,8 @@ async def roi_page(request: Request) -> Response:
     query = {k: v for k, v in request.query_params.items() if k in QUERY_KEYS}
     dimension = request.query_params.get("dimension", "creator")
     params = reports.params_from(query, a.settings)
-    result = await reports.build(a.store, a.settings, params, dimension)
+    # the table shows unique visitors, never unique clicks: skip the dearer count (~half)
+    result = await reports.build(a.store, a.settings, params, dimension, unique_clicks=False)
     sort = request.query_params.get("sort", "")
     table = table_for(result, dimension, sort, request.query_params.get("dir", "desc") != "asc")
     q = request.query_params.get("q", "").strip()[:100]

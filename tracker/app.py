@@ -24,7 +24,6 @@ from tracker.clicks.writer import ClickWriter
 from tracker.commissions.ledger import commission_job
 from tracker.core.errors import Rejected
 from tracker.events.worker import EventWorker
-from tracker.fraud.rules import Policy as FraudPolicy
 from tracker.http.accesslog import AccessLogMiddleware, redact_server_logs
 from tracker.http.connections import AddressGate, InFlightGateMiddleware
 from tracker.http.errors import on_rejected, on_starlette_http
@@ -107,7 +106,6 @@ def _lifespan(
         state.orphans.start()
         retention = RetentionJob(state.store, settings)
         retention.start()
-        state.store.fraud_policy = FraudPolicy.from_settings(settings)
         state.events = EventWorker(state.store, settings)
         state.events.start()
         commissions = commission_job(state.store, settings)

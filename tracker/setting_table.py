@@ -417,6 +417,20 @@ SETTINGS: tuple[Setting, ...] = (
         "A customer credited to other creators within this many days is flagged (0: off).",
     ),
     Setting(
+        "TRACKER_FRAUD_FAR_DAYS",
+        values.int_range(0, 365),
+        "30",
+        "A code redemption whose shopper clicked none of the creator's links within this many "
+        "days before is far from the creator's clicks (0: the flag is off).",
+    ),
+    Setting(
+        "TRACKER_FRAUD_FAR_MODE",
+        values.choice("signal", "all"),
+        "signal",
+        "signal: flag a far redemption only with a second sign (a coupon-site referrer, or "
+        "clicks on other creators' links); all: flag every far redemption.",
+    ),
+    Setting(
         "TRACKER_GUESTS",
         guests.parse,
         "admin",

@@ -90,6 +90,8 @@ class Settings:
     fraud_velocity_orders: int
     fraud_velocity_hours: int
     fraud_duplicate_days: int
+    fraud_far_days: int
+    fraud_far_mode: str
     guests: tuple[str, ...]
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -44,7 +44,20 @@ def test_webhooks_and_commissions_cli(tmp_path: Path) -> None:
         tracker(env, "commissions", "rule", "--creator", "maya", "--rate-percent", "12.5").stdout
     )
     assert rule["rate_bp"] == 1250
+    tier = json.loads(
+        tracker(
+            env, "commissions", "rule", "--tier", "micro", "--fixed", "2.50", "--currency", "EUR"
+        ).stdout
+    )
+    assert (tier["scope"], tier["tier"], tier["fixed_minor"]) == ("tier", "micro", 250)
+    bad_tier = tracker(
+        env, "commissions", "rule", "--tier", "giga", "--rate-percent", "5", ok=False
+    )
+    assert "tier: one of nano, micro, mid, macro, mega" in bad_tier.stderr
     assert tracker(env, "commissions", "approve").stdout.strip() == "approved 0"
+    assert (
+        tracker(env, "commissions", "backfill").stdout.strip() == "0 orders entered in the ledger"
+    )
     csv_text = tracker(env, "commissions", "statement", "--csv").stdout
     assert csv_text.startswith("creator_id,creator,currency,approved_minor")
     nothing = tracker(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, get_args
 
-from tracker.store.engine import Row
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store reads the tier rule: no import of the store at run time
     from tracker.settings import Settings
+    from tracker.store.engine import Row
 
 #: (tier, minimum followers), largest first. Sources disagree on the bands; these follow
 #: the common 10k / 100k / 500k / 1M cut-offs and are configurable in reports.

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from tracker.catalogue.creators import DEFAULT_TIERS, Tiers, tier_names
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
 from tracker.core.periodic import PeriodicJob
@@ -53,6 +54,20 @@ async def approve_due(
                 done += 1
         if len(batch) < limit or done == 0:
             return approved
+
+
+async def backfill(store: Any, *, batch: int = 500) -> int:
+    """Give every credited order without a ledger entry its commission under the rules in
+    force on its date (orders stored before 0.4, or before their rule existed); the number
+    of orders that now have entries. Approval then follows the refund window as usual."""
+    after, done = "", 0
+    while True:
+        ids_ = await store.unledgered_orders(after, batch)
+        for order_id in ids_:
+            done += bool(await store.ledger_order(order_id))
+        if len(ids_) < batch:
+            return done
+        after = ids_[-1]
 
 
 def period(start: date | None, end: date | None) -> tuple[str, str]:
@@ -113,10 +128,20 @@ async def mark_paid(
 
 
 def commission_job(store: Any, settings: Settings, *, first_delay: float = 5.0) -> PeriodicJob:
-    """Approves due commissions (and publishes newly flagged code leaks,
-    ``tracker/events/leaks.py``) shortly after start and then every interval."""
+    """Shortly after start and then every interval: enters orders the ledger never saw
+    when the rules changed (``backfill``: a rule added after its orders, or orders from
+    0.3; the first run of a node backfills once), approves due commissions, and publishes
+    newly flagged code leaks (``tracker/events/leaks.py``)."""
+    seen: list[object] = [None]
 
     async def run() -> None:
+        version = await store.commission_rules_version()
+        if version != seen[0]:
+            if version[0]:  # some rule exists: orders without entries may now earn
+                entered = await backfill(store)
+                if entered:
+                    log.info("commissions: %d orders entered in the ledger", entered)
+            seen[0] = version
         done = await approve_due(store, settings)
         if done:
             log.info("commissions: %d approved", len(done))
@@ -131,15 +156,24 @@ def commission_job(store: Any, settings: Settings, *, first_delay: float = 5.0) 
 # -- input models and services -------------------------------------------------------------------
 class RuleIn(Model):
     """Either ``rate_percent`` (of net revenue, up to 2 decimals) or ``fixed_minor`` per order
-    with its ``currency``."""
+    with its ``currency``; for one creator (optionally only on ``campaign_id``), for every
+    creator on ``campaign_id``, or for every creator of ``tier``."""
 
-    creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     campaign_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    tier: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
     rate_percent: Decimal | None = Field(None, ge=0, le=100, decimal_places=2)
     fixed_minor: int | None = Field(None, ge=0, le=10**12)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     effective_from: date | None = None
+    effective_until: date | None = None
     note: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class RuleEnd(Model):
+    """A rule's last day (inclusive, the order's UTC day)."""
+
+    effective_until: date
 
 
 class PayoutIn(Model):
@@ -149,24 +183,59 @@ class PayoutIn(Model):
     amount_minor: int | None = Field(None, ge=1, le=10**15)
 
 
-async def add_rule(store: Any, m: RuleIn) -> Row:
+def _scope(m: RuleIn, tiers: Tiers) -> str:
+    if m.tier is not None:
+        if m.creator_id or m.campaign_id:
+            raise Unprocessable(
+                "tier: a tier rule covers every creator and campaign; give it alone"
+            )
+        if m.tier not in tier_names(tiers):
+            raise Unprocessable(f"tier: one of {', '.join(tier_names(tiers))}")
+        return "tier"
+    if m.creator_id:
+        return "creator"
+    if m.campaign_id:
+        return "campaign"
+    raise Unprocessable("creator_id: give a creator, a campaign or a tier")
+
+
+async def add_rule(store: Any, m: RuleIn, tiers: Tiers = DEFAULT_TIERS) -> Row:
+    """Store a rule; its scope follows from what it names (see ``terms.pick``)."""
+    scope = _scope(m, tiers)
     if (m.rate_percent is None) == (m.fixed_minor is None):
-        raise Unprocessable("give either rate_percent or fixed_minor")
+        raise Unprocessable("rate_percent: give either rate_percent or fixed_minor")
     if m.fixed_minor is not None and m.currency is None:
         raise Unprocessable("currency: required with fixed_minor")
-    creator = await store.get_creator(m.creator_id)
+    start = m.effective_from or date(1970, 1, 1)
+    for name, day in (("effective_from", start), ("effective_until", m.effective_until)):
+        if day is not None and not clock.MIN_DATE <= day <= clock.MAX_DATE:
+            raise Unprocessable(f"{name}: must be {clock.RANGE_TEXT}")
+    if m.effective_until is not None and m.effective_until < start:
+        raise Unprocessable("effective_until: on or after effective_from")
+    creator = await store.get_creator(m.creator_id) if m.creator_id else None
     campaign = await store.get_campaign(m.campaign_id) if m.campaign_id else None
     row: Row = await store.add_commission_rule(
         {
-            "creator_id": creator["id"],
+            "scope": scope,
+            "creator_id": creator["id"] if creator else None,
             "campaign_id": campaign["id"] if campaign else None,
+            "tier": m.tier,
             "rate_bp": None if m.rate_percent is None else int(m.rate_percent * 100),
             "fixed_minor": m.fixed_minor,
             "currency": m.currency if m.fixed_minor is not None else None,
-            "effective_from": (m.effective_from or date(1970, 1, 1)).isoformat(),
+            "effective_from": start.isoformat(),
+            "effective_until": m.effective_until.isoformat() if m.effective_until else None,
             "note": m.note,
         }
     )
+    return row
+
+
+async def end_rule(store: Any, rule_id: str, m: RuleEnd) -> Row:
+    """End a rule on a day (an order of a later day falls to the next rule in precedence)."""
+    if not clock.MIN_DATE <= m.effective_until <= clock.MAX_DATE:
+        raise Unprocessable(f"effective_until: must be {clock.RANGE_TEXT}")
+    row: Row = await store.end_commission_rule(rule_id, m.effective_until.isoformat())
     return row
 
 

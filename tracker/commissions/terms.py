@@ -2,10 +2,20 @@
 
 A rule pays ``rate_bp`` basis points of the order's net revenue (rounded half up to the
 minor unit) or ``fixed_minor`` per order in the rule's currency (nothing once the order's
-net revenue is 0: refunded in full or cancelled). A campaign rule beats the creator's
-general rule; among those, the latest ``effective_from`` on or before the order's date.
-Terms are frozen at the first entry of a (creator, order): later rule changes never
-rewrite an order already in the ledger.
+net revenue is 0: refunded in full or cancelled).
+
+Which rule: among the rules in force on the order's day (``effective_from`` <= day <=
+``effective_until``, both optional ends inclusive), the most specific scope wins:
+
+1. the creator's rule for the order's campaign,
+2. the creator's rule (any campaign),
+3. the campaign's rule (every creator on it),
+4. the tier's rule (every creator of the creator's tier under ``TRACKER_TIERS``);
+
+within one level the latest ``effective_from`` wins (then the latest created). So a
+creator's own 15% beats a tier's 10% whatever their dates. Terms are frozen at the first
+entry of a (creator, order): later rule changes never rewrite an order already in the
+ledger.
 """
 
 from __future__ import annotations
@@ -29,17 +39,53 @@ class Terms:
         return (net_minor * rate + 5_000) // 10_000, order_currency
 
 
-def pick(rules: list[dict[str, Any]], campaign_id: str | None, placed_on: str) -> Terms | None:
-    """``rules``: a creator's rules as rows (campaign_id, rate_bp, fixed_minor, currency,
-    effective_from as YYYY-MM-DD). None: no rule applies, so no commission."""
+SCOPES = ("creator", "campaign", "tier")
+
+
+def level(
+    rule: dict[str, Any], creator_id: str | None, campaign_id: str | None, tier: str | None
+) -> int:
+    """How specific ``rule`` is for this (creator, campaign, tier): 4 creator and campaign,
+    3 creator, 2 campaign, 1 tier; 0 when it does not apply. A row without ``scope`` is a
+    creator rule the caller already chose for the creator (costs of kind commission)."""
+    scope = rule.get("scope") or "creator"
+    if scope == "creator":
+        if creator_id is not None and rule.get("creator_id") not in (None, creator_id):
+            return 0
+        if rule["campaign_id"] is None:
+            return 3
+        return 4 if rule["campaign_id"] == campaign_id else 0
+    if scope == "campaign":
+        return 2 if campaign_id is not None and rule["campaign_id"] == campaign_id else 0
+    if scope == "tier":
+        return 1 if tier is not None and rule.get("tier") == tier else 0
+    return 0
+
+
+def in_force(rule: dict[str, Any], day: str) -> bool:
+    until = rule.get("effective_until")
+    return str(rule["effective_from"])[:10] <= day and (not until or day <= str(until)[:10])
+
+
+def pick(
+    rules: list[dict[str, Any]],
+    campaign_id: str | None,
+    placed_on: str,
+    *,
+    creator_id: str | None = None,
+    tier: str | None = None,
+) -> Terms | None:
+    """``rules``: rows (scope, creator_id, campaign_id, tier, rate_bp, fixed_minor, currency,
+    effective_from and effective_until as YYYY-MM-DD, created_at). None: no rule applies,
+    so no commission."""
+    day = placed_on[:10]
     best: tuple[int, str, str] | None = None
     chosen: dict[str, Any] | None = None
     for r in rules:
-        if r["effective_from"][:10] > placed_on[:10]:
+        lvl = level(r, creator_id, campaign_id, tier)
+        if not lvl or not in_force(r, day):
             continue
-        if r["campaign_id"] is not None and r["campaign_id"] != campaign_id:
-            continue
-        key = (1 if r["campaign_id"] else 0, r["effective_from"][:10], r.get("created_at") or "")
+        key = (lvl, str(r["effective_from"])[:10], str(r.get("created_at") or ""))
         if best is None or key > best:
             best, chosen = key, r
     if chosen is None:

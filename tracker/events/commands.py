@@ -19,6 +19,7 @@ from tracker.commissions import ledger
 from tracker.core import clock
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Unprocessable
+from tracker.core.money import to_minor
 from tracker.events import endpoints
 from tracker.settings import Settings
 
@@ -76,21 +77,32 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
     async def go(store: Any, settings: Settings) -> None:
         a = args.action
         if a == "rule":
+            if args.fixed is not None and not args.currency:
+                raise Unprocessable("--currency: required with --fixed")
             data = {
                 "creator_id": args.creator,
                 "campaign_id": args.campaign,
+                "tier": args.tier,
                 "rate_percent": args.rate_percent,
-                "fixed_minor": args.fixed_minor,
+                "fixed_minor": None if args.fixed is None else to_minor(args.fixed, args.currency),
                 "currency": args.currency,
                 "effective_from": args.effective_from,
+                "effective_until": args.effective_until,
+                "note": args.note,
             }
             rule = schemas.validate(ledger.RuleIn, {k: v for k, v in data.items() if v is not None})
-            _print(await ledger.add_rule(store, rule))
+            _print(await ledger.add_rule(store, rule, settings.tiers))
         elif a == "rules":
-            _print(await store.list_commission_rules(None))
+            creator = (await store.get_creator(args.creator))["id"] if args.creator else None
+            _print(await store.list_commission_rules(creator))
         elif a == "approve":
             done = await ledger.approve_due(store, settings)
             print(f"approved {len(done)}")
+        elif a == "end":
+            last = schemas.validate(ledger.RuleEnd, {"effective_until": args.until})
+            _print(await ledger.end_rule(store, args.rule, last))
+        elif a == "backfill":
+            print(f"{await ledger.backfill(store)} orders entered in the ledger")
         elif a == "statement":
             start, end = ledger.period(_day(args.start), _day(args.end))
             rows = await ledger.statement(store, start, end)
@@ -104,7 +116,9 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
                 "creator_id": args.creator,
                 "currency": args.currency,
                 "reference": args.reference,
-                "amount_minor": args.amount_minor,
+                "amount_minor": None
+                if args.amount is None
+                else to_minor(args.amount, args.currency),
             }
             paid = schemas.validate(
                 ledger.PayoutIn, {k: v for k, v in data.items() if v is not None}
@@ -136,20 +150,41 @@ def add_commands(sub: Any, run: Runner) -> None:
     for action in ("enable", "disable", "rotate", "delete"):
         w.add_parser(action).add_argument("ref")
     p.set_defaults(fn=lambda args: _webhooks(args, run))
+    _commission_parser(sub, run)
 
+
+def _commission_parser(sub: Any, run: Runner) -> None:
     p = sub.add_parser(
-        "commissions", help="commissions ledger: rule | rules | approve | statement | pay"
+        "commissions",
+        help="commissions ledger: rule | rules | end | approve | backfill | statement | pay",
     )
     c = p.add_subparsers(dest="action", required=True)
-    rule = c.add_parser("rule", help="add a rule: --creator and --rate-percent or --fixed-minor")
-    rule.add_argument("--creator", required=True)
-    rule.add_argument("--campaign")
-    rule.add_argument("--rate-percent")
-    rule.add_argument("--fixed-minor", type=int)
-    rule.add_argument("--currency")
-    rule.add_argument("--effective-from")
-    c.add_parser("rules")
+    rule = c.add_parser(
+        "rule",
+        help="add a rule for --creator (optionally on --campaign), for every creator on "
+        "--campaign, or for every creator of --tier; --rate-percent of net revenue, or "
+        "--fixed per order with --currency. Precedence: creator and campaign > creator > "
+        "campaign > tier, then the latest --effective-from",
+    )
+    rule.add_argument("--creator", help="creator handle or id")
+    rule.add_argument("--campaign", help="campaign name or id")
+    rule.add_argument("--tier", help="a tier of TRACKER_TIERS, e.g. micro")
+    rule.add_argument("--rate-percent", help="percent of the order's net revenue, e.g. 12.5")
+    rule.add_argument("--fixed", help="amount per order in major units, e.g. 25.00")
+    rule.add_argument("--currency", help="ISO 4217 code of --fixed")
+    rule.add_argument("--effective-from", help="first day, YYYY-MM-DD")
+    rule.add_argument("--effective-until", help="last day, YYYY-MM-DD (default: open)")
+    rule.add_argument("--note")
+    c.add_parser("rules").add_argument("--creator", help="the rules that can apply to a creator")
+    end = c.add_parser("end", help="end a rule on a day (its last day, inclusive)")
+    end.add_argument("rule", help="the rule's id (tracker commissions rules)")
+    end.add_argument("--until", required=True, help="last day, YYYY-MM-DD")
     c.add_parser("approve", help="approve commissions whose refund window has passed")
+    c.add_parser(
+        "backfill",
+        help="give credited orders without a ledger entry (stored before 0.4, or before "
+        "their rule) their commission under the rules in force on their dates",
+    )
     st = c.add_parser("statement")
     st.add_argument("--start")
     st.add_argument("--end")
@@ -158,5 +193,5 @@ def add_commands(sub: Any, run: Runner) -> None:
     pay.add_argument("--creator", required=True)
     pay.add_argument("--currency", required=True)
     pay.add_argument("--reference", required=True)
-    pay.add_argument("--amount-minor", type=int)
+    pay.add_argument("--amount", help="in major units, e.g. 120.50 (default: the balance owed)")
     p.set_defaults(fn=lambda args: _commissions(args, run))

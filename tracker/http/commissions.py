@@ -51,19 +51,50 @@ def _day(request: Request, name: str) -> date | None:
         raise BadRequest(f"{name}: expected YYYY-MM-DD within {clock.RANGE_TEXT}") from None
 
 
+SCOPE = {"type": "string", "enum": ["creator", "campaign", "tier"]}
+
+
 @doc(
-    get=Op("Commission rules", query=(Param("creator"),)),
-    post=Op("Add a commission rule (rate or fixed per order)", body=ledger.RuleIn, ok=(201,)),
+    get=Op(
+        "Commission rules (with creator: every rule that can apply to that creator)",
+        query=(*PAGE, Param("creator"), Param("scope", SCOPE), Param("q")),
+    ),
+    post=Op(
+        "Add a commission rule (rate or fixed per order) for a creator, a campaign or a tier",
+        body=ledger.RuleIn,
+        ok=(201,),
+    ),
 )
 async def rules(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     if request.method == "GET":
-        q = request.query_params.get("creator")
-        creator = (await st.store.get_creator(q))["id"] if q else None
-        return JSONResponse({"items": await st.store.list_commission_rules(creator)})
+        q = request.query_params
+        creator = (await st.store.get_creator(q["creator"]))["id"] if q.get("creator") else None
+        scope = q.get("scope") or None
+        if scope not in (None, "creator", "campaign", "tier"):
+            raise BadRequest("scope: creator, campaign or tier")
+        limit, offset = page_args(request)
+        items = await st.store.list_commission_rules(
+            creator, scope=scope, q=(q.get("q") or "")[:100], limit=limit, offset=offset
+        )
+        return JSONResponse({"items": items, "limit": limit, "offset": offset})
     model = schemas.validate(ledger.RuleIn, await read_json(request, st.settings.max_body_bytes))
-    return JSONResponse(await ledger.add_rule(st.store, model), status_code=201)
+    return JSONResponse(await ledger.add_rule(st.store, model, st.settings.tiers), status_code=201)
+
+
+@doc(
+    patch=Op(
+        "End a commission rule on a day (orders already in the ledger keep their terms)",
+        body=ledger.RuleEnd,
+        path=(Param("ref", description="the rule's id"),),
+    )
+)
+async def rule_item(request: Request) -> Response:
+    await authenticate(request)
+    st = state(request)
+    model = schemas.validate(ledger.RuleEnd, await read_json(request, st.settings.max_body_bytes))
+    return JSONResponse(await ledger.end_rule(st.store, request.path_params["ref"], model))
 
 
 async def _entries(request: Request, *, csv: bool) -> Response:
@@ -149,6 +180,7 @@ def routes() -> list[Route]:
         Route("/commissions", entries, methods=["GET"]),
         Route("/commissions.csv", entries_csv, methods=["GET"]),
         Route("/commissions/rules", rules, methods=["GET", "POST"]),
+        Route("/commissions/rules/{ref:str}", rule_item, methods=["PATCH"]),
         Route("/commissions/statement", statement, methods=["GET"]),
         Route("/commissions/statement.csv", statement_csv, methods=["GET"]),
         Route("/commissions/approve", approve, methods=["POST"]),

@@ -42,25 +42,6 @@ DIMENSIONS = (
 #: Dimensions without costs or posts of their own (a creator's fee is not a country's).
 NO_COST = ("link", "content_type", *CLICK_DIMENSIONS)
 COST_KINDS = ("fee", "product", "commission", "labor")
-COUPON_SITES = (
-    "retailmenot",
-    "honey",
-    "joinhoney",
-    "coupons.com",
-    "couponfollow",
-    "dealspotr",
-    "slickdeals",
-    "groupon",
-    "wethrift",
-    "knoji",
-    "couponcabin",
-    "capitaloneshopping",
-    "rakuten",
-    "couponbirds",
-    "promocodes",
-    "vouchercodes",
-    "savings.com",
-)
 LTV_DAYS = 90
 
 
@@ -73,7 +54,7 @@ class Facts:
     campaigns: dict[str, Row]
     touches: list[Row]
     costs: list[Row]
-    commission: list[Row]
+    commission: list[Row]  # the ledger's sum per (creator, campaign, currency) of the orders
     posts: list[Row]
     unattributed: list[Row]
 
@@ -87,7 +68,7 @@ async def load(store: Store, p: Params) -> Facts:
         costs=await store.costs_between(
             p.start.isoformat(), (p.end + timedelta(days=1)).isoformat()
         ),
-        commission=await store.commission_rates(),
+        commission=await store.ledger_commission(p.start_at, p.end_at),
         posts=await store.posts_between(p.start_at, p.end_at),
         unattributed=await store.unattributed_orders(p.start_at, p.end_at),
     )
@@ -226,19 +207,26 @@ async def build(
     dimension: str,
     *,
     distinct: bool = True,
+    unique_clicks: bool = True,
     facts: Facts | None = None,
 ) -> dict[str, Any]:
     """``distinct=False``: unique clicks and visitors are left at 0 (cheap, for summaries
-    that do not show them); ``facts``: reuse what a caller already loaded for these params."""
+    that do not show them); ``unique_clicks=False``: only unique clicks are (the panel's ROI
+    table shows unique visitors alone); ``facts``: reuse what these params loaded."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
     credits_, missing = order_credits(facts.touches, p)
     credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
-    facts_of = store.click_facts
-    for c in await facts_of(
-        dimension, p.start_at, p.end_at, p.tiers, distinct=distinct, where=p.where
+    for c in await store.click_facts(
+        dimension,
+        p.start_at,
+        p.end_at,
+        p.tiers,
+        distinct=distinct,
+        unique_clicks=unique_clicks,
+        where=p.where,
     ):
         row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
@@ -280,10 +268,9 @@ def _add_credits(
     facts: Facts,
     p: Params,
 ) -> dict[tuple[str, str | None], bool]:
-    """Orders, revenue, new customers and commission per row; returns, per (order, row key)
+    """Orders, revenue and new customers per row; returns, per (order, row key)
     of a counted order, whether a click id or fingerprint touch of that row reached it
     (and adds it to the row's ``click_orders`` or ``code_only_orders``)."""
-    rates = _commission_lookup(facts.commission)
     reached: dict[tuple[str, str | None], bool] = {}
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
@@ -294,11 +281,6 @@ def _add_credits(
             row["new_customers"] += cr.share if cr.new_customer else 0.0
             reached[(cr.order_id, key)] = reached.get((cr.order_id, key), False) or cr.via_click
         row["revenue_minor"] += cr.revenue
-        rate = rates.get((cr.creator_id, cr.campaign_id)) or rates.get((cr.creator_id, None))
-        if rate:
-            commission = cr.revenue * rate / 10_000
-            row["cost_commission_minor"] += commission
-            row["cost_minor"] += commission
     for (_, key), via_click in reached.items():
         rows[key]["click_orders" if via_click else "code_only_orders"] += 1
     return reached
@@ -311,13 +293,19 @@ def _add_costs(
     facts: Facts,
     p: Params,
 ) -> None:
-    for cost in facts.costs:
-        if cost["kind"] == "commission" or dimension in NO_COST:
-            continue  # commissions come from revenue above; links carry no cost of their own
+    """Fee, product and labor costs dated in the period; commission from the ledger: what it
+    owes on the period's orders now (each (creator, campaign, currency) sum converted and
+    rounded once, so rows add up exactly). A ``kind=commission`` cost is a ledger rule
+    (``tracker/commissions/terms.py``), never counted a second time here."""
+    if dimension in NO_COST:
+        return  # links, content types, countries and variants carry no cost of their own
+    owed = [{**c, "kind": "commission"} for c in facts.commission]
+    for cost in [c for c in facts.costs if c["kind"] != "commission"] + owed:
         amount = roi.convert(int(cost["amount_minor"]), cost["currency"], p.currency, p.rates)
         if amount is None:
             missing.add(cost["currency"])
             continue
+        amount = round(amount) if cost["kind"] == "commission" else amount
         creator = facts.creators.get(cost["creator_id"])
         row = rows[_key(dimension, creator, cost["campaign_id"], None, facts.links, p.tiers)]
         row[f"cost_{cost['kind']}_minor"] += amount
@@ -335,14 +323,6 @@ def _add_posts(
         row["posts"] += 1
         row["engagements"] += post["likes"] + post["comments"] + post["shares"]
         row["followers_reached"] += post["followers_at_post"] or (creator or {}).get("followers", 0)
-
-
-def _commission_lookup(rows: list[Row]) -> dict[tuple[str, str | None], int]:
-    """Latest commission rate (basis points) per creator and per (creator, campaign)."""
-    out: dict[tuple[str, str | None], int] = {}
-    for r in rows:  # ordered by date: later rows win
-        out[(r["creator_id"], r["campaign_id"])] = int(r["rate_bp"] or 0)
-    return out
 
 
 async def _customer_value(

@@ -12,9 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 from tracker.attribution import precision
+from tracker.fraud.rules import coupon_site
 from tracker.reports import build as reports
 from tracker.reports import roi
-from tracker.reports.build import COUPON_SITES, Params
+from tracker.reports.build import Params
 from tracker.settings import Settings
 from tracker.store import Store
 
@@ -94,8 +95,7 @@ async def code_leaks(store: Store, p: Params) -> list[dict[str, Any]]:
         row["codes"].add(r["code"])
         if not r["had_click"]:
             row["without_click"] += 1
-        site = (r["referring_site"] or "").lower()
-        if any(s in site for s in COUPON_SITES):
+        if coupon_site(r["referring_site"]):
             row["from_coupon_sites"] += 1
     result = []
     for row in out.values():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker.fraud.rules import Policy
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
 from tracker.store.clicks import ClickQueries
@@ -23,6 +24,7 @@ from tracker.store.group import GroupCommit
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
+from tracker.store.panel_catalogue import PanelCatalogueQueries
 from tracker.store.panel_lists import PanelListQueries
 from tracker.store.postgres import PostgresEngine
 from tracker.store.rematch import RematchQueries
@@ -51,6 +53,7 @@ class Store(
     CreatorPageQueries,
     TriageQueries,
     PanelListQueries,
+    PanelCatalogueQueries,
     EventQueries,
     CommissionQueries,
     FraudQueries,
@@ -92,6 +95,8 @@ async def open_engine(settings: Settings) -> Engine:
 
 async def open_store(settings: Settings, *, migrate: bool = True) -> Store:
     store = Store(await open_engine(settings))
+    store.tiers = settings.tiers  # tier-wide commission rules
+    store.fraud_policy = Policy.from_settings(settings)  # the rules run in the ingest (CLI too)
     if migrate:
         try:
             await store.migrate()

@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.catalogue.creators import DEFAULT_TIERS, Tiers, tier_for
 from tracker.commissions.terms import Balance, Terms, pick, summarise
 from tracker.core import clock, ids
+from tracker.core.errors import Unprocessable
 from tracker.events import payloads
-from tracker.store.base import StoreBase
+from tracker.store.base import LIKE_ESCAPE, StoreBase, like_contains
 from tracker.store.engine import Conn, Row
 
 _ENTRY_COLUMNS = (
@@ -36,26 +38,93 @@ class _Line:
 
 
 class CommissionQueries(StoreBase):
+    #: ``TRACKER_TIERS``, for tier rules (``open_store`` sets it from the settings)
+    tiers: Tiers = DEFAULT_TIERS
+
     # -- rules --------------------------------------------------------------------------------
     async def add_commission_rule(self, row: dict[str, Any]) -> Row:
         full = {"id": ids.new_id("crl"), **row, "created_at": clock.now_iso()}
         await self._insert("commission_rules", full, "commission rule")
         return await self._get("commission_rules", str(full["id"]), "commission rule")
 
-    async def list_commission_rules(self, creator_id: str | None) -> list[Row]:
-        cond, params = ("WHERE creator_id = ? ", (creator_id,)) if creator_id else ("", ())
+    async def end_commission_rule(self, rule_id: str, until: str) -> Row:
+        """Set a rule's last day; orders already in the ledger keep their frozen terms."""
+        rule = await self._get("commission_rules", rule_id, "commission rule")
+        if until < str(rule["effective_from"])[:10]:
+            raise Unprocessable(
+                f"effective_until: on or after the rule's effective_from ({rule['effective_from']})"
+            )
+        await self.db.execute(
+            "UPDATE commission_rules SET effective_until = ? WHERE id = ?", (until, rule_id)
+        )
+        return await self._get("commission_rules", rule_id, "commission rule")
+
+    async def list_commission_rules(
+        self,
+        creator_id: str | None = None,
+        *,
+        scope: str | None = None,
+        q: str = "",
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Row]:
+        """Rules with the creator's handle and the campaign's name; ``creator_id``: the rules
+        that can apply to that creator (their own, every campaign and tier rule)."""
+        where, params = self._rule_filters(creator_id, scope, q)
         return await self.db.fetch_all(
-            f"SELECT * FROM commission_rules {cond}ORDER BY creator_id, effective_from, created_at",
-            params,
+            "SELECT r.*, c.handle AS creator_handle, p.name AS campaign_name "
+            "FROM commission_rules r LEFT JOIN creators c ON c.id = r.creator_id "
+            f"LEFT JOIN campaigns p ON p.id = r.campaign_id WHERE {where} "
+            "ORDER BY r.scope, r.tier, c.handle, p.name, r.effective_from, r.created_at "
+            "LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
 
+    async def count_commission_rules(
+        self, creator_id: str | None = None, *, scope: str | None = None, q: str = ""
+    ) -> int:
+        where, params = self._rule_filters(creator_id, scope, q)
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n FROM commission_rules r LEFT JOIN creators c ON "
+            "c.id = r.creator_id LEFT JOIN campaigns p ON p.id = r.campaign_id "
+            f"WHERE {where}",
+            params,
+        )
+        return int(row["n"]) if row else 0
+
+    @staticmethod
+    def _rule_filters(
+        creator_id: str | None, scope: str | None, q: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        where, params = ["1 = 1"], []
+        if creator_id:
+            where.append("(r.creator_id = ? OR r.creator_id IS NULL)")
+            params.append(creator_id)
+        if scope:
+            where.append("r.scope = ?")
+            params.append(scope)
+        if q:
+            like = like_contains(q)
+            where.append(
+                f"(c.handle LIKE ?{LIKE_ESCAPE} OR p.name LIKE ?{LIKE_ESCAPE} "
+                f"OR r.tier LIKE ?{LIKE_ESCAPE} OR r.note LIKE ?{LIKE_ESCAPE})"
+            )
+            params += [like] * 4
+        return " AND ".join(where), tuple(params)
+
     async def _rules_for(self, tx: Conn, creator_id: str) -> list[Row]:
-        """The creator's rules, plus the commission rates kept as costs (the ROI report's
-        ``kind=commission`` rows, a rate from their date on)."""
+        """Every rule that can apply to the creator (their own, each campaign and tier rule),
+        plus the commission rates kept as costs (``kind=commission``: a creator rule from
+        its date on, on its campaign when it names one): one statement."""
         rules = await tx.fetch_all(
-            "SELECT campaign_id, rate_bp, fixed_minor, currency, effective_from, created_at "
-            "FROM commission_rules WHERE creator_id = ? UNION ALL "
-            "SELECT campaign_id, rate_bp, NULL, NULL, incurred_on, created_at FROM costs "
+            "SELECT scope, creator_id, campaign_id, tier, rate_bp, fixed_minor, currency, "
+            "effective_from, effective_until, created_at FROM commission_rules "
+            "WHERE creator_id = ? UNION ALL "
+            "SELECT scope, creator_id, campaign_id, tier, rate_bp, fixed_minor, currency, "
+            "effective_from, effective_until, created_at FROM commission_rules "
+            "WHERE creator_id IS NULL UNION ALL "
+            "SELECT 'creator', creator_id, campaign_id, NULL, rate_bp, NULL, NULL, incurred_on, "
+            "NULL, created_at FROM costs "
             "WHERE creator_id = ? AND kind = 'commission' AND rate_bp IS NOT NULL",
             (creator_id, creator_id),
         )
@@ -89,7 +158,13 @@ class CommissionQueries(StoreBase):
         if creator:
             terms = frozen.get(creator)
             if terms is None:
-                terms = pick(await self._rules_for(tx, creator), o["campaign_id"], o["placed_at"])
+                terms = pick(
+                    await self._rules_for(tx, creator),
+                    o["campaign_id"],
+                    o["placed_at"],
+                    creator_id=creator,
+                    tier=tier_for(int(o["creator_followers"] or 0), self.tiers),
+                )
             if terms is not None:
                 amount, currency = terms.earn(int(o["net_minor"]), o["currency"])
                 targets[(creator, currency)] = amount
@@ -160,6 +235,46 @@ class CommissionQueries(StoreBase):
             tuple(row.values()),
         )
         return row
+
+    # -- backfill: orders the ledger never saw -------------------------------------------------
+    async def unledgered_orders(self, after: str, limit: int) -> list[str]:
+        """Credited orders without a ledger entry, by id after ``after`` (stored before the
+        ledger existed, or before a rule that covers them was added)."""
+        rows = await self.db.fetch_all(
+            "SELECT o.id FROM orders o WHERE o.creator_id IS NOT NULL AND o.id > ? "
+            "AND NOT EXISTS (SELECT 1 FROM commission_entries e WHERE e.order_id = o.id) "
+            "ORDER BY o.id LIMIT ?",
+            (after, limit),
+        )
+        return [str(r["id"]) for r in rows]
+
+    async def commission_rules_version(self) -> tuple[int, str]:
+        """(how many rules, the newest one's creation), commission costs included: changes
+        whenever a rule is added, so the periodic job knows when to backfill."""
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n, MAX(created_at) AS newest FROM (SELECT created_at FROM "
+            "commission_rules UNION ALL SELECT created_at FROM costs WHERE kind = 'commission' "
+            "AND rate_bp IS NOT NULL) r"
+        )
+        return (int(row["n"]), str(row["newest"] or "")) if row else (0, "")
+
+    async def ledger_order(self, order_id: str) -> bool:
+        """Bring one order's ledger in step under the rules in force on its date, holding its
+        row lock as the ingest does; True when entries were written."""
+
+        async def job(tx: Conn) -> bool:
+            await tx.execute("UPDATE orders SET net_minor = net_minor WHERE id = ?", (order_id,))
+            o = await self.order_snapshot(tx, order_id)  # type: ignore[attr-defined]
+            if o is None:
+                return False
+            await self.sync_commission(tx, o, ["backfill"])
+            row = await tx.fetch_one(
+                "SELECT 1 AS n FROM commission_entries WHERE order_id = ? LIMIT 1", (order_id,)
+            )
+            return row is not None
+
+        done: bool = await self.writes.run(job)
+        return done
 
     # -- approval -------------------------------------------------------------------------------
     async def approvable(self, placed_before: str, limit: int) -> list[Row]:

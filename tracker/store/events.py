@@ -31,7 +31,10 @@ from tracker.store.engine import Conn, Row
 _ORDER_SNAPSHOT = (
     "SELECT o.id, s.slug AS shop, o.external_id, o.order_number, o.placed_at, o.currency, "
     "o.total_minor, o.refunded_minor, o.net_minor, o.status, o.creator_id, "
-    "c.handle AS creator_handle, o.method, o.customer_hash, o.fingerprint, "
+    "c.handle AS creator_handle, c.followers AS creator_followers, o.method, o.customer_hash, "
+    "o.fingerprint, o.referring_site, o.codes, "
+    "(SELECT COUNT(*) FROM touches t WHERE t.order_id = o.id AND t.creator_id = o.creator_id "
+    "AND t.method <> 'code') AS click_touches, "
     "(SELECT t.campaign_id FROM touches t WHERE t.order_id = o.id AND t.winner = 1 "
     "LIMIT 1) AS campaign_id, "
     "(SELECT MIN(i.created_at) FROM creator_identities i WHERE i.customer_hash = "

@@ -42,6 +42,41 @@ class FraudQueries(StoreBase):
             flagged = await self._velocity(tx, o, rows, "device/network fingerprint")
         if o["customer_hash"] and (p.duplicate_days or p.velocity_orders):
             await self._customer_rules(tx, o, skip_velocity=flagged)
+        if p.far_days and o["method"] == "code":
+            await self._far_from_clicks(tx, o)
+
+    async def _far_from_clicks(self, tx: Conn, o: Row) -> None:
+        """``far_from_clicks`` (``tracker/fraud/rules.py``) for an order credited by a code:
+        at most one index seek (the human clicks of its fingerprint), none when a click id
+        or fingerprint touch already ties the shopper to the creator."""
+        p, creator = self.fraud_policy, o["creator_id"]
+        site = rules.coupon_site(o["referring_site"])
+        if int(o["click_touches"] or 0) or not (o["fingerprint"] or site):
+            return
+        others: list[dict[str, Any]] = []
+        if o["fingerprint"]:
+            lo = clock.to_iso(clock.parse(o["placed_at"]) - timedelta(days=p.far_days))
+            rows = await tx.fetch_all(
+                "SELECT k.creator_id, c.handle, COUNT(*) AS clicks, MAX(k.at) AS last_at "
+                "FROM clicks k LEFT JOIN creators c ON c.id = k.creator_id "
+                "WHERE k.fingerprint = ? AND k.at >= ? AND k.at <= ? AND k.is_bot = 0 "
+                "AND k.creator_id IS NOT NULL GROUP BY k.creator_id, c.handle "
+                "ORDER BY MAX(k.at) DESC LIMIT 500",
+                (o["fingerprint"], lo, o["placed_at"]),
+            )
+            if any(r["creator_id"] == creator for r in rows):
+                return
+            others = [
+                {"handle": r["handle"], "clicks": int(r["clicks"]), "last_click_at": r["last_at"]}
+                for r in rows[:20]
+            ]
+        codes = sorted({str(c) for c in json.loads(o["codes"] or "[]")})
+        handle = o["creator_handle"] or creator
+        ev = rules.far_from_clicks(
+            handle, codes, p, fingerprint=bool(o["fingerprint"]), others=others, site=site
+        )
+        if ev is not None:
+            await self._flag(tx, o["id"], creator, "far_from_clicks", ev)
 
     async def _velocity(self, tx: Conn, o: Row, rows: list[Row], what: str) -> bool:
         """The order that reaches the threshold flags the whole burst; each later one flags
@@ -136,8 +171,10 @@ class FraudQueries(StoreBase):
         result: Row = await self.writes.run(job)
         return result
 
-    async def list_flags(self, status: str | None, limit: int, offset: int) -> list[Row]:
-        cond, params = ("WHERE f.status = ? ", [status]) if status else ("", [])
+    async def list_flags(
+        self, status: str | None, limit: int, offset: int, *, kind: str | None = None
+    ) -> list[Row]:
+        cond, params = self._flag_filter(status, kind)
         return await self.db.fetch_all(
             "SELECT f.*, c.handle AS creator_handle, o.external_id AS order_external_id, "
             "o.net_minor, o.currency FROM fraud_flags f "
@@ -145,6 +182,18 @@ class FraudQueries(StoreBase):
             f"{cond}ORDER BY f.created_at DESC, f.id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
+
+    async def count_flags(self, status: str | None, *, kind: str | None = None) -> int:
+        cond, params = self._flag_filter(status, kind)
+        row = await self.db.fetch_one(f"SELECT COUNT(*) AS n FROM fraud_flags f {cond}", params)
+        return int(row["n"]) if row else 0
+
+    @staticmethod
+    def _flag_filter(status: str | None, kind: str | None) -> tuple[str, tuple[str, ...]]:
+        parts = [(sql, v) for sql, v in (("f.status = ?", status), ("f.kind = ?", kind)) if v]
+        if not parts:
+            return "", ()
+        return "WHERE " + " AND ".join(sql for sql, _ in parts) + " ", tuple(v for _, v in parts)
 
     async def add_identity(self, creator_id: str, customer_hash: str) -> None:
         await self.db.execute(

@@ -48,6 +48,7 @@ class ReportQueries(StoreBase):
         *,
         daily: bool = False,
         distinct: bool = True,
+        unique_clicks: bool = True,
         where: tuple[tuple[str, str], ...] = (),
     ) -> list[Row]:
         """Clicks per dimension key (and day): all, human, unique (same fingerprint on the
@@ -55,7 +56,9 @@ class ReportQueries(StoreBase):
 
         ``distinct=False`` skips the two COUNT(DISTINCT ...) columns (reported as 0): they
         sort hundreds of thousands of strings, and a dashboard that shows neither must not
-        pay for them (about 2 s at 1M clicks). The ROI tables keep the exact counts."""
+        pay for them (about 2 s at 1M clicks). ``unique_clicks=False`` keeps the exact unique
+        visitors and skips the unique clicks (reported as 0): the dearer of the two (a string
+        per click of link, fingerprint and hour), which the panel's ROI table does not show."""
         params: list[Any] = []
         if dimension == "tier":
             key, params = tier_sql(tiers)
@@ -71,10 +74,15 @@ class ReportQueries(StoreBase):
             joins, link_filter = "JOIN links l ON l.id = c.link_id ", ""
         if dimension in ("tier", "platform", "category"):
             joins += "LEFT JOIN creators cr ON cr.id = c.creator_id "
-        uniques = (
+        per_hour = (
             "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || "
             "COALESCE(c.fingerprint, c.id) || '|' || substr(c.at, 1, 13) END) AS unique_clicks, "
-            "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) AS unique_visitors "
+            if unique_clicks
+            else "0 AS unique_clicks, "
+        )
+        uniques = (
+            f"{per_hour}COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) "
+            "AS unique_visitors "
             if distinct
             else "0 AS unique_clicks, 0 AS unique_visitors "
         )
@@ -145,10 +153,14 @@ class ReportQueries(StoreBase):
             "SELECT * FROM costs WHERE incurred_on >= ? AND incurred_on < ?", (start_day, end_day)
         )
 
-    async def commission_rates(self) -> list[Row]:
+    async def ledger_commission(self, start: str, end: str) -> list[Row]:
+        """The commission the ledger owes on orders placed in [start, end): the sum of every
+        entry (pending, approved, clawed back) per (creator, campaign, currency)."""
         return await self.db.fetch_all(
-            "SELECT creator_id, campaign_id, rate_bp, incurred_on FROM costs "
-            "WHERE kind = 'commission' ORDER BY incurred_on"
+            "SELECT creator_id, campaign_id, currency, CAST(SUM(amount_minor) AS BIGINT) "
+            "AS amount_minor FROM commission_entries WHERE placed_at >= ? AND placed_at < ? "
+            "GROUP BY creator_id, campaign_id, currency",
+            (start, end),
         )
 
     async def posts_between(self, start: str, end: str) -> list[Row]:

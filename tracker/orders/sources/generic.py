@@ -57,6 +57,7 @@ class OrderPayload(BaseModel):
     user_agent: Annotated[str, StringConstraints(max_length=512)] | None = None
     accept_language: Annotated[str, StringConstraints(max_length=128)] | None = None
     landing_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    referring_site: Annotated[str, StringConstraints(max_length=2048)] | None = None
     customer_email: Annotated[str, StringConstraints(max_length=254)] | None = None
     new_customer: bool | None = None
     refunds: list[RefundPayload] = Field(default_factory=list, max_length=100)
@@ -115,6 +116,7 @@ def to_order(p: OrderPayload, click_param: str) -> Order:
         user_agent=p.user_agent,
         accept_language=p.accept_language,
         landing_site=p.landing_url,
+        referring_site=p.referring_site,
         customer_email=p.customer_email,
         new_customer=p.new_customer,
     )
