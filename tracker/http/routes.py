@@ -9,6 +9,7 @@ from tracker.http import catalogue, codes, health, openapi, orders, postbacks, r
 from tracker.http import commissions as commission_routes
 from tracker.http import events as event_routes
 from tracker.http import fraud as fraud_routes
+from tracker.http import insights as insight_routes
 
 
 def api_routes() -> list[Route]:
@@ -17,6 +18,7 @@ def api_routes() -> list[Route]:
         *shops.routes(),
         *codes.routes(),
         *orders.routes(),
+        *insight_routes.routes(),  # before reports': /reports/{dimension} takes any name
         *reports.routes(),
         *event_routes.routes(),
         *commission_routes.routes(),
