@@ -12,6 +12,9 @@ definition the ROI report uses. Rules, each a flag of its own (thresholds in ``R
   judged only from 100 likes (few comments) or 20 comments (many comments) up.
 - ``spike``: the rate is more than 3.5 robust deviations above the creator's own previous
   12 posts (4 needed) and at least twice their median.
+- ``followers_jump``: the followers at post time are 1.5 times or more the median of the
+  creator's previous posts' (1 needed) while the rate fell under half their median: an
+  audience that grew without engaging (bought followers).
 - ``bot_clicks``: the post's link (``posts.link_id``) got 30 or more clicks in the 7 days
   after the post (or until the next post with the same link) and under 20% were human.
 - ``no_conversions``: those human clicks should have brought 3 or more orders at the
@@ -49,6 +52,7 @@ class Rules:
     min_history: int = 4
     history_posts: int = 12
     spike_ratio: float = 2.0
+    jump_ratio: float = 1.5
     min_likes: int = 100
     min_comments: int = 20
     min_clicks: int = 30
@@ -152,6 +156,27 @@ def _spike(x: float | None, history: list[float], rules: Rules) -> dict[str, Any
     )
 
 
+def _jump(
+    x: float | None, followers: int | None, own: list[tuple[float, int]], rules: Rules
+) -> dict[str, Any] | None:
+    if x is None or not followers or not own:
+        return None
+    before = statistics.median(f for _, f in own)
+    rate_before = math.exp(statistics.median(r for r, _ in own))
+    if followers < rules.jump_ratio * before or math.exp(x) >= rate_before / 2:
+        return None
+    return _flag(
+        "followers_jump",
+        f"followers up {followers / before - 1:.0%} on the creator's earlier posts "
+        f"({before:,.0f} to {followers:,}) while the engagement rate fell from "
+        f"{rate_before:.2f}% to {math.exp(x):.2f}%",
+        followers=followers,
+        earlier_followers_median=round(before),
+        rate_pct=round(math.exp(x), 3),
+        earlier_rate_median_pct=round(rate_before, 3),
+    )
+
+
 def _click_flags(stats: Row | None, conversion: float | None, rules: Rules) -> list[dict[str, Any]]:
     if not stats:
         return []
@@ -205,20 +230,21 @@ def flag_posts(
         if logs[post["id"]] is not None:
             rates_by_tier[tier_of(post)].append(logs[post["id"]] or 0.0)
         ratios_by_tier[tier_of(post)].append(_comment_ratio(post))
-    history: dict[str, list[float]] = defaultdict(list)
+    history: dict[str, list[tuple[float, int]]] = defaultdict(list)
     out: dict[str, list[dict[str, Any]]] = {}
     for post in posts:
         x = logs[post["id"]]
-        own = history[post["creator_id"]]
+        own = history[post["creator_id"]][-rules.history_posts :]
+        followers = followers_of(post)
         if post["posted_at"] >= judge_from:
             tier = tier_of(post)
             flags = _tier_flags(post, x, rates_by_tier[tier], ratios_by_tier[tier], rules)
-            spike = _spike(x, own[-rules.history_posts :], rules)
-            flags += [spike] if spike else []
+            for extra in (_spike(x, [r for r, _ in own], rules), _jump(x, followers, own, rules)):
+                flags += [extra] if extra else []
             flags += _click_flags(clicks.get(post["id"]), conversion, rules)
             out[post["id"]] = flags
-        if x is not None:
-            own.append(x)
+        if x is not None and followers:
+            history[post["creator_id"]].append((x, followers))
     return out
 
 
