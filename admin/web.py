@@ -45,6 +45,7 @@ NAV = [
     ("costs", "Costs", "/costs"),
     ("reports", "ROI", "/reports"),
     ("portfolio", "Portfolio", "/portfolio"),
+    ("insights", "Insights", "/insights"),
     ("commissions", "Commissions", "/commissions"),
     ("fraud", "Fraud", "/fraud"),
     ("webhooks", "Webhooks", "/webhooks"),

@@ -321,6 +321,7 @@ def creator_flag(flagged: int, posts: int, rules: Rules = Rules()) -> bool:
 async def report(store: Store, p: Params, creators: dict[str, Row]) -> dict[str, Any]:
     """Flagged posts with their evidence, per-creator and per-tier averages with and without
     them (``engagement_rate_pct`` / ``authentic_rate_pct``)."""
+    # long: three views (posts, creators, tiers) of one judgement, in the order returned
     posts, flags, stats = await judge(store, p, creators)
 
     def fol(post: Row) -> int | None:

@@ -145,7 +145,7 @@ def _curve_out(c: curves.Curve) -> dict[str, Any]:
     return out
 
 
-async def forecast(  # long: load, fit, split, then one row per unit and the totals
+async def forecast(
     store: Store,
     p: Params,
     *,
@@ -154,6 +154,7 @@ async def forecast(  # long: load, fit, split, then one row per unit and the tot
     period_days: int = 30,
     periods: int = 6,
 ) -> dict[str, Any]:
+    # long: load, fit, split, then one row per unit and the totals
     if by not in UNITS:
         raise BadRequest(f"by: one of {', '.join(UNITS)}")
     if not (7 <= period_days <= 92 and 3 <= periods <= 24):

@@ -108,7 +108,7 @@ def rising_cpa(now_rows: list[Row], old_rows: dict[str, Row]) -> list[dict[str, 
     return out
 
 
-def advise(  # long: the rules in the order the docstring lists them
+def advise(
     row: Row,
     parts: dict[str, float | None],
     *,
@@ -170,13 +170,14 @@ async def windows(
     return last, now_rows, {r["key"]: r for r in old["rows"]}
 
 
-async def scorecard(  # long: gathers five inputs, then one row per creator
+async def scorecard(
     store: Store,
     settings: Settings,
     p: Params,
     *,
     wins: tuple[Params, list[Row], dict[str, Row]] | None = None,
 ) -> dict[str, Any]:
+    # long: gathers five inputs, then one row per creator
     last, now_rows, old_rows = wins or await windows(store, settings, p)
     creators = {r["id"]: r for r in await store.creators_meta()}
     posts, flags, _ = await engagement.judge(store, p, creators)
