@@ -168,9 +168,24 @@ def test_averages_and_click_windows() -> None:
     assert engagement.average_rate(rows, lambda p: None) is None
     wins = engagement.click_windows(rows, 7)
     assert wins == [
-        ("a", "l1", "2026-06-01T00:00:00.000000Z", "2026-06-03T00:00:00.000000Z"),  # next post
-        ("b", "l1", "2026-06-03T00:00:00.000000Z", "2026-06-10T00:00:00.000000Z"),
+        ("a", "l1", "2026-06-01T00", "2026-06-03T00"),  # until the next post with the link
+        ("b", "l1", "2026-06-03T00", "2026-06-10T00"),
     ]
+    hours = [
+        {"link_id": "l1", "hour": "2026-06-01T05", "clicks": 10, "human_clicks": 8},
+        {"link_id": "l1", "hour": "2026-06-03T00", "clicks": 4, "human_clicks": 1},
+        {"link_id": "l1", "hour": "2026-06-10T00", "clicks": 99, "human_clicks": 99},  # after
+        {"link_id": "l2", "hour": "2026-06-01T05", "clicks": 7, "human_clicks": 7},  # no post
+    ]
+    orders = [
+        {"link_id": "l1", "hour": "2026-06-01T05", "order_id": "o1"},
+        {"link_id": "l1", "hour": "2026-06-01T06", "order_id": "o1"},  # two touches, one order
+        {"link_id": "l1", "hour": "2026-06-04T06", "order_id": "o2"},
+    ]
+    assert engagement.post_clicks(wins, hours, orders) == {
+        "a": {"clicks": 10, "human_clicks": 8, "orders": 1},
+        "b": {"clicks": 4, "human_clicks": 1, "orders": 1},
+    }
     assert engagement.creator_flag(2, 8) and not engagement.creator_flag(2, 9)
     assert not engagement.creator_flag(1, 1)
 

@@ -125,20 +125,23 @@ def fit(points: Sequence[tuple[float, float]]) -> Curve:
 
 
 def _draw_fit(
-    idx: list[int], ys: Sequence[float], pre: list[tuple[float, list[float], list[float]]]
+    idx: list[int],
+    ys: Sequence[float],
+    pre: list[tuple[float, list[float], list[float], list[float]]],
 ) -> tuple[float, float, float]:
-    """(b, c, a) of one bootstrap draw, searched on the grid (``pre``: b, f, f^2 per point)."""
+    """(b, c, a) of one bootstrap draw, searched on the grid (``pre``: b, then per point
+    f, f^2 and y f): the sums of the drawn points and the SSE in closed form,
+    sum(y^2) - 2c sum(y) - 2a sum(yf) + n c^2 + 2ca sum(f) + a^2 sum(f^2)."""
     g = itemgetter(*idx)
     yd = g(ys)
     n = len(idx)
     sy = sum(yd)
+    syy = sum(y * y for y in yd)
     best = (math.inf, 1.0, 0.0, 0.0)
-    for b, f, ff in pre:
-        fd = g(f)
-        sf, sff = sum(fd), sum(g(ff))
-        syf = sum(y * v for y, v in zip(yd, fd, strict=True))
+    for b, f, ff, yf in pre:
+        sf, sff, syf = sum(g(f)), sum(g(ff)), sum(g(yf))
         c, a = _solve(n, sf, sff, sy, syf)
-        sse = sum((y - c - a * v) ** 2 for y, v in zip(yd, fd, strict=True))
+        sse = syy - 2 * c * sy - 2 * a * syf + n * c * c + 2 * c * a * sf + a * a * sff
         if sse < best[0]:
             best = (sse, b, c, a)
     return best[1], best[2], best[3]
@@ -160,11 +163,11 @@ def bootstrap(
     n = len(points)
     if n == 0:
         return [[0.0] * len(spends) for _ in range(draws)]
-    pre = []
+    pre: list[tuple[float, list[float], list[float], list[float]]] = []
     if curve.kind == "saturating":
         for b in grid(curve.max_spend):
             f = [1 - math.exp(-x / b) for x in xs]
-            pre.append((b, f, [v * v for v in f]))
+            pre.append((b, f, [v * v for v in f], [y * v for y, v in zip(ys, f, strict=True)]))
     out = []
     for _ in range(draws):
         idx = [rng.randrange(n) for _ in range(n)]

@@ -16,7 +16,8 @@ definition the ROI report uses. Rules, each a flag of its own (thresholds in ``R
   creator's previous posts' (1 needed) while the rate fell under half their median: an
   audience that grew without engaging (bought followers).
 - ``bot_clicks``: the post's link (``posts.link_id``) got 30 or more clicks in the 7 days
-  after the post (or until the next post with the same link) and under 20% were human.
+  after the post (or until the next post with the same link), counted in whole UTC clock
+  hours from the post's hour, and under 20% were human.
 - ``no_conversions``: those human clicks should have brought 3 or more orders at the
   portfolio's click conversion rate over the linked posts of the range, and brought none
   (a chance of e^-3, about 5%, for an honest post).
@@ -84,41 +85,42 @@ def _flag(kind: str, summary: str, **evidence: Any) -> dict[str, Any]:
 
 
 def _tier_flags(
-    post: Row, x: float | None, rates: list[float], ratios: list[float], rules: Rules
+    post: Row, x: float | None, rates: robust.Spread, ratios: robust.Spread, rules: Rules
 ) -> list[dict[str, Any]]:
     out = []
-    if x is not None and len(rates) >= rules.min_group:
-        z = robust.robust_z(x, rates, floor=rules.log_floor)
-        median = round(math.exp(statistics.median(rates)), 3)
+    if x is not None and rates.n >= rules.min_group:
+        z = rates.z(x, floor=rules.log_floor)
+        median = round(math.exp(rates.median), 3)
         if z is not None and abs(z) > rules.z:
-            kind = "rate_high" if z > 0 else "rate_low"
             word = "above" if z > 0 else "below"
             out.append(
                 _flag(
-                    kind,
+                    "rate_high" if z > 0 else "rate_low",
                     f"engagement rate {math.exp(x):.2f}% is {abs(z):.1f} robust "
                     f"deviations {word} the tier's median {median}%",
                     rate_pct=round(math.exp(x), 3),
                     tier_median_pct=median,
                     z=round(z, 2),
-                    tier_posts=len(rates),
+                    tier_posts=rates.n,
                 )
             )
-    if len(ratios) >= rules.min_group:
-        r = _comment_ratio(post)
-        z = robust.robust_z(r, ratios, floor=rules.log_floor)
+    if ratios.n >= rules.min_group:
+        z = ratios.z(_comment_ratio(post), floor=rules.log_floor)
         likes, comments = int(post["likes"]), int(post["comments"])
-        typical = round((math.exp(statistics.median(ratios))) * 100, 2)
+        typical = round(math.exp(ratios.median) * 100, 2)
+        evidence = {
+            "likes": likes,
+            "comments": comments,
+            "tier_comments_per_100_likes": typical,
+            "z": None if z is None else round(z, 2),
+        }
         if z is not None and z < -rules.z and likes >= rules.min_likes:
             out.append(
                 _flag(
                     "few_comments",
                     f"{likes:,} likes but {comments:,} comments: {abs(z):.1f} robust deviations "
                     f"under the tier's usual {typical} comments per 100 likes",
-                    likes=likes,
-                    comments=comments,
-                    tier_comments_per_100_likes=typical,
-                    z=round(z, 2),
+                    **evidence,
                 )
             )
         elif z is not None and z > rules.z and comments >= rules.min_comments:
@@ -127,10 +129,7 @@ def _tier_flags(
                     "many_comments",
                     f"{comments:,} comments on {likes:,} likes: {z:.1f} robust deviations "
                     f"over the tier's usual {typical} comments per 100 likes (a pod?)",
-                    likes=likes,
-                    comments=comments,
-                    tier_comments_per_100_likes=typical,
-                    z=round(z, 2),
+                    **evidence,
                 )
             )
     return out
@@ -230,6 +229,9 @@ def flag_posts(
         if logs[post["id"]] is not None:
             rates_by_tier[tier_of(post)].append(logs[post["id"]] or 0.0)
         ratios_by_tier[tier_of(post)].append(_comment_ratio(post))
+    rate_spread = {t: robust.Spread.of(v) for t, v in rates_by_tier.items()}
+    ratio_spread = {t: robust.Spread.of(v) for t, v in ratios_by_tier.items()}
+    none = robust.Spread.of([])
     history: dict[str, list[tuple[float, int]]] = defaultdict(list)
     out: dict[str, list[dict[str, Any]]] = {}
     for post in posts:
@@ -238,7 +240,9 @@ def flag_posts(
         followers = followers_of(post)
         if post["posted_at"] >= judge_from:
             tier = tier_of(post)
-            flags = _tier_flags(post, x, rates_by_tier[tier], ratios_by_tier[tier], rules)
+            flags = _tier_flags(
+                post, x, rate_spread.get(tier, none), ratio_spread.get(tier, none), rules
+            )
             for extra in (_spike(x, [r for r, _ in own], rules), _jump(x, followers, own, rules)):
                 flags += [extra] if extra else []
             flags += _click_flags(clicks.get(post["id"]), conversion, rules)
@@ -260,8 +264,9 @@ def average_rate(posts: list[Row], followers_of: Callable[[Row], int | None]) ->
 
 
 def click_windows(posts: list[Row], days: int) -> list[tuple[str, str, str, str]]:
-    """(post id, link id, from, to) per post with a link: its link's clicks from the post to
-    ``days`` later or to the next post with the same link, whichever comes first."""
+    """(post id, link id, first hour, end hour) per post with a link, in UTC clock hours
+    ('YYYY-MM-DDTHH'): its link's clicks from the post's hour for ``days`` days, or until
+    the hour of the next post with the same link, whichever comes first."""
     by_link: dict[str, list[Row]] = defaultdict(list)
     for post in posts:
         if post.get("link_id"):
@@ -270,10 +275,42 @@ def click_windows(posts: list[Row], days: int) -> list[tuple[str, str, str, str]
     for link_id, rows in by_link.items():
         rows.sort(key=lambda r: r["posted_at"])
         for i, post in enumerate(rows):
-            end = clock.shift(post["posted_at"], timedelta(days=days))
+            first = post["posted_at"][:13]
+            end = clock.shift(first + ":00:00Z", timedelta(days=days))[:13]
             if i + 1 < len(rows):
-                end = min(end, rows[i + 1]["posted_at"])
-            out.append((post["id"], link_id, post["posted_at"], end))
+                end = min(end, rows[i + 1]["posted_at"][:13])
+            out.append((post["id"], link_id, first, end))
+    return out
+
+
+def post_clicks(
+    windows: list[tuple[str, str, str, str]], hours: list[Row], orders: list[Row]
+) -> dict[str, dict[str, int]]:
+    """Clicks, human clicks and orders per post, from per-(link, hour) counts and the
+    (link, hour, order) of each order's click touch; an order counts once per post."""
+    by_link: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    out: dict[str, dict[str, int]] = {}
+    for post_id, link_id, first, end in windows:
+        by_link[link_id].append((first, end, post_id))
+        out[post_id] = {"clicks": 0, "human_clicks": 0, "orders": 0}
+
+    def owner(link_id: str, hour: str) -> str | None:
+        for first, end, post_id in by_link.get(link_id, ()):
+            if first <= hour < end:
+                return post_id
+        return None
+
+    for r in hours:
+        got = owner(r["link_id"], r["hour"])
+        if got:
+            out[got]["clicks"] += int(r["clicks"])
+            out[got]["human_clicks"] += int(r["human_clicks"])
+    seen: set[tuple[str, str]] = set()
+    for r in orders:
+        got = owner(r["link_id"], r["hour"])
+        if got and (got, r["order_id"]) not in seen:
+            seen.add((got, r["order_id"]))
+            out[got]["orders"] += 1
     return out
 
 
@@ -296,7 +333,14 @@ async def judge(
 
     in_range = [post for post in posts if post["posted_at"] >= p.start_at]
     windows = click_windows(in_range, rules.post_click_days)
-    stats = {r["post_id"]: r for r in await store.post_link_clicks(windows)}
+    links = sorted({w[1] for w in windows})
+    span = (min((w[2] for w in windows), default=""), max((w[3] for w in windows), default=""))
+    start, end = span[0] + ":00:00Z", span[1] + ":00:00Z"
+    stats = post_clicks(
+        windows,
+        await store.link_hours(links, start, end) if links else [],
+        await store.link_click_orders(links, start, end) if links else [],
+    )
     human = sum(int(r["human_clicks"]) for r in stats.values())
     conversion = sum(int(r["orders"]) for r in stats.values()) / human if human else None
     flags = flag_posts(

@@ -127,6 +127,24 @@ def _side(curve: curves.Curve, spend: float, draws: list[float]) -> dict[str, An
     }
 
 
+def _warnings(c: curves.Curve, rows: list[list[float]], proposed: float) -> list[str]:
+    out = []
+    paid = sum(1 for s, _ in rows if s > 0)
+    if c.kind == "linear":
+        out.append(
+            f"no diminishing returns visible ({paid} periods with spend, "
+            f"{len({s for s, _ in rows if s > 0})} distinct amounts; 3 of each needed): "
+            "a straight line at the pooled ROAS, optimistic at higher spend"
+        )
+    elif c.kind == "none":
+        out.append("no spend in the history: nothing to forecast from")
+    if c.kind == "saturating" and c.b >= curves.HIGH * c.max_spend * 0.99:
+        out.append("no saturation reached in the history: the ceiling is a guess")
+    if proposed > 1.5 * c.max_spend:
+        out.append("proposed spend beyond 1.5 times the largest past spend")
+    return out
+
+
 def _curve_out(c: curves.Curve) -> dict[str, Any]:
     out: dict[str, Any] = {
         "kind": c.kind,
@@ -200,6 +218,7 @@ async def forecast(
                     {"start": s.isoformat(), "spend_minor": round(x), "revenue_minor": round(y)}
                     for s, (x, y) in zip(starts, data[k], strict=True)
                 ],
+                "warnings": _warnings(c, data[k], proposed[k]),
                 "current": _side(c, current[k], [d[0] for d in draws]),
                 "proposed": _side(c, proposed[k], [d[1] for d in draws]),
             }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 CONSISTENCY = 1.4826
 OUTLIER_Z = 3.5
@@ -38,6 +39,28 @@ def robust_z(x: float, values: Sequence[float], *, floor: float = 0.0) -> float 
     if spread <= 0:
         return None
     return (x - center) / spread
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The median and MAD of a group, computed once, for the z of many values."""
+
+    n: int
+    median: float
+    mad: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        if not values:
+            return cls(0, 0.0, 0.0)
+        center = float(statistics.median(values))
+        return cls(len(values), center, mad(values, center))
+
+    def z(self, x: float, *, floor: float = 0.0) -> float | None:
+        spread = CONSISTENCY * max(self.mad, floor)
+        if not self.n or spread <= 0:
+            return None
+        return (x - self.median) / spread
 
 
 def percentile_rank(x: float, values: Sequence[float]) -> float | None:

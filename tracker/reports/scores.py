@@ -158,7 +158,8 @@ def advise(
 async def windows(
     store: Store, settings: Settings, p: Params, *, distinct: bool = False
 ) -> tuple[Params, list[Row], dict[str, Row]]:
-    """The last 30 days of the range, its creator rows, and the previous 30 days' by key."""
+    """The last 30 days of the range, its creator rows, and the previous 30 days' by key
+    (money and orders only: their click counts are 0)."""
     last = replace(p, start=p.end - timedelta(days=29))
     before = replace(p, start=p.end - timedelta(days=59), end=p.end - timedelta(days=30))
     now_rows = [
@@ -166,7 +167,8 @@ async def windows(
         for r in (await reports.build(store, settings, last, "creator", distinct=distinct))["rows"]
         if r["key"]
     ]
-    old = await reports.build(store, settings, before, "creator", distinct=distinct)
+    # the previous window gives revenue, cost and CPA: no click is read for it
+    old = await reports.build(store, settings, before, "creator", distinct=False, clicks=False)
     return last, now_rows, {r["key"]: r for r in old["rows"]}
 
 

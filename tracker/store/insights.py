@@ -9,50 +9,51 @@ from typing import Any
 from tracker.store.base import StoreBase
 from tracker.store.engine import Row
 
-_CHUNK = 400  # windows per statement: 4 parameters each, far under either engine's limit
+_CHUNK = 5000  # links per statement, far under either engine's parameter limit
 
-#: Hour-of-week groups: the key each click is counted under, and the join it needs.
+#: Hour-of-week groups: the key each click is counted under, and the join it needs. The
+#: creator's platform comes through the link, so the clicks' time index (at, link_id,
+#: is_bot) answers without reading the click rows (about half the time at 1M clicks).
 HOUR_GROUPS = {
     "all": ("''", ""),
-    "platform": ("cr.platform", "JOIN creators cr ON cr.id = c.creator_id "),
+    "platform": (
+        "cr.platform",
+        "JOIN links l ON l.id = c.link_id JOIN creators cr ON cr.id = l.creator_id ",
+    ),
     "creator": ("c.creator_id", ""),
 }
 
 
 class InsightQueries(StoreBase):
-    async def post_link_clicks(self, windows: list[tuple[str, str, str, str]]) -> list[Row]:
-        """Per (post id, link id, from, to): the link's clicks, human clicks, and counted
-        orders reached through a click or fingerprint touch of that link, in [from, to)."""
+    async def link_hours(self, link_ids: list[str], start: str, end: str) -> list[Row]:
+        """Clicks and human clicks per (link, UTC clock hour 'YYYY-MM-DDTHH') of the given
+        links in [start, end): one pass over the clicks' time index (``clicks_at`` covers
+        at, link_id and is_bot; there is no per-link index on clicks, issue 8)."""
         out: list[Row] = []
-        for i in range(0, len(windows), _CHUNK):
-            chunk = windows[i : i + _CHUNK]
-            values = ", ".join("(?, ?, ?, ?)" for _ in chunk)
-            params = [x for w in chunk for x in w]
-            head = f"WITH w (post_id, link_id, s, e) AS (VALUES {values}) "
-            clicks = await self.db.fetch_all(
-                head + "SELECT w.post_id, COUNT(c.id) AS clicks, "
-                "COALESCE(SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END), 0) AS human_clicks "
-                "FROM w LEFT JOIN clicks c ON c.link_id = w.link_id AND c.at >= w.s "
-                "AND c.at < w.e GROUP BY w.post_id",
-                params,
+        for i in range(0, len(link_ids), _CHUNK):
+            chunk = link_ids[i : i + _CHUNK]
+            out += await self.db.fetch_all(
+                "SELECT link_id, substr(at, 1, 13) AS hour, COUNT(*) AS clicks, "
+                "COALESCE(SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END), 0) AS human_clicks "
+                f"FROM clicks WHERE at >= ? AND at < ? AND link_id IN ({_marks(chunk)}) "
+                "GROUP BY 1, 2",
+                (start, end, *chunk),
             )
-            orders = await self.db.fetch_all(
-                head + "SELECT w.post_id, COUNT(DISTINCT t.order_id) AS orders FROM w "
-                "JOIN touches t ON t.link_id = w.link_id AND t.at >= w.s AND t.at < w.e "
-                "JOIN orders o ON o.id = t.order_id WHERE t.matched = 1 AND o.counted = 1 "
-                "AND t.method IN ('click', 'fingerprint') GROUP BY w.post_id",
-                params,
+        return out
+
+    async def link_click_orders(self, link_ids: list[str], start: str, end: str) -> list[Row]:
+        """Counted orders reached through a click or fingerprint touch of the given links,
+        by the touch's clock hour, in [start, end)."""
+        out: list[Row] = []
+        for i in range(0, len(link_ids), _CHUNK):
+            chunk = link_ids[i : i + _CHUNK]
+            out += await self.db.fetch_all(
+                "SELECT DISTINCT t.link_id, substr(t.at, 1, 13) AS hour, t.order_id "
+                "FROM touches t JOIN orders o ON o.id = t.order_id "
+                f"WHERE t.at >= ? AND t.at < ? AND t.link_id IN ({_marks(chunk)}) "
+                "AND t.matched = 1 AND o.counted = 1 AND t.method IN ('click', 'fingerprint')",
+                (start, end, *chunk),
             )
-            got = {r["post_id"]: int(r["orders"]) for r in orders}
-            out += [
-                {
-                    "post_id": r["post_id"],
-                    "clicks": int(r["clicks"]),
-                    "human_clicks": int(r["human_clicks"]),
-                    "orders": got.get(r["post_id"], 0),
-                }
-                for r in clicks
-            ]
         return out
 
     async def human_clicks_by_hour(
@@ -62,9 +63,10 @@ class InsightQueries(StoreBase):
         (``hour``: 'YYYY-MM-DDTHH'); ``creator_id`` keeps one creator's clicks."""
         key, join = HOUR_GROUPS[by]
         only, params = "", [start, end]
-        if creator_id is not None:
-            only = "AND c.creator_id = ? "
-            params.append(creator_id)
+        if creator_id is not None:  # the creator's links first: the index, then the rows
+            only = "AND c.link_id IN (SELECT id FROM links WHERE creator_id = ?) "
+            only += "AND c.creator_id = ? "
+            params += [creator_id, creator_id]
         rows = await self.db.fetch_all(
             f"SELECT {key} AS key, substr(c.at, 1, 13) AS hour, COUNT(*) AS human_clicks "
             f"FROM clicks c {join}WHERE c.link_id IS NOT NULL AND c.is_bot = 0 "
@@ -92,3 +94,7 @@ class InsightQueries(StoreBase):
             "SELECT link_id, format, posted_at FROM posts WHERE link_id IS NOT NULL "
             "ORDER BY posted_at"
         )
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" for _ in values)
