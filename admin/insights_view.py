@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from admin import portfolio_view
 from admin.reports_view import MODEL_LABELS
 from admin.tables import format_value
 from admin.web import admin, render
@@ -40,7 +41,8 @@ def _params(request: Request) -> Any:
 def _context(request: Request, section: str, p: Any) -> dict[str, Any]:
     keep = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k in KEEP)
     return {
-        "active": "insights",
+        "active": "portfolio",  # a section of the portfolio: the main navigation is full
+        "portfolio_sections": portfolio_view.SECTIONS,
         "section": section,
         "sections": SECTIONS,
         "keep": f"?{keep}" if keep else "",
@@ -182,9 +184,14 @@ async def forecast_page(request: Request) -> Response:
     for row in data["units"]:
         for side in ("current", "proposed"):
             s = row[side]
-            s["spend"] = major(s["spend_minor"], cur)
+            s["spend"] = major(s["spend_minor"], cur)  # the form's value: plain major units
+            s["spend_text"] = money(s["spend_minor"], cur)
             for k in ("revenue", "revenue_low", "revenue_high"):
                 s[k] = money(s[f"{k}_minor"], cur)
+        c = row["curve"]
+        for k in ("baseline", "ceiling", "half_scale", "max_spend"):
+            if c.get(f"{k}_minor") is not None:
+                c[k] = money(c[f"{k}_minor"], cur)
     for side in ("current", "proposed"):
         s = data[side]
         for k in ("spend", "revenue", "revenue_low", "revenue_high"):

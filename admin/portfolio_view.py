@@ -27,6 +27,7 @@ SECTIONS = (
     ("overlap", "Audience overlap", "/portfolio/overlap"),
     ("leaks", "Code leaks", "/portfolio/leaks"),
     ("advice", "Recommendations", "/portfolio/advice"),
+    ("insights", "Insights", "/insights"),  # admin/insights_view.py (issue 20)
 )
 
 

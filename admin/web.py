@@ -45,7 +45,6 @@ NAV = [
     ("costs", "Costs", "/costs"),
     ("reports", "ROI", "/reports"),
     ("portfolio", "Portfolio", "/portfolio"),
-    ("insights", "Insights", "/insights"),
     ("commissions", "Commissions", "/commissions"),
     ("fraud", "Fraud", "/fraud"),
     ("webhooks", "Webhooks", "/webhooks"),
