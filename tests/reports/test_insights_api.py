@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import Running
 from tests.postback_helpers import dumps, generic_headers
 from tracker.core import clock, ids
+from tracker.reports import timing
 
 pytestmark = pytest.mark.anyio
 IPHONE = (
@@ -182,7 +184,9 @@ async def test_insights_end_to_end(live: Running, auth: dict[str, str]) -> None:
     by_platform = await get("/api/v1/reports/posting-times?by=platform&tz=Europe/Paris")
     assert {g["key"] for g in by_platform["groups"]} == {"instagram", "tiktok"}
     insta = next(g for g in by_platform["groups"] if g["key"] == "instagram")
-    assert insta["best_windows"][0]["label"] == "Tue 20:00-23:00"  # 19h UTC is 20h in Paris
+    paris = timing.hour_of_week(world["peak"].isoformat() + "T19", ZoneInfo("Europe/Paris"))
+    assert paris in (24 + 20, 24 + 21)  # 19h UTC is 20h in Paris in winter, 21h in summer
+    assert insta["best_windows"][0]["label"] == timing.label(paris, 3)
     await get("/api/v1/reports/posting-times?tz=Mars/Olympus", 400)
     await get("/api/v1/reports/posting-times?by=creator", 400)
 

@@ -114,7 +114,7 @@ async def recommendations(
     (none of them uses unique counts: ``distinct=False`` skips them). Rising CPA and
     scaling are the roster advice's rules (``tracker.reports.scores``): "scale" lists the
     creators advised to expand."""
-    wins = await scores.windows(store, settings, p, distinct=distinct)
+    wins = await scores.windows(store, settings, p)  # no unique counts either way
     last, now_rows, old_rows = wins
     card = await scores.scorecard(store, settings, p, wins=wins)
     scale = [
