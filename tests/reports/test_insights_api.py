@@ -199,6 +199,24 @@ async def test_insights_end_to_end(live: Running, auth: dict[str, str]) -> None:
         and ana_row["revenue_minor"] == 40_000
     )
     assert ana_row["conversion_rate"] == round(4 / 134 * 100, 2)
+    # a link naming no content type takes the format of the latest post carrying it
+    r = await c.post(
+        "/api/v1/links",
+        headers=auth,
+        json={"destination": "https://shop.example.com/", "slug": "ana-2", "creator_id": "ana"},
+    )
+    assert r.status_code == 201, r.text
+    at = clock.epoch(clock.now_iso()) - 7200
+    await live.store.insert_clicks(
+        [_row(live, r.json(), at + i, IPHONE, 900 + i) for i in range(3)]
+    )
+    for fmt, when in (("story", at - 86400), ("short", at - 3600)):
+        post = {"creator_id": "ana", "link_id": "ana-2", "platform": "instagram", "format": fmt}
+        r = await c.post("/api/v1/posts", headers=auth, json={**post, "posted_at": clock.iso(when)})
+        assert r.status_code == 201, r.text
+    content = await get("/api/v1/reports/content-types")
+    by_kind = {(r["tier"], r["content_type"]): r for r in content["rows"]}
+    assert by_kind[("micro", "short")]["human_clicks"] == 3 and ("micro", "story") not in by_kind
 
     card = await get("/api/v1/reports/scores")
     ana = next(x for x in card["creators"] if x["handle"] == "ana")
