@@ -20,7 +20,7 @@ HOUR_GROUPS = {
         "cr.platform",
         "JOIN links l ON l.id = c.link_id JOIN creators cr ON cr.id = l.creator_id ",
     ),
-    "creator": ("c.creator_id", ""),
+    "creator": ("l.creator_id", "JOIN links l ON l.id = c.link_id "),
 }
 
 
@@ -60,13 +60,14 @@ class InsightQueries(StoreBase):
         self, start: str, end: str, by: str, creator_id: str | None = None
     ) -> list[Row]:
         """Human clicks per key of ``by`` (all | platform | creator) and UTC clock hour
-        (``hour``: 'YYYY-MM-DDTHH'); ``creator_id`` keeps one creator's clicks."""
+        (``hour``: 'YYYY-MM-DDTHH'); ``creator_id`` keeps the clicks on one creator's links.
+        A click counts for the creator who owns its link now (the clicks' time index holds
+        the link, not the creator: reading each click row takes seconds at 1M clicks)."""
         key, join = HOUR_GROUPS[by]
         only, params = "", [start, end]
-        if creator_id is not None:  # the creator's links first: the index, then the rows
+        if creator_id is not None:  # by the links they own: the index alone answers
             only = "AND c.link_id IN (SELECT id FROM links WHERE creator_id = ?) "
-            only += "AND c.creator_id = ? "
-            params += [creator_id, creator_id]
+            params.append(creator_id)
         rows = await self.db.fetch_all(
             f"SELECT {key} AS key, substr(c.at, 1, 13) AS hour, COUNT(*) AS human_clicks "
             f"FROM clicks c {join}WHERE c.link_id IS NOT NULL AND c.is_bot = 0 "
