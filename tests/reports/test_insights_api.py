@@ -181,6 +181,7 @@ async def test_insights_end_to_end(live: Running, auth: dict[str, str]) -> None:
     assert grid["best_windows"][0]["label"] == "Tue 19:00-22:00"
     assert grid["best_windows"][0]["conversions"] == 3 and grid["conversions"] == 4
     assert grid["revenue_minor"] == 40_000
+    assert grid["enough_data"] is False  # 134 human clicks: said, not hidden
     by_platform = await get("/api/v1/reports/posting-times?by=platform&tz=Europe/Paris")
     assert {g["key"] for g in by_platform["groups"]} == {"instagram", "tiktok"}
     insta = next(g for g in by_platform["groups"] if g["key"] == "instagram")

@@ -8,7 +8,8 @@ click or fingerprint touch, within the lookbacks, of the group's creators before
 Because a range holds some hours of the week more often than others (30 days: four or five
 Mondays), the grid shows averages per week: count / the times that hour occurs in the range.
 A window is 3 consecutive hours (wrapping from Sunday night to Monday); the best windows are
-the 3 non-overlapping ones with the most human clicks per week.
+the 3 non-overlapping ones with the most human clicks per week. ``enough_data`` is false
+under 500 human clicks (about 3 a cell): such a grid's best windows are mostly chance.
 
 Content per tier: the ROI report per link (``build.build(..., "link")``), grouped by the
 creator's tier and the link's content type (or, for a link that names none, the format of
@@ -35,6 +36,7 @@ from tracker.store.engine import Row
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WINDOW_HOURS = 3
 BEST = 3
+MIN_CLICKS = 500  # below this a grid's windows are mostly noise: said with ``enough_data``
 GROUPS = ("all", "platform", "creator")
 
 
@@ -112,6 +114,7 @@ def grid(
         )
     return {
         "human_clicks": int(total),
+        "enough_data": total >= MIN_CLICKS,
         "conversions": round(sum(conversions), 4),
         "revenue_minor": round(sum(revenue)),
         "hours": [
