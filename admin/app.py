@@ -30,6 +30,7 @@ from admin import (
     costs_view,
     events_view,
     imports_view,
+    insights_view,
     orders_view,
     pages,
     portfolio_view,
@@ -163,6 +164,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/shops/{ref:str}/status", G(commerce.set_shop_status), methods=["POST"]),
         *events_view.routes(G),
         *commissions_view.routes(G),
+        *insights_view.routes(G),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS

@@ -28,6 +28,7 @@ SECTIONS = (
     ("leaks", "Code leaks", "/portfolio/leaks"),
     ("advice", "Recommendations", "/portfolio/advice"),
     ("reach", "Reach", "/reach"),
+    ("insights", "Insights", "/insights"),  # admin/insights_view.py (issue 20)
 )
 
 

@@ -371,6 +371,7 @@ class CostIn(Model):
 class PostIn(Model):
     creator_id: Ref
     campaign_id: Ref | None = None
+    link_id: Ref | None = None  # the tracking link the post carried (id or slug)
     platform: Platform
     format: PostFormat
     category: Annotated[str, StringConstraints(max_length=64)] = ""

@@ -38,6 +38,11 @@ PAGES = [
     ("leaks", "/admin/portfolio/leaks"),
     ("advice", "/admin/portfolio/advice"),
     ("reach", "/admin/reach"),
+    ("insights-engagement", "/admin/insights"),
+    ("insights-scores", "/admin/insights/scores"),
+    ("insights-timing", "/admin/insights/timing?by=platform"),
+    ("insights-content", "/admin/insights/content"),
+    ("insights-forecast", "/admin/insights/forecast"),
 ]
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 MEASURE = """() => ({

@@ -15,11 +15,11 @@ from starlette.routing import Route
 
 from tracker import schemas
 from tracker.attribution.credit import MODELS
-from tracker.core.errors import NotFound
+from tracker.core.errors import BadRequest, NotFound
 from tracker.http.common import authenticate, csv_response, page_args, read_body, read_json, state
 from tracker.http.openapi import PAGE, Op, Param, doc
 from tracker.reports import build as reports
-from tracker.reports import portfolio
+from tracker.reports import engagement, portfolio
 from tracker.reports.costs import cost_row, import_costs, import_posts, post_row, present_post
 
 _DAYS = {"type": "integer", "minimum": 0, "maximum": 365}
@@ -49,6 +49,11 @@ REPORT_QUERY = (
         "only this link's clicks and credit (with dimension=variant: its A/B split)",
     ),
 )
+EXCLUDE_FLAGGED = Param(
+    "exclude_flagged",
+    {"type": "boolean"},
+    "leave the posts flagged by the authentic-engagement rules out of the engagement rate",
+)
 DIMENSION = Param("dimension", {"type": "string", "enum": list(reports.DIMENSIONS)})
 CREATOR_FILTER = Param("creator_id", description="creator id or handle")
 
@@ -58,29 +63,43 @@ def csv_of(report: dict[str, Any]) -> Response:
     return csv_response(reports.CSV_COLUMNS, reports.csv_rows(report), name)
 
 
-@doc(get=Op("ROI report per dimension", query=REPORT_QUERY, path=(DIMENSION,)))
-async def report(request: Request) -> Response:
-    await authenticate(request)
+async def _report(request: Request) -> dict[str, Any]:
+    """The report of the path's dimension; with ``exclude_flagged``, built without the
+    flagged posts, and saying how many it left out (per creator on the creator report)."""
     st = state(request)
     p = reports.params_from(dict(request.query_params), st.settings)
-    return JSONResponse(
-        await reports.build(st.store, st.settings, p, request.path_params["dimension"])
-    )
+    dimension = request.path_params["dimension"]
+    if request.query_params.get("exclude_flagged") not in ("1", "true"):
+        return await reports.build(st.store, st.settings, p, dimension)
+    if dimension not in reports.DIMENSIONS:
+        raise BadRequest(f"dimension: one of {', '.join(reports.DIMENSIONS)}")
+    facts = await reports.load(st.store, p)
+    dropped = await engagement.drop_flagged(st.store, p, facts)
+    report = await reports.build(st.store, st.settings, p, dimension, facts=facts)
+    report["flagged_posts_excluded"] = sum(dropped.values())
+    if dimension == "creator":
+        for row in report["rows"]:
+            row["flagged_posts_excluded"] = dropped.get(row["key"] or "", 0)
+    return report
+
+
+@doc(get=Op("ROI report per dimension", query=(*REPORT_QUERY, EXCLUDE_FLAGGED), path=(DIMENSION,)))
+async def report(request: Request) -> Response:
+    await authenticate(request)
+    return JSONResponse(await _report(request))
 
 
 @doc(
     get=Op(
         "ROI report per dimension as CSV: the rows and totals of the JSON",
-        query=REPORT_QUERY,
+        query=(*REPORT_QUERY, EXCLUDE_FLAGGED),
         path=(DIMENSION,),
         media="text/csv",
     )
 )
 async def report_csv(request: Request) -> Response:
     await authenticate(request)
-    st = state(request)
-    p = reports.params_from(dict(request.query_params), st.settings)
-    return csv_of(await reports.build(st.store, st.settings, p, request.path_params["dimension"]))
+    return csv_of(await _report(request))
 
 
 @doc(

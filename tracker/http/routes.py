@@ -19,6 +19,7 @@ from tracker.http import (
 from tracker.http import commissions as commission_routes
 from tracker.http import events as event_routes
 from tracker.http import fraud as fraud_routes
+from tracker.http import insights as insight_routes
 from tracker.links.snippet import PATH as SNIPPET_PATH
 
 
@@ -28,6 +29,7 @@ def api_routes() -> list[Route]:
         *shops.routes(),
         *codes.routes(),
         *orders.routes(),
+        *insight_routes.routes(),  # before reports': /reports/{dimension} takes any name
         *reports.routes(),
         *event_routes.routes(),
         *commission_routes.routes(),

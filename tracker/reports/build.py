@@ -209,25 +209,32 @@ async def build(
     distinct: bool = True,
     unique_clicks: bool = True,
     facts: Facts | None = None,
+    clicks: bool = True,
 ) -> dict[str, Any]:
     """``distinct=False``: unique clicks and visitors are left at 0 (cheap, for summaries
     that do not show them); ``unique_clicks=False``: only unique clicks are (the panel's ROI
-    table shows unique visitors alone); ``facts``: reuse what these params loaded."""
+    table shows unique visitors alone); ``facts``: reuse what these params loaded;
+    ``clicks=False``: no click read at all (every click count 0), for money-only views."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
     credits_, missing = order_credits(facts.touches, p)
     credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
-    for c in await store.click_facts(
-        dimension,
-        p.start_at,
-        p.end_at,
-        p.tiers,
-        distinct=distinct,
-        unique_clicks=unique_clicks,
-        where=p.where,
-    ):
+    click_rows = (
+        await store.click_facts(
+            dimension,
+            p.start_at,
+            p.end_at,
+            p.tiers,
+            distinct=distinct,
+            unique_clicks=unique_clicks,
+            where=p.where,
+        )
+        if clicks
+        else []
+    )
+    for c in click_rows:
         row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]

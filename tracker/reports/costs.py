@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from tracker import schemas
 from tracker.core import clock
-from tracker.core.errors import Rejected, Unprocessable
+from tracker.core.errors import NotFound, Rejected, Unprocessable
 from tracker.core.money import major, to_minor
 from tracker.reports import roi
 from tracker.store import Store
@@ -57,8 +57,16 @@ async def post_row(store: Store, m: schemas.PostIn) -> dict[str, Any]:
     refs = await store.resolve_creator_campaign(
         {"creator_id": m.creator_id, "campaign_id": m.campaign_id}
     )
-    data = m.model_dump(exclude={"creator_id", "campaign_id"})
+    data = m.model_dump(exclude={"creator_id", "campaign_id", "link_id"})
     data["posted_at"] = clock.to_iso(m.posted_at)
+    if m.link_id:
+        try:
+            link = await store.get_link(m.link_id)
+        except NotFound:
+            raise Unprocessable(f"link_id: no such link {m.link_id!r}") from None
+        if link["creator_id"] != refs["creator_id"]:
+            raise Unprocessable("link_id: the link belongs to another creator")
+        data["link_id"] = link["id"]
     return {**refs, **data}
 
 
@@ -120,7 +128,7 @@ COST_HELP = {
     "note": "free text",
 }
 POST_COLUMNS = (
-    "creator, campaign, platform, format, category, url, posted_at, likes, comments, shares, "
+    "creator, campaign, link, platform, format, category, url, posted_at, likes, comments, shares, "
     "saves, reach, impressions, followers"
 )
 
@@ -143,6 +151,7 @@ COLUMN_OF = {
     "amount_minor": "amount",
     "rate_minor": "hourly_rate",
     "followers_at_post": "followers",
+    "link_id": "link",
 }
 _PLAIN = {
     "currency": "a 3-letter ISO 4217 code such as USD or EUR",
@@ -224,6 +233,7 @@ async def _post_from_csv(store: Store, raw: dict[str, Any]) -> dict[str, Any]:
     data = {
         "creator_id": raw.get("creator"),
         "campaign_id": raw.get("campaign"),
+        "link_id": raw.get("link"),
         "followers_at_post": raw.get("followers"),
         **{
             k: raw.get(k)
@@ -254,8 +264,9 @@ async def import_costs(store: Store, body: bytes, *, dry_run: bool = False) -> d
 
 
 async def import_posts(store: Store, body: bytes, *, dry_run: bool = False) -> dict[str, Any]:
-    """Columns: creator, campaign, platform, format, category, url, posted_at, likes, comments,
-    shares, saves, reach, impressions, followers."""
+    """Columns: creator, campaign, link (optional: the tracking link's slug or id), platform,
+    format, category, url, posted_at, likes, comments, shares, saves, reach, impressions,
+    followers."""
     return await _import(store, body, _post_from_csv, store.add_posts, dry_run)
 
 

@@ -7,14 +7,12 @@ reasoning rather than trust a label.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from tracker.attribution import precision
 from tracker.fraud.rules import coupon_site
 from tracker.reports import build as reports
-from tracker.reports import roi
+from tracker.reports import roi, scores
 from tracker.reports.build import Params
 from tracker.settings import Settings
 from tracker.store import Store
@@ -113,55 +111,22 @@ async def recommendations(
     store: Store, settings: Settings, p: Params, *, distinct: bool = True
 ) -> dict[str, Any]:
     """Rising CPA, creators to scale, and budget reallocation, each with its numbers
-    (none of them uses unique counts: ``distinct=False`` skips them)."""
-    # long: three short analyses over the same two periods' rows, in the order shown
-    last = replace(p, start=p.end - timedelta(days=29))
-    before = replace(p, start=p.end - timedelta(days=59), end=p.end - timedelta(days=30))
-    now_rows = [
-        r
-        for r in (await reports.build(store, settings, last, "creator", distinct=distinct))["rows"]
-        if r["key"]
-    ]
-    old_rows = {
-        r["key"]: r
-        for r in (await reports.build(store, settings, before, "creator", distinct=distinct))[
-            "rows"
-        ]
-    }
-    median_cpa = roi.median([r["cpa_minor"] for r in now_rows if r["cpa_minor"] is not None])
-    rising = []
-    for r in now_rows:
-        prev = old_rows.get(r["key"], {}).get("cpa_minor")
-        if (
-            median_cpa is not None
-            and r["cpa_minor"] is not None
-            and r["cpa_minor"] > median_cpa
-            and prev is not None  # rising needs a previous CPA to rise from
-            and r["cpa_minor"] > prev
-        ):
-            rising.append(
-                {
-                    "creator": r["label"],
-                    "cpa_minor": r["cpa_minor"],
-                    "previous_cpa_minor": prev,
-                    "portfolio_median_cpa_minor": round(median_cpa),
-                }
-            )
-    spend = [r["cost_minor"] for r in now_rows if r["cost_minor"]]
-    median_spend = roi.median(spend)
+    (none of them uses unique counts: ``distinct=False`` skips them). Rising CPA and
+    scaling are the roster advice's rules (``tracker.reports.scores``): "scale" lists the
+    creators advised to expand."""
+    wins = await scores.windows(store, settings, p)  # no unique counts either way
+    last, now_rows, old_rows = wins
+    card = await scores.scorecard(store, settings, p, wins=wins)
     scale = [
         {
-            "creator": r["label"],
-            "roi_pct": r["roi_pct"],
-            "roas": r["roas"],
-            "cost_minor": r["cost_minor"],
-            "portfolio_median_cost_minor": round(median_spend),
+            "creator": c["handle"],
+            "roi_pct": c["numbers"]["roi_pct"],
+            "roas": c["numbers"]["roas"],
+            "cost_minor": c["numbers"]["cost_minor"],
+            "portfolio_median_cost_minor": c["numbers"]["portfolio_median_cost_minor"],
         }
-        for r in now_rows
-        if r["band"] == "strong"
-        and median_spend is not None
-        and r["cost_minor"]
-        and r["cost_minor"] <= median_spend
+        for c in card["creators"]
+        if c["advice"] == "expand"
     ]
     ranked = sorted((r for r in now_rows if r["roi_pct"] is not None), key=lambda r: r["roi_pct"])
     q = len(ranked) // 4
@@ -182,7 +147,7 @@ async def recommendations(
         }
     return {
         "window": {"start": last.start.isoformat(), "end": last.end.isoformat()},
-        "rising_cpa": rising,
+        "rising_cpa": scores.rising_cpa(now_rows, old_rows),
         "scale": scale,
         "reallocate": realloc,
     }
