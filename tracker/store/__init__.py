@@ -11,6 +11,7 @@ from typing import Any
 
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
+from tracker.store.click_days import ClickDayQueries
 from tracker.store.clicks import ClickQueries
 from tracker.store.codes import CodeQueries
 from tracker.store.commissions import CommissionQueries
@@ -54,6 +55,7 @@ class Store(
     EventQueries,
     CommissionQueries,
     FraudQueries,
+    ClickDayQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db

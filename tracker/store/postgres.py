@@ -2,7 +2,7 @@
 
 The store's SQL uses ``?`` placeholders; they become ``$1..$n`` here (cached per statement).
 Click batches go in as one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING``
-(a retried batch never duplicates), migrations run under a session advisory lock so
+(a retried batch never duplicates) that also adds them to the day roll-ups (one statement), migrations run under a session advisory lock so
 several nodes may start, or run ``tracker migrate``, at the same time.
 """
 
@@ -17,15 +17,10 @@ from typing import Any
 
 import asyncpg
 
-from tracker.store.engine import CLICK_COLUMNS, Params, Row
+from tracker.store.engine import Params, Row
+from tracker.store.rollups import PG_CLICKS_AND_ROLLUPS
 
 MIGRATION_LOCK_KEY = 7_215_530_001  # arbitrary, fixed: "creatorlink migrations"
-_CLICK_TYPES = {"is_bot": "int", "is_prefetch": "int"}
-_CLICK_INSERT = (
-    f"INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i + 1}::{_CLICK_TYPES.get(c, 'text')}[]" for i, c in enumerate(CLICK_COLUMNS))
-    + ") ON CONFLICT (id) DO NOTHING"
-)
 _QMARK = re.compile(r"\?")
 
 
@@ -106,7 +101,7 @@ class PostgresEngine:
     async def insert_clicks(self, rows: Sequence[tuple[Any, ...]]) -> None:
         columns = [list(col) for col in zip(*rows, strict=True)]
         async with self.pool.acquire() as conn:
-            await conn.execute(_CLICK_INSERT, *columns)
+            await conn.execute(PG_CLICKS_AND_ROLLUPS, *columns)
 
     @asynccontextmanager
     async def migration_lock(self) -> AsyncIterator[None]:
