@@ -8,9 +8,8 @@
 --   clicks           every click on the link that day, bots and previewers included
 --   human_clicks     clicks with is_bot = 0
 --   unique_clicks    human clicks, one per fingerprint per clock hour (a human click with no
---                    fingerprint counts once on its own), on links with a creator
---   unique_visitors  distinct fingerprints among the human clicks of that day, on links with
---                    a creator
+--                    fingerprint counts once on its own)
+--   unique_visitors  distinct fingerprints among the human clicks of that day
 -- The key is a UNIQUE index, not the primary key, so a later dimension (a country column,
 -- say) is one migration: ADD COLUMN country TEXT NOT NULL DEFAULT '', then the index
 -- rebuilt on (day, link_id, country) and the writer's ON CONFLICT target widened.
@@ -34,8 +33,15 @@ INSERT INTO click_days (day, link_id, creator_id, clicks, human_clicks, unique_c
                         unique_visitors, last_at)
 SELECT substr(at, 1, 10), link_id, MAX(creator_id), COUNT(*),
     SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END),
-    COUNT(DISTINCT CASE WHEN is_bot = 0 AND creator_id IS NOT NULL
+    COUNT(DISTINCT CASE WHEN is_bot = 0
         THEN COALESCE(fingerprint, id) || '|' || substr(at, 12, 2) END),
-    COUNT(DISTINCT CASE WHEN is_bot = 0 AND creator_id IS NOT NULL THEN fingerprint END),
+    COUNT(DISTINCT CASE WHEN is_bot = 0 THEN fingerprint END),
     MAX(at)
 FROM clicks WHERE link_id IS NOT NULL GROUP BY substr(at, 1, 10), link_id;
+
+-- The writer finds a visitor's earlier clicks of the day on a link through the fingerprint
+-- index; it held only human clicks on links with a creator (what attribution searches),
+-- now every human click, so links without a creator get unique counts too. Attribution's
+-- queries (is_bot = 0 AND creator_id IS NOT NULL) still use it.
+DROP INDEX clicks_fingerprint_human;
+CREATE INDEX clicks_fingerprint_human ON clicks (fingerprint, at) WHERE is_bot = 0;

@@ -24,6 +24,7 @@ from tracker.catalogue import shops as shop_of
 from tracker.core import money
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
+from tracker.clicks import commands as rollup_commands
 from tracker.events import commands as event_commands
 from tracker.links import service as catalogue
 from tracker.orders.rematch import rematch
@@ -512,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     guests.add_commands(guests.from_env(), sub, _run)
     event_commands.add_commands(sub, _run)
+    rollup_commands.add_commands(sub, _run)
     _add_record_commands(sub)
     return parser
 

@@ -43,8 +43,8 @@ class ClickDayQueries(StoreBase):
     async def _recount_day(self, conn: Conn, day: str) -> list[Row]:
         return await conn.fetch_all(
             f"SELECT c.link_id, MAX(c.creator_id) AS creator_id, {RECOUNT_COLUMNS}, "
-            "MAX(c.at) AS last_at, SUM(CASE WHEN c.is_bot = 0 AND c.creator_id IS NOT NULL "
-            "AND c.fingerprint IS NOT NULL THEN 1 ELSE 0 END) AS kept_prints "
+            "MAX(c.at) AS last_at, SUM(CASE WHEN c.is_bot = 0 AND c.fingerprint IS NOT NULL "
+            "THEN 1 ELSE 0 END) AS kept_prints "
             "FROM clicks c WHERE c.at >= ? AND c.at < ? AND c.link_id IS NOT NULL "
             "GROUP BY c.link_id",
             (day, day + "U"),

@@ -9,8 +9,8 @@ Unique counts need no set of fingerprints of their own: before a batch is stored
 its human visitors (day, link, fingerprint) is looked up in the clicks' own fingerprint
 index (``clicks_fingerprint_human``, whose page the insert is about to touch anyway); a
 visitor not seen earlier that day on that link adds one unique visitor, an hour not seen
-adds one unique click. The index only holds human clicks on links with a creator, hence
-the "on links with a creator" in the unique definitions. Fingerprints are erased after the
+adds one unique click (migration 0070 widened that index to every human click; it held
+only those on links with a creator). Fingerprints are erased after the
 retention period; the roll-up keeps the counts made while they existed.
 
 PostgreSQL with several nodes: two nodes storing the same visitor's clicks on the same link
@@ -48,8 +48,7 @@ ROLLUP_UPSERT = (
 #: or the planner may walk the day's whole ``clicks_at`` range instead).
 _SEEN_HOURS = (
     "SELECT DISTINCT substr(at, 12, 2) AS h FROM clicks INDEXED BY clicks_fingerprint_human "
-    "WHERE fingerprint = ? AND at >= ? AND at < ? AND is_bot = 0 AND creator_id IS NOT NULL "
-    "AND link_id = ?"
+    "WHERE fingerprint = ? AND at >= ? AND at < ? AND is_bot = 0 AND link_id = ?"
 )
 
 
@@ -64,8 +63,8 @@ class _Day:
 def _group(
     rows: Sequence[tuple[Any, ...]],
 ) -> tuple[dict[tuple[str, str], _Day], dict[tuple[str, str, str], set[str]]]:
-    """Per (day, link): counts; per (day, link, fingerprint) of a human click on a link
-    with a creator: the hours it was seen in this batch."""
+    """Per (day, link): counts; per (day, link, fingerprint) of a human click: the hours
+    it was seen in this batch."""
     days: dict[tuple[str, str], _Day] = {}
     visitors: dict[tuple[str, str, str], set[str]] = {}
     for r in rows:
@@ -83,8 +82,6 @@ def _group(
         if r[_BOT]:
             continue
         d.human += 1
-        if r[_CREATOR] is None:
-            continue
         fp = r[_FP]
         if fp is None:
             d.uclicks += 1
@@ -129,12 +126,11 @@ PG_CLICKS_AND_ROLLUPS = (
     "n AS (SELECT substr(at, 1, 10) AS day, link_id, creator_id, fingerprint, is_bot, at, id "
     "FROM ins WHERE link_id IS NOT NULL), "
     "h AS (SELECT DISTINCT day, link_id, fingerprint, substr(at, 12, 2) AS hr FROM n "
-    "WHERE is_bot = 0 AND creator_id IS NOT NULL AND fingerprint IS NOT NULL), "
+    "WHERE is_bot = 0 AND fingerprint IS NOT NULL), "
     "v AS (SELECT DISTINCT day, link_id, fingerprint FROM h), "
     "seen AS (SELECT DISTINCT v.day, v.link_id, v.fingerprint, substr(c.at, 12, 2) AS hr "
     "FROM v JOIN clicks c ON c.fingerprint = v.fingerprint AND c.at >= v.day "
-    "AND c.at < v.day || 'U' AND c.is_bot = 0 AND c.creator_id IS NOT NULL "
-    "AND c.link_id = v.link_id), "
+    "AND c.at < v.day || 'U' AND c.is_bot = 0 AND c.link_id = v.link_id), "
     "uc AS (SELECT day, link_id, COUNT(*) AS n FROM (SELECT * FROM h EXCEPT "
     "SELECT * FROM seen) x GROUP BY day, link_id), "
     "uv AS (SELECT day, link_id, COUNT(*) AS n FROM v WHERE NOT EXISTS (SELECT 1 FROM seen s "
@@ -142,8 +138,7 @@ PG_CLICKS_AND_ROLLUPS = (
     "GROUP BY day, link_id), "
     "a AS (SELECT day, link_id, (array_agg(creator_id ORDER BY at DESC, id DESC))[1] AS creator, "
     "COUNT(*) AS clicks, SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END) AS human, "
-    "SUM(CASE WHEN is_bot = 0 AND creator_id IS NOT NULL AND fingerprint IS NULL "
-    "THEN 1 ELSE 0 END) AS nofp, MAX(at) AS last_at FROM n GROUP BY day, link_id) "
+    "SUM(CASE WHEN is_bot = 0 AND fingerprint IS NULL THEN 1 ELSE 0 END) AS nofp, MAX(at) AS last_at FROM n GROUP BY day, link_id) "
     "INSERT INTO click_days (day, link_id, creator_id, clicks, human_clicks, unique_clicks, "
     "unique_visitors, last_at) SELECT a.day, a.link_id, a.creator, a.clicks, a.human, "
     "a.nofp + COALESCE(uc.n, 0), COALESCE(uv.n, 0), a.last_at FROM a "
@@ -156,9 +151,7 @@ PG_CLICKS_AND_ROLLUPS = (
 #: use the same expressions over any range): the definitions of migration 0070.
 RECOUNT_COLUMNS = (
     "COUNT(*) AS clicks, SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END) AS human_clicks, "
-    "COUNT(DISTINCT CASE WHEN c.is_bot = 0 AND c.creator_id IS NOT NULL "
-    "THEN c.link_id || '|' || COALESCE(c.fingerprint, c.id) || '|' || substr(c.at, 1, 13) END) "
-    "AS unique_clicks, COUNT(DISTINCT CASE WHEN c.is_bot = 0 AND c.creator_id IS NOT NULL "
-    "THEN c.link_id || '|' || c.fingerprint || '|' || substr(c.at, 1, 10) END) "
+    "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || COALESCE(c.fingerprint, c.id) || '|' || substr(c.at, 1, 13) END) "
+    "AS unique_clicks, COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || c.fingerprint || '|' || substr(c.at, 1, 10) END) "
     "AS unique_visitors"
 )
