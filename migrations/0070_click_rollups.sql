@@ -3,8 +3,10 @@
 -- clicks, even after a crash. Reports and panel pages read them for whole UTC days and the
 -- raw clicks only for the partial edges of a range.
 --
--- One row per (UTC day, link). day is 'YYYY-MM-DD'; creator_id is the creator of the day's
--- clicks (clicks keep theirs); last_at is the latest click of the day.
+-- One row per (UTC day, link). day is 'YYYY-MM-DD'; creator_id is the creator of the link's
+-- first click that day (clicks keep theirs); last_at is the latest click of the day.
+-- The table and two indexes only (the key, and by link): each is written by the click
+-- batch, so by the redirect's pace.
 --   clicks           every click on the link that day, bots and previewers included
 --   human_clicks     clicks with is_bot = 0
 --   unique_clicks    human clicks, one per fingerprint per clock hour (a human click with no
@@ -25,7 +27,20 @@ CREATE TABLE click_days (
 );
 CREATE UNIQUE INDEX click_days_key ON click_days (day, link_id);
 CREATE INDEX click_days_link ON click_days (link_id, day);
-CREATE INDEX click_days_creator ON click_days (creator_id, day);
+
+-- The day's visitors, for the exact unique counts: one row per (day, link, fingerprint) of
+-- a human click, hours = a bit per clock hour (UTC) it was seen in, prev = hours before the
+-- last change (the PostgreSQL writer reads it back from its upsert, so two nodes adding
+-- the same visitor at once still count it once). Holds fingerprints, so the fingerprint
+-- retention erases its days with theirs; the day's counts stay in click_days.
+CREATE TABLE click_visitors (
+    day TEXT NOT NULL,
+    link_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    hours BIGINT NOT NULL,
+    prev BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, link_id, fingerprint)
+);
 
 -- Filled from the clicks already stored (one pass; `tracker rollups rebuild` does the same
 -- later, a day at a time). unique_* follow the definitions above.
@@ -39,9 +54,17 @@ SELECT substr(at, 1, 10), link_id, MAX(creator_id), COUNT(*),
     MAX(at)
 FROM clicks WHERE link_id IS NOT NULL GROUP BY substr(at, 1, 10), link_id;
 
--- The writer finds a visitor's earlier clicks of the day on a link through the fingerprint
--- index; it held only human clicks on links with a creator (what attribution searches),
--- now every human click, so links without a creator get unique counts too. Attribution's
--- queries (is_bot = 0 AND creator_id IS NOT NULL) still use it.
-DROP INDEX clicks_fingerprint_human;
-CREATE INDEX clicks_fingerprint_human ON clicks (fingerprint, at) WHERE is_bot = 0;
+
+INSERT INTO click_visitors (day, link_id, fingerprint, hours, prev)
+SELECT day, link_id, fingerprint, SUM(bit), 0 FROM (
+    SELECT DISTINCT substr(at, 1, 10) AS day, link_id, fingerprint,
+        CAST(1 AS BIGINT) * (CASE substr(at, 12, 2)
+            WHEN '00' THEN 1 WHEN '01' THEN 2 WHEN '02' THEN 4 WHEN '03' THEN 8
+            WHEN '04' THEN 16 WHEN '05' THEN 32 WHEN '06' THEN 64 WHEN '07' THEN 128
+            WHEN '08' THEN 256 WHEN '09' THEN 512 WHEN '10' THEN 1024 WHEN '11' THEN 2048
+            WHEN '12' THEN 4096 WHEN '13' THEN 8192 WHEN '14' THEN 16384
+            WHEN '15' THEN 32768 WHEN '16' THEN 65536 WHEN '17' THEN 131072
+            WHEN '18' THEN 262144 WHEN '19' THEN 524288 WHEN '20' THEN 1048576
+            WHEN '21' THEN 2097152 WHEN '22' THEN 4194304 ELSE 8388608 END) AS bit
+    FROM clicks WHERE link_id IS NOT NULL AND is_bot = 0 AND fingerprint IS NOT NULL
+) x GROUP BY day, link_id, fingerprint;

@@ -8,7 +8,7 @@ from typing import Any
 
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
-from tracker.store.rollups import RECOUNT_COLUMNS
+from tracker.store.rollups import REBUILD_VISITORS, RECOUNT_COLUMNS
 
 _FIGURES = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
 
@@ -62,12 +62,12 @@ class ClickDayQueries(StoreBase):
     async def rebuild_click_day(self, day: str) -> int:
         """Recount one day's roll-up rows from the raw clicks, in one transaction that the
         click writer waits for (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock on
-        ``click_days``, taken before the clicks are read). A link whose human clicks no
+        ``click_days`` and ``click_visitors``, taken before the clicks are read). A link whose human clicks no
         longer have fingerprints (erased by retention) keeps its stored unique counts: they
         cannot be recounted. Returns the rows written."""
         async with self.db.transaction() as tx:
             if self.db.dialect == "postgres":
-                await tx.execute("LOCK TABLE click_days IN EXCLUSIVE MODE")
+                await tx.execute("LOCK TABLE click_days, click_visitors IN EXCLUSIVE MODE")
             old = {
                 r["link_id"]: r
                 for r in await tx.fetch_all(
@@ -77,6 +77,8 @@ class ClickDayQueries(StoreBase):
             }
             fresh = await self._recount_day(tx, day)
             await tx.execute("DELETE FROM click_days WHERE day = ?", (day,))
+            await tx.execute("DELETE FROM click_visitors WHERE day = ?", (day,))
+            await tx.execute(REBUILD_VISITORS, (day, day + "U"))
             for r in fresh:
                 kept = old.get(r["link_id"])
                 if kept is not None and not int(r["kept_prints"] or 0) and int(r["human_clicks"]):

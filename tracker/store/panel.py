@@ -48,9 +48,10 @@ class PanelQueries(StoreBase):
         """[{day: 'YYYY-MM-DD', clicks, human_clicks}] for days with clicks, from since_day
         (the day roll-ups: whole days, today's as of the last click batch)."""
         where, params = ["day >= ?"], [since_day]
-        if creator_id:
+        if creator_id:  # through the links index, then the creator of the day's clicks
+            where.append("link_id IN (SELECT id FROM links WHERE creator_id = ?)")
             where.append("creator_id = ?")
-            params.append(creator_id)
+            params += [creator_id, creator_id]
         rows = await self.db.fetch_all(
             "SELECT day, SUM(clicks) AS clicks, SUM(human_clicks) AS human_clicks "
             f"FROM click_days WHERE {' AND '.join(where)} GROUP BY day ORDER BY day",
