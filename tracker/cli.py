@@ -21,10 +21,10 @@ from tracker import guests, schemas
 from tracker.attribution.credit import MODELS
 from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
+from tracker.clicks import commands as rollup_commands
 from tracker.core import money
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
-from tracker.clicks import commands as rollup_commands
 from tracker.events import commands as event_commands
 from tracker.links import service as catalogue
 from tracker.orders.rematch import rematch

@@ -22,7 +22,7 @@ from tracker.clicks import commands
 from tracker.store import open_store
 from tracker.store.click_days import split_range
 from tracker.store.migrate import migrations_dir
-from tracker.store.transfer import export_store, import_store
+from tracker.store.transfer import export_store
 
 D, D1, D2 = "2026-03-10", "2026-03-11", "2026-03-12"
 
@@ -55,9 +55,7 @@ async def _seed(live: Running) -> tuple[str, str, str]:
             {"slug": "m1", "creator_id": creator, "destination": "https://shop.example.com/"}
         )
     )["id"]
-    l2 = (await store.create_link({"slug": "m2", "destination": "https://shop.example.com/"}))[
-        "id"
-    ]
+    l2 = (await store.create_link({"slug": "m2", "destination": "https://shop.example.com/"}))["id"]
     r = _rows(l1, l2, creator)
     for batch in ([1, 8, 6], [2, 3, 7], [4, 5], [1, 2]):  # the last one again: no change
         await store.insert_clicks([r[i] for i in batch])
@@ -106,17 +104,26 @@ async def test_hand_computed_day_rollups_and_report_ranges(live: Running) -> Non
     # Whole days only (the roll-ups): A on D, B on D and again on D+1.
     assert (await _facts(live, f"{D}{z}", f"{D2}{z}"))[creator] == (7, 6, 5, 3)
     # Inside one day pair, no whole day: raw clicks 2-7.
-    assert (await _facts(live, f"{D}T10:30:00.000000Z", f"{D1}T00:00:00.500000Z"))[
-        creator
-    ] == (6, 5, 5, 3)
+    assert (await _facts(live, f"{D}T10:30:00.000000Z", f"{D1}T00:00:00.500000Z"))[creator] == (
+        6,
+        5,
+        5,
+        3,
+    )
     # Head edge D 12:00 -> midnight (raw: 4, 6, 7), whole day D+1 (roll-up: 5), tail edge.
-    assert (await _facts(live, f"{D}T12:00:00.000000Z", f"{D2}T06:00:00.000000Z"))[
-        creator
-    ] == (4, 3, 3, 2)
+    assert (await _facts(live, f"{D}T12:00:00.000000Z", f"{D2}T06:00:00.000000Z"))[creator] == (
+        4,
+        3,
+        3,
+        2,
+    )
     # The edges of a day: the last microsecond of D and the first of D+1.
-    assert (await _facts(live, f"{D}T23:59:59.999999Z", f"{D1}T00:00:00.000001Z"))[
-        creator
-    ] == (2, 2, 2, 2)
+    assert (await _facts(live, f"{D}T23:59:59.999999Z", f"{D1}T00:00:00.000001Z"))[creator] == (
+        2,
+        2,
+        2,
+        2,
+    )
     assert await commands.check(live.store) == []
     stats = await live.store.link_stats(l1)
     assert (stats["clicks"], stats["human_clicks"], stats["unique_visitors"]) == (7, 6, 3)
@@ -132,7 +139,7 @@ async def test_hand_computed_day_rollups_and_report_ranges(live: Running) -> Non
 
 @pytest.mark.anyio
 async def test_retention_keeps_rollups_and_rebuild_repairs(live: Running) -> None:
-    creator, l1, _ = await _seed(live)
+    creator, _, _ = await _seed(live)
     before = await _days(live)
     await live.store.db.execute("UPDATE click_days SET clicks = 99 WHERE day = ?", (D,))
     assert {d["figure"] for d in await commands.check(live.store)} == {"clicks"}
@@ -159,7 +166,10 @@ async def test_redirects_roll_up_end_to_end(live: Running) -> None:
     await live.store.create_link(
         {"slug": "ana1", "creator_id": creator, "destination": "https://shop.example.com/"}
     )
-    agents = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Version/17.4", "Twitterbot/1.0")
+    agents = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Version/17.4",
+        "Twitterbot/1.0",
+    )
     for ua in (*agents, agents[0]):
         await live.client.get("/ana1", headers={"user-agent": ua})
     await live.flush()
@@ -191,7 +201,13 @@ async def test_postgres_partitions_a_populated_table(tmp_path: Path, pg_schema_u
     store = await open_store(settings, migrate=False)
     try:
         rows = [
-            _row(f"p{i}", f"2026-0{1 + i % 2}-1{i % 9}T0{i % 10}:00:00.000000Z", "lk", "cr", f"f{i % 3}")
+            _row(
+                f"p{i}",
+                f"2026-0{1 + i % 2}-1{i % 9}T0{i % 10}:00:00.000000Z",
+                "lk",
+                "cr",
+                f"f{i % 3}",
+            )
             for i in range(40)
         ]
         await store.insert_clicks(rows)  # the unpartitioned table, as before 0071

@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import ROOT, DEFAULT_SERVER
+from tests.conftest import DEFAULT_SERVER, ROOT
 from tests.reliability.test_crash import flood_until, integrity, start
 
 pytestmark = pytest.mark.slow

@@ -115,7 +115,9 @@ class ClickDayQueries(StoreBase):
             for k in figures:
                 x, y = int(a.get(k) or 0), int(b.get(k) or 0)
                 if x != y:
-                    out.append({"day": day, "link_id": link, "figure": k, "rollup": x, "recount": y})
+                    out.append(
+                        {"day": day, "link_id": link, "figure": k, "rollup": x, "recount": y}
+                    )
         return out
 
     # -- reads for reports and the panel -------------------------------------------------------

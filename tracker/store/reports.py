@@ -97,11 +97,7 @@ class ReportQueries(StoreBase):
             joins, where = f"JOIN links l ON l.id = {t}.link_id ", ""
         if dimension in ("tier", "platform", "category"):
             joins += f"LEFT JOIN creators cr ON cr.id = {t}.creator_id "
-        figures = (
-            RECOUNT_COLUMNS
-            if raw
-            else ", ".join(f"SUM(r.{f}) AS {f}" for f in _FACTS)
-        )
+        figures = RECOUNT_COLUMNS if raw else ", ".join(f"SUM(r.{f}) AS {f}" for f in _FACTS)
         col = "c.at" if raw else "r.day"
         return await self.db.fetch_all(
             f"SELECT {key} AS key{day}, {figures} FROM {source} {joins}"

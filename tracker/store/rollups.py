@@ -144,8 +144,7 @@ PG_CLICKS_AND_ROLLUPS = (
     "unique_visitors, last_at) SELECT a.day, a.link_id, a.creator, a.clicks, a.human, "
     "a.nofp + COALESCE(u.uclicks, 0), COALESCE(u.visitors, 0), a.last_at FROM a "
     "LEFT JOIN u ON u.day = a.day AND u.link_id = a.link_id "
-    "ORDER BY a.day, a.link_id "
-    + ROLLUP_UPSERT.split(" VALUES (?, ?, ?, ?, ?, ?, ?, ?) ", 1)[1]
+    "ORDER BY a.day, a.link_id " + ROLLUP_UPSERT.split(" VALUES (?, ?, ?, ?, ?, ?, ?, ?) ", 1)[1]
 )
 
 #: A day's roll-up recounted from the raw clicks (the rebuild, the reports' partial edges
