@@ -122,7 +122,9 @@ def day_rollups(
     return out, vis
 
 
-async def bulk(store: Store, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+async def bulk(
+    store: Store, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
     if not rows:
         return
     if store.db.dialect == "postgres":
@@ -149,9 +151,7 @@ async def load_clicks(store: Store, data: Dataset, args: argparse.Namespace, now
     if store.db.dialect == "postgres":
         from tracker.store.partitions import ensure_months
 
-        months = {
-            (today - timedelta(days=d)).strftime("%Y-%m") for d in range(args.days + 1)
-        }
+        months = {(today - timedelta(days=d)).strftime("%Y-%m") for d in range(args.days + 1)}
         async with store.db.pool.acquire() as conn:  # type: ignore[attr-defined]
             await ensure_months(conn, months)
     for back in range(args.days, -1, -1):
@@ -244,7 +244,9 @@ async def time_reports(store: Store, settings: Any, runs: int) -> list[tuple[str
                 t0 = time.perf_counter()
                 await reports.build(store, settings, params, dimension)
                 times.append(time.perf_counter() - t0)
-            out.append((f"report {dimension:12s} {model:10s} {span} days", statistics.median(times[1:])))
+            out.append(
+                (f"report {dimension:12s} {model:10s} {span} days", statistics.median(times[1:]))
+            )
     return out
 
 
@@ -265,7 +267,9 @@ async def time_pages(app: Any, store: Store, runs: int) -> list[tuple[str, float
     from admin.creator_page import issue
     from admin.passwords import hash_password
 
-    if not await store.db.fetch_one("SELECT id FROM admin_users WHERE email_key = ?", ("b@x.example",)):
+    if not await store.db.fetch_one(
+        "SELECT id FROM admin_users WHERE email_key = ?", ("b@x.example",)
+    ):
         await store.create_admin_user("b@x.example", "viewer", hash_password("bench password 1"))  # type: ignore[attr-defined]
     creators = await store.db.fetch_all("SELECT id, handle FROM creators ORDER BY handle")
     token = await issue(store, creators[0]["id"])
@@ -311,7 +315,9 @@ async def main_async(args: argparse.Namespace) -> None:
         fresh = not await store.db.fetch_one("SELECT id FROM creators LIMIT 1")
         if fresh:
             t0 = time.perf_counter()
-            data = Dataset.generate(creators=args.creators, links=args.creators * 5, clicks=0, days=args.days)
+            data = Dataset.generate(
+                creators=args.creators, links=args.creators * 5, clicks=0, days=args.days
+            )
             await data.load(store)
             n = await load_clicks(store, data, args, now)
             m = await load_orders(store, data, args, now)
@@ -323,7 +329,8 @@ async def main_async(args: argparse.Namespace) -> None:
         assert row is not None
     print(
         f"{args.engine}: {row['creators']} creators, {row['clicks']:,} clicks, {row['orders']:,} "
-        f"orders, {row['days']:,} roll-up rows" + (f" (schema {schema})" if schema else f" ({data_dir})")
+        f"orders, {row['days']:,} roll-up rows"
+        + (f" (schema {schema})" if schema else f" ({data_dir})")
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
