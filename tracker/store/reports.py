@@ -105,16 +105,26 @@ class ReportQueries(StoreBase):
             (*params, *span),
         )
 
-    async def credited_touches(self, start: str, end: str) -> list[Row]:
-        """Matched touches of orders placed in [start, end), with whether the order counts."""
+    async def credited_touches(
+        self, start: str, end: str, *, creator_id: str | None = None
+    ) -> list[Row]:
+        """Matched touches of orders placed in [start, end), with whether the order counts;
+        with ``creator_id``, only the orders that creator has a touch on (all their touches,
+        so shares split as in the full report)."""
+        mine = (
+            "AND t.order_id IN (SELECT m.order_id FROM touches m WHERE m.creator_id = ? "
+            "AND m.matched = 1) "
+            if creator_id
+            else ""
+        )
         return await self.db.fetch_all(
             "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.at, t.winner, "
             "t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
             "o.customer_hash, o.counted "
             "FROM touches t JOIN orders o ON o.id = t.order_id "
             "WHERE o.placed_at >= ? AND o.placed_at < ? AND t.matched = 1 "
-            "AND t.creator_id IS NOT NULL ORDER BY t.order_id, t.at, t.id",
-            (start, end),
+            f"AND t.creator_id IS NOT NULL {mine}ORDER BY t.order_id, t.at, t.id",
+            (start, end, *([creator_id] if creator_id else [])),
         )
 
     async def unattributed_orders(self, start: str, end: str) -> list[Row]:
