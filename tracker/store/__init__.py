@@ -59,7 +59,8 @@ class Store(
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db
-        self.writes = GroupCommit(db)
+        #: PostgreSQL: 4 lanes of group commits side by side (tracker/store/group.py).
+        self.writes = GroupCommit(db, lanes=4 if db.dialect == "postgres" else 1)
         self._shop_cache = {}
 
     async def ping(self) -> bool:
