@@ -308,7 +308,14 @@ async def time_pages(app: Any, store: Store, runs: int) -> list[tuple[str, float
 async def main_async(args: argparse.Namespace) -> None:
     from tracker.app import create_app
 
-    env: dict[str, str] = {"TRACKER_SECRET_KEY": "h" * 40}
+    # The background jobs (retention, re-match, commission approval) would run beside the
+    # timings and take the same cores: off, as on a node that only serves the panel.
+    env: dict[str, str] = {
+        "TRACKER_SECRET_KEY": "h" * 40,
+        "TRACKER_RETENTION_INTERVAL_MINUTES": "0",
+        "TRACKER_REMATCH_INTERVAL_SECONDS": "0",
+        "TRACKER_COMMISSION_APPROVE_INTERVAL_MINUTES": "0",
+    }
     schema = ""
     if args.engine == "postgres":
         schema = args.schema or f"bench_history_{int(time.time())}"
