@@ -8,14 +8,13 @@ migration 0070 and the README ("History at scale").
 Unique counts are exact per (day, link): ``click_visitors`` holds, per day, link and
 fingerprint of a human click, a 24-bit mask of the clock hours it was seen in. A batch's
 visitor whose key is new adds one unique visitor; every hour bit it sets for the first
-time adds one unique click. The set is read by primary key and only written when a bit
-changes. It holds fingerprints, so retention erases its days with the clicks'
+time adds one unique click. Each visitor of a batch is one upsert that returns the mask
+the row had before it (``prev``). It holds fingerprints, so retention erases its days with the clicks'
 fingerprints; the day's counts stay. Its error: none within a (day, link); over a range,
 a visitor is counted once per day and link (the README's definition).
 
-PostgreSQL with several nodes: the visitors' upsert returns the mask each row had just
-before (``prev``, read under the row lock), so two nodes adding the same visitor at once
-count it once. Rows are upserted in key order, so concurrent batches never deadlock.
+PostgreSQL with several nodes: ``prev`` is read under the row lock, so two nodes adding
+the same visitor at once count it once. Rows are upserted in key order, so concurrent batches never deadlock.
 """
 
 from __future__ import annotations
