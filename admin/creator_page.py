@@ -26,6 +26,7 @@ from admin.security import SecurityHeaders
 from admin.tables import format_value
 from admin.web import HERE
 from tracker.reports import build as reports
+from tracker.reports.scoped import load_for_creator
 from tracker.state import AppState
 from tracker.store import Store
 
@@ -66,7 +67,7 @@ def create_creator_pages(state: AppState) -> Starlette:
             return _not_found()
         creator = await state.store.get_creator(found["creator_id"])
         params = reports.params_from({}, state.settings)
-        facts = await reports.load(state.store, params)
+        facts = await load_for_creator(state.store, params, creator["id"])
         result = await reports.build(
             state.store, state.settings, params, "creator", distinct=False, facts=facts
         )

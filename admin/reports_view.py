@@ -47,7 +47,7 @@ QUERY_KEYS = (
 METRICS = [
     Column("clicks", "Clicks", "int", "All clicks, bots included"),
     Column("human_clicks", "Human clicks", "int", "Bots and link previews excluded"),
-    Column("unique_visitors", "Unique visitors", "int", "Distinct fingerprints"),
+    Column("unique_visitors", "Unique visitors", "int", "Distinct visitors per link per day"),
     Column(
         "orders",
         "Orders",

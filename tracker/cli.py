@@ -21,6 +21,7 @@ from tracker import guests, schemas
 from tracker.attribution.credit import MODELS
 from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
+from tracker.clicks import commands as rollup_commands
 from tracker.core import money
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
@@ -512,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     guests.add_commands(guests.from_env(), sub, _run)
     event_commands.add_commands(sub, _run)
+    rollup_commands.add_commands(sub, _run)
     _add_record_commands(sub)
     return parser
 

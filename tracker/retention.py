@@ -41,6 +41,11 @@ RULES: list[Rule] = [
         lambda store, cutoff: store.purge_click_fingerprints(cutoff),
     ),
     Rule(
+        "raw clicks (their day roll-ups stay)",
+        "retention_click_days",
+        lambda store, cutoff: store.purge_clicks(cutoff),
+    ),
+    Rule(
         "raw postback bodies",
         "retention_raw_body_days",
         lambda store, cutoff: store.purge_raw_bodies(cutoff),

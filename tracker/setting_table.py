@@ -278,6 +278,15 @@ SETTINGS: tuple[Setting, ...] = (
         "lookback.",
     ),
     Setting(
+        "TRACKER_RETENTION_CLICK_DAYS",
+        values.int_range(0, 36500),
+        "0",
+        "Raw click rows older than this many days (whole UTC days) are deleted; the daily "
+        "roll-ups keep their counts, so reports and charts still cover those days (0: keep "
+        "forever). PostgreSQL drops whole month partitions. At least the click and "
+        "fingerprint lookbacks.",
+    ),
+    Setting(
         "TRACKER_RETENTION_RAW_BODY_DAYS",
         values.int_range(0, 3650),
         "90",

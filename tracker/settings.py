@@ -69,6 +69,7 @@ class Settings:
     unseen_agents_burst: int
     retention_fingerprint_days: int
     retention_raw_body_days: int
+    retention_click_days: int
     retention_interval_minutes: int
     postback_failures_per_min: int
     secret_grace_hours: int
@@ -137,6 +138,12 @@ class Settings:
                 "TRACKER_RETENTION_FINGERPRINT_DAYS must be 0 or at least "
                 "TRACKER_LOOKBACK_FINGERPRINT_DAYS (fingerprints are needed "
                 "for that long)"
+            )
+        clicks = values["retention_click_days"]
+        if clicks and clicks < max(values["lookback_click_days"], keep or 0):
+            raise SettingsError(
+                "TRACKER_RETENTION_CLICK_DAYS must be 0 or at least the click lookback and "
+                "TRACKER_RETENTION_FINGERPRINT_DAYS (attribution reads those clicks)"
             )
         if len(values["secret_key"]) < 32:
             raise SettingsError("TRACKER_SECRET_KEY must be at least 32 characters")

@@ -41,6 +41,8 @@ def credits(
         return []
     if model not in MODELS:
         raise ValueError(f"unknown attribution model {model!r}; one of {', '.join(MODELS)}")
+    if n == 1:  # every model gives a lone touch the whole order (most orders: one touch)
+        return [1.0]
     order = sorted(range(n), key=lambda i: (touches[i].at, i))
     out = [0.0] * n
     if model == "last":
@@ -76,6 +78,8 @@ def split(amount: int, shares: list[float]) -> list[int]:
     """
     if not shares:
         return []
+    if len(shares) == 1 and shares[0] > 0:
+        return [amount]
     total = sum(shares)
     if total <= 0:
         return [0] * len(shares)

@@ -12,6 +12,7 @@ from typing import Any
 from tracker.fraud.rules import Policy
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
+from tracker.store.click_days import ClickDayQueries
 from tracker.store.clicks import ClickQueries
 from tracker.store.codes import CodeQueries
 from tracker.store.commissions import CommissionQueries
@@ -59,10 +60,12 @@ class Store(
     CommissionQueries,
     FraudQueries,
     InsightQueries,
+    ClickDayQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db
-        self.writes = GroupCommit(db)
+        #: PostgreSQL: 4 lanes of group commits side by side (tracker/store/group.py).
+        self.writes = GroupCommit(db, lanes=4 if db.dialect == "postgres" else 1)
         self._shop_cache = {}
 
     async def ping(self) -> bool:

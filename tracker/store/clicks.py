@@ -43,11 +43,13 @@ class ClickQueries(StoreBase):
         )
 
     async def link_stats(self, link_id: str) -> Row:
+        """All-time figures of a link, from the day roll-ups; ``unique_visitors`` is the sum
+        of each day's distinct visitors (the README's definition)."""
         row = await self.db.fetch_one(
-            "SELECT COUNT(*) AS clicks, "
-            "COALESCE(SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END), 0) AS human_clicks, "
-            "COUNT(DISTINCT CASE WHEN is_bot = 0 THEN fingerprint END) AS unique_visitors, "
-            "MAX(at) AS last_click_at FROM clicks WHERE link_id = ?",
+            "SELECT COALESCE(SUM(clicks), 0) AS clicks, "
+            "COALESCE(SUM(human_clicks), 0) AS human_clicks, "
+            "COALESCE(SUM(unique_visitors), 0) AS unique_visitors, "
+            "MAX(last_at) AS last_click_at FROM click_days WHERE link_id = ?",
             (link_id,),
         )
         assert row is not None

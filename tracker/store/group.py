@@ -10,6 +10,7 @@ after the commit that made its write durable (or the error that prevented it).
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,25 +20,40 @@ Job = Callable[[Conn], Awaitable[Any]]
 
 
 class GroupCommit:
-    def __init__(self, db: Engine, max_batch: int = 32) -> None:
+    """``lanes`` independent group commits (each its own transaction on its own connection).
+
+    SQLite has one writer, so one lane. On PostgreSQL a job's statements are network round
+    trips, and one lane caps a node at about 1 / (statements x round trip) jobs a second
+    (~400 orders/s measured); several lanes run side by side, as several nodes would. A
+    job with a ``key`` (an order: its shop and order id) always takes the same lane, so two
+    deliveries of one order never race each other inside a node.
+    """
+
+    def __init__(self, db: Engine, max_batch: int = 32, lanes: int = 1) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._pending: list[tuple[Job, asyncio.Future[Any]]] = []
-        self._draining: asyncio.Task[None] | None = None
+        self._lanes: list[list[tuple[Job, asyncio.Future[Any]]]] = [[] for _ in range(lanes)]
+        self._draining: list[asyncio.Task[None] | None] = [None] * lanes
+        self._next = 0
         self.batches = 0
         self.jobs = 0
 
-    async def run(self, job: Job) -> Any:
+    async def run(self, job: Job, key: str | None = None) -> Any:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((job, fut))
-        if self._draining is None or self._draining.done():
-            self._draining = asyncio.create_task(self._drain())
+        if key is None:
+            lane, self._next = self._next, (self._next + 1) % len(self._lanes)
+        else:
+            lane = zlib.crc32(key.encode()) % len(self._lanes)
+        self._lanes[lane].append((job, fut))
+        task = self._draining[lane]
+        if task is None or task.done():
+            self._draining[lane] = asyncio.create_task(self._drain(self._lanes[lane]))
         return await fut
 
-    async def _drain(self) -> None:
-        while self._pending:
-            batch = self._pending[: self.max_batch]
-            del self._pending[: self.max_batch]
+    async def _drain(self, pending: list[tuple[Job, asyncio.Future[Any]]]) -> None:
+        while pending:
+            batch = pending[: self.max_batch]
+            del pending[: self.max_batch]
             outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
             try:
                 async with self.db.batch_transaction() as tx:

@@ -175,12 +175,15 @@ class OrderQueries(StoreBase):
                 "explanation": why,
             }
 
-        return await self._grouped(job)
+        return await self._grouped(job, f"{shop['id']}|{order.external_id}")
 
-    async def _grouped(self, job: Callable[[Conn], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        """Run a delivery's writes in the shared group commit; a replay changes nothing."""
+    async def _grouped(
+        self, job: Callable[[Conn], Awaitable[dict[str, Any]]], key: str | None = None
+    ) -> dict[str, Any]:
+        """Run a delivery's writes in the shared group commit (``key``: the order, so its
+        deliveries share a lane); a replay changes nothing."""
         try:
-            result: dict[str, Any] = await self.writes.run(job)
+            result: dict[str, Any] = await self.writes.run(job, key)
         except _Replay:
             return {"status": "duplicate"}
         return result
@@ -282,7 +285,7 @@ class OrderQueries(StoreBase):
                 await self.after_order_change(tx, order["id"])  # type: ignore[attr-defined]
             return {"status": "refund recorded", "order_id": order["id"] if order else None}
 
-        return await self._grouped(job)
+        return await self._grouped(job, f"{shop['id']}|{order_ext}")
 
     async def cancel_order(self, shop: Row, order_ext: str, delivery: Delivery) -> dict[str, Any]:
         async def job(tx: Conn) -> dict[str, Any]:
@@ -301,7 +304,7 @@ class OrderQueries(StoreBase):
                 await self.after_order_change(tx, order["id"])  # type: ignore[attr-defined]
             return {"status": "cancelled", "order_id": order["id"] if order else None}
 
-        return await self._grouped(job)
+        return await self._grouped(job, f"{shop['id']}|{order_ext}")
 
     # -- privacy ------------------------------------------------------------------------------
     async def redact(

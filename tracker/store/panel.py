@@ -1,10 +1,9 @@
 """Reads (and the one bulk write) behind the admin panel's pages.
 
 Lists are filtered and sorted in SQL against a whitelist of columns, and paginated, so a
-portfolio of thousands of creators renders one page at a time. Click counts for a page are
-fetched for that page's ids only, in one pass over the ``clicks_at`` index (which holds
-each click's link): the clicks table keeps no per-link or per-creator index, each would
-cost more per click than the rest of the redirect (migration 0006).
+portfolio of thousands of creators renders one page at a time. Click counts come from the
+day roll-ups (``click_days``, migration 0070), never from the clicks table: its size grows
+with all-time traffic, the roll-ups' with links x days.
 """
 
 from __future__ import annotations
@@ -39,22 +38,23 @@ class PanelQueries(StoreBase):
             "(SELECT COUNT(*) FROM creators WHERE status = 'active') AS active_creators, "
             "(SELECT COUNT(*) FROM campaigns) AS campaigns, "
             "(SELECT COUNT(*) FROM links) AS links, "
-            "(SELECT COUNT(*) FROM clicks) AS clicks, "
-            "(SELECT COUNT(*) FROM clicks WHERE is_bot = 0 AND is_prefetch = 0) AS human_clicks"
+            "(SELECT COALESCE(SUM(clicks), 0) FROM click_days) AS clicks, "
+            "(SELECT COALESCE(SUM(human_clicks), 0) FROM click_days) AS human_clicks"
         )
         assert row is not None
         return {k: _int(v) for k, v in row.items()}
 
     async def daily_clicks(self, since_day: str, *, creator_id: str | None = None) -> list[Row]:
-        """[{day: 'YYYY-MM-DD', clicks, human_clicks}] for days with clicks, from since_day."""
-        where, params = ["at >= ?"], [since_day]
-        if creator_id:
+        """[{day: 'YYYY-MM-DD', clicks, human_clicks}] for days with clicks, from since_day
+        (the day roll-ups: whole days, today's as of the last click batch)."""
+        where, params = ["day >= ?"], [since_day]
+        if creator_id:  # through the links index, then the creator of the day's clicks
+            where.append("link_id IN (SELECT id FROM links WHERE creator_id = ?)")
             where.append("creator_id = ?")
-            params.append(creator_id)
+            params += [creator_id, creator_id]
         rows = await self.db.fetch_all(
-            "SELECT SUBSTR(at, 1, 10) AS day, COUNT(*) AS clicks, "
-            "SUM(CASE WHEN is_bot = 0 AND is_prefetch = 0 THEN 1 ELSE 0 END) AS human_clicks "
-            f"FROM clicks WHERE {' AND '.join(where)} GROUP BY SUBSTR(at, 1, 10) ORDER BY 1",
+            "SELECT day, SUM(clicks) AS clicks, SUM(human_clicks) AS human_clicks "
+            f"FROM click_days WHERE {' AND '.join(where)} GROUP BY day ORDER BY day",
             tuple(params),
         )
         return [
@@ -122,27 +122,25 @@ class PanelQueries(StoreBase):
         }
 
     async def click_counts_by_creator(self, creator_ids: Sequence[str]) -> dict[str, int]:
-        """All clicks on the links each creator owns: one pass over the ``clicks_at`` index
-        (it holds each click's link), never the table."""
+        """All clicks on the links each creator owns, from the day roll-ups."""
         if not creator_ids:
             return {}
         marks = ", ".join("?" for _ in creator_ids)
         rows = await self.db.fetch_all(
-            "SELECT l.creator_id AS k, SUM(x.n) AS n FROM (SELECT link_id, COUNT(*) AS n "
-            "FROM clicks WHERE link_id IN (SELECT id FROM links WHERE creator_id IN "
-            f"({marks})) GROUP BY link_id) x JOIN links l ON l.id = x.link_id "
-            "GROUP BY l.creator_id",
+            "SELECT l.creator_id AS k, SUM(r.clicks) AS n FROM links l "
+            "JOIN click_days r ON r.link_id = l.id "
+            f"WHERE l.creator_id IN ({marks}) GROUP BY l.creator_id",
             tuple(creator_ids),
         )
         return {r["k"]: _int(r["n"]) for r in rows}
 
     async def click_counts_by_link(self, link_ids: Sequence[str]) -> dict[str, int]:
-        """All clicks per link: one pass over the ``clicks_at`` index, never the table."""
+        """All clicks per link, from the day roll-ups."""
         if not link_ids:
             return {}
         marks = ", ".join("?" for _ in link_ids)
         rows = await self.db.fetch_all(
-            f"SELECT link_id AS k, COUNT(*) AS n FROM clicks WHERE link_id IN ({marks}) "
+            f"SELECT link_id AS k, SUM(clicks) AS n FROM click_days WHERE link_id IN ({marks}) "
             "GROUP BY link_id",
             tuple(link_ids),
         )

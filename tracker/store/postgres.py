@@ -2,7 +2,7 @@
 
 The store's SQL uses ``?`` placeholders; they become ``$1..$n`` here (cached per statement).
 Click batches go in as one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING``
-(a retried batch never duplicates), migrations run under a session advisory lock so
+(a retried batch never duplicates) that also adds them to the day roll-ups (one statement), migrations run under a session advisory lock so
 several nodes may start, or run ``tracker migrate``, at the same time.
 """
 
@@ -17,15 +17,16 @@ from typing import Any
 
 import asyncpg
 
-from tracker.store.engine import CLICK_COLUMNS, Params, Row
+from tracker.store.engine import Params, Row
+from tracker.store.partitions import (
+    drop_months_before,
+    ensure_months,
+    months_in_default,
+    next_month,
+)
+from tracker.store.rollups import PG_CLICKS_AND_ROLLUPS
 
 MIGRATION_LOCK_KEY = 7_215_530_001  # arbitrary, fixed: "creatorlink migrations"
-_CLICK_TYPES = {"is_bot": "int", "is_prefetch": "int"}
-_CLICK_INSERT = (
-    f"INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i + 1}::{_CLICK_TYPES.get(c, 'text')}[]" for i, c in enumerate(CLICK_COLUMNS))
-    + ") ON CONFLICT (id) DO NOTHING"
-)
 _QMARK = re.compile(r"\?")
 
 
@@ -66,6 +67,8 @@ class PostgresEngine:
         self.url = url
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        #: Months whose click partition this process knows exists.
+        self._months: set[str] = set()
 
     async def open(self) -> PostgresEngine:
         self._pool = await asyncpg.create_pool(
@@ -105,8 +108,35 @@ class PostgresEngine:
 
     async def insert_clicks(self, rows: Sequence[tuple[Any, ...]]) -> None:
         columns = [list(col) for col in zip(*rows, strict=True)]
+        months = {str(at)[:7] for at in columns[1]} if rows else set()
         async with self.pool.acquire() as conn:
-            await conn.execute(_CLICK_INSERT, *columns)
+            if months - self._months:
+                await self._ensure_months(conn, months)
+            await conn.execute(PG_CLICKS_AND_ROLLUPS, *columns)
+
+    async def _ensure_months(self, conn: Any, months: set[str]) -> None:
+        """Month tables for the batch's months and the month after each (made ahead, so
+        the first click of a month seldom waits on DDL); a no-op before migration 0071."""
+        wanted = months | {next_month(m) for m in months}
+        if await conn.fetchval("SELECT to_regclass('clicks_default') IS NOT NULL"):
+            await ensure_months(conn, wanted - self._months)
+            self._months |= wanted
+
+    async def settle_click_partitions(self) -> list[str]:
+        """Give every month found in ``clicks_default`` its own table (after an import)."""
+        async with self.pool.acquire() as conn:
+            if not await conn.fetchval("SELECT to_regclass('clicks_default') IS NOT NULL"):
+                return []
+            return await ensure_months(conn, await months_in_default(conn))
+
+    async def drop_click_months_before(self, day: str) -> int:
+        """Retention: drop the month tables wholly before ``day``; the rows they held."""
+        async with self.pool.acquire() as conn:
+            if not await conn.fetchval("SELECT to_regclass('clicks_default') IS NOT NULL"):
+                return 0
+            dropped = await drop_months_before(conn, day)
+        self._months = {m for m in self._months if next_month(m) > day}
+        return dropped
 
     @asynccontextmanager
     async def migration_lock(self) -> AsyncIterator[None]:

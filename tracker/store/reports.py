@@ -12,7 +12,11 @@ from typing import Any
 
 from tracker.core import clock
 from tracker.store.base import StoreBase
+from tracker.store.click_days import split_range
 from tracker.store.engine import Row
+from tracker.store.rollups import RECOUNT_COLUMNS
+
+_FACTS = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
 
 #: SQL for a click's dimension key; ``tier`` is built from thresholds at call time.
 CLICK_DIMENSIONS = {
@@ -27,6 +31,8 @@ CLICK_DIMENSIONS = {
 }
 #: Click columns a report may filter on (``?country=``, ``?variant=``).
 CLICK_FILTERS = ("country", "variant", "link_id")
+#: Dimensions the day roll-ups (``click_days``, per link and day) do not keep: read raw.
+RAW_ONLY = ("country", "variant")
 
 
 def tier_sql(tiers: tuple[tuple[str, int], ...]) -> tuple[str, list[Any]]:
@@ -51,61 +57,89 @@ class ReportQueries(StoreBase):
         unique_clicks: bool = True,
         where: tuple[tuple[str, str], ...] = (),
     ) -> list[Row]:
-        """Clicks per dimension key (and day): all, human, unique (same fingerprint on the
-        same link within one clock hour counts once), unique visitors (human fingerprints).
+        """Clicks per dimension key (and day) in [start, end): all, human, unique clicks,
+        unique visitors (definitions: migration 0070 and the README). Whole UTC days come
+        from the day roll-ups (``click_days``), the partial edges of the range from the raw
+        clicks, by the same definitions. A dimension or a filter the roll-ups do not keep
+        (``country``, ``variant``, the ``where`` filters) reads the raw clicks throughout.
 
-        ``distinct=False`` skips the two COUNT(DISTINCT ...) columns (reported as 0): they
-        sort hundreds of thousands of strings, and a dashboard that shows neither must not
-        pay for them (about 2 s at 1M clicks). ``unique_clicks=False`` keeps the exact unique
-        visitors and skips the unique clicks (reported as 0): the dearer of the two (a string
-        per click of link, fingerprint and hour), which the panel's ROI table does not show."""
+        ``distinct=False`` reports the two unique columns as 0 (callers that show neither);
+        ``unique_clicks=False`` reports unique clicks as 0 (the panel's ROI table shows
+        unique visitors alone)."""
+        for column, _ in where:
+            if column not in CLICK_FILTERS:
+                raise ValueError(f"not a click filter: {column}")
+        raw_only = bool(where) or dimension in RAW_ONLY
+        days, edges = (None, [(start, end)]) if raw_only else split_range(start, end)
+        parts: list[Row] = []
+        if days:
+            parts += await self._facts("click_days r", dimension, days, tiers, daily, ())
+        for edge in edges:
+            parts += await self._facts("clicks c", dimension, edge, tiers, daily, where)
+        shown = {
+            "clicks",
+            "human_clicks",
+            *(("unique_visitors",) if distinct else ()),
+            *(("unique_clicks",) if distinct and unique_clicks else ()),
+        }
+        merged: dict[tuple[Any, Any], Row] = {}
+        for r in parts:
+            k = (r["key"], r.get("day"))
+            if k not in merged:
+                merged[k] = {"key": r["key"], **({"day": r["day"]} if daily else {})}
+                merged[k].update(dict.fromkeys(_FACTS, 0))
+            for f in _FACTS:
+                merged[k][f] += int(r[f] or 0) if f in shown else 0
+        return list(merged.values())
+
+    async def _facts(
+        self,
+        source: str,
+        dimension: str,
+        span: tuple[str, str],
+        tiers: tuple[tuple[str, int], ...],
+        daily: bool,
+        where: tuple[tuple[str, str], ...],
+    ) -> list[Row]:
+        """One range's facts from the roll-ups (``click_days r``, a span of days) or the raw
+        clicks (``clicks c``, a span of instants, with the click filters)."""
+        raw = source.startswith("clicks")
+        t = "c" if raw else "r"
         params: list[Any] = []
         if dimension == "tier":
             key, params = tier_sql(tiers)
         else:
-            key = CLICK_DIMENSIONS[dimension]
-        day = ", substr(c.at, 1, 10) AS day" if daily else ""
+            key = CLICK_DIMENSIONS[dimension].replace("c.", f"{t}.", 1)
+        day = (", substr(c.at, 1, 10) AS day" if raw else ", r.day AS day") if daily else ""
         group = "1, 2" if daily else "1"  # by position: PostgreSQL sees each ? as a new value
-        # Join only what the key reads. Orphan visits (unknown slugs, link_id NULL) never
-        # count; links are never deleted, so "link_id IS NOT NULL" is all the links join
-        # did for creator and link keys, where the joins only cost time (~40% of it).
-        joins, link_filter = "", "c.link_id IS NOT NULL AND "
+        # Join only what the key reads: orphan visits (link_id NULL) never count, and links
+        # are never deleted, so the links join is needed only for link attributes.
+        joins, link_filter = "", f"{t}.link_id IS NOT NULL AND "
         if dimension in ("campaign", "content_type"):
-            joins, link_filter = "JOIN links l ON l.id = c.link_id ", ""
+            joins, link_filter = f"JOIN links l ON l.id = {t}.link_id ", ""
         if dimension in ("tier", "platform", "category"):
-            joins += "LEFT JOIN creators cr ON cr.id = c.creator_id "
-        per_hour = (
-            "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || "
-            "COALESCE(c.fingerprint, c.id) || '|' || substr(c.at, 1, 13) END) AS unique_clicks, "
-            if unique_clicks
-            else "0 AS unique_clicks, "
+            joins += f"LEFT JOIN creators cr ON cr.id = {t}.creator_id "
+        figures = RECOUNT_COLUMNS if raw else ", ".join(f"SUM(r.{f}) AS {f}" for f in _FACTS)
+        col = "c.at" if raw else "r.day"
+        filters = "".join(f"AND COALESCE(c.{column}, '') = ? " for column, _ in where)
+        return await self.db.fetch_all(
+            f"SELECT {key} AS key{day}, {figures} FROM {source} {joins}"
+            f"WHERE {link_filter}{col} >= ? AND {col} < ? {filters}GROUP BY {group}",
+            (*params, *span, *(v for _, v in where)),
         )
-        uniques = (
-            f"{per_hour}COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) "
-            "AS unique_visitors "
-            if distinct
-            else "0 AS unique_clicks, 0 AS unique_visitors "
-        )
-        filters = ""
-        for column, _ in where:
-            if column not in CLICK_FILTERS:
-                raise ValueError(f"not a click filter: {column}")
-            filters += f"AND COALESCE(c.{column}, '') = ? "
-        sql = (
-            f"SELECT {key} AS key{day}, COUNT(*) AS clicks, "
-            "COALESCE(SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END), 0) AS human_clicks, "
-            f"{uniques}"
-            f"FROM clicks c {joins}"
-            f"WHERE {link_filter}c.at >= ? AND c.at < ? {filters}GROUP BY {group}"
-        )
-        rows = await self.db.fetch_all(sql, (*params, start, end, *(v for _, v in where)))
-        return [
-            {k: (int(v) if k not in ("key", "day") and v is not None else v) for k, v in r.items()}
-            for r in rows
-        ]
 
-    async def credited_touches(self, start: str, end: str) -> list[Row]:
-        """Matched touches of orders placed in [start, end), with whether the order counts."""
+    async def credited_touches(
+        self, start: str, end: str, *, creator_id: str | None = None
+    ) -> list[Row]:
+        """Matched touches of orders placed in [start, end), with whether the order counts;
+        with ``creator_id``, only the orders that creator has a touch on (all their touches,
+        so shares split as in the full report)."""
+        mine = (
+            "AND t.order_id IN (SELECT m.order_id FROM touches m WHERE m.creator_id = ? "
+            "AND m.matched = 1) "
+            if creator_id
+            else ""
+        )
         return await self.db.fetch_all(
             "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.at, t.winner, "
             "t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
@@ -113,8 +147,8 @@ class ReportQueries(StoreBase):
             "FROM touches t JOIN orders o ON o.id = t.order_id "
             "LEFT JOIN clicks k ON k.id = t.click_id "
             "WHERE o.placed_at >= ? AND o.placed_at < ? AND t.matched = 1 "
-            "AND t.creator_id IS NOT NULL ORDER BY t.order_id, t.at, t.id",
-            (start, end),
+            f"AND t.creator_id IS NOT NULL {mine}ORDER BY t.order_id, t.at, t.id",
+            (start, end, *([creator_id] if creator_id else [])),
         )
 
     async def unattributed_orders(self, start: str, end: str) -> list[Row]:

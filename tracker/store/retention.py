@@ -25,6 +25,25 @@ class RetentionQueries(StoreBase):
             )
             total += n
             if n < batch:
+                break
+        # The day roll-ups' visitor sets hold fingerprints too: their whole days go.
+        await self.db.execute("DELETE FROM click_visitors WHERE day < ?", (before_iso[:10],))
+        return total
+
+    async def purge_clicks(self, before_iso: str, *, batch: int = 5000) -> int:
+        """Delete raw clicks from before the UTC day of ``before_iso`` (whole days, so a day
+        is never half in the roll-ups' recount); the day roll-ups keep their history.
+        PostgreSQL drops the month tables wholly before it first, then deletes the rest."""
+        day = before_iso[:10]
+        drop = getattr(self.db, "drop_click_months_before", None)
+        total = int(await drop(day)) if drop is not None else 0
+        while True:
+            n = await self.db.execute(
+                "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE at < ? LIMIT ?)",
+                (day, batch),
+            )
+            total += n
+            if n < batch:
                 return total
 
     async def purge_raw_bodies(self, before_iso: str, *, batch: int = 5000) -> int:

@@ -26,6 +26,7 @@ from typing import Any
 import aiosqlite
 
 from tracker.store.engine import CLICK_COLUMNS, Params, Row
+from tracker.store.rollups import sqlite_write_rollups
 
 log = logging.getLogger("tracker.store")
 
@@ -324,13 +325,48 @@ def _synchronous(conn: sqlite3.Connection) -> int:
 
 
 def _write_clicks(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Runs in the click thread: a few prepared statements serve every batch size. The last
-    16-row chunk is padded with copies of its last row, which ``ON CONFLICT (id) DO
-    NOTHING`` drops (it is also what makes a retried batch harmless)."""
+    """Runs in the click thread: the day roll-ups and the rows in one transaction. A few
+    prepared statements serve every batch size. The last 16-row chunk is padded with copies
+    of its last row, which ``ON CONFLICT (id) DO NOTHING`` drops (it is also what makes a
+    retried batch harmless)."""
     if not rows:
         return
-    rows = list(rows)
-    rows += [rows[-1]] * (-len(rows) % CLICK_CHUNKS[-1])
+    rows = list({r[0]: r for r in rows}.values())  # one row per id
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # The roll-up looks up earlier clicks, so it goes first; should some rows already be
+        # stored (a caller sending them again), the batch is redone without them.
+        sqlite_write_rollups(conn, rows)
+        before = conn.total_changes
+        _insert_click_rows(conn, rows)
+        if conn.total_changes - before != len(rows):
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            rows = _unstored(conn, rows)
+            sqlite_write_rollups(conn, rows)
+            _insert_click_rows(conn, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _unstored(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    stored: set[str] = set()
+    for i in range(0, len(rows), 500):
+        chunk = [r[0] for r in rows[i : i + 500]]
+        marks = ", ".join("?" for _ in chunk)
+        stored.update(
+            r[0] for r in conn.execute(f"SELECT id FROM clicks WHERE id IN ({marks})", chunk)
+        )
+    return [r for r in rows if r[0] not in stored]
+
+
+def _insert_click_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    rows = rows + [rows[-1]] * (-len(rows) % CLICK_CHUNKS[-1])
     plan: list[tuple[int, list[list[Any]]]] = []
     start = 0
     for size in CLICK_CHUNKS:
@@ -339,15 +375,8 @@ def _write_clicks(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> 
         if chunks:
             plan.append((size, chunks))
         start = end
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for size, chunks in plan:
-            conn.executemany(_CLICK_INSERTS[size], chunks)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+    for size, chunks in plan:
+        conn.executemany(_CLICK_INSERTS[size], chunks)
 
 
 def split_statements(sql: str) -> list[str]:

@@ -49,6 +49,8 @@ async def _table_names(db: Engine) -> list[str]:
         rows = await db.fetch_all(
             "SELECT table_name AS name FROM information_schema.tables "
             "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relispartition "
+            "AND c.relname = table_name AND c.relnamespace = to_regnamespace(current_schema())) "
             "ORDER BY table_name"
         )
     return [r["name"] for r in rows if r["name"] not in SKIP]
@@ -244,4 +246,7 @@ async def import_store(db: Engine, inp: IO[str], *, batch: int = 2000) -> dict[s
                 raise TransferError(
                     f"{name}: {row and row['n']} rows after import, expected {expected}"
                 )
+    settle = getattr(db, "settle_click_partitions", None)
+    if settle is not None:  # PostgreSQL: imported months get their own click tables
+        await settle()
     return counts

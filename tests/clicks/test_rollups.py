@@ -1,0 +1,239 @@
+"""Issue 19: day roll-ups of clicks (``click_days``), on both engines.
+
+A hand-computed case through the writer's store path in several batches (a batch sent
+twice counts once), day edges (23:59:59.999999 and 00:00:00.000000), report facts over
+whole days, partial ranges and both at once, retention (fingerprints erased: the unique
+counts stay; raw clicks deleted: the day counts stay), the rebuild, and on PostgreSQL the
+migration of a populated clicks table to month partitions and an export/import between
+partitioned stores.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Running, make_settings
+from tracker.clicks import commands
+from tracker.store import open_store
+from tracker.store.click_days import split_range
+from tracker.store.migrate import migrations_dir
+from tracker.store.transfer import export_store
+
+D, D1, D2 = "2026-03-10", "2026-03-11", "2026-03-12"
+
+
+def _row(cid: str, at: str, link: str | None, creator: str | None, fp: str | None, bot: int = 0):  # type: ignore[no-untyped-def]
+    return (
+        cid, at, "s", link, creator, fp, "mobile", "iOS", "Safari", bot,
+        "crawler" if bot else None, 0, None, None, "GET", None, None,
+    )  # fmt: skip
+
+
+def _rows(l1: str, l2: str, creator: str) -> dict[int, tuple[Any, ...]]:
+    return {
+        1: _row("k1", f"{D}T10:05:00.000000Z", l1, creator, "A"),
+        2: _row("k2", f"{D}T10:40:00.000000Z", l1, creator, "A"),
+        3: _row("k3", f"{D}T11:10:00.000000Z", l1, creator, "A"),
+        4: _row("k4", f"{D}T23:59:59.999999Z", l1, creator, "B"),
+        5: _row("k5", f"{D1}T00:00:00.000000Z", l1, creator, "B"),
+        6: _row("k6", f"{D}T12:00:00.000000Z", l1, creator, "X", bot=1),
+        7: _row("k7", f"{D}T13:00:00.000000Z", l1, creator, None),
+        8: _row("k8", f"{D}T10:06:00.000000Z", l2, None, "A"),
+    }
+
+
+async def _seed(live: Running) -> tuple[str, str, str]:
+    store = live.store
+    creator = (await store.create_creator({"handle": "maya"}))["id"]
+    l1 = (
+        await store.create_link(
+            {"slug": "m1", "creator_id": creator, "destination": "https://shop.example.com/"}
+        )
+    )["id"]
+    l2 = (await store.create_link({"slug": "m2", "destination": "https://shop.example.com/"}))["id"]
+    r = _rows(l1, l2, creator)
+    for batch in ([1, 8, 6], [2, 3, 7], [4, 5], [1, 2]):  # the last one again: no change
+        await store.insert_clicks([r[i] for i in batch])
+    return creator, l1, l2
+
+
+def _figures(row: dict[str, Any]) -> tuple[int, int, int, int]:
+    return (row["clicks"], row["human_clicks"], row["unique_clicks"], row["unique_visitors"])
+
+
+async def _days(live: Running) -> dict[tuple[str, str], tuple[int, int, int, int]]:
+    rows = await live.store.db.fetch_all("SELECT * FROM click_days")
+    return {(r["day"], r["link_id"]): _figures(r) for r in rows}
+
+
+async def _facts(live: Running, start: str, end: str) -> dict[Any, tuple[int, int, int, int]]:
+    rows = await live.store.click_facts("creator", start, end, ())
+    return {r["key"]: _figures(r) for r in rows}
+
+
+def test_split_range() -> None:
+    z = "T00:00:00.000000Z"
+    assert split_range(f"{D}{z}", f"{D2}{z}") == ((D, D2), [])
+    assert split_range(f"{D}T12:00:00.000000Z", f"{D2}T06:00:00.000000Z") == (
+        (D1, D2),
+        [(f"{D}T12:00:00.000000Z", D1), (D2, f"{D2}T06:00:00.000000Z")],
+    )
+    assert split_range(f"{D}T12:00:00.000000Z", f"{D1}T01:00:00.000000Z") == (
+        None,
+        [(f"{D}T12:00:00.000000Z", f"{D1}T01:00:00.000000Z")],
+    )
+    assert split_range(f"{D1}{z}", f"{D}{z}") == (None, [])
+
+
+@pytest.mark.anyio
+async def test_hand_computed_day_rollups_and_report_ranges(live: Running) -> None:
+    creator, l1, l2 = await _seed(live)
+    # Day D on m1: clicks 1,2,3,4,6,7; human all but the bot; unique clicks A in hours 10
+    # and 11, B in hour 23, the click without a fingerprint; visitors A and B.
+    assert await _days(live) == {
+        (D, l1): (6, 5, 4, 2),
+        (D1, l1): (1, 1, 1, 1),
+        (D, l2): (1, 1, 1, 1),
+    }
+    z = "T00:00:00.000000Z"
+    # Whole days only (the roll-ups): A on D, B on D and again on D+1.
+    assert (await _facts(live, f"{D}{z}", f"{D2}{z}"))[creator] == (7, 6, 5, 3)
+    # Inside one day pair, no whole day: raw clicks 2-7.
+    assert (await _facts(live, f"{D}T10:30:00.000000Z", f"{D1}T00:00:00.500000Z"))[creator] == (
+        6,
+        5,
+        5,
+        3,
+    )
+    # Head edge D 12:00 -> midnight (raw: 4, 6, 7), whole day D+1 (roll-up: 5), tail edge.
+    assert (await _facts(live, f"{D}T12:00:00.000000Z", f"{D2}T06:00:00.000000Z"))[creator] == (
+        4,
+        3,
+        3,
+        2,
+    )
+    # The edges of a day: the last microsecond of D and the first of D+1.
+    assert (await _facts(live, f"{D}T23:59:59.999999Z", f"{D1}T00:00:00.000001Z"))[creator] == (
+        2,
+        2,
+        2,
+        2,
+    )
+    assert await commands.check(live.store) == []
+    stats = await live.store.link_stats(l1)
+    assert (stats["clicks"], stats["human_clicks"], stats["unique_visitors"]) == (7, 6, 3)
+    assert stats["last_click_at"] == f"{D1}T00:00:00.000000Z"
+    counts = await live.store.click_counts_by_creator([creator])
+    assert counts == {creator: 7}
+    daily = await live.store.daily_clicks(D, creator_id=creator)
+    assert [(d["day"], d["clicks"], d["human_clicks"]) for d in daily] == [
+        (D, 6, 5),
+        (D1, 1, 1),
+    ]
+
+
+@pytest.mark.anyio
+async def test_retention_keeps_rollups_and_rebuild_repairs(live: Running) -> None:
+    creator, _, _ = await _seed(live)
+    before = await _days(live)
+    await live.store.db.execute("UPDATE click_days SET clicks = 99 WHERE day = ?", (D,))
+    assert {d["figure"] for d in await commands.check(live.store)} == {"clicks"}
+    await commands.rebuild(live.store)
+    assert await _days(live) == before
+    # Fingerprints erased: unique counts cannot be recounted, so a rebuild keeps them.
+    await live.store.purge_click_fingerprints(f"{D2}T00:00:00.000000Z")
+    assert await live.store.db.fetch_all("SELECT * FROM click_visitors") == []
+    await commands.rebuild(live.store)
+    assert await _days(live) == before
+    assert await commands.check(live.store) == []
+    # Raw clicks of D deleted: the day's counts stay in the reports (whole days).
+    deleted = await live.store.purge_clicks(f"{D1}T08:00:00.000000Z")
+    assert deleted == 7
+    z = "T00:00:00.000000Z"
+    assert (await _facts(live, f"{D}{z}", f"{D2}{z}"))[creator] == (7, 6, 5, 3)
+    await commands.rebuild(live.store)  # only days that still hold raw clicks
+    assert await _days(live) == before
+
+
+@pytest.mark.anyio
+async def test_redirects_roll_up_end_to_end(live: Running) -> None:
+    creator = (await live.store.create_creator({"handle": "ana"}))["id"]
+    await live.store.create_link(
+        {"slug": "ana1", "creator_id": creator, "destination": "https://shop.example.com/"}
+    )
+    agents = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Version/17.4",
+        "Twitterbot/1.0",
+    )
+    for ua in (*agents, agents[0]):
+        await live.client.get("/ana1", headers={"user-agent": ua})
+    await live.flush()
+    totals = await live.store.panel_totals()
+    assert (totals["clicks"], totals["human_clicks"]) == (3, 2)
+    assert await commands.check(live.store) == []
+
+
+async def _migrate_until(settings: Any, tmp_path: Path, last: str) -> None:
+    partial = tmp_path / "migrations"
+    partial.mkdir()
+    for path in migrations_dir().glob("*.sql"):
+        if path.name[:4] <= last:
+            shutil.copy(path, partial / path.name)
+    from tracker.store import open_engine
+    from tracker.store.migrate import migrate
+
+    engine = await open_engine(settings)
+    try:
+        await migrate(engine, partial)
+    finally:
+        await engine.close()
+
+
+@pytest.mark.anyio
+async def test_postgres_partitions_a_populated_table(tmp_path: Path, pg_schema_url: str) -> None:
+    settings = make_settings(tmp_path, pg_schema_url)
+    await _migrate_until(settings, tmp_path, "0070")
+    store = await open_store(settings, migrate=False)
+    try:
+        rows = [
+            _row(
+                f"p{i}",
+                f"2026-0{1 + i % 2}-1{i % 9}T0{i % 10}:00:00.000000Z",
+                "lk",
+                "cr",
+                f"f{i % 3}",
+            )
+            for i in range(40)
+        ]
+        await store.insert_clicks(rows)  # the unpartitioned table, as before 0071
+        assert await store.migrate() == ["0071"]
+        parts = await store.db.fetch_all(
+            "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'clicks' "
+            "AND p.relnamespace = to_regnamespace(current_schema())"
+        )
+        names = {r["name"] for r in parts}
+        assert {"clicks_2026_01", "clicks_2026_02", "clicks_default"} <= names
+        count = await store.db.fetch_one("SELECT COUNT(*) AS n FROM clicks_2026_01")
+        assert count is not None and count["n"] == 20
+        assert await commands.check(store) == []
+        # A batch of a month without its table: the writer makes it (and the next) first.
+        await store.insert_clicks([_row("q1", "2030-05-01T00:00:00.000000Z", "lk", "cr", "f")])
+        default = await store.db.fetch_one("SELECT COUNT(*) AS n FROM clicks_default")
+        assert default is not None and default["n"] == 0
+        # Export (partitions are not tables of their own) and import into a new store.
+        out = io.StringIO()
+        counts = await export_store(store.db, out)
+        assert "clicks_2026_01" not in counts and counts["clicks"] == 41
+        assert counts["click_days"] > 0 and counts["click_visitors"] > 0
+        # Retention drops whole months (2026-01), then deletes the rest before the day.
+        deleted = await store.purge_clicks("2026-02-14T12:00:00.000000Z")
+        assert deleted == 20 + sum(1 for r in rows if "2026-02" in r[1] and r[1] < "2026-02-14")
+        assert await store.db.fetch_one("SELECT to_regclass('clicks_2026_01') AS t") == {"t": None}
+    finally:
+        await store.close()

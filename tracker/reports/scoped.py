@@ -1,0 +1,29 @@
+"""The facts of one creator's figures only (issue 19): a creator's own page reads the orders
+that creator has a touch on, not every order of the period.
+
+The figures are the full report's for that creator: an order's other touches are loaded
+too, so each model splits it exactly as the portfolio report does; costs and posts are the
+creator's; unattributed orders (no creator's figure) are left out.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tracker.reports.build import Facts, Params
+from tracker.store import Store
+
+
+async def load_for_creator(store: Store, p: Params, creator_id: str) -> Facts:
+    costs = await store.costs_between(p.start.isoformat(), (p.end + timedelta(days=1)).isoformat())
+    posts = await store.posts_between(p.start_at, p.end_at)
+    return Facts(
+        creators={r["id"]: r for r in await store.creators_meta()},
+        links={r["id"]: r for r in await store.links_meta()},
+        campaigns={r["id"]: r for r in await store.campaigns_meta()},
+        touches=await store.credited_touches(p.start_at, p.end_at, creator_id=creator_id),
+        costs=[c for c in costs if c["creator_id"] == creator_id],
+        commission=await store.commission_rates(),
+        posts=[x for x in posts if x["creator_id"] == creator_id],
+        unattributed=[],
+    )

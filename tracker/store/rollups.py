@@ -1,0 +1,172 @@
+"""Daily roll-ups of clicks (issue 19): one ``click_days`` row per (UTC day, link).
+
+Kept by the click writer inside the click batch's own transaction (``SQLiteEngine``'s click
+thread calls ``sqlite_write_rollups``; PostgreSQL runs ``PG_CLICKS_AND_ROLLUPS``, the insert
+and the roll-up in one statement), so a crash leaves both or neither. Definitions are in
+migration 0070 and the README ("History at scale").
+
+Unique counts are exact per (day, link): ``click_visitors`` holds, per day, link and
+fingerprint of a human click, a 24-bit mask of the clock hours it was seen in. A batch's
+visitor whose key is new adds one unique visitor; every hour bit it sets for the first
+time adds one unique click. Each visitor of a batch is one upsert that returns the mask
+the row had before it (``prev``). It holds fingerprints, so retention erases its days with the clicks'
+fingerprints; the day's counts stay. Its error: none within a (day, link); over a range,
+a visitor is counted once per day and link (the README's definition).
+
+PostgreSQL with several nodes: ``prev`` is read under the row lock, so two nodes adding
+the same visitor at once count it once. Rows are upserted in key order, so concurrent batches never deadlock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from tracker.store.engine import CLICK_COLUMNS
+
+_ID, _AT, _LINK, _CREATOR, _FP, _BOT = (
+    CLICK_COLUMNS.index(c) for c in ("id", "at", "link_id", "creator_id", "fingerprint", "is_bot")
+)
+
+#: Add a batch's counts to the day rows (additive, so concurrent writers never lose one).
+ROLLUP_UPSERT = (
+    "INSERT INTO click_days (day, link_id, creator_id, clicks, human_clicks, unique_clicks, "
+    "unique_visitors, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (day, link_id) DO UPDATE SET clicks = click_days.clicks + excluded.clicks, "
+    "human_clicks = click_days.human_clicks + excluded.human_clicks, "
+    "unique_clicks = click_days.unique_clicks + excluded.unique_clicks, "
+    "unique_visitors = click_days.unique_visitors + excluded.unique_visitors, "
+    "last_at = CASE WHEN excluded.last_at > click_days.last_at "
+    "THEN excluded.last_at ELSE click_days.last_at END"
+)
+
+#: Add a visitor's hours; ``prev`` keeps the mask before (read back on PostgreSQL).
+VISITOR_UPSERT = (
+    "INSERT INTO click_visitors (day, link_id, fingerprint, hours, prev) VALUES (?, ?, ?, ?, 0) "
+    "ON CONFLICT (day, link_id, fingerprint) DO UPDATE SET prev = click_visitors.hours, "
+    "hours = click_visitors.hours | excluded.hours"
+)
+
+
+_VISITOR_RETURNING = VISITOR_UPSERT + " RETURNING prev"
+
+
+class _Day:
+    __slots__ = ("clicks", "creator", "human", "last", "uclicks", "visitors")
+
+    def __init__(self, creator: str | None, at: str) -> None:
+        self.creator, self.last = creator, at
+        self.clicks = self.human = self.uclicks = self.visitors = 0
+
+
+def _group(
+    rows: Sequence[tuple[Any, ...]],
+) -> tuple[dict[tuple[str, str], _Day], dict[tuple[str, str, str], int]]:
+    """Per (day, link): counts; per (day, link, fingerprint) of a human click: a bit per
+    clock hour it was seen in this batch."""
+    days: dict[tuple[str, str], _Day] = {}
+    visitors: dict[tuple[str, str, str], int] = {}
+    for r in rows:
+        link = r[_LINK]
+        if link is None:
+            continue
+        at = r[_AT]
+        day = at[:10]
+        d = days.get((day, link))
+        if d is None:
+            d = days[(day, link)] = _Day(r[_CREATOR], at)
+        d.clicks += 1
+        d.last = max(d.last, at)
+        if r[_BOT]:
+            continue
+        d.human += 1
+        fp = r[_FP]
+        if fp is None:
+            d.uclicks += 1
+        else:
+            key = (day, link, fp)
+            visitors[key] = visitors.get(key, 0) | (1 << int(at[11:13]))
+    return days, visitors
+
+
+def sqlite_write_rollups(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Inside the click batch's transaction: add the batch to ``click_visitors`` (one
+    upsert per visitor, returning its mask before) and ``click_days``."""
+    days, visitors = _group(rows)
+    upsert = conn.execute
+    for key, hours in visitors.items():
+        (before,) = upsert(_VISITOR_RETURNING, (*key, hours)).fetchone()
+        new = hours & ~before
+        if new:
+            d = days[(key[0], key[1])]
+            d.uclicks += new.bit_count()
+            d.visitors += 0 if before else 1
+    conn.executemany(ROLLUP_UPSERT, _params(days))
+
+
+def _params(days: dict[tuple[str, str], _Day]) -> list[tuple[Any, ...]]:
+    return [
+        (day, link, d.creator, d.clicks, d.human, d.uclicks, d.visitors, d.last)
+        for (day, link), d in days.items()
+    ]
+
+
+_PG_TYPES = {"is_bot": "int", "is_prefetch": "int"}
+
+#: PostgreSQL: the batch (one array per column) inserted and rolled up in ONE statement,
+#: one round trip. The visitors' upsert returns each mask before it (``prev``, read under
+#: the row's lock), so concurrent nodes never count one visitor twice.
+PG_CLICKS_AND_ROLLUPS = (
+    "WITH b AS (SELECT * FROM unnest("
+    + ", ".join(f"${i + 1}::{_PG_TYPES.get(c, 'text')}[]" for i, c in enumerate(CLICK_COLUMNS))
+    + f") AS b ({', '.join(CLICK_COLUMNS)})), "
+    f"ins AS (INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) SELECT * FROM b "
+    "ON CONFLICT DO NOTHING RETURNING at, link_id, creator_id, fingerprint, is_bot, id), "
+    "n AS (SELECT substr(at, 1, 10) AS day, link_id, creator_id, fingerprint, is_bot, at, id "
+    "FROM ins WHERE link_id IS NOT NULL), "
+    "h AS (SELECT day, link_id, fingerprint, "
+    "bit_or(CAST(1 AS BIGINT) << CAST(substr(at, 12, 2) AS INT)) AS hours FROM n "
+    "WHERE is_bot = 0 AND fingerprint IS NOT NULL GROUP BY day, link_id, fingerprint), "
+    "up AS (INSERT INTO click_visitors (day, link_id, fingerprint, hours, prev) "
+    "SELECT day, link_id, fingerprint, hours, 0 FROM h ORDER BY day, link_id, fingerprint "
+    + VISITOR_UPSERT.split(" VALUES (?, ?, ?, ?, 0) ", 1)[1]
+    + " RETURNING day, link_id, hours, prev), "
+    "u AS (SELECT day, link_id, SUM(CASE WHEN prev = 0 THEN 1 ELSE 0 END) AS visitors, "
+    "SUM(length(replace(CAST(CAST(hours & ~prev AS bit(24)) AS TEXT), '0', ''))) AS uclicks "
+    "FROM up GROUP BY day, link_id), "
+    "a AS (SELECT day, link_id, (array_agg(creator_id ORDER BY at, id))[1] AS creator, "
+    "COUNT(*) AS clicks, SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END) AS human, "
+    "SUM(CASE WHEN is_bot = 0 AND fingerprint IS NULL THEN 1 ELSE 0 END) AS nofp, "
+    "MAX(at) AS last_at FROM n GROUP BY day, link_id) "
+    "INSERT INTO click_days (day, link_id, creator_id, clicks, human_clicks, unique_clicks, "
+    "unique_visitors, last_at) SELECT a.day, a.link_id, a.creator, a.clicks, a.human, "
+    "a.nofp + COALESCE(u.uclicks, 0), COALESCE(u.visitors, 0), a.last_at FROM a "
+    "LEFT JOIN u ON u.day = a.day AND u.link_id = a.link_id "
+    "ORDER BY a.day, a.link_id " + ROLLUP_UPSERT.split(" VALUES (?, ?, ?, ?, ?, ?, ?, ?) ", 1)[1]
+)
+
+#: A day's roll-up recounted from the raw clicks (the rebuild, the reports' partial edges
+#: use the same expressions over any range): the definitions of migration 0070.
+RECOUNT_COLUMNS = (
+    "COUNT(*) AS clicks, SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END) AS human_clicks, "
+    "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || COALESCE(c.fingerprint, c.id) || '|' || substr(c.at, 1, 13) END) "
+    "AS unique_clicks, COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || c.fingerprint || '|' || substr(c.at, 1, 10) END) "
+    "AS unique_visitors"
+)
+
+#: The hour bit of ``c.at`` in SQL both engines run (no shift operator in common).
+HOUR_BIT = (
+    "CAST(1 AS BIGINT) * (CASE substr(c.at, 12, 2) "
+    + " ".join(f"WHEN '{h:02d}' THEN {1 << h}" for h in range(23))
+    + f" ELSE {1 << 23} END)"
+)
+
+#: A day's visitor set recounted from the raw clicks (params: day, day + 'U').
+REBUILD_VISITORS = (
+    "INSERT INTO click_visitors (day, link_id, fingerprint, hours, prev) "
+    "SELECT day, link_id, fingerprint, SUM(bit), 0 FROM (SELECT DISTINCT "
+    f"substr(c.at, 1, 10) AS day, c.link_id, c.fingerprint, {HOUR_BIT} AS bit FROM clicks c "
+    "WHERE c.at >= ? AND c.at < ? AND c.link_id IS NOT NULL AND c.is_bot = 0 "
+    "AND c.fingerprint IS NOT NULL) x GROUP BY day, link_id, fingerprint"
+)
