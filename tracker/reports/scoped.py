@@ -23,7 +23,11 @@ async def load_for_creator(store: Store, p: Params, creator_id: str) -> Facts:
         campaigns={r["id"]: r for r in await store.campaigns_meta()},
         touches=await store.credited_touches(p.start_at, p.end_at, creator_id=creator_id),
         costs=[c for c in costs if c["creator_id"] == creator_id],
-        commission=await store.commission_rates(),
+        commission=[
+            c
+            for c in await store.ledger_commission(p.start_at, p.end_at)
+            if c["creator_id"] == creator_id
+        ],
         posts=[x for x in posts if x["creator_id"] == creator_id],
         unattributed=[],
     )
