@@ -223,13 +223,7 @@ async def build(
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
     click_rows = (
         await store.click_facts(
-            dimension,
-            p.start_at,
-            p.end_at,
-            p.tiers,
-            distinct=distinct,
-            unique_clicks=unique_clicks,
-            where=p.where,
+            dimension, *p.click_span, distinct=distinct, unique_clicks=unique_clicks, where=p.where
         )
         if clicks
         else []

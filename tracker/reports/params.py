@@ -49,6 +49,11 @@ class Params:
     def end_at(self) -> str:
         return f"{(self.end + timedelta(days=1)).isoformat()}T00:00:00.000000Z"
 
+    @property
+    def click_span(self) -> tuple[str, str, tuple[tuple[str, int], ...]]:
+        """(start, end, tiers): what every click-facts read takes first."""
+        return self.start_at, self.end_at, self.tiers
+
     def keeps(self, touch: Any) -> bool:
         """Whether a credit (or touch row) passes the click filters."""
         for column, value in self.where:
