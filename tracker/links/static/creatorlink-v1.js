@@ -12,7 +12,8 @@
   var days = parseInt(data.days, 10);
   if (!(days > 0 && days <= 3650)) days = 30;
   var cart = data.cart === undefined ? "/cart/update.js" : data.cart;
-  if (cart && cart.charAt(0) !== "/") cart = "";  /* same origin only */
+  /* a path on this shop only: not "//host" or "/\host", which browsers read as another host */
+  if (cart && (cart.charAt(0) !== "/" || cart.charAt(1) === "/" || cart.charAt(1) === "\\")) cart = "";
   var valid = /^[A-Za-z0-9_-]{16}$/;
 
   function readCookie(name) {
