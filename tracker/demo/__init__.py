@@ -457,7 +457,7 @@ async def _costs(
 async def _posts(
     store: Any, rng: random.Random, creators: list[dict[str, Any]], start: datetime, now: datetime
 ) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in creators:
         for _ in range(rng.choice((1, 2, 2, 3))):
             followers = int(c["followers"])
@@ -479,6 +479,8 @@ async def _posts(
                 "impressions": int(reach * rng.uniform(1.1, 2.0)),
                 "followers_at_post": followers,
             }
+            if len(rows) % 25 == 24:  # bought likes, for the authentic-engagement page
+                data["likes"] *= 8
             rows.append(await cost_service.post_row(store, validate(schemas.PostIn, data)))
     return len(await store.add_posts(rows))
 
