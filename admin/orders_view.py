@@ -177,10 +177,10 @@ async def order_detail(request: Request) -> Response:
     credit_rows = [
         {
             "creator": who,
-            **{m: shares[m].get(who) for m in credit.MODELS},
+            **{m: shares[m].get(who) for m in credit.ORDER_MODELS},
             **{
                 f"{m}_amount": money.major(round(net * shares[m].get(who, 0)), currency)
-                for m in credit.MODELS
+                for m in credit.ORDER_MODELS
             },
         }
         for who in creators
@@ -210,7 +210,7 @@ async def order_detail(request: Request) -> Response:
         codes=json.loads(order["codes"] or "[]"),
         touches=touches,
         credit_rows=credit_rows,
-        models={m: MODEL_LABELS.get(m, m) for m in credit.MODELS},
+        models={m: MODEL_LABELS.get(m, m) for m in credit.ORDER_MODELS},
         refunds=[
             {**r, "amount": money.major(int(r["amount_minor"]), r["currency"])} for r in refunds
         ],

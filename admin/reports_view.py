@@ -34,6 +34,7 @@ MODEL_LABELS = {
     "linear": "Linear",
     "position": "Position-based (40/20/40)",
     "time_decay": "Time decay",
+    "data_driven": "Data-driven (Markov removal effect)",
 }
 
 METRICS = [

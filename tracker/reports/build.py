@@ -15,13 +15,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tracker.attribution import datadriven
+from tracker.attribution.collab import Collabs, expand
 from tracker.attribution.credit import MODELS, Credited, credits, split
 from tracker.attribution.rules import best_of
 from tracker.attribution.touches import within_lookback
 from tracker.catalogue.creators import tier_for
 from tracker.core import clock
 from tracker.core.errors import BadRequest
-from tracker.reports import roi
+from tracker.reports import paths, roi, survey
 from tracker.settings import Settings
 from tracker.store import Store
 from tracker.store.engine import Row
@@ -62,6 +64,9 @@ class Params:
     rates: dict[str, float] = field(default_factory=dict)
     tiers: tuple[tuple[str, int], ...] = ()
     policy: str = "code"  # TRACKER_CONFLICT_POLICY, for the winner fallback
+    min_conversions: int = 300  # TRACKER_DATA_DRIVEN_MIN_CONVERSIONS
+    survey_credit: str = "off"  # TRACKER_SURVEY_CREDIT
+    survey_min_score: int = 85
 
     @property
     def start_at(self) -> str:
@@ -105,6 +110,9 @@ def params_from(query: dict[str, str], settings: Settings) -> Params:
         settings.fx_rates,
         settings.tiers,
         settings.conflict_policy,
+        settings.data_driven_min_conversions,
+        settings.survey_credit,
+        settings.survey_min_score,
     )
 
 
@@ -120,21 +128,34 @@ class Facts:
     commission: list[Row]
     posts: list[Row]
     unattributed: list[Row]
+    collabs: Collabs = field(default_factory=Collabs)
+    fit: datadriven.Fit | None = None  # the data-driven model, when it is the report's
+
+    @property
+    def weights(self) -> dict[str, float] | None:
+        return self.fit.weights if self.fit else None
 
 
 async def load(store: Store, p: Params) -> Facts:
-    return Facts(
+    touches = await store.credited_touches(p.start_at, p.end_at)
+    facts = Facts(
         creators={r["id"]: r for r in await store.creators_meta()},
         links={r["id"]: r for r in await store.links_meta()},
         campaigns={r["id"]: r for r in await store.campaigns_meta()},
-        touches=await store.credited_touches(p.start_at, p.end_at),
+        touches=touches,
         costs=await store.costs_between(
             p.start.isoformat(), (p.end + timedelta(days=1)).isoformat()
         ),
         commission=await store.commission_rates(),
         posts=await store.posts_between(p.start_at, p.end_at),
         unattributed=await store.unattributed_orders(p.start_at, p.end_at),
+        collabs=Collabs.of_rows(await store.list_collabs()),
     )
+    if p.survey_credit == "unattributed":
+        await survey.add_survey_touches(store, p, facts)
+    if p.model == "data_driven":
+        facts.fit = await paths.fit(store, p, facts.touches)
+    return facts
 
 
 @dataclass
@@ -152,13 +173,19 @@ class Credit:
     placed_at: str
     counted: bool  # the order counts as an order (not cancelled, not fully refunded)
     via_click: bool  # this touch is a click id or a fingerprint match
+    method: str = "code"
+    code: str | None = None
+    collab_id: str | None = None  # split from a collaboration's link or code
 
 
-def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]]:
+def order_credits(
+    touches: list[Row], p: Params, facts: Facts | None = None
+) -> tuple[list[Credit], set[str]]:
     """Apply the model to each order's touches; return credits and unconverted currencies.
 
     An order's net revenue is converted and rounded once, then split over its touches with
-    ``credit.split`` so the shares of every order add up to it exactly."""
+    ``credit.split`` so the shares of every order add up to it exactly; a touch through a
+    collaboration is then split over its members (``collab.expand``), exactly too."""
     by_order: dict[str, list[Row]] = defaultdict(list)
     for t in touches:
         by_order[t["order_id"]].append(t)
@@ -191,7 +218,9 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
             )
             for r in kept
         ]
-        shares = credits(touch_objs, p.model, placed, p.half_life_days)
+        shares = credits(
+            touch_objs, p.model, placed, p.half_life_days, facts.weights if facts else None
+        )
         amounts = split(round(net), shares)
         counted = bool(rows[0].get("counted", 1))
         for r, share, amount in zip(kept, shares, amounts, strict=True):
@@ -208,9 +237,11 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
                     placed,
                     counted,
                     r["method"] in ("click", "fingerprint"),
+                    r["method"],
+                    r.get("code"),
                 )
             )
-    return out, missing
+    return (expand(out, facts.collabs) if facts else out), missing
 
 
 def _key(
@@ -246,6 +277,7 @@ def _empty() -> dict[str, Any]:
         "click_orders": 0,
         "code_only_orders": 0,
         "revenue_minor": 0,
+        "collab_revenue_minor": 0,
         "new_customers": 0.0,
         "cost_minor": 0.0,
         **{f"cost_{k}_minor": 0.0 for k in COST_KINDS},
@@ -270,7 +302,7 @@ async def build(
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
-    credits_, missing = order_credits(facts.touches, p)
+    credits_, missing = order_credits(facts.touches, p, facts)
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
     for c in await store.click_facts(dimension, p.start_at, p.end_at, p.tiers, distinct=distinct):
         row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
@@ -303,7 +335,12 @@ async def build(
         "totals": _finish("total", summed, "total", facts, p),
         "unconverted_currencies": sorted(missing),
         "unattributed": _unattributed(facts, p),
+        **({"data_driven": paths.describe(facts.fit, _labels(facts))} if facts.fit else {}),
     }
+
+
+def _labels(facts: Facts) -> dict[str, str]:
+    return {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
 
 
 def _add_credits(
@@ -327,6 +364,7 @@ def _add_credits(
             row["new_customers"] += cr.share if cr.new_customer else 0.0
             reached[(cr.order_id, key)] = reached.get((cr.order_id, key), False) or cr.via_click
         row["revenue_minor"] += cr.revenue
+        row["collab_revenue_minor"] += cr.revenue if cr.collab_id else 0
         rate = rates.get((cr.creator_id, cr.campaign_id)) or rates.get((cr.creator_id, None))
         if rate:
             commission = cr.revenue * rate / 10_000
@@ -494,7 +532,7 @@ async def daily(
         if key is None or c["key"] == key:
             days[c["day"]]["clicks"] += c["clicks"]
             days[c["day"]]["human_clicks"] += c["human_clicks"]
-    credits_, _ = order_credits(facts.touches, p)
+    credits_, _ = order_credits(facts.touches, p, facts)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
         if (
@@ -532,6 +570,7 @@ CSV_COLUMNS = (
     "click_orders",
     "code_only_orders",
     "revenue_minor",
+    "collab_revenue_minor",
     "new_customers",
     "conversion_rate",
     "aov_minor",

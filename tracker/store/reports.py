@@ -89,7 +89,8 @@ class ReportQueries(StoreBase):
     async def credited_touches(self, start: str, end: str) -> list[Row]:
         """Matched touches of orders placed in [start, end), with whether the order counts."""
         return await self.db.fetch_all(
-            "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.at, t.winner, "
+            "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.code, t.at, "
+            "t.winner, "
             "t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
             "o.customer_hash, o.counted "
             "FROM touches t JOIN orders o ON o.id = t.order_id "

@@ -60,6 +60,7 @@ class OrderPayload(BaseModel):
     customer_email: Annotated[str, StringConstraints(max_length=254)] | None = None
     new_customer: bool | None = None
     refunds: list[RefundPayload] = Field(default_factory=list, max_length=100)
+    survey_answer: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 def check_secret(secret: str) -> str:
@@ -117,6 +118,7 @@ def to_order(p: OrderPayload, click_param: str) -> Order:
         landing_site=p.landing_url,
         customer_email=p.customer_email,
         new_customer=p.new_customer,
+        survey_answer=p.survey_answer,
     )
 
 
