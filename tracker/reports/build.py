@@ -207,19 +207,12 @@ def order_credits(
         if net is None:
             missing.add(rows[0]["currency"])
             continue
-        touch_objs = [
-            Credited(
-                r["creator_id"],
-                r["at"],
-                bool(r["winner"]),
-                r["campaign_id"],
-                r["link_id"],
-                r["method"],
-            )
-            for r in kept
-        ]
         shares = credits(
-            touch_objs, p.model, placed, p.half_life_days, facts.weights if facts else None
+            [_credited(r) for r in kept],
+            p.model,
+            placed,
+            p.half_life_days,
+            facts.weights if facts else None,
         )
         amounts = split(round(net), shares)
         counted = bool(rows[0].get("counted", 1))
@@ -242,6 +235,12 @@ def order_credits(
                 )
             )
     return (expand(out, facts.collabs) if facts else out), missing
+
+
+def _credited(r: Row) -> Credited:
+    return Credited(
+        r["creator_id"], r["at"], bool(r["winner"]), r["campaign_id"], r["link_id"], r["method"]
+    )
 
 
 def _key(
