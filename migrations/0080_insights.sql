@@ -24,4 +24,3 @@ CREATE TABLE collab_shares (
 -- "How did you hear about us?": the shopper's answer, cropped to 120 characters with
 -- e-mail addresses and long digit runs (phones) removed; matched to creators at read time.
 ALTER TABLE orders ADD COLUMN survey_answer TEXT;
-CREATE INDEX orders_fingerprint ON orders (fingerprint, placed_at);

@@ -82,7 +82,9 @@ def test_curves_from_counts() -> None:
     c = curves(rows, {"fp1": 1000.0, "fp2": 500.0})
     one = c["*"]["creators"][0]
     assert (one["visitors"], one["buyers"], one["revenue_minor"]) == (9, 1, 1000)
-    assert one["conversion_rate"] == pytest.approx(1 / 9) and one["revenue_per_visitor_minor"] == 111
+    assert (
+        one["conversion_rate"] == pytest.approx(1 / 9) and one["revenue_per_visitor_minor"] == 111
+    )
     assert c["*"]["creators"][1]["label"] == "10+"
     assert [p["level"] for p in c["*"]["clicks"]] == [1, 2, 10]
     assert c["micro"]["creators"][0]["buyers"] == 1
