@@ -67,7 +67,7 @@ def test_no_saturation_while_still_rising() -> None:
 
 
 def test_thin_levels_are_ignored() -> None:
-    pts = _curve([0.05, 0.15, 0.25, 0.25], 600) + [point(5, 5, 5, 0)]  # 5 visitors, all bought
+    pts = [*_curve([0.05, 0.15, 0.25, 0.25], 600), point(5, 5, 5, 0)]  # 5 visitors, all bought
     assert saturation(pts)["level"] == 3
     assert saturation(pts[:1])["level"] is None
 
