@@ -28,6 +28,7 @@ from admin import (
     costs_view,
     events_view,
     imports_view,
+    journeys_view,
     orders_view,
     pages,
     portfolio_view,
@@ -158,6 +159,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/shops/{ref:str}/pixel", G(commerce.set_pixel), methods=["POST"]),
         Route("/shops/{ref:str}/status", G(commerce.set_shop_status), methods=["POST"]),
         *events_view.routes(G),
+        *journeys_view.routes(G),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS

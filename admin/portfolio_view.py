@@ -27,6 +27,7 @@ SECTIONS = (
     ("overlap", "Audience overlap", "/portfolio/overlap"),
     ("leaks", "Code leaks", "/portfolio/leaks"),
     ("advice", "Recommendations", "/portfolio/advice"),
+    ("journeys", "Journeys", "/journeys"),  # admin/journeys_view.py (issue 20)
 )
 
 

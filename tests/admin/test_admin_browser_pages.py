@@ -37,6 +37,10 @@ PAGES = [
     ("overlap", "/admin/portfolio/overlap"),
     ("leaks", "/admin/portfolio/leaks"),
     ("advice", "/admin/portfolio/advice"),
+    ("journeys", "/admin/journeys"),
+    ("exposure", "/admin/journeys/exposure"),
+    ("collabs", "/admin/journeys/collabs"),
+    ("survey", "/admin/journeys/survey"),
 ]
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 MEASURE = """() => ({
