@@ -9,6 +9,9 @@ WooCommerce and the generic postback, and an exposure curve saturating at 3 crea
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Running, make_settings, running
+from tests.conftest import ROOT, Running, make_settings, running, server_env
 from tests.postback_helpers import (
     SHOPIFY_SECRET,
     WOO_BODY,
@@ -270,8 +273,6 @@ async def test_survey_answers_from_every_source(live: Running, auth: dict[str, s
     r = await c.post("/postbacks/shopify/demo", content=body, headers=shopify_headers(body))
     assert r.status_code == 200, r.text
 
-    import json
-
     wdata = json.loads(WOO_BODY)
     wdata["date_created_gmt"] = wdata["date_modified_gmt"] = now[:19]
     wdata["meta_data"] = [{"id": 1, "key": "hdyhau", "value": "@Jane.Doe (her reel)"}]
@@ -368,3 +369,48 @@ async def test_exposure_curve_finds_the_planted_saturation(
     assert got["tiers"]["micro"]["saturation_creators"]["level"] == 3  # every creator is micro
     r = await live.client.get("/api/v1/reports/exposure?start=2026-13-01", headers=auth)
     assert r.status_code == 400
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_collabs_and_insights(tmp_path: Path, database_url: str) -> None:
+    env = server_env(tmp_path, database_url)
+    assert _cli(env, "demo", "--creators", "6", "--orders", "20").returncode == 0
+    handles = [line.split()[1] for line in _cli(env, "creator", "list").stdout.splitlines()[1:3]]
+    slug = _cli(env, "link", "list", "--limit", "1").stdout.splitlines()[1].split()[1]
+    bad = _cli(env, "collabs", "add", "Duo", "--link", slug, "--share", f"{handles[0]}=60",
+               "--share", f"{handles[1]}=30")  # fmt: skip
+    assert bad.returncode == 1
+    assert (
+        bad.stderr.strip()
+        == "error: shares: shares must sum to 10000 basis points (100%), not 9000"
+    )
+    bad = _cli(env, "collabs", "add", "Duo", "--link", slug, "--share", f"{handles[0]}=60.005",
+               "--share", f"{handles[1]}=40")  # fmt: skip
+    assert bad.returncode == 1 and "up to 2 decimals" in bad.stderr
+    out = _cli(env, "collabs", "add", "Duo", "--link", slug, "--share", f"@{handles[0]}=33.34",
+               "--share", f"{handles[1]}=66.66")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [s["share_bp"] for s in json.loads(out.stdout)["shares"]] == [6666, 3334]
+    report = json.loads(_cli(env, "insights", "collabs", "--model", "linear").stdout)
+    row = report["rows"][0]
+    assert (
+        row["label"] == "Duo"
+        and sum(m["revenue_minor"] for m in row["members"]) == row["revenue_minor"]
+    )
+    fit = json.loads(_cli(env, "insights", "data-driven").stdout)
+    assert fit["fallback"] and fit["threshold"] == 300
+    table = _cli(env, "report", "creator", "--model", "data_driven")
+    assert table.returncode == 0 and "model data_driven" in table.stdout
