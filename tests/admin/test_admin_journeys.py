@@ -13,7 +13,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_journeys_pages_match_the_api(live: Running) -> None:
-    await demo.load(live.app, creators=20, orders=80)
+    await demo.load(live.app, creators=8, orders=30)
     auth = await live.token()
     csrf = await logged_in(live)
     c = live.client
@@ -23,7 +23,7 @@ async def test_journeys_pages_match_the_api(live: Running) -> None:
     assert page.status_code == 200
     portfolio = await c.get("/admin/portfolio")
     assert 'href="/admin/journeys"' in portfolio.text  # reached from the Portfolio page
-    assert fit["fallback"] and fit["reason"] in page.text.replace("&#39;", "'")  # 80 < 300
+    assert fit["fallback"] and fit["reason"] in page.text.replace("&#39;", "'")  # 30 < 300
 
     exposure = (await c.get("/api/v1/reports/exposure", headers=auth)).json()
     page = await c.get("/admin/journeys/exposure")

@@ -89,3 +89,13 @@ def test_expand_splits_collab_touches_only() -> None:
     ]
     assert sum(c.revenue for c in out) == 10_001
     assert sum(c.share for c in out) == pytest.approx(1.0)
+
+
+def test_cli_share_percentages() -> None:
+    from tracker.core.errors import Unprocessable
+    from tracker.reports.commands import share_bp
+
+    assert share_bp("@maya=33.34") == ("@maya", 3334) and share_bp("bob=60%") == ("bob", 6000)
+    for bad in ("maya=60.005", "maya", "=50", "maya=lots"):
+        with pytest.raises(Unprocessable):
+            share_bp(bad)

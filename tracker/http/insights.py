@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker import schemas
+from tracker.core.errors import BadRequest
 from tracker.http.common import authenticate, read_json, state
 from tracker.http.openapi import REF, Op, Param, doc
 from tracker.http.reports import REPORT_QUERY
@@ -83,8 +84,10 @@ async def exposure_report(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     p = reports.params_from(dict(request.query_params), st.settings)
-    raw = request.query_params.get("min_visitors", "")
-    least = int(raw) if raw.isdigit() and 1 <= int(raw) <= 1_000_000 else exposure.MIN_VISITORS
+    raw = request.query_params.get("min_visitors") or str(exposure.MIN_VISITORS)
+    if not (raw.isdigit() and 1 <= int(raw) <= 1_000_000):
+        raise BadRequest("min_visitors: a whole number 1..1000000")
+    least = int(raw)
     return JSONResponse(await exposure.report(st.store, p, least))
 
 
