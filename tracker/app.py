@@ -21,20 +21,19 @@ from starlette.types import Receive, Scope, Send
 from tracker import guests
 from tracker.clicks.orphans import OrphanCounter
 from tracker.clicks.writer import ClickWriter
-from tracker.commissions.ledger import CommissionJob
+from tracker.commissions.ledger import commission_job
 from tracker.core.errors import Rejected
 from tracker.events.worker import EventWorker
 from tracker.fraud.rules import Policy as FraudPolicy
-from tracker.http.accesslog import AccessLogMiddleware
+from tracker.http.accesslog import AccessLogMiddleware, redact_server_logs
 from tracker.http.connections import AddressGate, InFlightGateMiddleware
 from tracker.http.errors import on_rejected, on_starlette_http
 from tracker.http.limits import BodyLimitMiddleware, HeaderLimitMiddleware
-from tracker.http.logredact import redact_access_logs
 from tracker.http.ratelimit import RateLimiter, RateLimitMiddleware
 from tracker.http.routes import routes as core_routes
 from tracker.links.cache import LinkCache
 from tracker.links.redirect import RedirectMiddleware
-from tracker.orders.rematch import RematchJob
+from tracker.orders.rematch import rematch_job
 from tracker.retention import RetentionJob
 from tracker.settings import Settings
 from tracker.state import AppState
@@ -91,7 +90,7 @@ def _lifespan(
             await state.cache.close()
             await state.store.close()
             raise
-        redact_access_logs()
+        redact_server_logs()
         if freeze_heap:
             gc.collect()
             gc.freeze()
@@ -111,9 +110,9 @@ def _lifespan(
         state.store.fraud_policy = FraudPolicy.from_settings(settings)
         state.events = EventWorker(state.store, settings)
         state.events.start()
-        commissions = CommissionJob(state.store, settings)
+        commissions = commission_job(state.store, settings)
         commissions.start()
-        rematching = RematchJob(state.store, settings)
+        rematching = rematch_job(state.store, settings)
         rematching.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.core import clock
+from tracker.core.periodic import PeriodicJob
 from tracker.orders.scrub import scrub
 from tracker.settings import Settings
 
@@ -88,53 +89,35 @@ async def scrub_stored_bodies(store: Any, secret: str, *, batch: int = 500) -> i
     return total
 
 
-class RetentionJob:
-    """Runs ``purge`` shortly after start and then every interval, until ``close``."""
+class RetentionJob(PeriodicJob):
+    """Runs ``purge`` shortly after start and then every interval, until ``close``; also
+    scrubs stored postback bodies once per start."""
 
     def __init__(self, store: Any, settings: Settings, *, first_delay: float = 60.0) -> None:
+        async def run() -> None:
+            await purge(store, settings)
+
+        interval = settings.retention_interval_minutes * 60
+        super().__init__("retention", run, interval, first_delay=first_delay)
         self._store = store
-        self._settings = settings
-        self._interval = settings.retention_interval_minutes * 60
-        self._first_delay = first_delay
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._secret = settings.secret_key
         self._scrub: asyncio.Task[None] | None = None
-        self.runs = 0
 
     def start(self) -> None:
         self._scrub = asyncio.create_task(self._scrub_once(), name="scrub-bodies")
-        if self._interval > 0:
-            self._task = asyncio.create_task(self._run(), name="retention")
+        super().start()
 
     async def _scrub_once(self) -> None:
         try:
-            await scrub_stored_bodies(self._store, self._settings.secret_key)
+            await scrub_stored_bodies(self._store, self._secret)
         except Exception:
             log.exception("scrubbing stored postback bodies failed; will run at next start")
 
-    async def _run(self) -> None:
-        delay = self._first_delay
-        while True:
-            try:
-                await asyncio.wait_for(self._stop.wait(), delay)
-                return
-            except TimeoutError:
-                pass
-            try:
-                await purge(self._store, self._settings)
-                self.runs += 1
-            except Exception:
-                log.exception("retention run failed; will retry next interval")
-            delay = self._interval
-
     async def close(self) -> None:
         """Stop; a purge in progress finishes its current batch (never cut mid-transaction)."""
-        self._stop.set()
         if self._scrub is not None:
             self._scrub.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._scrub
             self._scrub = None
-        if self._task is not None:
-            await self._task
-            self._task = None
+        await super().close()

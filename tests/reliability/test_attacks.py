@@ -44,7 +44,7 @@ from tests.postback_helpers import (
     woo_headers,
 )
 from tracker.clicks.orphans import MAX_SLUGS_PER_HOUR
-from tracker.http.logredact import redact
+from tracker.http.accesslog import ServerLogRedaction, redact_target
 from tracker.retention import scrub_stored_bodies
 
 pytestmark = pytest.mark.anyio
@@ -472,7 +472,24 @@ def test_access_log_never_holds_tokens(tmp_path: Path) -> None:
     text = log_path.read_text()
     assert "/postbacks/pixel/nosuch" in text and "/c/***" in text  # logged, redacted
     assert secret not in text
-    assert redact("/p?a=1&token=abc&b=2") == "/p?a=1&token=***&b=2"
+    assert redact_target("/p?a=1&token=abc&b=2") == "/p?a=1&token=***&b=2"
+
+
+def test_server_access_records_lose_secrets_and_addresses() -> None:
+    """The same rule on the servers' own access loggers, should someone turn them on."""
+    uvicorn = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.9:5123", "GET", "/c/SeCrEt123456?x=1&api_key=k1", "1.1", 200), None,
+    )  # fmt: skip
+    granian = logging.LogRecord(
+        "granian.access", logging.INFO, "", 0, "%(addr)s %(path)s", (), None
+    )
+    granian.args = {"addr": "198.51.100.7", "path": "/c/SeCrEt123456", "query_string": "token=t1"}
+    for record in (uvicorn, granian):
+        assert ServerLogRedaction().filter(record)
+        line = record.getMessage() + str(record.args)
+        for leak in ("203.0.113.9", "198.51.100.7", "SeCrEt123456", "k1", "t1"):
+            assert leak not in line, (leak, line)
 
 
 # -- 7. a rotated secret expires ---------------------------------------------------------------

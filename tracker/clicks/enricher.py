@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from tracker.clicks.agents import Agent, describe
+from tracker.clicks.agents import Agent, Shapes
 
 log = logging.getLogger("tracker.clicks")
 
@@ -30,6 +30,7 @@ class AgentDescriber:
     def __init__(self) -> None:
         self.cpu = 0.0  # CPU seconds spent describing (on the event loop's thread)
         self.described = 0
+        self.shapes = Shapes()
 
     async def describe(self, uas: Iterable[str]) -> dict[str, Agent]:
         """Each agent -> its description, yielding to the loop every ``SLICE`` agents."""
@@ -39,7 +40,7 @@ class AgentDescriber:
             cpu0 = time.thread_time()
             for ua in todo[start : start + SLICE]:
                 try:
-                    out[ua] = describe(ua)
+                    out[ua] = self.shapes.describe(ua)
                 except Exception:  # never lose the click over its description
                     log.exception("describing a user agent failed; stored as 'other'")
                     out[ua] = ("other", "", "", None)
@@ -50,4 +51,8 @@ class AgentDescriber:
         return out
 
     def stats(self) -> dict[str, float | int]:
-        return {"agents_described": self.described, "describe_cpu_s": round(self.cpu, 4)}
+        return {
+            "agents_described": self.described,
+            "agents_described_by_shape": self.shapes.hits,
+            "describe_cpu_s": round(self.cpu, 4),
+        }

@@ -6,7 +6,6 @@ Money in minor units of each row's currency; totals are never summed across curr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,6 +15,7 @@ from pydantic import Field, StringConstraints
 
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
+from tracker.core.periodic import PeriodicJob
 from tracker.events.leaks import publish_leaks
 from tracker.schemas import Model
 from tracker.settings import Settings
@@ -112,46 +112,20 @@ async def mark_paid(
     return row
 
 
-class CommissionJob:
+def commission_job(store: Any, settings: Settings, *, first_delay: float = 5.0) -> PeriodicJob:
     """Approves due commissions (and publishes newly flagged code leaks,
-    ``tracker/events/leaks.py``) shortly after start and then every interval, until close."""
+    ``tracker/events/leaks.py``) shortly after start and then every interval."""
 
-    def __init__(self, store: Any, settings: Settings, *, first_delay: float = 5.0) -> None:
-        self._store = store
-        self._settings = settings
-        self._interval = settings.commission_approve_interval_minutes * 60
-        self._first_delay = first_delay
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    async def run() -> None:
+        done = await approve_due(store, settings)
+        if done:
+            log.info("commissions: %d approved", len(done))
+        leaks = await publish_leaks(store, settings)
+        if leaks:
+            log.info("code leaks: %d creators flagged", leaks)
 
-    def start(self) -> None:
-        if self._interval > 0:
-            self._task = asyncio.create_task(self._run(), name="commissions")
-
-    async def _run(self) -> None:
-        delay = self._first_delay
-        while True:
-            try:
-                await asyncio.wait_for(self._stop.wait(), delay)
-                return
-            except TimeoutError:
-                pass
-            try:
-                done = await approve_due(self._store, self._settings)
-                if done:
-                    log.info("commissions: %d approved", len(done))
-                leaks = await publish_leaks(self._store, self._settings)
-                if leaks:
-                    log.info("code leaks: %d creators flagged", leaks)
-            except Exception:
-                log.exception("commission approval failed; will retry next interval")
-            delay = self._interval
-
-    async def close(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    interval = settings.commission_approve_interval_minutes * 60
+    return PeriodicJob("commissions", run, interval, first_delay=first_delay)
 
 
 # -- input models and services -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """``code.leak_flagged``: publish a creator whose codes the code-leak report flags.
 
 The report (``tracker.reports.portfolio.code_leaks``, last 30 days) is computed at read
-time, so a periodic run (``CommissionJob``) publishes each flagged creator at most once per
+time, so a periodic run (``commission_job``) publishes each flagged creator at most once per
 ``REPEAT_DAYS``: the event is the alert, the report the detail.
 """
 

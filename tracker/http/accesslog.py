@@ -1,5 +1,7 @@
 """The access log (``tracker serve --access-log``): one line per request, the same on
-uvicorn and granian, with secrets and personal data left out.
+uvicorn and granian, with secrets and personal data left out; and the same rule applied to
+the servers' own access loggers (``uvicorn.access``, ``granian.access``), should someone run
+the app under a server with its access log on.
 
 Written: method, path and query with secret values replaced by ``***``, status, duration.
 Never written: the client address (no raw IPs in logs), the creator-page token in
@@ -33,6 +35,45 @@ def redact(path: str, query: bytes) -> str:
         q = SECRET_PARAMS.sub(rb"\1\2=***", query).decode("latin-1")
         return f"{safe}?{q}"
     return safe
+
+
+def redact_target(target: str) -> str:
+    """A request target as a server logs it (``/path?query``) -> as it may be logged."""
+    path, sep, query = target.partition("?")
+    return redact(path, query.encode("latin-1", "replace") if sep else b"")
+
+
+class ServerLogRedaction(logging.Filter):
+    """The servers' access records through ``redact``, and without the client address.
+
+    uvicorn logs ``(client, method, target, version, status)``; granian a dict of atoms
+    (``addr``, ``path``, ``query_string``, ...)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3:
+            record.args = ("-", args[1], redact_target(str(args[2])), *args[3:])
+        elif isinstance(args, dict):
+            atoms = dict(args)
+            atoms["addr"] = "-"
+            query = str(atoms.get("query_string") or "")
+            if query:
+                atoms["query_string"] = redact_target("?" + query.lstrip("?"))[1:]
+            atoms["path"] = redact(str(atoms.get("path", "")), b"")
+            record.args = atoms
+        return True
+
+
+SERVER_ACCESS_LOGGERS = ("uvicorn.access", "granian.access")
+_FILTER = ServerLogRedaction()
+
+
+def redact_server_logs() -> None:
+    """Attach the filter to the servers' access loggers (idempotent)."""
+    for name in SERVER_ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 class AccessLogMiddleware:

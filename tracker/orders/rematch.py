@@ -1,14 +1,13 @@
 """Re-match unattributed orders once the clicks that explain them are committed.
 
 ``rematch`` runs one pass (``tracker rematch``, ``POST /api/v1/orders/rematch``);
-``RematchJob`` runs it every ``TRACKER_REMATCH_INTERVAL_SECONDS`` in a serving process.
+``rematch_job`` runs it every ``TRACKER_REMATCH_INTERVAL_SECONDS`` in a serving process.
 The rules are the ingest rules (``tracker.attribution``); the store makes each rewrite
 idempotent and safe when several nodes run the job at once (``tracker.store.rematch``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,6 +15,7 @@ from typing import Any
 
 from tracker.attribution.touches import Matching
 from tracker.core import clock
+from tracker.core.periodic import PeriodicJob
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker.rematch")
@@ -50,36 +50,10 @@ async def rematch(
     return {"checked": len(candidates), "rematched": len(changed), "orders": changed}
 
 
-class RematchJob:
-    """Runs ``rematch`` every interval until ``close`` (interval 0: never)."""
+def rematch_job(store: Any, settings: Settings) -> PeriodicJob:
+    """``rematch`` every ``TRACKER_REMATCH_INTERVAL_SECONDS`` (0: never)."""
 
-    def __init__(self, store: Any, settings: Settings) -> None:
-        self._store = store
-        self._settings = settings
-        self._interval = settings.rematch_interval_seconds
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.runs = 0
+    async def run() -> None:
+        await rematch(store, settings)
 
-    def start(self) -> None:
-        if self._interval > 0:
-            self._task = asyncio.create_task(self._run(), name="rematch")
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._stop.wait(), self._interval)
-                return
-            except TimeoutError:
-                pass
-            try:
-                await rematch(self._store, self._settings)
-                self.runs += 1
-            except Exception:
-                log.exception("re-match run failed; will retry next interval")
-
-    async def close(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    return PeriodicJob("rematch", run, settings.rematch_interval_seconds)
