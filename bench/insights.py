@@ -199,19 +199,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--orders", type=int, default=5_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
+    ap.add_argument("--keep", type=Path, help="data dir to build once and reuse (SQLite)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         env = {"TRACKER_DATABASE_URL": args.database_url} if args.database_url else {}
-        settings = bench_settings(Path(tmp), **env)
-        t0 = time.perf_counter()
-        data = Dataset.generate(creators=args.creators, links=args.creators * 4, clicks=args.clicks)
-        extra = plant(data, args.visitors, args.orders)
-        asyncio.run(load(settings, data, extra))
+        settings = bench_settings(args.keep or Path(tmp), **env)
+        if not (args.keep and (args.keep / "tracker.db").exists()):
+            t0 = time.perf_counter()
+            data = Dataset.generate(
+                creators=args.creators, links=args.creators * 4, clicks=args.clicks
+            )
+            extra = plant(data, args.visitors, args.orders)
+            asyncio.run(load(settings, data, extra))
+            print(
+                f"insights bench: {args.creators} creators, {len(data.clicks):,} clicks, "
+                f"{len(extra['orders']):,} orders, {len(extra['touches']):,} touches "
+                f"(loaded in {time.perf_counter() - t0:.0f} s)"
+            )
         print(
-            f"insights bench: {args.creators} creators, {len(data.clicks):,} clicks, "
-            f"{len(extra['orders']):,} orders, {len(extra['touches']):,} touches "
-            f"(loaded in {time.perf_counter() - t0:.0f} s); load average "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+            f"on {os.cpu_count()} cores"
         )
         figures = asyncio.run(measure(settings, args.reps))
         base = figures["creator report, last (baseline)"]
