@@ -414,3 +414,24 @@ def test_cli_collabs_and_insights(tmp_path: Path, database_url: str) -> None:
     assert fit["fallback"] and fit["threshold"] == 300
     table = _cli(env, "report", "creator", "--model", "data_driven")
     assert table.returncode == 0 and "model data_driven" in table.stdout
+
+
+async def test_visitor_sample_is_uniform_and_bounded(live: Running, auth: dict[str, str]) -> None:
+    """Above the sample size, paths and exposure read a fraction of the visitors chosen by
+    their (keyed, uniformly spread) fingerprint; below it, everyone."""
+    import random
+
+    await creators_and_links(live, auth, "maya")
+    links = {x["slug"]: x for x in (await api(live, auth, "GET", "/links"))["items"]}
+    rng = random.Random(5)
+    at = clock.iso(clock.now() - 3600)
+    fps = [f"{rng.getrandbits(128):032x}" for _ in range(1600)]
+    await live.store.insert_clicks([r for fp in fps for r in click_rows(links["maya"], fp, at)])
+    start, end = clock.iso(clock.now() - 86400), clock.iso(clock.now() + 60)
+    assert await live.store.visitor_sample(start, end, 5_000) == (None, 1.0)
+    below, rate = await live.store.visitor_sample(start, end, 400)
+    assert below is not None and 0.15 < rate < 0.35  # about 400 of ~1600 clicks
+    kept = sum(1 for fp in fps if fp < below)
+    assert abs(kept / len(fps) - rate) < 0.05
+    rows = await live.store.path_transitions(start, end, below)
+    assert sum(r["n"] for r in rows if r["last"]) == kept  # one path per sampled visitor

@@ -116,6 +116,7 @@ class Fit:
     conversion_probability: float = 0.0
     removal_effect: dict[str, float] = field(default_factory=dict)
     reason: str = ""
+    sample_rate: float = 1.0  # the share of non-converting visitors read (their counts scaled)
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -128,7 +129,9 @@ class Fit:
         return {c: v / total for c, v in self.removal_effect.items()}
 
 
-def fit(counts: Counts, conversions: int, non_converting: int, threshold: int) -> Fit:
+def fit(
+    counts: Counts, conversions: int, non_converting: int, threshold: int, sample_rate: float = 1.0
+) -> Fit:
     """The chain's removal effects, or a fallback with its reason below ``threshold``."""
     if conversions < threshold:
         return Fit(
@@ -152,8 +155,9 @@ def fit(counts: Counts, conversions: int, non_converting: int, threshold: int) -
             effects,
             "no creator has a removal effect (no conversion reached through the chain): "
             "credit is position-based",
+            sample_rate,
         )
-    return Fit("data_driven", conversions, non_converting, threshold, p, effects)
+    return Fit("data_driven", conversions, non_converting, threshold, p, effects, "", sample_rate)
 
 
 def order_shares(creators: Sequence[str], weights: dict[str, float]) -> list[float] | None:

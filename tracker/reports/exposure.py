@@ -12,6 +12,11 @@ range), ``conversion_rate`` = buyers / visitors, ``revenue_minor`` (buyers' net 
 counted orders in the range, reporting currency) and ``revenue_per_visitor_minor`` =
 revenue / visitors.
 
+Above ``paths.SAMPLE_CLICKS`` human creator clicks in the range the curves are read from a
+uniform sample of visitors (by fingerprint, ``sample_rate``): counts are the sample's, rates
+and revenue per visitor are unbiased estimates, and the saturation test uses the sample's
+sizes (so it is conservative, never overconfident).
+
 The saturation point (``saturation``) is the smallest level k with at least ``min_visitors``
 visitors such that no higher level (with as many visitors) converts significantly better:
 for every j > k, rate_j <= rate_k + 1.96 * sqrt(rate_k(1-rate_k)/n_k + rate_j(1-rate_j)/n_j)
@@ -26,6 +31,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from tracker.reports import roi
+from tracker.reports.paths import SAMPLE_CLICKS
 
 if TYPE_CHECKING:
     from tracker.reports.build import Params
@@ -121,7 +127,8 @@ async def report(store: Store, p: Params, min_visitors: int = MIN_VISITORS) -> d
             missing.add(r["currency"])
             continue
         revenue[r["fingerprint"]] += value
-    counts = await store.exposure_counts(p.start_at, p.end_at, p.tiers, CAP)
+    below, rate = await store.visitor_sample(p.start_at, p.end_at, SAMPLE_CLICKS)
+    counts = await store.exposure_counts(p.start_at, p.end_at, p.tiers, CAP, below)
     scopes = curves(counts, revenue)
 
     def block(scope: str) -> dict[str, Any]:
@@ -139,6 +146,7 @@ async def report(store: Store, p: Params, min_visitors: int = MIN_VISITORS) -> d
         "end": p.end.isoformat(),
         "currency": p.currency,
         "cap": CAP,
+        "sample_rate": round(rate, 6),
         "min_visitors": min_visitors,
         "portfolio": block("*"),
         "tiers": {t: block(t) for t in tiers if t in scopes},

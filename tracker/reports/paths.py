@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from tracker.reports.build import Params
     from tracker.store import Store
 
+#: Above about this many human creator clicks in the range, non-converting paths (and the
+#: exposure curves) are read from a uniform sample of visitors (``Store.visitor_sample``).
+SAMPLE_CLICKS = 50_000
+
 
 def converting_paths(touches: list[Row], click_days: int, fingerprint_days: int) -> list[list[str]]:
     """One creator path per counted order with a touch inside the lookback."""
@@ -41,11 +45,12 @@ def converting_paths(touches: list[Row], click_days: int, fingerprint_days: int)
     return out
 
 
-def add_transitions(counts: datadriven.Counts, rows: list[Row]) -> int:
-    """Add ``path_transitions`` rows to ``counts``; return the number of visitors."""
+def add_transitions(counts: datadriven.Counts, rows: list[Row], scale: float = 1.0) -> int:
+    """Add ``path_transitions`` rows to ``counts`` (each count times ``scale``, the inverse
+    of the visitor sample's rate); return the number of visitors they stand for."""
     visitors = 0
     for r in rows:
-        n, cur, prev = int(r["n"]), r["cur"], r["prev"]
+        n, cur, prev = round(int(r["n"]) * scale), r["cur"], r["prev"]
         if prev is None:
             counts.setdefault(datadriven.START, {})
             counts[datadriven.START][cur] = counts[datadriven.START].get(cur, 0) + n
@@ -67,8 +72,10 @@ async def fit(store: Store, p: Params, touches: list[Row]) -> datadriven.Fit:
         datadriven.add_path(counts, path, True)
     if len(paths) < p.min_conversions:  # below the threshold: no need to read the clicks
         return datadriven.fit(counts, len(paths), 0, p.min_conversions)
-    visitors = add_transitions(counts, await store.path_transitions(p.start_at, p.end_at))
-    return datadriven.fit(counts, len(paths), visitors, p.min_conversions)
+    below, rate = await store.visitor_sample(p.start_at, p.end_at, SAMPLE_CLICKS)
+    rows = await store.path_transitions(p.start_at, p.end_at, below)
+    visitors = add_transitions(counts, rows, 1 / rate)
+    return datadriven.fit(counts, len(paths), visitors, p.min_conversions, rate)
 
 
 def describe(f: datadriven.Fit, labels: dict[str, str], top: int = 50) -> dict[str, Any]:
@@ -82,6 +89,7 @@ def describe(f: datadriven.Fit, labels: dict[str, str], top: int = 50) -> dict[s
         "reason": f.reason,
         "converting_paths": f.conversions,
         "non_converting_paths": f.non_converting,
+        "non_converting_sample_rate": round(f.sample_rate, 6),
         "threshold": f.threshold,
         "conversion_probability": round(f.conversion_probability, 6),
         "removal_effects": [

@@ -78,11 +78,32 @@ class InsightQueries(StoreBase):
             tuple(collab_ids),
         )
 
+    # -- visitor samples ----------------------------------------------------------------------
+    async def visitor_sample(self, start: str, end: str, target: int) -> tuple[str | None, float]:
+        """A uniform sample of visitors reading about ``target`` human creator clicks in
+        [start, end): (upper bound of the fingerprint, the fraction of visitors it keeps),
+        or (None, 1.0) for everyone. Fingerprints are keyed hashes in hex, so the visitors
+        whose fingerprint sorts below ``"1a"`` are 26/256 of them, drawn at random; the
+        partial fingerprint index reads only their clicks. The size is estimated from the
+        clicks of one sixteenth of the visitors (fingerprints starting with 0)."""
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n FROM clicks c WHERE c.is_bot = 0 AND c.creator_id IS NOT NULL "
+            "AND c.fingerprint >= '0' AND c.fingerprint < '1' AND c.at >= ? AND c.at < ?",
+            (start, end),
+        )
+        estimate = 16 * int(row["n"] if row else 0)
+        if estimate <= target:
+            return None, 1.0
+        keep = max(1, 256 * target // estimate)
+        return f"{keep:02x}", keep / 256
+
     # -- data-driven attribution: non-converting paths ---------------------------------------
-    async def path_transitions(self, start: str, end: str) -> list[Row]:
+    async def path_transitions(self, start: str, end: str, below: str | None = None) -> list[Row]:
         """Visitors (fingerprints) with human creator clicks in [start, end) and no order in
         it, as (prev creator or NULL at the path's start, creator, is the path's last click,
-        count). Consecutive clicks on one creator come back as prev = creator."""
+        count). Consecutive clicks on one creator come back as prev = creator. ``below``:
+        only the visitors whose fingerprint sorts below it (``visitor_sample``)."""
+        sample, params = ("AND c.fingerprint < ? ", (below,)) if below else ("", ())
         return await self.db.fetch_all(
             "SELECT prev, cur, last, COUNT(*) AS n FROM ("
             "SELECT c.creator_id AS cur, LAG(c.creator_id) OVER w AS prev, "
@@ -90,20 +111,26 @@ class InsightQueries(StoreBase):
             "FROM clicks c LEFT JOIN (SELECT DISTINCT fingerprint FROM orders "
             "WHERE fingerprint IS NOT NULL AND placed_at >= ? AND placed_at < ?) b "
             f"ON b.fingerprint = c.fingerprint WHERE {_VISITS} AND b.fingerprint IS NULL "
-            "WINDOW w AS (PARTITION BY c.fingerprint ORDER BY c.at, c.id)) x "
+            f"{sample}WINDOW w AS (PARTITION BY c.fingerprint ORDER BY c.at, c.id)) x "
             "GROUP BY prev, cur, last",
-            (start, end, start, end),
+            (start, end, start, end, *params),
         )
 
     # -- cumulative exposure -----------------------------------------------------------------
     async def exposure_counts(
-        self, start: str, end: str, tiers: tuple[tuple[str, int], ...], max_clicks: int
+        self,
+        start: str,
+        end: str,
+        tiers: tuple[tuple[str, int], ...],
+        max_clicks: int,
+        below: str | None = None,
     ) -> list[Row]:
         """Per (tier or '*' for the portfolio, distinct creators met, clicks capped at
         ``max_clicks``, buyer fingerprint or NULL): visitors. A visitor's exposure counts
         the human clicks before their first counted order in the range (all of them when
         they bought nothing); a buyer comes back one row each, everyone else in counts."""
         tier, tier_params = tier_sql(tiers)
+        sample, params = ("AND c.fingerprint < ? ", (below,)) if below else ("", ())
         return await self.db.fetch_all(
             "WITH buys AS (SELECT fingerprint, MIN(placed_at) AS first_at FROM orders "
             "WHERE counted = 1 AND fingerprint IS NOT NULL AND placed_at >= ? AND placed_at < ? "
@@ -112,7 +139,7 @@ class InsightQueries(StoreBase):
             "COUNT(DISTINCT c.creator_id) AS creators, COUNT(*) AS clicks "
             "FROM clicks c JOIN creators cr ON cr.id = c.creator_id "
             "LEFT JOIN buys b ON b.fingerprint = c.fingerprint "
-            f"WHERE {_VISITS} AND (b.first_at IS NULL OR c.at <= b.first_at) "
+            f"WHERE {_VISITS} AND (b.first_at IS NULL OR c.at <= b.first_at) {sample}"
             "GROUP BY c.fingerprint, 2), "
             "everyone AS (SELECT fingerprint, '*' AS tier, MAX(bought) AS bought, "
             "SUM(creators) AS creators, SUM(clicks) AS clicks FROM seen GROUP BY fingerprint) "
@@ -120,7 +147,7 @@ class InsightQueries(StoreBase):
             "CASE WHEN bought IS NULL THEN NULL ELSE fingerprint END AS buyer, "
             "COUNT(*) AS visitors FROM (SELECT * FROM seen UNION ALL SELECT * FROM everyone) v "
             "GROUP BY 1, 2, 3, 4",
-            (start, end, *tier_params, start, end, max_clicks, max_clicks),
+            (start, end, *tier_params, start, end, *params, max_clicks, max_clicks),
         )
 
     async def buyer_revenue(self, start: str, end: str) -> list[Row]:
