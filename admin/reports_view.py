@@ -104,6 +104,9 @@ def table_for(
         )
     if result.get("unconverted_currencies"):
         notes.append(excluded_note(result))
+    dd = result.get("data_driven") or {}
+    if dd.get("fallback"):
+        notes.append(f"Data-driven: {dd['reason']} (see Portfolio → Journeys).")
     table = Table(
         columns_for(dimension),
         [_no_cost_blank(r) for r in result.get("rows") or []],

@@ -25,6 +25,8 @@ async def test_journeys_pages_match_the_api(live: Running) -> None:
     assert 'href="/admin/journeys"' in portfolio.text  # reached from the Portfolio page
     assert fit["fallback"] and fit["reason"] in page.text.replace("&#39;", "'")  # 30 < 300
 
+    roi = await c.get("/admin/reports?model=data_driven")
+    assert roi.status_code == 200 and "Data-driven: only " in roi.text  # the fallback, said
     exposure = (await c.get("/api/v1/reports/exposure", headers=auth)).json()
     page = await c.get("/admin/journeys/exposure")
     assert page.status_code == 200
