@@ -88,3 +88,32 @@ def test_curves_from_counts() -> None:
     assert c["*"]["creators"][1]["label"] == "10+"
     assert [p["level"] for p in c["*"]["clicks"]] == [1, 2, 10]
     assert c["micro"]["creators"][0]["buyers"] == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "survey"),
+    [
+        ("How did you hear about us?", True),
+        ("_hdyhau", True),
+        ("heard-from", True),
+        ("Where did you hear about us", True),
+        ("referral_source", True),
+        ("cl_cid", False),
+        ("colour", False),
+        (None, False),
+    ],
+)
+def test_survey_keys(key: str | None, survey: bool) -> None:
+    from tracker.orders.model import is_survey_key
+
+    assert is_survey_key(key) is survey
+
+
+def test_survey_text_drops_emails_and_phone_numbers() -> None:
+    from tracker.orders.model import survey_text
+
+    assert survey_text("  @maya  told me, call +1 (555) 010-9999 or a.b@c.example ") == (
+        "@maya told me, call or"
+    )
+    assert survey_text("x" * 500) == "x" * 120
+    assert survey_text("   ") is None and survey_text(None) is None

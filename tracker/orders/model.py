@@ -94,13 +94,15 @@ class Order:
 
 
 _EMAIL = re.compile(r"\S+@\S+\.\S+")
-_DIGITS = re.compile(r"[\d][\d ()./-]{5,}\d")
-#: Survey questions' keys as shops name them (note attributes, meta keys, fields), lower-cased
-#: with spaces, dashes and underscores removed before comparing.
+_DIGITS = re.compile(r"\+?\d[\d ()./-]{5,}\d")
+#: Survey questions' keys as shops name them (note attributes, meta keys, fields), compared
+#: lower-cased with everything but letters and digits removed ("How did you hear about us?",
+#: "_hdyhau", "heard-from" all match).
 SURVEY_KEYS = frozenset(
     {
         "howdidyouhearaboutus",
-        "howdidyouhearaboutus?",
+        "wheredidyouhearaboutus",
+        "howdidyoufindus",
         "hdyhau",
         "heardfrom",
         "referralsource",
@@ -115,8 +117,7 @@ def is_survey_key(key: str | None) -> bool:
     """Is a note attribute, meta key or field one of the survey's names?"""
     if not key:
         return False
-    squashed = "".join(ch for ch in key.lower() if ch not in " -_")
-    return squashed.lstrip("_") in SURVEY_KEYS
+    return "".join(ch for ch in key.lower() if ch.isalnum()) in SURVEY_KEYS
 
 
 def survey_text(value: str | None) -> str | None:
