@@ -3,8 +3,9 @@
 An answer names a creator when (a) it holds ``@handle`` of a known creator, exactly (score
 100), or (b) one of its words, two adjacent words run together, or the whole answer is within
 ``TRACKER_SURVEY_MIN_SCORE`` (rapidfuzz ``ratio``, 0-100) of a creator's handle (without the
-``@``, dots and underscores) or of their name. Two creators tied at the best score: no match
-(ambiguous). Words under 3 letters are not compared (too many accidental matches).
+``@``, dots and underscores) or of their name (the whole answer only when it has at most four
+words). Two creators tied at the best score: no match (ambiguous). Words under 3 letters and
+numbers alone are not compared (too many accidental matches).
 
 A survey match is a *weak, flagged* touch: it never changes the tracked winner. With
 ``TRACKER_SURVEY_CREDIT=unattributed`` the reports credit an order that nothing else
@@ -67,6 +68,7 @@ class Matcher:
                     self.keys.append(key)
                     self.owners.append((c["id"], via))
         self._cache: dict[str, Match | None] = {}
+        self._words: dict[str, list[tuple[str, float, str]]] = {}
 
     def match(self, answer: str | None) -> Match | None:
         if not answer:
@@ -81,18 +83,14 @@ class Matcher:
             found = self.by_handle.get(handle.lower().rstrip("."))
             if found:
                 return Match(found, 100.0, "@handle")
-        words = [w for w in _WORD.split(text.replace("@", " ")) if w]
+        words = [w for w in _WORD.split(text.replace("@", " ")) if w and not w.isdigit()]
         queries = {squash(w) for w in words}
         queries |= {squash(a + b) for a, b in itertools.pairwise(words)}
-        queries.add(squash(text))
+        if len(words) <= 4:  # a handle typed as words ("glow with sarah"); not a sentence
+            queries.add(squash("".join(words)))
         best: dict[str, tuple[float, str]] = {}
         for q in queries:
-            if len(q) < MIN_WORD or not self.keys:
-                continue
-            for _, score, i in process.extract(
-                q, self.keys, scorer=fuzz.ratio, score_cutoff=self.min_score, limit=5
-            ):
-                creator_id, via = self.owners[i]
+            for creator_id, score, via in self._near(q):
                 if score > best.get(creator_id, (-1.0, ""))[0]:
                     best[creator_id] = (score, via)
         if not best:
@@ -102,6 +100,20 @@ class Matcher:
             return None  # two creators equally close: ambiguous
         creator_id, (score, via) = ranked[0]
         return Match(creator_id, round(score, 1), via)
+
+    def _near(self, query: str) -> list[tuple[str, float, str]]:
+        """Creators whose handle or name is within the score of one query word (cached: the
+        same words, "instagram", "tiktok", come back in thousands of answers)."""
+        if len(query) < MIN_WORD or not self.keys:
+            return []
+        if query not in self._words:
+            self._words[query] = [
+                (self.owners[i][0], float(score), self.owners[i][1])
+                for _, score, i in process.extract(
+                    query, self.keys, scorer=fuzz.ratio, score_cutoff=self.min_score, limit=5
+                )
+            ]
+        return self._words[query]
 
 
 async def matcher(store: Store, min_score: int) -> Matcher:
