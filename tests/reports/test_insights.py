@@ -245,10 +245,29 @@ async def test_collab_split_reports_and_commissions(live: Running, auth: dict[st
         earned[e["creator_handle"]] = earned.get(e["creator_handle"], 0) + e["amount_minor"]
     # 10% of each member's part, rounded half up per order: 600.1 -> 600, 400.0 -> 400
     assert earned == {"maya": 2 * 600, "bob": 2 * 400}
+    # C1 refunded in full: each member's commission on it is taken back, to the unit
+    body = dumps(
+        {
+            "order_id": "C1",
+            "created_at": datetime.now(UTC).isoformat(),
+            "currency": "USD",
+            "total_minor": 10_001,
+            "status": "refunded",
+            "refunds": [{"id": "r1", "amount_minor": 10_001}],
+        }
+    )
+    r = await live.client.post(
+        "/postbacks/generic/gen", content=body, headers=generic_headers(body, secret, "m-C1-r")
+    )
+    assert r.status_code == 200, r.text
+    earned = {}
+    for e in (await api(live, auth, "GET", "/commissions?limit=100"))["items"]:
+        earned[e["creator_handle"]] = earned.get(e["creator_handle"], 0) + e["amount_minor"]
+    assert earned == {"maya": 600, "bob": 400}
 
     await api(live, auth, "DELETE", "/collabs/Maya x Bob reel")
     after = {r["label"]: r for r in (await api(live, auth, "GET", "/reports/creator"))["rows"]}
-    assert after["maya"]["revenue_minor"] == 20_002 and "bob" not in after
+    assert after["maya"]["revenue_minor"] == 10_001 and "bob" not in after  # C2 only
 
 
 # -- survey answers --------------------------------------------------------------------------
