@@ -14,7 +14,9 @@ removed (every visit to k ends in ``(null)``)::
     RE_k       = h_k * c_k / P             h_k = (s . N)_k / N_kk (probability of ever visiting k)
                                            c_k = (N . r)_k       (conversion probability from k)
 
-One matrix inverse gives every creator's removal effect (``numpy``; ~20 ms at 500 creators).
+One matrix inverse gives every creator's removal effect (``numpy``: 0.17 s at 500 creators
+in paths and 1.7 s at 2,000 on the shared bench machine at load average 7; the cost grows
+with the cube of that number).
 An order's credit is then split over its creators in proportion to their removal effects (a
 creator's weight divided equally over its touches on that order). Below ``threshold``
 converting paths the fit is not trusted: ``fit`` says so and the reports use ``position``.

@@ -8,6 +8,7 @@ creators in click order (``Store.path_transitions``, already counted as transiti
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +76,10 @@ async def fit(store: Store, p: Params, touches: list[Row]) -> datadriven.Fit:
     below, rate = await store.visitor_sample(p.start_at, p.end_at, SAMPLE_CLICKS)
     rows = await store.path_transitions(p.start_at, p.end_at, below)
     visitors = add_transitions(counts, rows, 1 / rate)
-    return datadriven.fit(counts, len(paths), visitors, p.min_conversions, rate)
+    # off the event loop: LAPACK releases the GIL, so redirects keep flowing meanwhile
+    return await asyncio.to_thread(
+        datadriven.fit, counts, len(paths), visitors, p.min_conversions, rate
+    )
 
 
 def describe(f: datadriven.Fit, labels: dict[str, str], top: int = 50) -> dict[str, Any]:
