@@ -1,5 +1,6 @@
-"""The benchmark harness must not rot (issue 8): its helpers work and a ``--quick`` run of
-``bench/run.py`` completes and reconciles every 302 with a click row. No timing is asserted."""
+"""The benchmark harness must not rot (issues 8, 13, 22): its helpers work and a ``--quick``
+run of ``bench/run.py --servers`` completes and reconciles every 302 with a click row, on
+both HTTP servers. No timing is asserted."""
 
 from __future__ import annotations
 
@@ -58,12 +59,15 @@ def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
             "installs it itself when run as root"
         )
     out = tmp_path / "figures.json"
+    # One run for both: the scenarios, abuse, postbacks and report, and (issue 22) the bare
+    # 302 and the redirect on both HTTP servers, each 302 reconciled with a click row.
+    command = [sys.executable, "bench/run.py", "--quick", "--links", "2000", "--servers"]
     proc = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick", "--links", "2000", "--json", str(out)],
+        [*command, "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     figures = json.loads(out.read_text())
@@ -82,6 +86,14 @@ def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
     assert postbacks["orders_stored"] == postbacks["orders_sent"] == postbacks["answered_200"]
     report = figures["report"]["creator"]  # issue 4's reports are on this branch
     assert report["rows"] == 50 and report["orders"] == 100
+    servers = figures["servers"]
+    targets = {r["target"] for r in servers["runs"]}
+    assert {"bare-uvicorn", "bare-granian", "tracker-uvicorn", "tracker-granian"} <= targets
+    for kind in ("uvicorn", "granian"):
+        clicks = servers["clicks"][kind]
+        assert clicks["match"] and clicks["wrk_302"] > 0, (kind, clicks)
+    assert all(r["errors"] == 0 for r in servers["runs"]), servers["runs"]
+    assert "bare-granian" in proc.stdout and "ratio" in proc.stdout
 
 
 def test_write_bench_measures_schema_against_its_floor(capsys: pytest.CaptureFixture[str]) -> None:
