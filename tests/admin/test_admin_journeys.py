@@ -59,6 +59,16 @@ async def test_journeys_pages_match_the_api(live: Running) -> None:
     assert r.status_code == 303
     assert (await c.get("/api/v1/collabs", headers=auth)).json()["items"] == []
 
+    answered = await live.store.db.fetch_one(
+        "SELECT id, survey_answer FROM orders WHERE survey_answer LIKE '@%'"
+    )  # the demo's answers: an @handle on some orders
+    page = await c.get(f"/admin/orders/{answered['id']}")
+    claim = page.text.split('id="survey-claim">')[1].split("</dd>")[0]
+    assert f'names <a href="/admin/creators/' in claim and "exact @handle" in claim
+    assert "does not decide the winner" in claim
+    survey = await c.get("/admin/journeys/survey")
+    assert survey.status_code == 200 and 'id="survey-table"' in survey.text
+
     page = await c.get("/admin/journeys/survey?start=2020-01-01&end=2020-01-31")
     assert page.status_code == 200 and "No survey answer naming a creator" in page.text
     assert (

@@ -324,6 +324,16 @@ async def test_survey_answers_from_every_source(live: Running, auth: dict[str, s
     creator = {r["label"]: r for r in (await api(live, auth, "GET", "/reports/creator"))["rows"]}
     assert creator["mike_fit"]["revenue_minor"] == 12_000 and "glowwithsara" not in creator
 
+    orders = (await api(live, auth, "GET", "/orders?limit=20"))["items"]
+    g2 = next(o for o in orders if o["external_id"] == "G2")
+    detail = await api(live, auth, "GET", f"/orders/{g2['id']}")
+    assert detail["survey"]["creator"] == "glowwithsara" and detail["survey"]["weak"] is True
+    assert detail["survey_answer"] == "Glow with Sarah!" and detail["winning_signal"] == "click"
+    assert detail["credit"]["last"] == {"mike_fit": 1.0}
+    g3 = next(o for o in orders if o["external_id"] == "G3")
+    stored = (await api(live, auth, "GET", f"/orders/{g3['id']}"))["survey_answer"]
+    assert stored == "instagram, mail me at"  # the e-mail address never stored
+
     match = await api(live, auth, "POST", "/survey/match", json={"answer": "mikefit"})
     assert match["via"] == "handle" and match["score"] == 100.0
     r = await c.post("/api/v1/survey/match", headers=auth, json={"answer": ""})

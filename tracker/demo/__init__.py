@@ -365,7 +365,6 @@ async def _orders(
     stats = {"orders": 0, "refunded": 0, "unknown_code": 0}
     jobs = []
     clicked = [v for v in visitors if v.clicks]
-    by_id = {c["id"]: c for c in creators}
     for i in range(n):
         v = rng.choice(clicked)
         cid, click_at, creator_id = rng.choice(v.clicks)
@@ -397,7 +396,7 @@ async def _orders(
             order["codes"] = [code_of[creators[0]["id"]]]
             order["referrer"] = "https://www.retailmenot.com/view/shop.example.com"
         if not i % 4:  # a post-purchase survey answer, without drawing from rng
-            order["survey"] = _survey_answer(by_id.get(creator_id) or creators[0], i)
+            order["survey"] = _survey_answer(creators, creator_id, i)
         if rng.random() < 0.06:
             order["refund"] = order["total"] if rng.random() < 0.5 else order["total"] // 3
             stats["refunded"] += 1
@@ -413,9 +412,10 @@ async def _orders(
     return stats
 
 
-def _survey_answer(creator: dict[str, Any], i: int) -> str:
+def _survey_answer(creators: list[dict[str, Any]], creator_id: str, i: int) -> str:
     """What shoppers type: an @handle, the handle with two letters swapped, the name, or a
     platform that names nobody."""
+    creator = next((c for c in creators if c["id"] == creator_id), creators[0])
     handle = str(creator["handle"])
     swapped = handle[:2] + handle[3] + handle[2] + handle[4:] if len(handle) > 4 else handle
     return (f"@{handle}", swapped, str(creator.get("name") or handle).lower(), "Instagram")[

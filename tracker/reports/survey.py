@@ -238,3 +238,20 @@ async def match_one(store: Store, answer: str, min_score: int) -> dict[str, Any]
         "score": found.score,
         "via": found.via,
     }
+
+
+async def order_claim(store: Store, answer: str | None, min_score: int) -> dict[str, Any] | None:
+    """An order's survey answer as a weak, flagged touch (None without an answer): whom it
+    names, how surely, and that it does not decide the winner."""
+    if not answer:
+        return None
+    found = (await matcher(store, min_score)).match(answer)
+    creator = await store.get_creator(found.creator_id) if found else None
+    return {
+        "answer": answer,
+        "creator_id": found.creator_id if found else None,
+        "creator": creator["handle"] if creator else None,
+        "score": found.score if found else None,
+        "via": found.via if found else None,
+        "weak": True,  # a claim, not a tracked touch: it never changes the winner
+    }
