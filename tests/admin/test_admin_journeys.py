@@ -64,7 +64,7 @@ async def test_journeys_pages_match_the_api(live: Running) -> None:
     )  # the demo's answers: an @handle on some orders
     page = await c.get(f"/admin/orders/{answered['id']}")
     claim = page.text.split('id="survey-claim">')[1].split("</dd>")[0]
-    assert f'names <a href="/admin/creators/' in claim and "exact @handle" in claim
+    assert 'names <a href="/admin/creators/' in claim and "exact @handle" in claim
     assert "does not decide the winner" in claim
     survey = await c.get("/admin/journeys/survey")
     assert survey.status_code == 200 and 'id="survey-table"' in survey.text
