@@ -5,20 +5,11 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from tracker.http import (
-    catalogue,
-    codes,
-    health,
-    insights,
-    openapi,
-    orders,
-    postbacks,
-    reports,
-    shops,
-)
+from tracker.http import catalogue, codes, health, openapi, orders, postbacks, reports, shops
 from tracker.http import commissions as commission_routes
 from tracker.http import events as event_routes
 from tracker.http import fraud as fraud_routes
+from tracker.http import insights as insight_routes
 
 
 def api_routes() -> list[Route]:
@@ -27,7 +18,7 @@ def api_routes() -> list[Route]:
         *shops.routes(),
         *codes.routes(),
         *orders.routes(),
-        *insights.routes(),  # /reports/exposure... before /reports/{dimension}
+        *insight_routes.routes(),  # /reports/exposure... before /reports/{dimension}
         *reports.routes(),
         *event_routes.routes(),
         *commission_routes.routes(),
