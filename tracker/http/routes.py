@@ -9,7 +9,7 @@ from tracker.http import catalogue, codes, health, openapi, orders, postbacks, r
 from tracker.http import commissions as commission_routes
 from tracker.http import events as event_routes
 from tracker.http import fraud as fraud_routes
-from tracker.http import insights as insight_routes
+from tracker.http import journeys as journey_routes
 
 
 def api_routes() -> list[Route]:
@@ -18,7 +18,7 @@ def api_routes() -> list[Route]:
         *shops.routes(),
         *codes.routes(),
         *orders.routes(),
-        *insight_routes.routes(),  # /reports/exposure... before /reports/{dimension}
+        *journey_routes.routes(),  # /reports/exposure... before /reports/{dimension}
         *reports.routes(),
         *event_routes.routes(),
         *commission_routes.routes(),

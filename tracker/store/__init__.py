@@ -20,7 +20,7 @@ from tracker.store.engine import CLICK_COLUMNS, Engine
 from tracker.store.events import EventQueries
 from tracker.store.fraud import FraudQueries
 from tracker.store.group import GroupCommit
-from tracker.store.insights import InsightQueries
+from tracker.store.journeys import JourneyQueries
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
@@ -55,7 +55,7 @@ class Store(
     EventQueries,
     CommissionQueries,
     FraudQueries,
-    InsightQueries,
+    JourneyQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db

@@ -21,7 +21,7 @@ _VISITS = (
 )
 
 
-class InsightQueries(StoreBase):
+class JourneyQueries(StoreBase):
     # -- collaborations ---------------------------------------------------------------------
     async def create_collab(
         self, name: str, link_id: str | None, code_key: str | None, shares: list[tuple[str, int]]

@@ -13,8 +13,8 @@ every path), the data-driven fit alone, the exposure curves, the survey report a
 collaboration report. Printed with the machine's load average: figures taken on a shared
 machine are relative (compare the ratio to the baseline, not the milliseconds).
 
-    .venv/bin/python bench/insights.py --clicks 1000000 --orders 5000
-    .venv/bin/python bench/insights.py --database-url postgresql://postgres@127.0.0.1/bench
+    .venv/bin/python bench/journeys.py --clicks 1000000 --orders 5000
+    .venv/bin/python bench/journeys.py --database-url postgresql://postgres@127.0.0.1/bench
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""bench/insights.py must not rot: a tiny run completes and reports every figure (no
+"""bench/journeys.py must not rot: a tiny run completes and reports every figure (no
 timing is asserted; the figures belong to the README, with the machine's load)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench import insights
+from bench import journeys as insights
 
 
 def test_tiny_insights_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
