@@ -31,6 +31,7 @@ from admin import (
     events_view,
     imports_view,
     insights_view,
+    journeys_view,
     orders_view,
     pages,
     portfolio_view,
@@ -165,6 +166,7 @@ def create_admin(state: AppState) -> Starlette:
         *events_view.routes(G),
         *commissions_view.routes(G),
         *insights_view.routes(G),
+        *journeys_view.routes(G),
         *(
             Route(f"/{name}", G(pages.placeholder(name)), methods=["GET"])
             for name in pages.PLACEHOLDERS

@@ -33,6 +33,7 @@ from tracker.core import money
 from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
 from tracker.http.errors import status_of
 from tracker.orders import triage
+from tracker.reports import survey
 from tracker.store.triage import METHODS
 
 CSV_MAX = 100_000
@@ -177,10 +178,10 @@ async def order_detail(request: Request) -> Response:
     credit_rows = [
         {
             "creator": who,
-            **{m: shares[m].get(who) for m in credit.MODELS},
+            **{m: shares[m].get(who) for m in credit.ORDER_MODELS},
             **{
                 f"{m}_amount": money.major(round(net * shares[m].get(who, 0)), currency)
-                for m in credit.MODELS
+                for m in credit.ORDER_MODELS
             },
         }
         for who in creators
@@ -210,7 +211,10 @@ async def order_detail(request: Request) -> Response:
         codes=json.loads(order["codes"] or "[]"),
         touches=touches,
         credit_rows=credit_rows,
-        models={m: MODEL_LABELS.get(m, m) for m in credit.MODELS},
+        survey=await survey.order_claim(
+            a.store, order.get("survey_answer"), a.settings.survey_min_score
+        ),
+        models={m: MODEL_LABELS.get(m, m) for m in credit.ORDER_MODELS},
         refunds=[
             {**r, "amount": money.major(int(r["amount_minor"]), r["currency"])} for r in refunds
         ],

@@ -29,6 +29,7 @@ SECTIONS = (
     ("advice", "Recommendations", "/portfolio/advice"),
     ("reach", "Reach", "/reach"),
     ("insights", "Insights", "/insights"),  # admin/insights_view.py (issue 20)
+    ("journeys", "Journeys", "/journeys"),  # admin/journeys_view.py (issue 20)
 )
 
 

@@ -36,6 +36,7 @@ MODEL_LABELS = {
     "linear": "Linear",
     "position": "Position-based (40/20/40)",
     "time_decay": "Time decay",
+    "data_driven": "Data-driven (Markov removal effect)",
 }
 
 #: What the ROI page passes on to ``params_from``: the range, model, lookbacks, filters.
@@ -111,6 +112,9 @@ def table_for(
         )
     if result.get("unconverted_currencies"):
         notes.append(excluded_note(result))
+    dd = result.get("data_driven") or {}
+    if dd.get("fallback"):
+        notes.append(f"Data-driven: {dd['reason']} (see Portfolio → Journeys).")
     table = Table(
         columns_for(dimension),
         [_no_cost_blank(r) for r in result.get("rows") or []],

@@ -29,6 +29,7 @@ from tracker.events import commands as event_commands
 from tracker.links import service as catalogue
 from tracker.orders.rematch import rematch
 from tracker.reports import build as reports
+from tracker.reports import commands as insight_commands
 from tracker.reports.build import COST_KINDS, DIMENSIONS
 from tracker.reports.costs import (
     COST_COLUMNS,
@@ -514,6 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     guests.add_commands(guests.from_env(), sub, _run)
     event_commands.add_commands(sub, _run)
     rollup_commands.add_commands(sub, _run)
+    insight_commands.add_commands(sub, _run)
     _add_record_commands(sub)
     return parser
 

@@ -317,9 +317,30 @@ SETTINGS: tuple[Setting, ...] = (
     # -- reports (tracker/reports.py) --
     Setting(
         "TRACKER_ATTRIBUTION_MODEL",
-        values.choice("last", "first", "linear", "position", "time_decay"),
+        values.choice("last", "first", "linear", "position", "time_decay", "data_driven"),
         "last",
         "Default attribution model of reports (each report may pick another).",
+    ),
+    Setting(
+        "TRACKER_DATA_DRIVEN_MIN_CONVERSIONS",
+        values.int_range(1, 1_000_000),
+        "300",
+        "Converting paths a report's range needs before data_driven credit is trusted; "
+        "below it the report says so and uses position-based credit.",
+    ),
+    Setting(
+        "TRACKER_SURVEY_MIN_SCORE",
+        values.int_range(50, 100),
+        "85",
+        "How close (0-100, rapidfuzz) a survey answer must be to a creator's handle or "
+        "name to count as naming that creator.",
+    ),
+    Setting(
+        "TRACKER_SURVEY_CREDIT",
+        values.choice("off", "unattributed"),
+        "off",
+        "off: survey answers are only reported (the halo); unattributed: an order no "
+        "link, code or fingerprint explains is credited to the creator its survey names.",
     ),
     Setting(
         "TRACKER_HALF_LIFE_DAYS",

@@ -75,6 +75,9 @@ class Settings:
     secret_grace_hours: int
     attribution_model: str
     half_life_days: int
+    data_driven_min_conversions: int
+    survey_min_score: int
+    survey_credit: str
     reporting_currency: str
     fx_rates: dict[str, float]
     tiers: tuple[tuple[str, int], ...]

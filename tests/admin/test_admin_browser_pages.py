@@ -43,6 +43,10 @@ PAGES = [
     ("insights-timing", "/admin/insights/timing?by=platform"),
     ("insights-content", "/admin/insights/content"),
     ("insights-forecast", "/admin/insights/forecast"),
+    ("journeys", "/admin/journeys"),
+    ("exposure", "/admin/journeys/exposure"),
+    ("collabs", "/admin/journeys/collabs"),
+    ("survey", "/admin/journeys/survey"),
 ]
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 MEASURE = """() => ({

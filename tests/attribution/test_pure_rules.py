@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.attribution.credit import MODELS, Credited, by_model, credits
+from tracker.attribution.credit import ORDER_MODELS, Credited, by_model, credits
 from tracker.attribution.rules import Touch, choose_winner
 from tracker.core.errors import Unprocessable
 from tracker.core.money import MAX_MINOR, convert, currency_code, exponent, major, to_minor
@@ -204,7 +204,8 @@ def test_unknown_model_names_the_models() -> None:
     with pytest.raises(ValueError) as exc:
         credits([Credited("a", AT)], "nope", AT)
     assert str(exc.value) == (
-        "unknown attribution model 'nope'; one of last, first, linear, position, time_decay"
+        "unknown attribution model 'nope'; one of last, first, linear, position, time_decay, "
+        "data_driven"
     )
 
 
@@ -232,7 +233,7 @@ def test_by_model_shares_per_creator() -> None:
         touch_row("d", "2026-11-08T00:00:00.000000Z", creator_handle=None),  # deleted creator
     ]
     out = by_model(rows, AT, 7.0)  # type: ignore[arg-type]
-    assert set(out) == set(MODELS)
+    assert set(out) == set(ORDER_MODELS)  # data_driven needs a range of paths, not one order
     assert out["last"] == {"@a": 0.0, "@b": 1.0, "d": 0.0}  # the stored winner
     assert out["first"] == {"@a": 1.0, "@b": 0.0, "d": 0.0}
     assert out["linear"] == {"@a": 0.5, "@b": 0.25, "d": 0.25}
@@ -242,7 +243,7 @@ def test_by_model_shares_per_creator() -> None:
     assert decay["@a"] > decay["d"] > decay["@b"]
     third = by_model([touch_row(w, AT) for w in "abc"], AT, 7.0)  # type: ignore[arg-type]
     assert third["linear"] == {"@a": 0.333333, "@b": 0.333333, "@c": 0.333333}
-    assert by_model([], AT, 7.0) == {m: {} for m in MODELS}
+    assert by_model([], AT, 7.0) == {m: {} for m in ORDER_MODELS}
 
 
 def test_by_model_half_life_is_used() -> None:

@@ -6,13 +6,18 @@ order's shares per creator under every model (the order page and ``GET /orders/{
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.attribution import datadriven
 from tracker.core import clock
 from tracker.store.engine import Row
 
-MODELS = ("last", "first", "linear", "position", "time_decay")
+#: Models of one order's touches alone (the order page shows each of them).
+ORDER_MODELS = ("last", "first", "linear", "position", "time_decay")
+#: Every report's models: data_driven needs the range's paths (``tracker.reports.paths``).
+MODELS = (*ORDER_MODELS, "data_driven")
 
 
 @dataclass(frozen=True)
@@ -28,13 +33,20 @@ class Credited:
 
 
 def credits(
-    touches: list[Credited], model: str, order_at: str, half_life_days: float = 7.0
+    touches: list[Credited],
+    model: str,
+    order_at: str,
+    half_life_days: float = 7.0,
+    weights: Mapping[str, float] | None = None,
 ) -> list[float]:
     """Shares of an order's credit, one per touch, summing to 1 (empty list: no touch).
 
     last: the winner the conflict policy chose (strongest signal, then latest); first: the
     earliest touch; linear: equal shares; position: 40% first, 40% last, 20% spread over the
-    middle (50/50 for two touches); time_decay: halves every ``half_life_days`` before the order.
+    middle (50/50 for two touches); time_decay: halves every ``half_life_days`` before the order;
+    data_driven: in proportion to each creator's removal effect (``weights``, from
+    ``datadriven.fit``); position-based when there are no weights or none of this order's
+    creators has one (the report says how often).
     """
     n = len(touches)
     if n == 0:
@@ -43,6 +55,15 @@ def credits(
         raise ValueError(f"unknown attribution model {model!r}; one of {', '.join(MODELS)}")
     if n == 1:  # every model gives a lone touch the whole order (most orders: one touch)
         return [1.0]
+    if model == "data_driven":
+        shares = (
+            datadriven.order_shares([t.creator_id for t in touches], dict(weights))
+            if weights
+            else None
+        )
+        if shares is not None:
+            return shares
+        model = datadriven.FALLBACK_MODEL
     order = sorted(range(n), key=lambda i: (touches[i].at, i))
     out = [0.0] * n
     if model == "last":
@@ -99,7 +120,7 @@ def by_model(touches: list[Row], placed_at: str, half_life: float) -> dict[str, 
     objs = [Credited(t["creator_id"], t["at"], bool(t["winner"])) for t in kept]
     who = [t.get("creator_handle") or objs[i].creator_id for i, t in enumerate(kept)]
     out: dict[str, Any] = {}
-    for model in MODELS:
+    for model in ORDER_MODELS:
         shares: dict[str, float] = {}
         for i, share in enumerate(credits(objs, model, placed_at, half_life)):
             shares[who[i]] = round(shares.get(who[i], 0.0) + share, 6)

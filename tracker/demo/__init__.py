@@ -396,6 +396,8 @@ async def _orders(
         elif roll < 0.85:  # one creator's code escaped to a coupon site
             order["codes"] = [code_of[creators[0]["id"]]]
             order["referrer"] = "https://www.retailmenot.com/view/shop.example.com"
+        if not i % 4:  # a post-purchase survey answer, without drawing from rng
+            order["survey"] = _survey_answer(creators, creator_id, i)
         if rng.random() < 0.06:
             order["refund"] = order["total"] if rng.random() < 0.5 else order["total"] // 3
             stats["refunded"] += 1
@@ -409,6 +411,17 @@ async def _orders(
             )
             stats["orders"] += sum(1 for a in answers if a < 300)
     return stats
+
+
+def _survey_answer(creators: list[dict[str, Any]], creator_id: str, i: int) -> str:
+    """What shoppers type: an @handle, the handle with two letters swapped, the name, or a
+    platform that names nobody."""
+    creator = next((c for c in creators if c["id"] == creator_id), creators[0])
+    handle = str(creator["handle"])
+    swapped = handle[:2] + handle[3] + handle[2] + handle[4:] if len(handle) > 4 else handle
+    return (f"@{handle}", swapped, str(creator.get("name") or handle).lower(), "Instagram")[
+        (i // 4) % 4
+    ]
 
 
 async def _post(

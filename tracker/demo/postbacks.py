@@ -61,6 +61,9 @@ def _shopify(
             "accept_language": v.lang,
         },
         "customer": {"email": v.email, "orders_count": 1 if o["new"] else 3},
+        "note_attributes": [{"name": "How did you hear about us?", "value": o["survey"]}]
+        if o.get("survey")
+        else [],
         "refunds": [
             {
                 "id": 9000 + o["n"],
@@ -102,7 +105,8 @@ def _woocommerce(
         "shipping_total": "0.00",
         "total_tax": "0.00",
         "coupon_lines": [{"code": c} for c in o["codes"]],
-        "meta_data": [{"key": f"_{param}", "value": o["click_id"]}] if o["click_id"] else [],
+        "meta_data": ([{"key": f"_{param}", "value": o["click_id"]}] if o["click_id"] else [])
+        + ([{"key": "hdyhau", "value": o["survey"]}] if o.get("survey") else []),
         "customer_ip_address": v.ip,
         "customer_user_agent": v.ua[0],
         "billing": {"email": v.email},
@@ -142,6 +146,7 @@ def _generic(
         "accept_language": v.lang,
         "customer_email": v.email,
         "new_customer": o["new"],
+        "survey_answer": o.get("survey"),
         "refunds": [
             {"id": f"r{o['n']}", "amount_minor": o["refund"], "created_at": iso(o["placed"])}
         ]

@@ -13,6 +13,7 @@ from tracker.core.errors import NotFound
 from tracker.http.common import authenticate, page_args, state
 from tracker.http.openapi import PAGE, Op, Param, doc
 from tracker.orders.rematch import rematch
+from tracker.reports import survey
 
 
 @doc(
@@ -69,6 +70,9 @@ async def order_item(request: Request) -> Response:
         ],
         "winning_signal": winner["method"] if winner else None,
         "credit": credit.by_model(touches, order["placed_at"], st.settings.half_life_days),
+        "survey": await survey.order_claim(
+            st.store, order.get("survey_answer"), st.settings.survey_min_score
+        ),
     }
     return JSONResponse(body)
 

@@ -20,6 +20,7 @@ from tracker.http import commissions as commission_routes
 from tracker.http import events as event_routes
 from tracker.http import fraud as fraud_routes
 from tracker.http import insights as insight_routes
+from tracker.http import journeys as journey_routes
 from tracker.links.snippet import PATH as SNIPPET_PATH
 
 
@@ -30,6 +31,7 @@ def api_routes() -> list[Route]:
         *codes.routes(),
         *orders.routes(),
         *insight_routes.routes(),  # before reports': /reports/{dimension} takes any name
+        *journey_routes.routes(),  # /reports/exposure... before /reports/{dimension}
         *reports.routes(),
         *event_routes.routes(),
         *commission_routes.routes(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -63,6 +64,7 @@ class Order:
     referring_site: str | None = None
     customer_email: str | None = None
     new_customer: bool | None = None
+    survey_answer: str | None = None  # "How did you hear about us?" (``survey_text``)
 
     def __post_init__(self) -> None:
         """The one check every source's order passes, whatever the platform sent: no
@@ -88,6 +90,44 @@ class Order:
                 raise Unprocessable("refund amount: must not be negative")
         self.codes = _clean(self.codes)
         self.click_ids = _clean(self.click_ids)
+        self.survey_answer = survey_text(self.survey_answer)
+
+
+_EMAIL = re.compile(r"\S+@\S+\.\S+")
+_DIGITS = re.compile(r"\+?\d[\d ()./-]{5,}\d")
+#: Survey questions' keys as shops name them (note attributes, meta keys, fields), compared
+#: lower-cased with everything but letters and digits removed ("How did you hear about us?",
+#: "_hdyhau", "heard-from" all match).
+SURVEY_KEYS = frozenset(
+    {
+        "howdidyouhearaboutus",
+        "wheredidyouhearaboutus",
+        "howdidyoufindus",
+        "hdyhau",
+        "heardfrom",
+        "referralsource",
+        "attributionsurvey",
+        "surveyanswer",
+        "survey",
+    }
+)
+
+
+def is_survey_key(key: str | None) -> bool:
+    """Is a note attribute, meta key or field one of the survey's names?"""
+    if not key:
+        return False
+    return "".join(ch for ch in key.lower() if ch.isalnum()) in SURVEY_KEYS
+
+
+def survey_text(value: str | None) -> str | None:
+    """A survey answer as stored: e-mail addresses and phone-like digit runs removed, spaces
+    collapsed, at most 120 characters; None when nothing is left."""
+    if not value:
+        return None
+    text = _DIGITS.sub(" ", _EMAIL.sub(" ", value))
+    text = " ".join(text.split())[:120]
+    return text or None
 
 
 def _clean(values: list[str]) -> list[str]:

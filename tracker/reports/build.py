@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from tracker.attribution import datadriven
+from tracker.attribution.collab import Collabs, expand
 from tracker.attribution.credit import Credited, credits, split
 from tracker.attribution.rules import best_of
 from tracker.attribution.touches import within_lookback
 from tracker.catalogue.creators import tier_for
 from tracker.core import clock
 from tracker.core.errors import BadRequest
-from tracker.reports import roi
+from tracker.reports import paths, roi, survey
 from tracker.reports.params import CLICK_DIMENSIONS
 from tracker.reports.params import Params as Params  # re-exported for callers
 from tracker.reports.params import params_from as params_from  # re-exported for callers
@@ -57,21 +59,34 @@ class Facts:
     commission: list[Row]  # the ledger's sum per (creator, campaign, currency) of the orders
     posts: list[Row]
     unattributed: list[Row]
+    collabs: Collabs = field(default_factory=Collabs)
+    fit: datadriven.Fit | None = None  # the data-driven model, when it is the report's
+
+    @property
+    def weights(self) -> dict[str, float] | None:
+        return self.fit.weights if self.fit else None
 
 
 async def load(store: Store, p: Params) -> Facts:
-    return Facts(
+    touches = await store.credited_touches(p.start_at, p.end_at)
+    facts = Facts(
         creators={r["id"]: r for r in await store.creators_meta()},
         links={r["id"]: r for r in await store.links_meta()},
         campaigns={r["id"]: r for r in await store.campaigns_meta()},
-        touches=await store.credited_touches(p.start_at, p.end_at),
+        touches=touches,
         costs=await store.costs_between(
             p.start.isoformat(), (p.end + timedelta(days=1)).isoformat()
         ),
         commission=await store.ledger_commission(p.start_at, p.end_at),
         posts=await store.posts_between(p.start_at, p.end_at),
         unattributed=await store.unattributed_orders(p.start_at, p.end_at),
+        collabs=Collabs.of_rows(await store.list_collabs()),
     )
+    if p.survey_credit == "unattributed":
+        await survey.add_survey_touches(store, p, facts)
+    if p.model == "data_driven":
+        facts.fit = await paths.fit(store, p, facts.touches)
+    return facts
 
 
 @dataclass
@@ -91,13 +106,19 @@ class Credit:
     via_click: bool  # this touch is a click id or a fingerprint match
     country: str | None = None  # of the touch's click (None: a code, or no country)
     variant: str | None = None  # the targeting rule or A/B variant of the touch's click
+    method: str = "code"
+    code: str | None = None
+    collab_id: str | None = None  # split from a collaboration's link or code
 
 
-def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]]:
+def order_credits(
+    touches: list[Row], p: Params, facts: Facts | None = None
+) -> tuple[list[Credit], set[str]]:
     """Apply the model to each order's touches; return credits and unconverted currencies.
 
     An order's net revenue is converted and rounded once, then split over its touches with
-    ``credit.split`` so the shares of every order add up to it exactly."""
+    ``credit.split`` so the shares of every order add up to it exactly; a touch through a
+    collaboration is then split over its members (``collab.expand``), exactly too."""
     by_order: dict[str, list[Row]] = defaultdict(list)
     for t in touches:
         by_order[t["order_id"]].append(t)
@@ -119,18 +140,13 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
         if net is None:
             missing.add(rows[0]["currency"])
             continue
-        touch_objs = [
-            Credited(
-                r["creator_id"],
-                r["at"],
-                bool(r["winner"]),
-                r["campaign_id"],
-                r["link_id"],
-                r["method"],
-            )
-            for r in kept
-        ]
-        shares = credits(touch_objs, p.model, placed, p.half_life_days)
+        shares = credits(
+            [_credited(r) for r in kept],
+            p.model,
+            placed,
+            p.half_life_days,
+            facts.weights if facts else None,
+        )
         amounts = split(round(net), shares)
         counted = bool(rows[0].get("counted", 1))
         for r, share, amount in zip(kept, shares, amounts, strict=True):
@@ -149,9 +165,17 @@ def order_credits(touches: list[Row], p: Params) -> tuple[list[Credit], set[str]
                     r["method"] in ("click", "fingerprint"),
                     r.get("country"),
                     r.get("variant"),
+                    r["method"],
+                    r.get("code"),
                 )
             )
-    return out, missing
+    return (expand(out, facts.collabs) if facts else out), missing
+
+
+def _credited(r: Row) -> Credited:
+    return Credited(
+        r["creator_id"], r["at"], bool(r["winner"]), r["campaign_id"], r["link_id"], r["method"]
+    )
 
 
 def _key(
@@ -190,6 +214,7 @@ def _empty() -> dict[str, Any]:
         "click_orders": 0,
         "code_only_orders": 0,
         "revenue_minor": 0,
+        "collab_revenue_minor": 0,
         "new_customers": 0.0,
         "cost_minor": 0.0,
         **{f"cost_{k}_minor": 0.0 for k in COST_KINDS},
@@ -218,7 +243,7 @@ async def build(
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
-    credits_, missing = order_credits(facts.touches, p)
+    credits_, missing = order_credits(facts.touches, p, facts)
     credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
     click_rows = (
@@ -259,7 +284,12 @@ async def build(
         "totals": _finish("total", summed, "total", facts, p),
         "unconverted_currencies": sorted(missing),
         "unattributed": _unattributed(facts, p),
+        **({"data_driven": paths.describe(facts.fit, _labels(facts))} if facts.fit else {}),
     }
+
+
+def _labels(facts: Facts) -> dict[str, str]:
+    return {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
 
 
 def _add_credits(
@@ -282,6 +312,7 @@ def _add_credits(
             row["new_customers"] += cr.share if cr.new_customer else 0.0
             reached[(cr.order_id, key)] = reached.get((cr.order_id, key), False) or cr.via_click
         row["revenue_minor"] += cr.revenue
+        row["collab_revenue_minor"] += cr.revenue if cr.collab_id else 0
     for (_, key), via_click in reached.items():
         rows[key]["click_orders" if via_click else "code_only_orders"] += 1
     return reached
@@ -442,7 +473,7 @@ async def daily(
         if key is None or c["key"] == key:
             days[c["day"]]["clicks"] += c["clicks"]
             days[c["day"]]["human_clicks"] += c["human_clicks"]
-    credits_, _ = order_credits(facts.touches, p)
+    credits_, _ = order_credits(facts.touches, p, facts)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
         if p.keeps(cr) and (
@@ -480,6 +511,7 @@ CSV_COLUMNS = (
     "click_orders",
     "code_only_orders",
     "revenue_minor",
+    "collab_revenue_minor",
     "new_customers",
     "conversion_rate",
     "aov_minor",

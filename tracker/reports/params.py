@@ -40,6 +40,9 @@ class Params:
     policy: str = "code"  # TRACKER_CONFLICT_POLICY, for the winner fallback
     #: click filters: column -> value ("" for none); clicks and credit keep only matches
     where: tuple[tuple[str, str], ...] = ()
+    min_conversions: int = 300  # TRACKER_DATA_DRIVEN_MIN_CONVERSIONS
+    survey_credit: str = "off"  # TRACKER_SURVEY_CREDIT
+    survey_min_score: int = 85
 
     @property
     def start_at(self) -> str:
@@ -118,4 +121,7 @@ def params_from(query: dict[str, str], settings: Settings) -> Params:
         settings.tiers,
         settings.conflict_policy,
         filters_from(query),
+        settings.data_driven_min_conversions,
+        settings.survey_credit,
+        settings.survey_min_score,
     )

@@ -23,6 +23,7 @@ from tracker.store.events import EventQueries
 from tracker.store.fraud import FraudQueries
 from tracker.store.group import GroupCommit
 from tracker.store.insights import InsightQueries
+from tracker.store.journeys import JourneyQueries
 from tracker.store.migrate import migrate
 from tracker.store.orders import OrderQueries
 from tracker.store.panel import PanelQueries
@@ -61,6 +62,7 @@ class Store(
     FraudQueries,
     InsightQueries,
     ClickDayQueries,
+    JourneyQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.attribution.collab import FULL_BP, split_bp
 from tracker.catalogue.creators import DEFAULT_TIERS, Tiers, tier_for
 from tracker.commissions.terms import Balance, Terms, pick, summarise
 from tracker.core import clock, ids
@@ -151,30 +152,57 @@ class CommissionQueries(StoreBase):
             return
         groups, frozen = summarise(existing)
         targets: dict[tuple[str, str], int] = {}
-        terms: Terms | None = None
+        terms: dict[str, Terms | None] = {}
         creator = o["creator_id"]
         if creator and int(o["fraud_confirmed"] or 0):
             creator = None  # confirmed fraud earns nothing
-        if creator:
-            terms = frozen.get(creator)
-            if terms is None:
-                terms = pick(
-                    await self._rules_for(tx, creator),
+        for who, net, followers in await self._earners(tx, o, creator):
+            t = frozen.get(who)
+            if t is None:
+                t = pick(
+                    await self._rules_for(tx, who),
                     o["campaign_id"],
                     o["placed_at"],
-                    creator_id=creator,
-                    tier=tier_for(int(o["creator_followers"] or 0), self.tiers),
+                    creator_id=who,
+                    tier=tier_for(followers, self.tiers),
                 )
-            if terms is not None:
-                amount, currency = terms.earn(int(o["net_minor"]), o["currency"])
-                targets[(creator, currency)] = amount
+            terms[who] = t
+            if t is not None:
+                amount, currency = t.earn(net, o["currency"])
+                targets[(who, currency)] = targets.get((who, currency), 0) + amount
         reason = ",".join(reasons) or "order change"
         for key in sorted(set(groups) | set(targets)):
             g = groups.get(key, Balance())
             delta = targets.get(key, 0) - g.total
             if delta:
-                t = frozen.get(key[0]) or (terms if key[0] == creator else None)
+                t = frozen.get(key[0]) or terms.get(key[0])
                 await self._apply(tx, _Line(key[0], key[1], t, o), delta, g, key in groups, reason)
+
+    async def _earners(self, tx: Conn, o: Row, creator: str | None) -> list[tuple[str, int, int]]:
+        """Who earns on the order, on what part of its net revenue, and their followers (for
+        tier rules): the winner on all of it, or, when the winning touch is a collaboration's
+        link or code, each member on their basis-point share (split exactly,
+        ``attribution.collab.split_bp``)."""
+        if not creator:
+            return []
+        net = int(o["net_minor"])
+        members = await tx.fetch_all(
+            "SELECT s.creator_id, s.share_bp, cr.followers FROM touches t JOIN collabs co ON "
+            "(t.method = 'code' AND co.code_key = LOWER(t.code)) OR "
+            "(t.method <> 'code' AND co.link_id = t.link_id) "
+            "JOIN collab_shares s ON s.collab_id = co.id "
+            "JOIN creators cr ON cr.id = s.creator_id "
+            "WHERE t.order_id = ? AND t.winner = 1 AND t.creator_id = ? "
+            "ORDER BY s.share_bp DESC, s.creator_id",
+            (o["id"], creator),
+        )
+        if sum(int(m["share_bp"]) for m in members) != FULL_BP:
+            return [(creator, net, int(o["creator_followers"] or 0))]
+        parts = split_bp(net, [int(m["share_bp"]) for m in members])
+        return [
+            (m["creator_id"], part, int(m["followers"] or 0))
+            for m, part in zip(members, parts, strict=True)
+        ]
 
     async def _apply(
         self, tx: Conn, line: _Line, delta: int, g: Balance, seen: bool, reason: str

@@ -54,6 +54,7 @@ def _order_fields(
         "legacy_fingerprint": fingerprint.legacy if fingerprint else None,
         "landing_site": o.landing_site,
         "referring_site": o.referring_site,
+        "survey_answer": o.survey_answer,
         "updated_at": now,
     }
 
@@ -61,7 +62,7 @@ def _order_fields(
 #: What a redaction erases on an order (the money and the attribution stay).
 _FORGET = (
     "customer_hash = NULL, fingerprint = NULL, ip_tag = NULL, lang_tag = NULL, "
-    "legacy_fingerprint = NULL, landing_site = NULL"
+    "legacy_fingerprint = NULL, landing_site = NULL, survey_answer = NULL"
 )
 
 

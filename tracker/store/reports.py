@@ -141,7 +141,8 @@ class ReportQueries(StoreBase):
             else ""
         )
         return await self.db.fetch_all(
-            "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.at, t.winner, "
+            "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.code, t.at, "
+            "t.winner, "
             "t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
             "o.customer_hash, o.counted, k.country, k.variant "
             "FROM touches t JOIN orders o ON o.id = t.order_id "

@@ -61,6 +61,7 @@ class OrderPayload(BaseModel):
     customer_email: Annotated[str, StringConstraints(max_length=254)] | None = None
     new_customer: bool | None = None
     refunds: list[RefundPayload] = Field(default_factory=list, max_length=100)
+    survey_answer: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 def check_secret(secret: str) -> str:
@@ -119,6 +120,7 @@ def to_order(p: OrderPayload, click_param: str) -> Order:
         referring_site=p.referring_site,
         customer_email=p.customer_email,
         new_customer=p.new_customer,
+        survey_answer=p.survey_answer,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracker.core.errors import Unprocessable
-from tracker.orders.model import Delivery, Order, Refund, query_param
+from tracker.orders.model import Delivery, Order, Refund, is_survey_key, query_param
 from tracker.orders.sources import (
     Event,
     Fields,
@@ -116,9 +116,12 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
     landing = f.text("landing_site", 2048)
     clicks = [query_param(landing, click_param)]
     wanted = (click_param.lower(), "click_id", "clickid")
+    survey = None
     for attr in f.objects("note_attributes") + f.objects("attributes"):
         if (attr.text("name") or "").lower() in wanted:
             clicks.append(attr.text("value", 64))
+        elif survey is None and is_survey_key(attr.text("name", 128)):
+            survey = attr.text("value", 500)
     ref = f.text("landing_site_ref", 64)
     if ref and _CLICK_ID.match(ref):
         clicks.append(ref)
@@ -153,6 +156,7 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
         customer_email=customer.text("email", 254)
         or f.first_text("email", "contact_email", limit=254),
         new_customer=(orders_count <= 1) if orders_count is not None else None,
+        survey_answer=survey,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracker.core.errors import Unprocessable
-from tracker.orders.model import Delivery, Order, Refund
+from tracker.orders.model import Delivery, Order, Refund, is_survey_key
 from tracker.orders.sources import (
     CancelEvent,
     Event,
@@ -75,9 +75,12 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
     ]
     clicks = []
     names = {click_param.lower(), f"_{click_param.lower()}", "click_id", "_click_id"}
+    survey = None
     for meta in f.objects("meta_data"):
         if (meta.text("key") or "").lower() in names:
             clicks.append(meta.text("value", 64))
+        elif survey is None and is_survey_key(meta.text("key", 128)):
+            survey = meta.text("value", 500)
     return Order(
         external_id=external_id,
         order_number=f.text("number", 64),
@@ -96,6 +99,7 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
         ip=f.text("customer_ip_address", 64),
         user_agent=f.text("customer_user_agent", 512),
         customer_email=f.obj("billing").text("email", 254),
+        survey_answer=survey,
     )
 
 

@@ -1,0 +1,95 @@
+"""``tracker insights ...`` and ``tracker collabs ...`` (issue 20): the same services as the API.
+
+Joined to ``tracker/cli.py`` by one call (``add_commands``) that hands over the CLI's runner,
+as ``tracker/events/commands.py`` does. Reports print JSON (money in minor units, as the
+API); collaboration shares are typed in percent (``maya=60``) and stored in basis points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tracker.attribution.credit import MODELS
+from tracker.core.errors import Unprocessable
+from tracker.reports import build as reports
+from tracker.reports import collabs, exposure, paths, survey
+from tracker.settings import Settings
+
+Runner = Callable[[Callable[[Any, Settings], Awaitable[Any]]], int]
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def share_bp(text: str) -> tuple[str, int]:
+    """'maya=60' or '@maya=33.34' -> ('maya', 6000): percent with up to 2 decimals."""
+    who, _, pct = text.partition("=")
+    try:
+        value = Decimal(pct.strip().rstrip("%"))
+    except InvalidOperation:
+        raise Unprocessable(f"--share {text!r}: expected HANDLE=PERCENT, e.g. maya=60") from None
+    if not who.strip() or value != value.quantize(Decimal("0.01")):
+        raise Unprocessable(f"--share {text!r}: expected HANDLE=PERCENT with up to 2 decimals")
+    return who.strip(), int(value * 100)
+
+
+def _insights(args: argparse.Namespace, run: Runner) -> int:
+    async def go(store: Any, settings: Settings) -> None:
+        query = {k: v for k in ("start", "end", "model") if (v := getattr(args, k, None))}
+        p = reports.params_from(query, settings)
+        if args.what == "data-driven":
+            p = replace(p, model="data_driven")
+            facts = await reports.load(store, p)
+            assert facts.fit is not None
+            labels = {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
+            _print(paths.describe(facts.fit, labels, top=500))
+        elif args.what == "exposure":
+            _print(await exposure.report(store, p))
+        elif args.what == "survey":
+            _print(await survey.report(store, p, settings.survey_min_score))
+        else:
+            _print(await collabs.report(store, settings, p))
+
+    return run(go)
+
+
+def _collabs(args: argparse.Namespace, run: Runner) -> int:
+    async def go(store: Any, settings: Settings) -> None:
+        if args.action == "add":
+            shares = [share_bp(s) for s in args.share or []]
+            _print(await collabs.create(store, args.name, args.link, args.code, shares))
+        elif args.action == "list":
+            _print(await store.list_collabs())
+        else:
+            await store.delete_collab(args.ref)
+            print(f"deleted {args.ref}")
+
+    return run(go)
+
+
+def add_commands(sub: Any, run: Runner) -> None:
+    p = sub.add_parser(
+        "insights", help="portfolio insights as JSON: data-driven | exposure | survey | collabs"
+    )
+    p.add_argument("what", choices=["data-driven", "exposure", "survey", "collabs"])
+    p.add_argument("--start", help="first day, YYYY-MM-DD (default: 29 days before --end)")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (default: today)")
+    p.add_argument("--model", choices=MODELS, help="attribution model (collabs)")
+    p.set_defaults(fn=lambda args: _insights(args, run))
+
+    p = sub.add_parser("collabs", help="collaborations: add NAME | list | delete REF")
+    c = p.add_subparsers(dest="action", required=True)
+    add = c.add_parser("add", help="one link or code shared by creators: --share maya=60 ...")
+    add.add_argument("name")
+    add.add_argument("--link", help="link slug or id")
+    add.add_argument("--code", help="discount code")
+    add.add_argument("--share", action="append", help="HANDLE=PERCENT (repeat; sum 100)")
+    c.add_parser("list")
+    c.add_parser("delete").add_argument("ref")
+    p.set_defaults(fn=lambda args: _collabs(args, run))
