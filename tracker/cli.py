@@ -513,9 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_token)
 
     guests.add_commands(guests.from_env(), sub, _run)
-    event_commands.add_commands(sub, _run)
-    rollup_commands.add_commands(sub, _run)
-    insight_commands.add_commands(sub, _run)
+    for noun in (event_commands, rollup_commands, insight_commands):
+        noun.add_commands(sub, _run)
     _add_record_commands(sub)
     return parser
 
