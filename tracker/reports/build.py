@@ -225,6 +225,19 @@ def _empty() -> dict[str, Any]:
     }
 
 
+def _totals(
+    rows: dict[str | None, dict[str, Any]], reached: dict[tuple[str, Any], bool]
+) -> dict[str, Any]:
+    """The rows summed; an order reached through two creators' clicks counts once."""
+    summed = _sum(rows.values())
+    by_order: dict[str, bool] = {}
+    for (order_id, _), via_click in reached.items():
+        by_order[order_id] = by_order.get(order_id, False) or via_click
+    summed["click_orders"] = sum(by_order.values())
+    summed["code_only_orders"] = len(by_order) - summed["click_orders"]
+    return summed
+
+
 async def build(
     store: Store,
     settings: Settings,
@@ -266,13 +279,7 @@ async def build(
     missing.discard(p.currency)
     out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
     out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
-    summed = _sum(rows.values())
-    # An order reached through two creators' clicks counts once in the totals.
-    by_order: dict[str, bool] = {}
-    for (order_id, _), via_click in reached.items():
-        by_order[order_id] = by_order.get(order_id, False) or via_click
-    summed["click_orders"] = sum(by_order.values())
-    summed["code_only_orders"] = len(by_order) - summed["click_orders"]
+    summed = _totals(rows, reached)
     return {
         "dimension": dimension,
         "model": p.model,
