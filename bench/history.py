@@ -284,7 +284,10 @@ async def time_click_side(store: Store, runs: int) -> list[tuple[str, float]]:
                     )  # type: ignore[attr-defined]
                     times.append(time.perf_counter() - t0)
                 out.append(
-                    (f"click facts {dimension:9s} {span} days, {how}", statistics.median(times[1:] or times))
+                    (
+                        f"click facts {dimension:9s} {span} days, {how}",
+                        statistics.median(times[1:] or times),
+                    )
                 )
                 show(*out[-1])
     return out
