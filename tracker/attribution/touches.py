@@ -10,7 +10,7 @@ narrower lookback drops exactly the touches ingest would not have found.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tracker.attribution.rules import Touch, best_of
@@ -19,6 +19,7 @@ from tracker.core import clock
 if TYPE_CHECKING:
     from tracker.settings import Settings
 
+_MIN_TEXT = "1970-01-01T00:00:00.000000Z"  # clock.MIN, stored form
 FUTURE_SKEW = timedelta(hours=1)  # a click stamped slightly after the order still counts
 MAX_FINGERPRINT_TOUCHES = 10  # kept as touches (the latest ones)
 MAX_CANDIDATES = 50  # read, to count the distinct addresses behind one fingerprint
@@ -114,7 +115,17 @@ def _shift(at: str, delta: timedelta) -> str:
 
 
 def earliest(placed_at: str, days: int) -> str:
-    """The oldest click time a lookback of ``days`` accepts for an order placed at ``placed_at``."""
+    """The oldest click time a lookback of ``days`` accepts for an order placed at ``placed_at``.
+
+    Whole days back from a stored time (27 characters, UTC) move only its date: shifted on
+    the date alone, several times faster than parsing and formatting the whole time (the
+    reports check every touch of every order); anything else goes through ``clock.shift``."""
+    if len(placed_at) == 27 and placed_at[26] == "Z":
+        try:
+            day = date.fromisoformat(placed_at[:10]) - timedelta(days=days)
+        except (ValueError, OverflowError):
+            return _shift(placed_at, -timedelta(days=days))
+        return day.isoformat() + placed_at[10:] if day >= clock.MIN_DATE else _MIN_TEXT
     return _shift(placed_at, -timedelta(days=days))
 
 
@@ -130,7 +141,9 @@ def within_lookback(
     if method == "code":
         return True
     days = click_days if method == "click" else fingerprint_days
-    return earliest(placed_at, days) <= touch_at <= latest(placed_at)
+    if touch_at > placed_at and touch_at > latest(placed_at):  # the skew guard, seldom needed
+        return False
+    return earliest(placed_at, days) <= touch_at
 
 
 def code_touch(code: str, row: Row | None, placed_at: str) -> Touch:

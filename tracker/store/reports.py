@@ -235,8 +235,26 @@ class ReportQueries(StoreBase):
     async def fingerprints_by_creator(
         self, creator_ids: list[str], start: str, end: str
     ) -> list[Row]:
+        """Distinct (creator, fingerprint) of human clicks in [start, end): whole UTC days
+        from the day visitor sets (``click_visitors``: no read of the clicks table), the
+        partial edges from the raw clicks."""
         if not creator_ids:
             return []
+        days, edges = split_range(start, end)
+        out: list[Row] = []
+        if days:
+            out += await self.db.fetch_all(
+                "SELECT DISTINCT l.creator_id, v.fingerprint FROM links l "
+                "JOIN click_visitors v ON v.link_id = l.id "
+                f"WHERE l.creator_id IN ({', '.join('?' for _ in creator_ids)}) "
+                "AND v.day >= ? AND v.day < ?",
+                (*creator_ids, *days),
+            )
+        for edge in edges:
+            out += await self._raw_fingerprints(creator_ids, *edge)
+        return out
+
+    async def _raw_fingerprints(self, creator_ids: list[str], start: str, end: str) -> list[Row]:
         return await self.db.fetch_all(
             "SELECT DISTINCT creator_id, fingerprint FROM clicks WHERE is_bot = 0 "
             f"AND fingerprint IS NOT NULL AND creator_id IN ({', '.join('?' for _ in creator_ids)}) "
