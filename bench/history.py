@@ -46,6 +46,8 @@ from bench.dataset import Dataset, bench_settings, insert_rows, opened_store  # 
 from tracker.core import clock  # noqa: E402
 from tracker.store import Store  # noqa: E402
 from tracker.store.engine import CLICK_COLUMNS  # noqa: E402
+
+COUNTRIES = ("US", "US", "US", "GB", "DE", "FR", "CA", "AU", "NL", "ES")
 from tracker.store.rollups import _group  # noqa: E402
 
 DAY = 86400
@@ -99,6 +101,8 @@ def day_clicks(
                 "GET",
                 None,
                 None,
+                COUNTRIES[int(fp[:2], 16) % len(COUNTRIES)],  # country (issue 17)
+                None,  # variant
             )
         )
     return rows

@@ -114,3 +114,18 @@ def test_direct_bench_splits_the_click_path(capsys: pytest.CaptureFixture[str]) 
     assert direct.main(["--requests", "300", "--reps", "1", "--links", "200"]) == 0
     out = capsys.readouterr().out
     assert "| new |" in out and "| repeat |" in out and "enrich (writer)" in out
+
+
+def test_history_bench_generates_and_times_every_page(tmp_path: Path) -> None:
+    """bench/history.py (issue 19) must not rot: a tiny portfolio loads (clicks with every
+    stored column, roll-ups, orders) and every report and page is timed."""
+    size = ["--creators", "10", "--clicks", "5000", "--orders", "100", "--days", "5"]
+    proc = subprocess.run(
+        [sys.executable, "bench/history.py", *size, "--runs", "1", "--data-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "page /admin/portfolio/advice" in proc.stdout and "targets met" in proc.stdout

@@ -99,7 +99,7 @@ class ReportQueries(StoreBase):
         span: tuple[str, str],
         tiers: tuple[tuple[str, int], ...],
         daily: bool,
-        where: tuple[tuple[str, str], ...],
+        where: tuple[tuple[str, str], ...] = (),
     ) -> list[Row]:
         """One range's facts from the roll-ups (``click_days r``, a span of days) or the raw
         clicks (``clicks c``, a span of instants, with the click filters)."""
