@@ -68,3 +68,30 @@ def test_durability_logged_at_start(tmp_path: Path) -> None:
         "sqlite durability: {'journal_mode': 'wal', 'synchronous': 'full', "
         "'busy_timeout': 5000" in log
     ), log[-2000:]
+
+
+NOW = "2026-11-30T00:00:00.000000Z"
+
+
+@pytest.mark.anyio
+async def test_a_row_written_during_a_stream_is_read_back(live: Any) -> None:
+    """A read right after a write sees it, even while a stream (the link cache's sync, an
+    export) is half-way through its rows. Regression: on SQLite the stream held the shared
+    reader's snapshot, so a user created during a link-cache sync was "not found" when read
+    back (bench/admin_pages.py, 30 Nov)."""
+    db = live.store.db
+    rows = db.stream(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+        "SELECT n.i FROM n JOIN creators c ON 1 = 1 UNION ALL SELECT i FROM n"
+    )
+    first = await anext(rows)  # the stream is open, its cursor mid-way
+    assert first["i"] == 1
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO campaigns (id, name, name_key, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            ("cp_stream", "during a stream", "during a stream", NOW, NOW),
+        )
+    got = await db.fetch_one("SELECT name FROM campaigns WHERE id = ?", ("cp_stream",))
+    assert got is not None and got["name"] == "during a stream"
+    assert 1 + sum(1 for _ in [r async for r in rows]) == 3000  # the stream still ends whole

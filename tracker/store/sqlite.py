@@ -218,10 +218,19 @@ class SQLiteEngine:
         return await _Tx(self.reader).fetch_one(sql, params)
 
     async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Row]:
-        async with self.reader.execute(sql, params) as cur:
-            while rows := await cur.fetchmany(1000):
-                for r in rows:
-                    yield dict(r)
+        """Rows in batches, on a connection of its own: an open cursor holds its read
+        transaction (and so its snapshot) until it is done, and on the shared reader every
+        read in between (a row just written, read back) would see that old snapshot. Found
+        by bench/admin_pages.py: an admin user created during a link-cache sync was not
+        found when read back."""
+        conn = await self._connect()
+        try:
+            async with conn.execute(sql, params) as cur:
+                while rows := await cur.fetchmany(1000):
+                    for r in rows:
+                        yield dict(r)
+        finally:
+            await conn.close()
 
     async def insert_clicks(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """One call into the click thread per batch: BEGIN IMMEDIATE, the rows, COMMIT.
