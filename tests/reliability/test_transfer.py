@@ -101,6 +101,7 @@ async def fill(store: Store, settings: Any) -> None:
     )
     await store.insert_clicks(rows)
     await store.create_token("integration")
+    await store.create_collab("Zoë x Zoë", None, "zoë-collab", [(creator["id"], 10_000)])
     await fill_orders(store, creator["id"], links[0]["slug"], rows[1][0])
 
 
@@ -131,7 +132,13 @@ async def fill_orders(store: Store, creator_id: str, slug: str, click_id: str) -
         }
     )
     await store.add_commission_rule(
-        {"creator_id": creator_id, "rate_bp": 1250, "effective_from": "2026-01-01", "note": "Zoë"}
+        {
+            "scope": "creator",
+            "creator_id": creator_id,
+            "rate_bp": 1250,
+            "effective_from": "2026-01-01",
+            "note": "Zoë",
+        }
     )
     await store.add_identity(creator_id, "c" * 32)
     order = Order(
