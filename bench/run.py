@@ -617,7 +617,7 @@ def machine() -> dict[str, Any]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument(
-        "--quick", action="store_true", help="smoke check: 1 rep of 2 s, 1 s warm-up, 5,000 links"
+        "--quick", action="store_true", help="smoke check: 1 rep of 1 s, 1 s warm-up, 5,000 links"
     )
     p.add_argument("--reps", type=int, default=3, help="interleaved repetitions (default 3)")
     p.add_argument("--duration", type=int, default=10, help="seconds per measured run")
@@ -668,7 +668,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = p.parse_args(argv)
     if args.quick:
-        args.reps, args.duration, args.warmup = 1, 2, 1
+        args.reps, args.duration, args.warmup = 1, 1, 1
         args.links, args.creators, args.postbacks = min(args.links, 5_000), 50, 300
         args.report_clicks, args.report_orders = 5_000, 100
     return args
