@@ -33,7 +33,7 @@ from bench.run import (
     wait_drained,
     wrk_command,
 )
-from bench.scenarios import NEW_VISITORS
+from bench.scenarios import THROUGHPUT
 
 SERVERS = ("uvicorn", "granian")
 NGINX_CONF = """
@@ -117,6 +117,8 @@ def servers_bench(
     runs: list[Run] = []
     codes: dict[str, int] = {}
     before = _clicks(data_dir)  # the data set as copied (other benchmarks may have clicked)
+    names = {s.strip() for s in args.scenarios.split(",")}
+    chosen = [sc for sc in THROUGHPUT if sc.name in names] or [THROUGHPUT[0]]
     try:
         for kind in SERVERS:
             targets.append(_bare(f"bare-{kind}", kind, tmp))
@@ -130,18 +132,19 @@ def servers_bench(
             say("nginx not installed: no physical reference this run")
         for rep in range(args.reps):
             shift = rep % len(targets)
-            for server in targets[shift:] + targets[:shift]:
-                kind = server.name.removeprefix("tracker-")
-                tally = totals.get(kind) if server.name.startswith("tracker-") else None
-                # the headline traffic (issue 13): every click a new visitor
-                cmd = wrk_command(wrk, server.url, args, args.duration, slugfile, NEW_VISITORS)
-                run = measure(server, cmd, rep, args, tally)
-                runs.append(run)
-                say(
-                    f"  rep {rep + 1} {run.target:16s} {run.rps:9,.0f} req/s  p50 "
-                    f"{run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  cpu {run.cpu_us:6.1f} "
-                    f"us/req  errors {run.errors}"
-                )
+            # both kinds of traffic (issue 22, ``--scenarios``), the headline first
+            for sc in chosen:
+                for server in targets[shift:] + targets[:shift]:
+                    kind = server.name.removeprefix("tracker-")
+                    tally = totals.get(kind) if server.name.startswith("tracker-") else None
+                    cmd = wrk_command(wrk, server.url, args, args.duration, slugfile, sc)
+                    run = measure(server, cmd, rep, args, tally, sc.name)
+                    runs.append(run)
+                    say(
+                        f"  rep {rep + 1} {sc.name:12s} {run.target:16s} {run.rps:9,.0f} req/s"
+                        f"  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  cpu "
+                        f"{run.cpu_us:6.1f} us/req  errors {run.errors}"
+                    )
         writers = {kind: wait_drained(srv) for kind, srv in trackers.items()}
     finally:
         for server in targets:
@@ -157,26 +160,35 @@ def servers_bench(
 def summarise_servers(result: dict[str, Any], reps: int) -> tuple[dict[str, Any], list[str]]:
     runs: list[Run] = result["runs"]
     names = list(dict.fromkeys(r.target for r in runs))
-    med = {
-        name: {
-            key: median([getattr(r, key) for r in runs if r.target == name])
-            for key in ("rps", "p50_ms", "p99_ms", "cpu_us")
-        }
-        for name in names
-    }
-    base = med.get("bare-uvicorn", {}).get("rps") or float("nan")
     lines = [
-        f"Medians of {reps} interleaved run(s); ratio = requests/s / bare Starlette 302 on uvicorn.",
-        "",
-        "| target | requests/s | ratio | p50 (ms) | p99 (ms) | server CPU (us/req) |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"Medians of {reps} interleaved run(s); ratio = requests/s / bare Starlette 302 on "
+        "uvicorn under the same traffic.",
     ]
-    for name in names:
-        m = med[name]
-        lines.append(
-            f"| {name} | {m['rps']:,.0f} | {m['rps'] / base:.2f}x | {m['p50_ms']:.2f} | "
-            f"{m['p99_ms']:.2f} | {m['cpu_us']:.1f} |"
-        )
+    med: dict[str, Any] = {}
+    for sc in dict.fromkeys(r.scenario for r in runs):
+        med[sc] = {
+            name: {
+                key: median(
+                    [getattr(r, key) for r in runs if r.target == name and r.scenario == sc]
+                )
+                for key in ("rps", "p50_ms", "p99_ms", "cpu_us")
+            }
+            for name in names
+        }
+        base = med[sc].get("bare-uvicorn", {}).get("rps") or float("nan")
+        lines += [
+            "",
+            f"{sc}:",
+            "",
+            "| target | requests/s | ratio | p50 (ms) | p99 (ms) | server CPU (us/req) |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name in names:
+            m = med[sc][name]
+            lines.append(
+                f"| {name} | {m['rps']:,.0f} | {m['rps'] / base:.2f}x | {m['p50_ms']:.2f} | "
+                f"{m['p99_ms']:.2f} | {m['cpu_us']:.1f} |"
+            )
     for kind, c in result["clicks"].items():
         lines.append(
             f"\nclicks on {kind}: wrk got {c['wrk_302']:,} 302s, database holds {c['db']:,} "

@@ -89,6 +89,10 @@ def test_quick_bench_run_reconciles_clicks(tmp_path: Path) -> None:
     servers = figures["servers"]
     targets = {r["target"] for r in servers["runs"]}
     assert {"bare-uvicorn", "bare-granian", "tracker-uvicorn", "tracker-granian"} <= targets
+    # both kinds of traffic on both servers (issue 22)
+    assert {(r["scenario"], r["target"]) for r in servers["runs"]} >= {
+        (sc, t) for sc in ("new-visitors", "8-visitors") for t in targets
+    }
     for kind in ("uvicorn", "granian"):
         clicks = servers["clicks"][kind]
         assert clicks["match"] and clicks["wrk_302"] > 0, (kind, clicks)
