@@ -75,6 +75,14 @@ def test_descriptions_match_user_agents_and_crawlerdetect(ua: str) -> None:
     assert (crawler(ua) is not None) == CrawlerDetect().isCrawler(ua)
 
 
+def test_bot_words_are_found_in_agents_with_non_ascii_bytes() -> None:
+    """The bot-word pass searches the agent's UTF-8 bytes: a header's non-ASCII bytes (read
+    as latin-1, as the redirect reads them) must neither hide a bot word nor invent one."""
+    raw = "Café/1.0 (Linux; Android 14) Googlebot/2.1".encode().decode("latin-1")
+    assert describe(raw)[3] is not None
+    assert describe("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Café")[3] is None
+
+
 def test_yandex_look_ahead_rule_is_exact() -> None:
     assert crawler("Mozilla/5.0 (compatible; YandexSearch/1.0)") is None
     assert crawler("Mozilla/5.0 (compatible; YandexMetrika/2.0)") is not None

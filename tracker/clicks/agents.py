@@ -200,6 +200,13 @@ def crawler(ua: str) -> str | None:
     return str(m.group(1))
 
 
+def _has_bot_word(ua: str) -> bool:
+    """Whether any previewer or crawler word is in ``ua``: one RE2 pass over its UTF-8
+    bytes. The RE2 binding maps character offsets for a ``str`` argument, which cost 4-5x
+    the search itself (5.9 against 1.4 us per in-app agent); a yes/no needs no offsets."""
+    return _ANY_BOT_WORD.search(ua.encode("utf-8", "surrogateescape")) is not None
+
+
 def describe(ua: str) -> Agent:
     """User agent -> (device, os, browser, bot_reason or None). Not cached here: the click
     capture keeps the descriptions of recent agents (``capture.AgentMap``)."""
@@ -208,7 +215,7 @@ def describe(ua: str) -> Agent:
     browser, os_, os_major, device_family = _parser.families(ua)
     device = device_class(ua, browser, os_, os_major, device_family)
     reason: str | None = None
-    bot_word = _ANY_BOT_WORD.search(ua) is not None
+    bot_word = _has_bot_word(ua)
     m = _PREVIEWERS.search(ua) if bot_word else None
     if m:
         reason = f"previewer:{m.group(1).lower().split('/')[0]}"
@@ -235,7 +242,7 @@ class Shapes:
     agent changes from one shopper to the next; so an unseen agent of a known shape costs a
     ~1 us byte translation and a dictionary read instead of uap-core's regexes (~25-45 us).
     Bot rules are never taken from the shape: an agent with any previewer or crawler word is
-    described in full every time (the one RE2 pass that finds such words, ~3 us, runs
+    described in full every time (the one RE2 pass that finds such words, ~1.4 us, runs
     first). ``tests/clicks/test_agents.py`` checks that the shape's description equals the
     full one for every real agent of the fixtures under many digit variations.
     """
@@ -246,7 +253,7 @@ class Shapes:
         self.hits = 0
 
     def describe(self, ua: str) -> Agent:
-        if not ua.strip() or _ANY_BOT_WORD.search(ua) is not None:
+        if not ua.strip() or _has_bot_word(ua):
             return describe(ua)
         key = ua.encode("latin-1", "replace").translate(_DIGITS_TO_ZERO)
         agent = self._known.get(key)
