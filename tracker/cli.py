@@ -30,6 +30,7 @@ from tracker.links import service as catalogue
 from tracker.orders.rematch import rematch
 from tracker.reports import build as reports
 from tracker.reports import commands as insight_commands
+from tracker.reports import paths
 from tracker.reports.build import COST_KINDS, DIMENSIONS
 from tracker.reports.costs import (
     COST_COLUMNS,
@@ -410,6 +411,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         }
         p = reports.params_from(query, settings)
         data = await reports.build(store, settings, p, args.dimension)
+        note = paths.fallback_note(data.get("data_driven"))
+        if note:  # never silently (on stderr: the CSV on stdout stays clean)
+            print(note, file=sys.stderr)
         currency = data["currency"]
         rows = [_major_row(r, currency) for r in [*data["rows"], data["totals"]]]
         if args.csv:
