@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.dataset import Dataset, bench_settings, insert_rows, opened_store  # noqa: E402
+from bench.dataset import Dataset, bench_settings, insert_rows, opened_store, settle  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.reports import build, engagement, forecast, scores, timing  # noqa: E402
 from tracker.store import Store  # noqa: E402
@@ -141,6 +141,7 @@ async def load(store: Store, creators: int, clicks: int, orders: int) -> dict[st
     costs, posts = _costs_and_posts(data, rng)
     await insert_rows(store, "costs", costs)
     await insert_rows(store, "posts", posts)
+    await settle(store)
     return {
         "creators": creators,
         "clicks": clicks,

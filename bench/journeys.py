@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.dataset import Dataset, bench_settings, insert_rows, opened_store  # noqa: E402
+from bench.dataset import Dataset, bench_settings, insert_rows, opened_store, settle  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.reports import build as reports  # noqa: E402
 from tracker.reports import collabs, exposure, paths, survey  # noqa: E402
@@ -137,6 +137,7 @@ async def load(settings: Any, data: Dataset, extra: dict[str, list[Any]]) -> Non
             owner = links[link_id]["creator_id"]
             other = ids[(ids.index(owner) + 1) % len(ids)]
             await store.create_collab(f"collab {i}", link_id, None, [(owner, 6000), (other, 4000)])
+        await settle(store)
 
 
 async def timed(fn: Callable[[], Awaitable[Any]], reps: int) -> tuple[float, Any]:
