@@ -191,7 +191,8 @@ async def forecast(
     chosen = _resolve(split or {}, by, units, creators)
     units |= set(chosen)
     points = {k: [(x, y) for x, y in data[k]] for k in units}
-    fits = {k: curves.fit(points[k]) for k in units}
+    ordered = sorted(units)
+    fits = dict(zip(ordered, curves.fit_many([points[k] for k in ordered]), strict=True))
     current = {k: data[k][-1][0] for k in units}
     caps = {k: 2 * max(fits[k].max_spend, current[k]) for k in units}
     if chosen:
