@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,14 @@ Runner = Callable[[Callable[[Any, Settings], Awaitable[Any]]], int]
 
 def _print(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def say_fallback(report: dict[str, Any]) -> None:
+    """``tracker report``: the data-driven fallback and its reason, as the API says them (on
+    stderr: a CSV on stdout stays clean)."""
+    note = paths.fallback_note(report.get("data_driven"))
+    if note:
+        print(note, file=sys.stderr)
 
 
 def share_bp(text: str) -> tuple[str, int]:
