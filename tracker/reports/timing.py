@@ -19,6 +19,7 @@ earnings per click, all defined as in the ROI report.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -197,12 +198,15 @@ async def hours(
     clicks: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
     conv: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
     revenue: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
-    key_of = await _click_keys(store, by, creator_id)
-    for r in await store.link_hour_clicks(clock_hours(p.start_at, p.end_at)):
+    key_of, hourly, touches = await asyncio.gather(  # at once on PostgreSQL's pool
+        _click_keys(store, by, creator_id),
+        store.link_hour_clicks(clock_hours(p.start_at, p.end_at)),
+        store.click_conversions(p.start_at, p.end_at),
+    )
+    for r in hourly:
         key = key_of(r["link_id"])
         if key is not None:
             clicks[key][week_hour(r["hour"])] += int(r["human_clicks"])
-    touches = await store.click_conversions(p.start_at, p.end_at)
     if creator_id is not None:
         touches = [t for t in touches if t["creator_id"] == creator_id]
     for key, t in _last_clicks(touches, by, p):
