@@ -16,6 +16,7 @@ bootstrap interval, ROI, and the marginal ROAS (what the next unit of spend retu
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
@@ -179,13 +180,13 @@ async def forecast(
         raise BadRequest("period_days 7..92 and periods 3..24")
     starts = periods_of(p.end, period_days, periods)
     hist = replace(p, start=starts[0])
-    creators = {r["id"]: r for r in await store.creators_meta()}
-    costs = await store.costs_between(
-        starts[0].isoformat(), (p.end + timedelta(days=1)).isoformat()
+    meta, costs, touches = await asyncio.gather(  # at once on PostgreSQL's pool
+        store.creators_meta(),
+        store.costs_between(starts[0].isoformat(), (p.end + timedelta(days=1)).isoformat()),
+        store.credited_touches(hist.start_at, hist.end_at),
     )
-    credits, missing = build.order_credits(
-        await store.credited_touches(hist.start_at, hist.end_at), hist
-    )
+    creators = {r["id"]: r for r in meta}
+    credits, missing = build.order_credits(touches, hist)
     data = history(creators, costs, credits, starts, by, p)
     units = {k for k, rows in data.items() if any(s > 0 for s, _ in rows)}
     chosen = _resolve(split or {}, by, units, creators)
