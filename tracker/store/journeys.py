@@ -115,9 +115,14 @@ class JourneyQueries(StoreBase):
         or (None, 1.0) for everyone. Fingerprints are keyed hashes in hex, so the visitors
         whose fingerprint sorts below ``"1a"`` are 26/256 of them, drawn at random; the
         partial fingerprint index reads only their clicks. The size is estimated from the
-        clicks of one sixteenth of the visitors (fingerprints starting with 0)."""
+        clicks of one sixteenth of the visitors (fingerprints starting with 0), read from
+        the human clicks' fingerprint index alone: on PostgreSQL that index is partial on
+        ``is_bot = 0`` only (migration 0071), so the estimate there also counts the few
+        human clicks without a creator rather than visit every row for it (0.45 -> 0.05 s
+        at 1M clicks); SQLite's is partial on both and is used only when both are asked."""
+        creator = "" if self.db.dialect == "postgres" else "AND c.creator_id IS NOT NULL "
         row = await self.db.fetch_one(
-            "SELECT COUNT(*) AS n FROM clicks c WHERE c.is_bot = 0 AND c.creator_id IS NOT NULL "
+            f"SELECT COUNT(*) AS n FROM clicks c WHERE c.is_bot = 0 {creator}"
             "AND c.fingerprint >= '0' AND c.fingerprint < '1' AND c.at >= ? AND c.at < ?",
             (start, end),
         )
