@@ -200,18 +200,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--orders", type=int, default=5_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
-    ap.add_argument("--keep", type=Path, help="data dir to build once and reuse (SQLite)")
+    ap.add_argument("--keep", type=Path, help="data dir to build once and reuse")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         env = {"TRACKER_DATABASE_URL": args.database_url} if args.database_url else {}
         settings = bench_settings(args.keep or Path(tmp), **env)
-        if not (args.keep and (args.keep / "tracker.db").exists()):
+        if not (args.keep and (args.keep / "loaded").exists()):
             t0 = time.perf_counter()
             data = Dataset.generate(
                 creators=args.creators, links=args.creators * 4, clicks=args.clicks
             )
             extra = plant(data, args.visitors, args.orders)
             asyncio.run(load(settings, data, extra))
+            if args.keep:
+                (args.keep / "loaded").write_text("loaded\n")
             print(
                 f"insights bench: {args.creators} creators, {len(data.clicks):,} clicks, "
                 f"{len(extra['orders']):,} orders, {len(extra['touches']):,} touches "
