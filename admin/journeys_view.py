@@ -162,7 +162,7 @@ async def create_collab(request: Request) -> Response:
 
 
 async def delete_collab(request: Request) -> Response:
-    await admin(request).store.delete_collab(request.path_params["ref"])
+    await collabs.delete(admin(request).store, request.path_params["ref"])
     return redirect(request, "/journeys/collabs", msg="deleted")
 
 

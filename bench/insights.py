@@ -14,6 +14,7 @@ baseline) measured in the same run, and the ratio to it. Run::
     .venv/bin/python bench/insights.py                      # 500 creators, 1M clicks
     .venv/bin/python bench/insights.py --clicks 100000 --reps 1
     .venv/bin/python bench/insights.py --database-url postgresql://postgres@127.0.0.1/test
+    .venv/bin/python bench/insights.py --keep /tmp/ins --only forecast  # load once, reuse
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.dataset import Dataset, bench_settings, insert_rows, opened_store  # noqa: E402
+from bench.dataset import Dataset, bench_settings, insert_rows, opened_store, settle  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.reports import build, engagement, forecast, scores, timing  # noqa: E402
 from tracker.store import Store  # noqa: E402
@@ -140,6 +141,7 @@ async def load(store: Store, creators: int, clicks: int, orders: int) -> dict[st
     costs, posts = _costs_and_posts(data, rng)
     await insert_rows(store, "costs", costs)
     await insert_rows(store, "posts", posts)
+    await settle(store)
     return {
         "creators": creators,
         "clicks": clicks,
@@ -158,7 +160,7 @@ async def _time(fn: Callable[[], Awaitable[Any]], reps: int) -> float:
     return statistics.median(times)
 
 
-async def measure(store: Store, settings: Any, reps: int) -> dict[str, float]:
+async def measure(store: Store, settings: Any, reps: int, only: str = "") -> dict[str, float]:
     p = build.params_from({}, settings)
     creators = {r["id"]: r for r in await store.creators_meta()}
     some = next(iter(creators))
@@ -173,17 +175,26 @@ async def measure(store: Store, settings: Any, reps: int) -> dict[str, float]:
         "forecast by tier": lambda: forecast.forecast(store, p, by="tier"),
         "forecast by creator": lambda: forecast.forecast(store, p, by="creator"),
     }
-    return {name: await _time(fn, reps) for name, fn in cases.items()}
+    out: dict[str, float] = {}
+    for name, fn in cases.items():
+        if only and only not in name and "baseline" not in name:
+            continue
+        out[name] = await _time(fn, reps)
+        print(f"  {name:38s} {out[name] * 1000:8.0f} ms", flush=True)
+    return out
 
 
 async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-insights-") as tmp:
         env = {"TRACKER_DATABASE_URL": args.database_url} if args.database_url else {}
-        settings = bench_settings(Path(tmp), **env)
+        settings = bench_settings(args.keep or Path(tmp), **env)
         async with opened_store(settings) as store:
-            facts = await load(store, args.creators, args.clicks, args.orders)
-            print(f"data: {facts}", flush=True)
-            figures = await measure(store, settings, args.reps)
+            if not (args.keep and (args.keep / "loaded").exists()):
+                facts = await load(store, args.creators, args.clicks, args.orders)
+                print(f"data: {facts}", flush=True)
+                if args.keep:
+                    (args.keep / "loaded").write_text(str(facts))
+            figures = await measure(store, settings, args.reps, args.only)
     base = figures["roi report per creator (baseline)"]
     load_avg = os.getloadavg()
     print(f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} (2 cores)")
@@ -199,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--orders", type=int, default=20_000, help="click orders (code: 1.5x more)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
+    ap.add_argument("--keep", type=Path, help="data dir to load once and reuse")
+    ap.add_argument("--only", default="", help="time only the analyses whose name holds this")
     asyncio.run(main_async(ap.parse_args(argv)))
     return 0
 

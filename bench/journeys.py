@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.dataset import Dataset, bench_settings, insert_rows, opened_store  # noqa: E402
+from bench.dataset import Dataset, bench_settings, insert_rows, opened_store, settle  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.reports import build as reports  # noqa: E402
 from tracker.reports import collabs, exposure, paths, survey  # noqa: E402
@@ -137,6 +137,7 @@ async def load(settings: Any, data: Dataset, extra: dict[str, list[Any]]) -> Non
             owner = links[link_id]["creator_id"]
             other = ids[(ids.index(owner) + 1) % len(ids)]
             await store.create_collab(f"collab {i}", link_id, None, [(owner, 6000), (other, 4000)])
+        await settle(store)
 
 
 async def timed(fn: Callable[[], Awaitable[Any]], reps: int) -> tuple[float, Any]:
@@ -199,18 +200,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--orders", type=int, default=5_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
-    ap.add_argument("--keep", type=Path, help="data dir to build once and reuse (SQLite)")
+    ap.add_argument("--keep", type=Path, help="data dir to build once and reuse")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         env = {"TRACKER_DATABASE_URL": args.database_url} if args.database_url else {}
         settings = bench_settings(args.keep or Path(tmp), **env)
-        if not (args.keep and (args.keep / "tracker.db").exists()):
+        if not (args.keep and (args.keep / "loaded").exists()):
             t0 = time.perf_counter()
             data = Dataset.generate(
                 creators=args.creators, links=args.creators * 4, clicks=args.clicks
             )
             extra = plant(data, args.visitors, args.orders)
             asyncio.run(load(settings, data, extra))
+            if args.keep:
+                (args.keep / "loaded").write_text("loaded\n")
             print(
                 f"insights bench: {args.creators} creators, {len(data.clicks):,} clicks, "
                 f"{len(extra['orders']):,} orders, {len(extra['touches']):,} touches "

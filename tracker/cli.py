@@ -405,11 +405,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     """tracker report DIMENSION [--model M] [--start D] [--end D] [--csv]"""
 
     async def go(store: Store, settings: Settings) -> None:
-        query = {
-            k: v for k, v in (("model", args.model), ("start", args.start), ("end", args.end)) if v
-        }
+        query = {k: v for k in ("model", "start", "end") if (v := getattr(args, k))}
         p = reports.params_from(query, settings)
         data = await reports.build(store, settings, p, args.dimension)
+        insight_commands.say_fallback(data)  # model=data_driven never falls back silently
         currency = data["currency"]
         rows = [_major_row(r, currency) for r in [*data["rows"], data["totals"]]]
         if args.csv:

@@ -265,13 +265,37 @@ async def test_collab_split_reports_and_commissions(live: Running, auth: dict[st
         earned[e["creator_handle"]] = earned.get(e["creator_handle"], 0) + e["amount_minor"]
     assert earned == {"maya": 600, "bob": 400}
 
+    # Editing the shares re-syncs the ledger of the past orders through the collaboration:
+    # C2 (100.01) 50/50 is 50.01 + 50.00 -> 5.00 each; C1 is refunded, so it stays at 0.
+    for bad, status in (
+        ({"shares": [{"creator": "maya", "share_bp": 5000}]}, 422),
+        ({"shares": [{"creator": "maya", "share_bp": 5000}, {"creator": "bob", "share_bp": 4000}]}, 422),
+        ({"shares": [{"creator": "maya", "share_bp": 5000}, {"creator": "nobody", "share_bp": 5000}]}, 404),
+    ):  # fmt: skip
+        r = await live.client.patch("/api/v1/collabs/Maya x Bob reel", headers=auth, json=bad)
+        assert r.status_code == status, (bad, r.text)
+    assert await ledger_sums(live, auth) == {"maya": 600, "bob": 400}  # nothing changed
+    half = [{"creator": "maya", "share_bp": 5000}, {"creator": "bob", "share_bp": 5000}]
+    edited = await api(live, auth, "PATCH", "/collabs/Maya x Bob reel", json={"shares": half})
+    assert [s["share_bp"] for s in edited["shares"]] == [5000, 5000]
+    assert await ledger_sums(live, auth) == {"maya": 500, "bob": 500}
+
     await api(live, auth, "DELETE", "/collabs/Maya x Bob reel")
     after = {r["label"]: r for r in (await api(live, auth, "GET", "/reports/creator"))["rows"]}
     assert after["maya"]["revenue_minor"] == 10_001  # C2 only
-    # The ledger keeps what it owes Bob on C1 (a deleted collaboration does not re-sync past
-    # orders' entries), and the report's commission cost reads the ledger: no revenue, 4.00.
+    # Deleting it re-syncs too: Maya, C2's winner, earns 10% of all of it (1000.1 -> 10.00)
+    # and Bob's 5.00 on it is taken back; the report's commission cost reads the ledger.
+    assert await ledger_sums(live, auth) == {"maya": 1_000, "bob": 0}
     assert after["bob"]["revenue_minor"] == 0
-    assert after["bob"]["cost_commission_minor"] == 400
+    assert after["bob"].get("cost_commission_minor", 0) == 0
+    assert after["maya"]["cost_commission_minor"] == 1_000
+
+
+async def ledger_sums(live: Running, auth: dict[str, str]) -> dict[str, int]:
+    earned: dict[str, int] = {}
+    for e in (await api(live, auth, "GET", "/commissions?limit=100"))["items"]:
+        earned[e["creator_handle"]] = earned.get(e["creator_handle"], 0) + e["amount_minor"]
+    return earned
 
 
 # -- survey answers --------------------------------------------------------------------------
@@ -400,9 +424,11 @@ async def test_exposure_curve_finds_the_planted_saturation(
     assert curve[2]["revenue_per_visitor_minor"] == round(0.25 * 5000)
     assert got["portfolio"]["saturation_creators"]["level"] == 3
     assert got["tiers"]["micro"]["saturation_creators"]["level"] == 3  # every creator is micro
-    for bad in ("start=2026-13-01", "min_visitors=0", "min_visitors=x"):
+    for bad in ("start=2026-13-01", "min_visitors=0", "min_visitors=x", "min_visitors=1_0"):
         r = await live.client.get(f"/api/v1/reports/exposure?{bad}", headers=auth)
         assert r.status_code == 400, bad
+    r = await live.client.get("/api/v1/reports/exposure?min_visitors=%2B5", headers=auth)
+    assert r.json()["detail"] == "min_visitors: a whole number 1..1000000, got '+5'"
     thin = await api(live, auth, "GET", "/reports/exposure?min_visitors=401")
     assert thin["portfolio"]["saturation_creators"]["level"] is None  # no level has 401
 
@@ -447,6 +473,12 @@ def test_cli_collabs_and_insights(tmp_path: Path, database_url: str) -> None:
     assert fit["fallback"] and fit["threshold"] == 300
     table = _cli(env, "report", "creator", "--model", "data_driven")
     assert table.returncode == 0 and "model data_driven" in table.stdout
+    # the fallback is said, as the API says it (stderr: a --csv on stdout stays clean)
+    assert "data_driven: not trusted here, credit is position-based instead: only" in table.stderr
+    edit = _cli(env, "collabs", "edit", "Duo", "--share", f"{handles[0]}=50",
+                "--share", f"{handles[1]}=50")  # fmt: skip
+    assert edit.returncode == 0, edit.stderr
+    assert [s["share_bp"] for s in json.loads(edit.stdout)["shares"]] == [5000, 5000]
 
 
 async def test_visitor_sample_is_uniform_and_bounded(live: Running, auth: dict[str, str]) -> None:

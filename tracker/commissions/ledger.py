@@ -70,6 +70,16 @@ async def backfill(store: Any, *, batch: int = 500) -> int:
         after = ids_[-1]
 
 
+async def resync(store: Any, order_ids: list[str]) -> int:
+    """Bring these orders' ledgers in step with the collaborations (and rules) now in force:
+    after a collaboration is created, edited or deleted, the commission each member earned
+    on its past orders moves (``sync_commission``: pending entries change, approved or paid
+    ones are reversed or adjusted by new entries); the number of orders re-synced."""
+    for order_id in order_ids:
+        await store.ledger_order(order_id)
+    return len(order_ids)
+
+
 def period(start: date | None, end: date | None) -> tuple[str, str]:
     """[start, end] as whole UTC days -> [start, end + 1 day) ISO bounds."""
     lo = clock.to_iso(f"{start.isoformat()}T00:00:00Z") if start else "0000"

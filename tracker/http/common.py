@@ -5,6 +5,7 @@ Handlers parse with these, call one service, answer; nothing here knows a noun.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from tracker.state import AppState
 from tracker.store.engine import Row
 
 Handler = Callable[[Request], Awaitable[Response]]
+_INT = re.compile(r"-?[0-9]{1,12}")
 MAX_LIMIT = 1000  # the largest page; the OpenAPI document's ``limit`` maximum reads it too
 
 
@@ -67,6 +69,18 @@ def page_args(request: Request) -> tuple[int, int]:
     if not (1 <= limit <= MAX_LIMIT and 0 <= offset <= 10**9):
         raise BadRequest(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
     return limit, offset
+
+
+def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    """An optional whole-number query parameter in [lo, hi]: ``default`` when absent or
+    empty, else ASCII digits (an optional minus sign) in range, or a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    value = int(raw) if _INT.fullmatch(raw) else None
+    if value is None or not lo <= value <= hi:
+        raise BadRequest(f"{name}: a whole number {lo}..{hi}, got {raw[:32]!r}")
+    return value
 
 
 def csv_response(columns: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:

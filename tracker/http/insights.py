@@ -13,21 +13,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker.core.errors import BadRequest
-from tracker.http.common import authenticate, state
+from tracker.http.common import authenticate, query_int, state
 from tracker.http.openapi import Op, Param, doc
 from tracker.http.reports import REPORT_QUERY
 from tracker.reports import build as reports
 from tracker.reports import engagement, forecast, scores, timing
-
-
-def _int(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"{name}: a whole number") from None
 
 
 @doc(
@@ -113,8 +103,8 @@ async def budget_forecast(request: Request) -> Response:
             p,
             by=q.get("by") or "tier",
             split=forecast.parse_split(q.get("split_minor")),
-            period_days=_int(request, "period_days", 30),
-            periods=_int(request, "periods", 6),
+            period_days=query_int(request, "period_days", 30, 7, 92),
+            periods=query_int(request, "periods", 6, 3, 24),
         )
     )
 

@@ -16,8 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker import schemas
-from tracker.core.errors import BadRequest
-from tracker.http.common import authenticate, read_json, state
+from tracker.http.common import authenticate, query_int, read_json, state
 from tracker.http.openapi import REF, Op, Param, doc
 from tracker.http.reports import REPORT_QUERY
 from tracker.reports import build as reports
@@ -36,6 +35,10 @@ class CollabIn(schemas.Model):
     name: Name
     link: Name | None = Field(default=None, description="link id or slug (or give a code)")
     code: Name | None = Field(default=None, description="discount code (or give a link)")
+    shares: list[ShareIn] = Field(min_length=2, max_length=50)
+
+
+class CollabPatch(schemas.Model):
     shares: list[ShareIn] = Field(min_length=2, max_length=50)
 
 
@@ -84,10 +87,7 @@ async def exposure_report(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     p = reports.params_from(dict(request.query_params), st.settings)
-    raw = request.query_params.get("min_visitors") or str(exposure.MIN_VISITORS)
-    if not (raw.isdigit() and 1 <= int(raw) <= 1_000_000):
-        raise BadRequest("min_visitors: a whole number 1..1000000")
-    least = int(raw)
+    least = query_int(request, "min_visitors", exposure.MIN_VISITORS, 1, 1_000_000)
     return JSONResponse(await exposure.report(st.store, p, least))
 
 
@@ -133,15 +133,29 @@ async def collab_list(request: Request) -> Response:
 
 @doc(
     get=Op("One collaboration", path=(REF,)),
-    delete=Op("Delete a collaboration (reports stop splitting its credit)", path=(REF,), ok=(204,)),
+    patch=Op(
+        "New shares for a collaboration (its past orders' commissions are re-synced)",
+        path=(REF,),
+        body=CollabPatch,
+    ),
+    delete=Op(
+        "Delete a collaboration (reports stop splitting its credit; its past orders' "
+        "commissions are re-synced)",
+        path=(REF,),
+        ok=(204,),
+    ),
 )
 async def collab_item(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     ref = request.path_params["ref"]
     if request.method == "DELETE":
-        await st.store.delete_collab(ref)
+        await collabs.delete(st.store, ref)
         return Response(status_code=204)
+    if request.method == "PATCH":
+        m = schemas.validate(CollabPatch, await read_json(request, st.settings.max_body_bytes))
+        shares = [(s.creator, s.share_bp) for s in m.shares]
+        return JSONResponse(await collabs.edit(st.store, ref, shares))
     return JSONResponse(await st.store.get_collab(ref))
 
 
@@ -153,5 +167,5 @@ def routes() -> list[Route]:
         Route("/reports/survey", survey_report, methods=["GET"]),
         Route("/survey/match", survey_match, methods=["POST"]),
         Route("/collabs", collab_list, methods=["GET", "POST"]),
-        Route("/collabs/{ref:str}", collab_item, methods=["GET", "DELETE"]),
+        Route("/collabs/{ref:str}", collab_item, methods=["GET", "PATCH", "DELETE"]),
     ]

@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from tracker.attribution.collab import check_shares
+from tracker.commissions import ledger
 from tracker.core.errors import Unprocessable
 from tracker.reports import build as reports
 from tracker.reports.build import Params
@@ -36,7 +37,26 @@ async def create(
         raise Unprocessable(f"shares: {why}")
     link_id = (await store.get_link(link))["id"] if link else None
     code_key = (await store.get_code(code))["code_key"] if code else None
-    return await store.create_collab(name.strip(), link_id, code_key, resolved)
+    row = await store.create_collab(name.strip(), link_id, code_key, resolved)
+    await ledger.resync(store, await store.collab_orders(link_id, code_key))
+    return row
+
+
+async def edit(store: Store, ref: str, shares: list[tuple[str, int]]) -> Row:
+    """New shares for a collaboration; the past orders through it are re-ledgered."""
+    resolved = [((await store.get_creator(c))["id"], bp) for c, bp in shares]
+    why = check_shares(resolved)
+    if why:
+        raise Unprocessable(f"shares: {why}")
+    row = await store.set_collab_shares(ref, resolved)
+    await ledger.resync(store, await store.collab_orders(row["link_id"], row["code_key"]))
+    return row
+
+
+async def delete(store: Store, ref: str) -> None:
+    """Delete a collaboration; its past orders are re-ledgered (the winner earns on all)."""
+    row = await store.delete_collab(ref)
+    await ledger.resync(store, await store.collab_orders(row["link_id"], row["code_key"]))
 
 
 async def report(store: Store, settings: Settings, p: Params) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,14 @@ Runner = Callable[[Callable[[Any, Settings], Awaitable[Any]]], int]
 
 def _print(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def say_fallback(report: dict[str, Any]) -> None:
+    """``tracker report``: the data-driven fallback and its reason, as the API says them (on
+    stderr: a CSV on stdout stays clean)."""
+    note = paths.fallback_note(report.get("data_driven"))
+    if note:
+        print(note, file=sys.stderr)
 
 
 def share_bp(text: str) -> tuple[str, int]:
@@ -66,8 +75,11 @@ def _collabs(args: argparse.Namespace, run: Runner) -> int:
             _print(await collabs.create(store, args.name, args.link, args.code, shares))
         elif args.action == "list":
             _print(await store.list_collabs())
+        elif args.action == "edit":
+            shares = [share_bp(s) for s in args.share or []]
+            _print(await collabs.edit(store, args.ref, shares))
         else:
-            await store.delete_collab(args.ref)
+            await collabs.delete(store, args.ref)
             print(f"deleted {args.ref}")
 
     return run(go)
@@ -83,7 +95,7 @@ def add_commands(sub: Any, run: Runner) -> None:
     p.add_argument("--model", choices=MODELS, help="attribution model (collabs)")
     p.set_defaults(fn=lambda args: _insights(args, run))
 
-    p = sub.add_parser("collabs", help="collaborations: add NAME | list | delete REF")
+    p = sub.add_parser("collabs", help="collaborations: add NAME | list | edit REF | delete REF")
     c = p.add_subparsers(dest="action", required=True)
     add = c.add_parser("add", help="one link or code shared by creators: --share maya=60 ...")
     add.add_argument("name")
@@ -91,5 +103,8 @@ def add_commands(sub: Any, run: Runner) -> None:
     add.add_argument("--code", help="discount code")
     add.add_argument("--share", action="append", help="HANDLE=PERCENT (repeat; sum 100)")
     c.add_parser("list")
+    edit = c.add_parser("edit", help="new shares: REF --share maya=50 --share leo=50")
+    edit.add_argument("ref")
+    edit.add_argument("--share", action="append", help="HANDLE=PERCENT (repeat; sum 100)")
     c.add_parser("delete").add_argument("ref")
     p.set_defaults(fn=lambda args: _collabs(args, run))

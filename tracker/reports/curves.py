@@ -1,5 +1,5 @@
 """Response curves for the budget forecast: revenue as a function of spend, with diminishing
-returns, fitted from history; pure, standard library only (issue 20).
+returns, fitted from history; pure, vectorised with numpy (issue 20).
 
 The model, per unit (a tier or a creator), from one point per period (spend, revenue):
 
@@ -17,18 +17,18 @@ seen: the unit gets a ``linear`` curve through the origin at its pooled ROAS (su
 / sum of spend), flagged, and never extrapolated beyond twice its largest spend.
 
 Uncertainty: a bootstrap over periods (draw the periods with replacement, refit on the
-grid, predict), the 5th and 95th percentiles of the draws. Seeded: the same data gives the
-same interval.
+grid, predict), the 5th and 95th percentiles of the draws. Seeded (numpy's generator): the
+same data gives the same interval.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+
+import numpy as np
 
 GRID = 24
 LOW, HIGH = 1 / 50, 20.0
@@ -60,35 +60,35 @@ class Curve:
         return self.a if self.kind == "linear" else 0.0
 
 
-def _solve(n: float, sf: float, sff: float, sy: float, syf: float) -> tuple[float, float]:
-    """Least squares of y = c + a f with c, a >= 0."""
+def _solve(
+    n: float, sf: np.ndarray, sff: np.ndarray, sy: np.ndarray, syf: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares of y = c + a f with c, a >= 0, element-wise over arrays of sums: the
+    free solution where it is feasible, else the better of the two boundary fits."""
     det = n * sff - sf * sf
-    if det > 1e-12 * max(1.0, n * sff):
-        a = (n * syf - sf * sy) / det
+    ok = det > 1e-12 * np.maximum(1.0, n * sff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = (n * syf - sf * sy) / np.where(ok, det, 1.0)
         c = (sy - a * sf) / n
-        if a >= 0 and c >= 0:
-            return c, a
-    a_only = max(syf / sff, 0.0) if sff > 0 else 0.0
-    c_only = max(sy / n, 0.0)
-    # the better of the two boundary fits
+        a_only = np.where(sff > 0, np.maximum(syf / np.where(sff > 0, sff, 1.0), 0.0), 0.0)
+    c_only = np.maximum(sy / n, 0.0)
+    inner = ok & (a >= 0) & (c >= 0)
     sse_a = -2 * a_only * syf + a_only * a_only * sff
     sse_c = -2 * c_only * sy + n * c_only * c_only
-    return (0.0, a_only) if sse_a <= sse_c else (c_only, 0.0)
+    pick_a = sse_a <= sse_c
+    c_out = np.where(inner, c, np.where(pick_a, 0.0, c_only))
+    a_out = np.where(inner, a, np.where(pick_a, a_only, 0.0))
+    return c_out, a_out
 
 
-def _sse(xs: Sequence[float], ys: Sequence[float], b: float) -> tuple[float, float, float]:
-    f = [1 - math.exp(-x / b) for x in xs]
-    n = len(xs)
-    sf, sff = sum(f), sum(v * v for v in f)
-    sy, syf = sum(ys), sum(y * v for y, v in zip(ys, f, strict=True))
-    c, a = _solve(n, sf, sff, sy, syf)
-    sse = sum((y - c - a * v) ** 2 for y, v in zip(ys, f, strict=True))
+def _sse(xs: np.ndarray, ys: np.ndarray, bs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(SSE, c, a) of each unit (rows of ``xs``/``ys``) at each of its ``bs`` (U x K)."""
+    f = 1 - np.exp(-xs[:, None, :] / bs[:, :, None])  # U x K x n
+    y = ys[:, None, :]
+    n = xs.shape[1]
+    c, a = _solve(n, f.sum(-1), (f * f).sum(-1), y.sum(-1), (y * f).sum(-1))
+    sse = ((y - c[..., None] - a[..., None] * f) ** 2).sum(-1)
     return sse, c, a
-
-
-def grid(max_spend: float) -> list[float]:
-    lo, hi = math.log(max_spend * LOW), math.log(max_spend * HIGH)
-    return [math.exp(lo + (hi - lo) * i / (GRID - 1)) for i in range(GRID)]
 
 
 def linear(points: Sequence[tuple[float, float]]) -> Curve:
@@ -101,50 +101,65 @@ def linear(points: Sequence[tuple[float, float]]) -> Curve:
 
 
 def fit(points: Sequence[tuple[float, float]]) -> Curve:
+    return fit_many([points])[0]
+
+
+def _saturating(points: Sequence[tuple[float, float]]) -> bool:
     xs = [float(x) for x, _ in points]
-    ys = [float(y) for _, y in points]
-    top = max(xs, default=0.0)
-    if sum(1 for x in xs if x > 0) < 3 or len({x for x in xs if x > 0}) < 3:
-        return linear(points)
-    bs = grid(top)
-    scores = [_sse(xs, ys, b)[0] for b in bs]
-    i = min(range(len(bs)), key=lambda k: scores[k])
-    lo, hi = math.log(bs[max(i - 1, 0)]), math.log(bs[min(i + 1, len(bs) - 1)])
+    return sum(1 for x in xs if x > 0) >= 3 and len({x for x in xs if x > 0}) >= 3
+
+
+def fit_many(sets: Sequence[Sequence[tuple[float, float]]]) -> list[Curve]:
+    """``fit`` of every point set, the saturating ones searched together: units with as
+    many points form one array, and the grid and the golden section run on all of them
+    at once (numpy; 500 creators' curves in milliseconds, not half a second)."""
+    out: list[Curve | None] = [None if _saturating(ps) else linear(ps) for ps in sets]
+    by_len: dict[int, list[int]] = {}
+    for i, ps in enumerate(sets):
+        if out[i] is None:
+            by_len.setdefault(len(ps), []).append(i)
+    for members in by_len.values():
+        xs = np.array([[float(x) for x, _ in sets[i]] for i in members])
+        ys = np.array([[float(y) for _, y in sets[i]] for i in members])
+        for i, curve in zip(members, _search(xs, ys), strict=True):
+            out[i] = curve
+    return [c for c in out if c is not None]
+
+
+def _search(xs: np.ndarray, ys: np.ndarray) -> list[Curve]:
+    """The log grid of b, then 30 golden-section steps between the best point's
+    neighbours, for every row at once; c and a in closed form at each b."""
+    top = xs.max(axis=1)
+    bs = _grids(top)
+    i = _sse(xs, ys, bs)[0].argmin(axis=1)
+    rows = np.arange(len(xs))
+    lo = np.log(bs[rows, np.maximum(i - 1, 0)])
+    hi = np.log(bs[rows, np.minimum(i + 1, GRID - 1)])
     for _ in range(30):  # golden section on log b between the grid neighbours
         m1, m2 = hi - GOLDEN * (hi - lo), lo + GOLDEN * (hi - lo)
-        if _sse(xs, ys, math.exp(m1))[0] <= _sse(xs, ys, math.exp(m2))[0]:
-            hi = m2
-        else:
-            lo = m1
-    b = math.exp((lo + hi) / 2)
-    sse, c, a = _sse(xs, ys, b)
-    mean = sum(ys) / len(ys)
-    total = sum((y - mean) ** 2 for y in ys)
-    r2 = None if total <= 0 else round(1 - sse / total, 4)
-    return Curve("saturating", a, b, c, len(xs), top, r2)
+        sse = _sse(xs, ys, np.exp(np.stack([m1, m2], axis=1)))[0]
+        left = sse[:, 0] <= sse[:, 1]
+        hi, lo = np.where(left, m2, hi), np.where(left, lo, m1)
+    b = np.exp((lo + hi) / 2)
+    sse, c, a = (v[:, 0] for v in _sse(xs, ys, b[:, None]))
+    total = ((ys - ys.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    return [
+        Curve(
+            "saturating",
+            float(a[k]),
+            float(b[k]),
+            float(c[k]),
+            xs.shape[1],
+            float(top[k]),
+            None if total[k] <= 0 else round(1 - float(sse[k]) / float(total[k]), 4),
+        )
+        for k in range(len(xs))
+    ]
 
 
-def _draw_fit(
-    idx: list[int],
-    ys: Sequence[float],
-    pre: list[tuple[float, list[float], list[float], list[float]]],
-) -> tuple[float, float, float]:
-    """(b, c, a) of one bootstrap draw, searched on the grid (``pre``: b, then per point
-    f, f^2 and y f): the sums of the drawn points and the SSE in closed form,
-    sum(y^2) - 2c sum(y) - 2a sum(yf) + n c^2 + 2ca sum(f) + a^2 sum(f^2)."""
-    g = itemgetter(*idx)
-    yd = g(ys)
-    n = len(idx)
-    sy = sum(yd)
-    syy = sum(y * y for y in yd)
-    best = (math.inf, 1.0, 0.0, 0.0)
-    for b, f, ff, yf in pre:
-        sf, sff, syf = sum(g(f)), sum(g(ff)), sum(g(yf))
-        c, a = _solve(n, sf, sff, sy, syf)
-        sse = syy - 2 * c * sy - 2 * a * syf + n * c * c + 2 * c * a * sf + a * a * sff
-        if sse < best[0]:
-            best = (sse, b, c, a)
-    return best[1], best[2], best[3]
+def _grids(top: np.ndarray) -> np.ndarray:
+    lo, hi = np.log(top * LOW), np.log(top * HIGH)
+    return np.exp(lo[:, None] + (hi - lo)[:, None] * np.arange(GRID)[None, :] / (GRID - 1))
 
 
 def bootstrap(
@@ -155,32 +170,39 @@ def bootstrap(
     draws: int = DRAWS,
     seed: int = 20,
 ) -> list[list[float]]:
-    """``draws`` rows of predicted revenue at each of ``spends``, from curves refitted to
-    the periods drawn with replacement."""
-    rng = random.Random(seed)
-    xs = [float(x) for x, _ in points]
-    ys = [float(y) for _, y in points]
+    """``draws`` rows of predicted revenue at each of ``spends``, from curves refitted (on
+    the grid) to the periods drawn with replacement. All draws at once: each draw is a
+    count per period, so its sums are one matrix product with the per-period terms."""
     n = len(points)
     if n == 0:
         return [[0.0] * len(spends) for _ in range(draws)]
-    pre: list[tuple[float, list[float], list[float], list[float]]] = []
-    if curve.kind == "saturating":
-        for b in grid(curve.max_spend):
-            f = [1 - math.exp(-x / b) for x in xs]
-            pre.append((b, f, [v * v for v in f], [y * v for y, v in zip(ys, f, strict=True)]))
-    out = []
-    for _ in range(draws):
-        idx = [rng.randrange(n) for _ in range(n)]
-        if n == 1:
-            idx = idx * 2  # itemgetter of one index returns a bare value
-        if pre and len({xs[i] for i in idx if xs[i] > 0}) >= 3:
-            b, c, a = _draw_fit(idx, ys, pre)
-            out.append([c + a * (1 - math.exp(-s / b)) for s in spends])
-        else:
-            spend = sum(xs[i] for i in idx)
-            r = sum(ys[i] for i in idx) / spend if spend > 0 else 0.0
-            out.append([r * s for s in spends])
-    return out
+    xs = np.array([float(x) for x, _ in points])
+    ys = np.array([float(y) for _, y in points])
+    idx = np.random.default_rng(seed).integers(0, n, size=(draws, n))
+    flat = (np.arange(draws)[:, None] * n + idx).ravel()
+    counts = np.bincount(flat, minlength=draws * n).reshape(draws, n).astype(float)
+    s = np.array([float(v) for v in spends])
+    # a draw with fewer than 3 distinct positive spends refits as linear (its pooled ROAS)
+    values = np.unique(xs[xs > 0])
+    seen = (counts @ (xs[:, None] == values[None, :]).astype(float)) > 0
+    curved = (seen.sum(axis=1) >= 3) & (curve.kind == "saturating")
+    spend, revenue = counts @ xs, counts @ ys
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roas = np.where(spend > 0, revenue / np.where(spend > 0, spend, 1.0), 0.0)
+    out = roas[:, None] * s[None, :]
+    if curved.any():
+        bs = _grids(np.array([curve.max_spend]))[0]  # G
+        f = 1 - np.exp(-xs[None, :] / bs[:, None])  # G x n
+        k = counts[curved]
+        sf, sff, syf = k @ f.T, k @ (f * f).T, k @ (f * ys[None, :]).T  # draws x G
+        sy, syy = (k @ ys)[:, None], (k @ (ys * ys))[:, None]
+        c, a = _solve(n, sf, sff, sy, syf)
+        sse = syy - 2 * c * sy - 2 * a * syf + n * c * c + 2 * c * a * sf + a * a * sff
+        best = sse.argmin(axis=1)
+        rows = np.arange(len(k))
+        b, cb, ab = bs[best], c[rows, best], a[rows, best]
+        out[curved] = cb[:, None] + ab[:, None] * (1 - np.exp(-s[None, :] / b[:, None]))
+    return [[float(v) for v in row] for row in out.tolist()]
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -16,6 +16,7 @@ bootstrap interval, ROI, and the marginal ROAS (what the next unit of spend retu
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
@@ -179,19 +180,20 @@ async def forecast(
         raise BadRequest("period_days 7..92 and periods 3..24")
     starts = periods_of(p.end, period_days, periods)
     hist = replace(p, start=starts[0])
-    creators = {r["id"]: r for r in await store.creators_meta()}
-    costs = await store.costs_between(
-        starts[0].isoformat(), (p.end + timedelta(days=1)).isoformat()
+    meta, costs, touches = await asyncio.gather(  # at once on PostgreSQL's pool
+        store.creators_meta(),
+        store.costs_between(starts[0].isoformat(), (p.end + timedelta(days=1)).isoformat()),
+        store.credited_touches(hist.start_at, hist.end_at),
     )
-    credits, missing = build.order_credits(
-        await store.credited_touches(hist.start_at, hist.end_at), hist
-    )
+    creators = {r["id"]: r for r in meta}
+    credits, missing = build.order_credits(touches, hist)
     data = history(creators, costs, credits, starts, by, p)
     units = {k for k, rows in data.items() if any(s > 0 for s, _ in rows)}
     chosen = _resolve(split or {}, by, units, creators)
     units |= set(chosen)
     points = {k: [(x, y) for x, y in data[k]] for k in units}
-    fits = {k: curves.fit(points[k]) for k in units}
+    ordered = sorted(units)
+    fits = dict(zip(ordered, curves.fit_many([points[k] for k in ordered]), strict=True))
     current = {k: data[k][-1][0] for k in units}
     caps = {k: 2 * max(fits[k].max_spend, current[k]) for k in units}
     if chosen:

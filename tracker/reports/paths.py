@@ -106,3 +106,14 @@ def describe(f: datadriven.Fit, labels: dict[str, str], top: int = 50) -> dict[s
             for c, v in ranked
         ],
     }
+
+
+def fallback_note(block: dict[str, Any] | None) -> str | None:
+    """The line a text report (the CLI) prints when ``model=data_driven`` fell back, as the
+    API's ``data_driven.fallback`` / ``reason`` say it; None when it did not."""
+    if not block or not block.get("fallback"):
+        return None
+    return (
+        f"data_driven: not trusted here, credit is {block['model_used']}-based instead: "
+        f"{block['reason']}"
+    )

@@ -19,13 +19,16 @@ earnings per click, all defined as in the ROI report.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.attribution.touches import within_lookback
 from tracker.catalogue.creators import tier_for
+from tracker.core import clock
 from tracker.core.errors import BadRequest
 from tracker.reports import build, roi
 from tracker.reports.build import Params
@@ -146,6 +149,31 @@ def _last_clicks(touches: list[Row], by: str, p: Params) -> list[tuple[str, Row]
     return [(key, t) for (_, key), t in out.items()]
 
 
+def clock_hours(start_at: str, end_at: str) -> list[tuple[str, str]]:
+    """[start, end) cut at UTC clock hours: one (start, end) per hour, ISO instants."""
+    out: list[tuple[str, str]] = []
+    at = clock.parse(start_at).replace(minute=0, second=0, microsecond=0)
+    while True:
+        nxt = at + timedelta(hours=1)
+        lo, hi = max(start_at, clock.to_iso(at)), min(end_at, clock.to_iso(nxt))
+        if lo >= end_at:
+            return out
+        out.append((lo, hi))
+        at = nxt
+
+
+async def _click_keys(store: Store, by: str, creator_id: str | None) -> Callable[[str], str | None]:
+    """The key a link's clicks count under now (None: left out): '' for all, the owner's
+    platform, or the creator for one creator's own links."""
+    owner = {r["id"]: r["creator_id"] for r in await store.links_meta()}
+    if by == "platform":
+        platform = {r["id"]: r["platform"] or "" for r in await store.creators_meta()}
+        return lambda link: platform.get(owner.get(link) or "")
+    if creator_id is not None:
+        return lambda link: creator_id if owner.get(link) == creator_id else None
+    return lambda link: ""
+
+
 async def hours(
     store: Store, p: Params, by: str = "all", creator_id: str | None = None, tz_name: str = "UTC"
 ) -> dict[str, Any]:
@@ -160,19 +188,29 @@ async def hours(
     tz = zone(tz_name)
     occ = occurrences(p, tz)
     how: dict[str, int] = {}
+
+    def week_hour(hour: str) -> int:
+        h = how.get(hour)
+        if h is None:
+            h = how[hour] = hour_of_week(hour, tz)
+        return h
+
     clicks: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
     conv: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
     revenue: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
-    for r in await store.human_clicks_by_hour(p.start_at, p.end_at, by, creator_id):
-        h = how.get(r["hour"])
-        if h is None:
-            h = how[r["hour"]] = hour_of_week(r["hour"], tz)
-        clicks[r["key"] or ""][h] += r["human_clicks"]
-    touches = await store.click_conversions(p.start_at, p.end_at)
+    key_of, hourly, touches = await asyncio.gather(  # at once on PostgreSQL's pool
+        _click_keys(store, by, creator_id),
+        store.link_hour_clicks(clock_hours(p.start_at, p.end_at)),
+        store.click_conversions(p.start_at, p.end_at),
+    )
+    for r in hourly:
+        key = key_of(r["link_id"])
+        if key is not None:
+            clicks[key][week_hour(r["hour"])] += int(r["human_clicks"])
     if creator_id is not None:
         touches = [t for t in touches if t["creator_id"] == creator_id]
     for key, t in _last_clicks(touches, by, p):
-        h = hour_of_week(t["at"][:13], tz)
+        h = week_hour(t["at"][:13])
         conv[key or ""][h] += 1
         revenue[key or ""][h] += (
             roi.convert(int(t["net_minor"]), t["currency"], p.currency, p.rates) or 0

@@ -11,17 +11,8 @@ from tracker.store.engine import Row
 
 _CHUNK = 5000  # links per statement, far under either engine's parameter limit
 
-#: Hour-of-week groups: the key each click is counted under, and the join it needs. The
-#: creator's platform comes through the link, so the clicks' time index (at, link_id,
-#: is_bot) answers without reading the click rows (about half the time at 1M clicks).
-HOUR_GROUPS = {
-    "all": ("''", ""),
-    "platform": (
-        "cr.platform",
-        "JOIN links l ON l.id = c.link_id JOIN creators cr ON cr.id = l.creator_id ",
-    ),
-    "creator": ("l.creator_id", "JOIN links l ON l.id = c.link_id "),
-}
+#: Clock hours per statement of ``link_hour_clicks`` (two parameters each).
+_HOURS_PER_STATEMENT = 2000
 
 
 class InsightQueries(StoreBase):
@@ -56,25 +47,35 @@ class InsightQueries(StoreBase):
             )
         return out
 
-    async def human_clicks_by_hour(
-        self, start: str, end: str, by: str, creator_id: str | None = None
-    ) -> list[Row]:
-        """Human clicks per key of ``by`` (all | platform | creator) and UTC clock hour
-        (``hour``: 'YYYY-MM-DDTHH'); ``creator_id`` keeps the clicks on one creator's links.
-        A click counts for the creator who owns its link now (the clicks' time index holds
-        the link, not the creator: reading each click row takes seconds at 1M clicks)."""
-        key, join = HOUR_GROUPS[by]
-        only, params = "", [start, end]
-        if creator_id is not None:  # by the links they own: the index alone answers
-            only = "AND c.link_id IN (SELECT id FROM links WHERE creator_id = ?) "
-            params.append(creator_id)
-        rows = await self.db.fetch_all(
-            f"SELECT {key} AS key, substr(c.at, 1, 13) AS hour, COUNT(*) AS human_clicks "
-            f"FROM clicks c {join}WHERE c.link_id IS NOT NULL AND c.is_bot = 0 "
-            f"AND c.at >= ? AND c.at < ? {only}GROUP BY 1, 2",
-            params,
-        )
-        return [{**r, "human_clicks": int(r["human_clicks"])} for r in rows]
+    async def link_hour_clicks(self, hours: list[tuple[str, str]]) -> list[Row]:
+        """Human clicks per (UTC clock hour, link) for each [start, end) of ``hours`` (one
+        per clock hour, 'YYYY-MM-DDTHH...' prefixes): ``hour`` is the start's first 13
+        characters. Each hour is its own range of the clicks' time index (at, link_id,
+        is_bot), grouped by link inside it: a GROUP BY (hour, link) over the whole range
+        sorts every click of it (1.2-2.5 s at 1M clicks on SQLite), hour by hour only
+        that hour's (0.3 s)."""
+        out: list[Row] = []
+        for i in range(0, len(hours), _HOURS_PER_STATEMENT):
+            chunk = hours[i : i + _HOURS_PER_STATEMENT]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            params = [x for pair in chunk for x in pair]
+            per_hour = (
+                "SELECT c.link_id, COUNT(*) AS n FROM clicks c WHERE c.at >= h.s AND c.at < h.e "
+                "AND c.is_bot = 0 AND c.link_id IS NOT NULL GROUP BY c.link_id"
+            )
+            if self.db.dialect == "postgres":  # a lateral join: rows per hour
+                sql = (
+                    f"WITH h(s, e) AS (VALUES {values}) SELECT substr(h.s, 1, 13) AS hour, "
+                    f"x.link_id, x.n AS human_clicks FROM h CROSS JOIN LATERAL ({per_hour}) x"
+                )
+            else:  # no LATERAL in SQLite: each hour's groups as a JSON object, unpacked
+                sql = (
+                    f"WITH h(s, e) AS (VALUES {values}) SELECT substr(h.s, 1, 13) AS hour, "
+                    "j.key AS link_id, j.value AS human_clicks FROM h, json_each(("
+                    f"SELECT json_group_object(x.link_id, x.n) FROM ({per_hour}) x)) j"
+                )
+            out += await self.db.fetch_all(sql, params)
+        return out
 
     async def click_conversions(self, start: str, end: str) -> list[Row]:
         """Click and fingerprint touches of counted orders placed in [start, end), with the

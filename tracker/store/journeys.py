@@ -53,11 +53,41 @@ class JourneyQueries(StoreBase):
             raise NotFound(f"no such collaboration {ref!r}")
         return {**row, "shares": await self._collab_shares([row["id"]])}
 
-    async def delete_collab(self, ref: str) -> None:
+    async def delete_collab(self, ref: str) -> Row:
+        """Delete it; the row as it was (its link or code names the orders to re-ledger)."""
         row = await self.get_collab(ref)
         async with self.db.transaction() as tx:
             await tx.execute("DELETE FROM collab_shares WHERE collab_id = ?", (row["id"],))
             await tx.execute("DELETE FROM collabs WHERE id = ?", (row["id"],))
+        return row
+
+    async def set_collab_shares(self, ref: str, shares: list[tuple[str, int]]) -> Row:
+        """Replace a collaboration's shares (checked by the caller) in one transaction."""
+        row = await self.get_collab(ref)
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM collab_shares WHERE collab_id = ?", (row["id"],))
+            for creator_id, bp in shares:
+                await tx.execute(
+                    "INSERT INTO collab_shares (collab_id, creator_id, share_bp) VALUES (?, ?, ?)",
+                    (row["id"], creator_id, bp),
+                )
+            await tx.execute(
+                "UPDATE collabs SET updated_at = ? WHERE id = ?", (clock.now_iso(), row["id"])
+            )
+        return await self.get_collab(str(row["id"]))
+
+    async def collab_orders(self, link_id: str | None, code_key: str | None) -> list[str]:
+        """Orders whose winning touch goes through this link or code (the orders whose
+        commission a collaboration on it splits), oldest id first."""
+        return [
+            str(r["order_id"])
+            for r in await self.db.fetch_all(
+                "SELECT DISTINCT order_id FROM touches WHERE winner = 1 AND "
+                "((method = 'code' AND LOWER(code) = ?) OR (method <> 'code' AND link_id = ?)) "
+                "ORDER BY order_id",
+                (code_key or "", link_id or ""),
+            )
+        ]
 
     async def list_collabs(self) -> list[Row]:
         rows = await self.db.fetch_all(
@@ -85,9 +115,14 @@ class JourneyQueries(StoreBase):
         or (None, 1.0) for everyone. Fingerprints are keyed hashes in hex, so the visitors
         whose fingerprint sorts below ``"1a"`` are 26/256 of them, drawn at random; the
         partial fingerprint index reads only their clicks. The size is estimated from the
-        clicks of one sixteenth of the visitors (fingerprints starting with 0)."""
+        clicks of one sixteenth of the visitors (fingerprints starting with 0), read from
+        the human clicks' fingerprint index alone: on PostgreSQL that index is partial on
+        ``is_bot = 0`` only (migration 0071), so the estimate there also counts the few
+        human clicks without a creator rather than visit every row for it (0.45 -> 0.05 s
+        at 1M clicks); SQLite's is partial on both and is used only when both are asked."""
+        creator = "" if self.db.dialect == "postgres" else "AND c.creator_id IS NOT NULL "
         row = await self.db.fetch_one(
-            "SELECT COUNT(*) AS n FROM clicks c WHERE c.is_bot = 0 AND c.creator_id IS NOT NULL "
+            f"SELECT COUNT(*) AS n FROM clicks c WHERE c.is_bot = 0 {creator}"
             "AND c.fingerprint >= '0' AND c.fingerprint < '1' AND c.at >= ? AND c.at < ?",
             (start, end),
         )
@@ -102,18 +137,19 @@ class JourneyQueries(StoreBase):
         """Visitors (fingerprints) with human creator clicks in [start, end) and no order in
         it, as (prev creator or NULL at the path's start, creator, is the path's last click,
         count). Consecutive clicks on one creator come back as prev = creator. ``below``:
-        only the visitors whose fingerprint sorts below it (``visitor_sample``)."""
+        only the visitors whose fingerprint sorts below it (``visitor_sample``). A buyer is
+        found per click through the orders' fingerprint index (NOT EXISTS: 20% cheaper on
+        SQLite than a join to the range's distinct buyers, which sorted them first)."""
         sample, params = ("AND c.fingerprint < ? ", (below,)) if below else ("", ())
         return await self.db.fetch_all(
             "SELECT prev, cur, last, COUNT(*) AS n FROM ("
             "SELECT c.creator_id AS cur, LAG(c.creator_id) OVER w AS prev, "
             "CASE WHEN LEAD(c.id) OVER w IS NULL THEN 1 ELSE 0 END AS last "
-            "FROM clicks c LEFT JOIN (SELECT DISTINCT fingerprint FROM orders "
-            "WHERE fingerprint IS NOT NULL AND placed_at >= ? AND placed_at < ?) b "
-            f"ON b.fingerprint = c.fingerprint WHERE {_VISITS} AND b.fingerprint IS NULL "
-            f"{sample}WINDOW w AS (PARTITION BY c.fingerprint ORDER BY c.at, c.id)) x "
+            f"FROM clicks c WHERE {_VISITS} {sample}AND NOT EXISTS (SELECT 1 FROM orders o "
+            "WHERE o.fingerprint = c.fingerprint AND o.placed_at >= ? AND o.placed_at < ?) "
+            "WINDOW w AS (PARTITION BY c.fingerprint ORDER BY c.at, c.id)) x "
             "GROUP BY prev, cur, last",
-            (start, end, start, end, *params),
+            (start, end, *params, start, end),
         )
 
     # -- cumulative exposure -----------------------------------------------------------------
