@@ -225,6 +225,37 @@ async def test_creator_report_models_and_csv(live: Running, auth: dict[str, str]
     assert detail["credit"]["linear"] == {"maya": 0.5, "bob": 0.5}
 
 
+async def test_value_90d_is_the_later_orders_of_the_customers_a_creator_acquired(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """Hand-computed: A (maya's code, bob's click) acquires a@; a@ buys again (D, 70.00,
+    no touch), b@ buys once (E). 90-day value = later net revenue of acquired customers,
+    credited by the acquiring order's shares: last-touch maya 70.00; linear 35.00 each."""
+    ids = await setup_portfolio(live, auth)
+    bob_click = await click(live, "bob")
+    await live.flush()
+    await order(
+        live,
+        ids["secret"],
+        "A",
+        30000,
+        discount_codes=["MAYA15"],
+        click_id=bob_click,
+        customer_email="a@example.com",
+        new_customer=True,
+    )
+    await order(live, ids["secret"], "D", 7000, customer_email="a@example.com")
+    await order(live, ids["secret"], "E", 9000, customer_email="b@example.com", new_customer=True)
+
+    async def value(model: str) -> dict[str, int]:
+        r = await live.client.get(f"/api/v1/reports/creator?model={model}", headers=auth)
+        assert r.status_code == 200, r.text
+        return {row["label"]: row["value_90d_minor"] for row in r.json()["rows"]}
+
+    assert await value("last") == {"maya": 7000, "bob": 0}
+    assert await value("linear") == {"maya": 3500, "bob": 3500}
+
+
 async def test_rollups_series_and_portfolio(live: Running, auth: dict[str, str]) -> None:
     ids = await setup_portfolio(live, auth)
     cid = await click(live, "maya")

@@ -163,6 +163,15 @@ class ReportQueries(StoreBase):
         )
 
     async def orders_of_customers(self, hashes: list[str], start: str, end: str) -> list[Row]:
+        if self.db.dialect == "postgres":
+            # One array parameter, not an IN list: asyncpg prepares every statement, and from
+            # its sixth run PostgreSQL may keep a generic plan, which for 500 placeholders and
+            # a date range scanned the range (0.6-0.8 s a chunk instead of 1-6 ms, issue 20).
+            return await self.db.fetch_all(
+                "SELECT id, customer_hash, placed_at, net_minor, currency FROM orders "
+                "WHERE customer_hash = ANY(?::text[]) AND placed_at >= ? AND placed_at < ?",
+                (hashes, start, end),
+            )
         out: list[Row] = []
         for i in range(0, len(hashes), 500):
             chunk = hashes[i : i + 500]
