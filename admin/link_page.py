@@ -41,12 +41,14 @@ async def link_page(
     a = admin(request)
     link = catalogue.present(await a.store.get_link(request.path_params["ref"]), a.settings)
     spec = link["targeting"] or {}
+    creator = await a.store.get_creator(link["creator_id"]) if link.get("creator_id") else None
     return render(
         request,
         "link.html",
         status=status,
         active="links",
         link=link,
+        creator=creator,
         state=catalogue.link_state(link, clock.now_iso()),
         rules=[{**r, "conditions": describe(r["when"])} for r in spec.get("rules") or ()],
         variants=spec.get("variants") or [],
