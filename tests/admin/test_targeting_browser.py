@@ -19,7 +19,10 @@ from tests.conftest import Server, free_port, server_env
 __all__ = ["browser"]
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"browser tests need Chromium at {CHROMIUM} (CI installs it)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"browser tests need Chromium at {CHROMIUM} (CI installs it)",
+    ),
 ]
 
 
