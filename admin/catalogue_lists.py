@@ -16,18 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin import reports_view
-from admin.tables import Column, Table, csv_response, format_value
-from admin.web import (
-    PAGE_SIZE,
-    Page,
-    admin,
-    form_dict,
-    page_number,
-    query_with,
-    read_form,
-    redirect,
-    render,
-)
+from admin.tables import Column, Table, format_value
+from admin.web import admin, form_dict, listing, read_form, redirect
 from tracker import schemas
 from tracker.catalogue import campaigns as campaigns_of
 from tracker.core import money
@@ -58,10 +48,6 @@ TOKEN_COLUMNS = [
 ]
 
 
-def _filters(request: Request, *names: str) -> dict[str, str]:
-    return {k: request.query_params.get(k, "").strip()[:100] for k in names}
-
-
 # -- campaigns ------------------------------------------------------------------------------
 async def campaigns(
     request: Request,
@@ -71,16 +57,15 @@ async def campaigns(
 ) -> Response:
     a = admin(request)
     today = datetime.now(UTC).date().isoformat()
-    shown = _filters(request, "q", "state")
-    state = shown["state"] if shown["state"] in CAMPAIGN_STATES else ""
-    csv = request.query_params.get("format") == "csv"
-    number = page_number(request)
+    ls = listing(request, "q", "state")
+    if ls.filters["state"] not in CAMPAIGN_STATES:
+        ls.filters["state"] = ""
     items, total = await a.store.panel_campaigns(
-        q=shown["q"],
-        state=state,
+        q=ls.filters["q"],
+        state=ls.filters["state"],
         today=today,
-        limit=100_000 if csv else PAGE_SIZE,
-        offset=0 if csv else (number - 1) * PAGE_SIZE,
+        limit=ls.limit,
+        offset=ls.offset,
     )
     starts = [c["starts_on"] for c in await a.store.list_campaigns(limit=100_000)]
     query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
@@ -89,23 +74,16 @@ async def campaigns(
     money_rows = await reports_view.campaign_money(request, query)
     counts = await a.store.campaign_link_counts()
     rows = [_campaign_row(c, money_rows, counts, today) for c in items]
-    if csv:
-        return csv_response(
-            Table(CAMPAIGN_COLUMNS, rows, currency=money_rows["currency"]), "campaigns.csv"
-        )
-    return render(
-        request,
+    return ls.answer(
+        Table(CAMPAIGN_COLUMNS, rows, currency=money_rows["currency"]),
+        "campaigns.csv",
         "campaigns.html",
+        total,
         status=status_of(form_error) if form_error else 200,
         active="campaigns",
-        items=rows,
         report=money_rows,
-        filters={**shown, "state": state},
-        range_extra={k: v for k, v in {**shown, "state": state}.items() if v},
+        range_extra={k: v for k, v in ls.filters.items() if v},
         states=CAMPAIGN_STATES,
-        page=Page(number, PAGE_SIZE, total),
-        query_with=lambda **kw: query_with(request, **kw),
-        csv_url=query_with(request, format="csv", page=""),
         form_error=form_error,
         form=form_values or {},
     )
@@ -172,15 +150,11 @@ async def tokens(
     status: int = 200,
 ) -> Response:
     a = admin(request)
-    shown = _filters(request, "q", "status")
-    token_status = shown["status"] if shown["status"] in ("active", "revoked") else ""
-    csv = request.query_params.get("format") == "csv" and new_token is None
-    number = page_number(request)
+    ls = listing(request, "q", "status", csv=new_token is None)
+    if ls.filters["status"] not in ("active", "revoked"):
+        ls.filters["status"] = ""
     items, total = await a.store.panel_tokens(
-        q=shown["q"],
-        status=token_status,
-        limit=100_000 if csv else PAGE_SIZE,
-        offset=0 if csv else (number - 1) * PAGE_SIZE,
+        q=ls.filters["q"], status=ls.filters["status"], limit=ls.limit, offset=ls.offset
     )
     rows = [
         {
@@ -191,18 +165,13 @@ async def tokens(
         }
         for t in items
     ]
-    if csv:
-        return csv_response(Table(TOKEN_COLUMNS, rows), "api-tokens.csv")
-    return render(
-        request,
+    return ls.answer(
+        Table(TOKEN_COLUMNS, rows),
+        "api-tokens.csv",
         "tokens.html",
+        total,
         status=status,
         active="tokens",
-        items=rows,
-        filters={**shown, "status": token_status},
-        page=Page(number, PAGE_SIZE, total),
-        query_with=lambda **kw: query_with(request, **kw),
-        csv_url=query_with(request, format="csv", page=""),
         new_token=new_token,
         form_error=form_error,
     )

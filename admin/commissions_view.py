@@ -15,18 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from admin.tables import Column, Table, csv_response
-from admin.web import (
-    PAGE_SIZE,
-    Page,
-    admin,
-    form_dict,
-    page_number,
-    query_with,
-    read_form,
-    redirect,
-    render,
-)
+from admin.tables import Column, Table
+from admin.web import PAGE_SIZE, Page, admin, form_dict, listing, query_with, read_form, redirect
 from tracker.catalogue.creators import tier_names
 from tracker.commissions import ledger
 from tracker.core import clock, money
@@ -89,15 +79,11 @@ async def commissions_page(
     start, end = _day(request, "start"), _day(request, "end")
     lo, hi = ledger.period(start, end)
     rows = [_statement_row(r) for r in await ledger.statement(a.store, lo, hi)]
-    who = qp.get("creator", "").strip().lstrip("@").lower()[:100]
+    ls = listing(request, "start", "end", "creator")
+    who = ls.filters["creator"] = ls.filters["creator"].lstrip("@").lower()
     if who:
         rows = [r for r in rows if who in str(r["creator"]).lower()]
-    table = Table(STATEMENT_COLUMNS, rows)
-    if qp.get("format") == "csv":
-        return csv_response(table, "statement.csv")
-    number = page_number(request)
-    page = Page(number, PAGE_SIZE, len(rows))
-    shown = rows[page.offset : page.offset + PAGE_SIZE]
+    table = Table(STATEMENT_COLUMNS, ls.cut(rows))
     rule_q = qp.get("rq", "").strip()[:100]
     scope = qp.get("scope", "") if qp.get("scope") in ("creator", "campaign", "tier") else ""
     rule_number = int(qp["rpage"]) if qp.get("rpage", "").isdigit() else 1
@@ -106,17 +92,14 @@ async def commissions_page(
         scope=scope or None, q=rule_q, limit=PAGE_SIZE, offset=(rule_number - 1) * PAGE_SIZE
     )
     rule_total = await a.store.count_commission_rules(scope=scope or None, q=rule_q)
-    return render(
-        request,
+    return ls.answer(
+        table,
+        "statement.csv",
         "commissions.html",
+        len(rows),
         status=status,
         active="commissions",
-        items=shown,
         table=table,
-        page=page,
-        filters={"start": qp.get("start", ""), "end": qp.get("end", ""), "creator": who},
-        query_with=lambda **kw: query_with(request, **kw),
-        csv_url=query_with(request, format="csv", page=""),
         rules=[_present_rule(r) for r in rules],
         rule_page=Page(rule_number, PAGE_SIZE, rule_total),
         rule_filters={"rq": rule_q, "scope": scope},

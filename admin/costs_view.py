@@ -15,18 +15,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.tables import Column, Table, csv_response
-from admin.web import (
-    PAGE_SIZE,
-    Page,
-    admin,
-    form_dict,
-    page_number,
-    query_with,
-    read_form,
-    redirect,
-    render,
-)
+from admin.tables import Column, Table
+from admin.web import admin, form_dict, listing, read_form, redirect
 from tracker.core import money
 from tracker.core.errors import Rejected, Unprocessable
 from tracker.http.errors import status_of
@@ -67,37 +57,29 @@ async def costs_page(
     status: int = 200,
 ) -> Response:
     a = admin(request)
-    qp = request.query_params
-    filters = {k: qp.get(k, "").strip()[:100] for k in ("q", "creator", "campaign", "kind")}
+    ls = listing(request, "q", "creator", "campaign", "kind")
+    filters = ls.filters
     creator = filters["creator"]
     creator_id = (await a.store.get_creator(creator.lstrip("@")))["id"] if creator else None
     campaign_id = (
         (await a.store.get_campaign(filters["campaign"]))["id"] if filters["campaign"] else None
     )
-    csv = qp.get("format") == "csv"
-    number = page_number(request)
     rows, total = await a.store.panel_costs(
         q=filters["q"],
         creator_id=creator_id,
         campaign_id=campaign_id,
         kind=filters["kind"] if filters["kind"] in COST_KINDS else None,
-        limit=100_000 if csv else PAGE_SIZE,
-        offset=0 if csv else (number - 1) * PAGE_SIZE,
+        limit=ls.limit,
+        offset=ls.offset,
     )
-    items = [present_cost(r, a.settings) for r in rows]
-    if csv:
-        return csv_response(Table(CSV_COLUMNS, items), "costs.csv")
-    return render(
-        request,
+    return ls.answer(
+        Table(CSV_COLUMNS, [present_cost(r, a.settings) for r in rows]),
+        "costs.csv",
         "costs.html",
+        total,
         status=status,
         active="costs",
-        items=items,
         creator=creator,
-        filters=filters,
-        page=Page(number, PAGE_SIZE, total),
-        query_with=lambda **kw: query_with(request, **kw),
-        csv_url=query_with(request, format="csv", page=""),
         campaigns=await a.store.list_campaigns(limit=500),
         kinds=COST_KINDS,
         form_error=form_error,

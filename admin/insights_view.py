@@ -15,13 +15,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin import portfolio_view
-from admin.reports_view import MODEL_LABELS
 from admin.tables import format_value
 from admin.web import admin, render
 from tracker.core.errors import Unprocessable
 from tracker.core.money import major, to_minor
 from tracker.reports import engagement, forecast, scores, timing
-from tracker.reports.build import params_from
 
 SECTIONS = (
     ("engagement", "Authentic engagement", "/insights"),
@@ -30,28 +28,12 @@ SECTIONS = (
     ("content", "What to post", "/insights/content"),
     ("forecast", "Budget forecast", "/insights/forecast"),
 )
-KEEP = ("start", "end", "model")
-
-
-def _params(request: Request) -> Any:
-    query = {k: v for k, v in request.query_params.items() if k in KEEP}
-    return params_from(query, admin(request).settings)
 
 
 def _context(request: Request, section: str, p: Any) -> dict[str, Any]:
-    keep = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k in KEEP)
-    return {
-        "active": "portfolio",  # a section of the portfolio: the main navigation is full
-        "portfolio_sections": portfolio_view.SECTIONS,
-        "section": section,
-        "sections": SECTIONS,
-        "keep": f"?{keep}" if keep else "",
-        "start": p.start.isoformat(),
-        "end": p.end.isoformat(),
-        "model": p.model,
-        "models": MODEL_LABELS,
-        "currency": p.currency,
-    }
+    return portfolio_view.section_context(
+        request, section, p, SECTIONS, portfolio_sections=portfolio_view.SECTIONS
+    )
 
 
 def money(value: Any, currency: str) -> str:
@@ -92,7 +74,7 @@ def week_heatmap(per_week: list[float], *, title: str) -> Markup:
 
 async def engagement_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = portfolio_view.params(request)
     creators = {r["id"]: r for r in await a.store.creators_meta()}
     data = await engagement.report(a.store, p, creators)
     return render(request, "insights.html", **_context(request, "engagement", p), data=data)
@@ -100,7 +82,7 @@ async def engagement_page(request: Request) -> Response:
 
 async def scores_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = portfolio_view.params(request)
     data = await scores.scorecard(a.store, a.settings, p)
     for row in data["creators"]:
         n = row["numbers"]
@@ -111,7 +93,7 @@ async def scores_page(request: Request) -> Response:
 
 async def timing_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = portfolio_view.params(request)
     q = request.query_params
     by = q.get("by") or "all"
     by = by if by in ("all", "platform") else "all"
@@ -144,7 +126,7 @@ async def timing_page(request: Request) -> Response:
 
 async def content_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = portfolio_view.params(request)
     data = await timing.content(a.store, a.settings, p)
     for row in data["rows"]:
         row["revenue"] = money(row["revenue_minor"], p.currency)
@@ -166,7 +148,7 @@ def _split(request: Request, currency: str) -> dict[str, int]:
 
 async def forecast_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = portfolio_view.params(request)
     q = request.query_params
     by = q.get("by") or "tier"
     by = by if by in forecast.UNITS else "tier"

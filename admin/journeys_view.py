@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin.charts import bar_chart, share_bars
-from admin.reports_view import MODEL_LABELS
+from admin.portfolio_view import params, section_context
 from admin.tables import format_value
 from admin.web import admin, read_form, redirect, render
 from tracker.core.errors import Rejected, Unprocessable
@@ -33,35 +33,13 @@ SECTIONS = (
 )
 
 
-def _params(request: Request) -> reports.Params:
-    query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
-    return reports.params_from(query, admin(request).settings)
-
-
-def _context(request: Request, section: str, p: reports.Params) -> dict[str, Any]:
-    keep = "&".join(
-        f"{k}={v}" for k, v in request.query_params.items() if k in ("start", "end", "model")
-    )
-    return {
-        "active": "portfolio",  # under Portfolio: the main navigation is full at 1366 px
-        "section": section,
-        "sections": SECTIONS,
-        "keep": f"?{keep}" if keep else "",
-        "start": p.start.isoformat(),
-        "end": p.end.isoformat(),
-        "model": p.model,
-        "models": MODEL_LABELS,
-        "currency": p.currency,
-    }
-
-
 def _money(value: Any, currency: str) -> str:
     return format_value(value, "money", currency)
 
 
 async def data_driven_page(request: Request) -> Response:
     a = admin(request)
-    p = replace(_params(request), model="data_driven")
+    p = replace(params(request), model="data_driven")
     facts = await reports.load(a.store, p)
     assert facts.fit is not None
     labels = {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
@@ -73,7 +51,7 @@ async def data_driven_page(request: Request) -> Response:
     return render(
         request,
         "journeys.html",
-        **_context(request, "data-driven", p),
+        **section_context(request, "data-driven", p, SECTIONS),
         fit=fit,
         chart=chart if fit["removal_effects"] else None,
     )
@@ -81,7 +59,7 @@ async def data_driven_page(request: Request) -> Response:
 
 async def exposure_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = params(request)
     data = await exposure.report(a.store, p)
     for block in (data["portfolio"], *data["tiers"].values()):
         for pt in block["by_creators"] + block["by_clicks"]:
@@ -97,7 +75,7 @@ async def exposure_page(request: Request) -> Response:
     return render(
         request,
         "journeys.html",
-        **_context(request, "exposure", p),
+        **section_context(request, "exposure", p, SECTIONS),
         data=data,
         blocks=[("Portfolio", data["portfolio"])]
         + [(f"Tier: {t}", b) for t, b in data["tiers"].items()],
@@ -109,7 +87,7 @@ async def collabs_page(
     request: Request, *, form_error: Rejected | None = None, status: int = 200
 ) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = params(request)
     data = await collabs.report(a.store, a.settings, p)
     for row in data["rows"]:
         row["revenue"] = _money(row["revenue_minor"], p.currency)
@@ -120,7 +98,7 @@ async def collabs_page(
         request,
         "journeys.html",
         status=status,
-        **_context(request, "collabs", p),
+        **section_context(request, "collabs", p, SECTIONS),
         data=data,
         form_error=form_error,
     )
@@ -168,12 +146,14 @@ async def delete_collab(request: Request) -> Response:
 
 async def survey_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = params(request)
     data = await survey.report(a.store, p, a.settings.survey_min_score)
     for r in data["rows"]:
         r["claimed_revenue"] = _money(r["claimed_revenue_minor"], p.currency)
         r["halo_revenue"] = _money(r["halo_revenue_minor"], p.currency)
-    return render(request, "journeys.html", **_context(request, "survey", p), data=data)
+    return render(
+        request, "journeys.html", **section_context(request, "survey", p, SECTIONS), data=data
+    )
 
 
 def routes(guard: Callable[[Handler], Handler]) -> list[Route]:

@@ -19,18 +19,8 @@ from starlette.responses import Response
 
 from admin import costs_view, creator_page, reports_view
 from admin.charts import bar_chart, day_range
-from admin.tables import Column, Table, csv_response, format_value
-from admin.web import (
-    PAGE_SIZE,
-    Page,
-    admin,
-    form_dict,
-    page_number,
-    query_with,
-    read_form,
-    redirect,
-    render,
-)
+from admin.tables import Column, Table, format_value
+from admin.web import CSV_MAX, admin, form_dict, listing, read_form, redirect, render
 from tracker import schemas
 from tracker.catalogue.creators import PLATFORMS, tier_for, tier_names, tier_range
 from tracker.core import clock
@@ -103,15 +93,11 @@ async def creators(
     # long: the creators page: filters, sort, paging, tiers and the add form in one view
     store = admin(request).store
     qp = request.query_params
-    filters = {
-        k: qp.get(k, "").strip()[:100]
-        for k in ("q", "tier", "platform", "category", "status", "campaign", "band")
-    }
+    ls = listing(request, "q", "tier", "platform", "category", "status", "campaign", "band")
+    filters = ls.filters
     sort = qp.get("sort", "handle")
     descending = qp.get("dir") == "desc"
     fmin, fmax = tier_range(filters["tier"], admin(request).settings.tiers)
-    number = page_number(request)
-    csv = qp.get("format") == "csv"
     bands = await reports_view.creator_bands(request) if filters["band"] else None
     rows, total = await store.search_creators(
         q=filters["q"],
@@ -123,14 +109,12 @@ async def creators(
         followers_max=fmax,
         sort=sort,
         descending=descending,
-        limit=100_000 if bands is not None or csv else PAGE_SIZE,
-        offset=0 if bands is not None or csv else (number - 1) * PAGE_SIZE,
+        limit=CSV_MAX if bands is not None else ls.limit,
+        offset=0 if bands is not None else ls.offset,
     )
     if bands is not None:  # the band comes from the creator report, not from a column
         rows = [r for r in rows if bands.get(r["id"], "no cost") == filters["band"]]
-        total = len(rows)
-        if not csv:
-            rows = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+        total, rows = len(rows), ls.cut(rows)
     counts = await store.click_counts_by_creator([r["id"] for r in rows])
     items = [
         {
@@ -140,17 +124,13 @@ async def creators(
         }
         for r in rows
     ]
-    if csv:
-        items = [{**i, "band": (bands or {}).get(i["id"], "")} for i in items]
-        return csv_response(Table(CREATOR_COLUMNS, items), "creators.csv")
-    return render(
-        request,
+    return ls.answer(
+        Table(CREATOR_COLUMNS, items),
+        "creators.csv",
         "creators.html",
+        total,
         status=status_of(form_error) if form_error else 200,
         active="creators",
-        items=items,
-        page=Page(number, PAGE_SIZE, total),
-        filters=filters,
         sort=sort,
         descending=descending,
         facets=await store.creator_facets(),
@@ -158,9 +138,6 @@ async def creators(
         campaigns=await store.list_campaigns(limit=500),
         platforms=PLATFORMS,
         bands=reports_view.BANDS,
-        band_of=bands or {},
-        query_with=lambda **kw: query_with(request, **kw),
-        csv_url=query_with(request, format="csv", page=""),
         form_error=form_error,
         form=form_values or {},
     )
@@ -341,9 +318,8 @@ async def links(
     form_values: dict[str, str] | None = None,
 ) -> Response:
     a = admin(request)
-    number = page_number(request)
-    qp = request.query_params
-    filters = {k: qp.get(k, "").strip()[:100] for k in ("q", "creator", "campaign", "state")}
+    ls = listing(request, "q", "creator", "campaign", "state")
+    filters = ls.filters
     creator_id = (
         (await a.store.get_creator(filters["creator"].lstrip("@")))["id"]
         if filters["creator"]
@@ -353,15 +329,14 @@ async def links(
         (await a.store.get_campaign(filters["campaign"]))["id"] if filters["campaign"] else None
     )
     now = clock.now_iso()
-    csv = qp.get("format") == "csv"
     rows, total = await a.store.search_links(
         q=filters["q"],
         creator_id=creator_id,
         campaign_id=campaign_id,
         state=filters["state"] if filters["state"] in LINK_STATES else "",
         now=now,
-        limit=100_000 if csv else PAGE_SIZE,
-        offset=0 if csv else (number - 1) * PAGE_SIZE,
+        limit=ls.limit,
+        offset=ls.offset,
     )
     counts = await a.store.click_counts_by_link([r["id"] for r in rows])
     items = [
@@ -376,19 +351,14 @@ async def links(
         }
         for r in rows
     ]
-    if csv:
-        return csv_response(Table(LINK_COLUMNS, items), "links.csv")
-    return render(
-        request,
+    return ls.answer(
+        Table(LINK_COLUMNS, items),
+        "links.csv",
         "links.html",
+        total,
         status=status_of(form_error) if form_error else 200,
         active="links",
-        items=items,
-        page=Page(number, PAGE_SIZE, total),
-        filters=filters,
         states=LINK_STATES,
-        query_with=lambda **kw: query_with(request, **kw),
-        csv_url=query_with(request, format="csv", page=""),
         campaigns=await a.store.list_campaigns(limit=500),
         form_error=form_error,
         form=form_values or {},

@@ -19,7 +19,7 @@ from admin.reports_view import MODEL_LABELS
 from admin.tables import format_value
 from admin.web import admin, render
 from tracker.reports import portfolio
-from tracker.reports.build import params_from
+from tracker.reports.build import Params, params_from
 
 TOP_N = 10
 SECTIONS = (
@@ -33,25 +33,36 @@ SECTIONS = (
 )
 
 
-def _params(request: Request) -> Any:
-    query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
+KEEP = ("start", "end", "model")
+
+
+def params(request: Request) -> Params:
+    """The report parameters a portfolio section reads (date range and model)."""
+    query = {k: v for k, v in request.query_params.items() if k in KEEP}
     return params_from(query, admin(request).settings)
 
 
-def _context(request: Request, section: str, p: Any) -> dict[str, Any]:
-    keep = "&".join(
-        f"{k}={v}" for k, v in request.query_params.items() if k in ("start", "end", "model")
-    )
+def section_context(
+    request: Request,
+    section: str,
+    p: Params,
+    sections: tuple[tuple[str, str, str], ...] = SECTIONS,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What every page under Portfolio renders with (Portfolio, Insights, Journeys): its
+    section navigation, which keeps the date range and model across sections, and pickers."""
+    keep = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k in KEEP)
     return {
-        "active": "portfolio",
+        "active": "portfolio",  # under Portfolio: the main navigation is full at 1366 px
         "section": section,
-        "sections": SECTIONS,
+        "sections": sections,
         "keep": f"?{keep}" if keep else "",
         "start": p.start.isoformat(),
         "end": p.end.isoformat(),
         "model": p.model,
         "models": MODEL_LABELS,
         "currency": p.currency,
+        **extra,
     }
 
 
@@ -61,7 +72,7 @@ def _money(value: Any, currency: str) -> str:
 
 async def overview_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = params(request)
     data = await portfolio.overview(a.store, a.settings, p, TOP_N, distinct=False)
     conc = data["concentration_pct"]
     chart = share_bars(
@@ -77,7 +88,7 @@ async def overview_page(request: Request) -> Response:
     return render(
         request,
         "portfolio.html",
-        **_context(request, "overview", p),
+        **section_context(request, "overview", p),
         data=data,
         chart=chart,
         bands=[(b, data["bands"].get(b, 0)) for b in ("strong", "moderate", "poor", "no cost")],
@@ -93,13 +104,13 @@ async def overview_page(request: Request) -> Response:
 
 async def overlap_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = params(request)
     data = await portfolio.overview(a.store, a.settings, p, TOP_N, distinct=False)
     ov = data["overlap"]
     return render(
         request,
         "portfolio.html",
-        **_context(request, "overlap", p),
+        **section_context(request, "overlap", p),
         overlap=ov,
         visitors=heatmap(
             ov["creators"], ov["visitors"], title="Visitors who clicked both creators' links"
@@ -116,12 +127,12 @@ async def overlap_page(request: Request) -> Response:
 
 async def leaks_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = params(request)
     rows = await portfolio.code_leaks(a.store, p)
     return render(
         request,
         "portfolio.html",
-        **_context(request, "leaks", p),
+        **section_context(request, "leaks", p),
         leaks=rows,
         flagged=sum(1 for r in rows if r["flagged"]),
     )
@@ -129,7 +140,7 @@ async def leaks_page(request: Request) -> Response:
 
 async def advice_page(request: Request) -> Response:
     a = admin(request)
-    p = _params(request)
+    p = params(request)
     data = await portfolio.recommendations(a.store, a.settings, p, distinct=False)
     by_handle = {r["handle"]: r["id"] for r in await a.store.creators_meta()}
     cur = p.currency
@@ -165,7 +176,7 @@ async def advice_page(request: Request) -> Response:
     return render(
         request,
         "portfolio.html",
-        **_context(request, "advice", p),
+        **section_context(request, "advice", p),
         advice=data,
         rising=rising,
         scale=scale,

@@ -61,8 +61,9 @@ async def reach_page(request: Request) -> Response:
     keys = ("start", "end", "model", "country", "variant", "link_id")
     query = {k: v for k, v in request.query_params.items() if k in keys}
     p = reports.params_from(query, a.settings)
-    countries = await reports.build(a.store, a.settings, p, "country", distinct=False)
-    variants = await reports.build(a.store, a.settings, p, "variant", distinct=False)
+    facts = await reports.load(a.store, p)  # one read of orders, touches and costs for both
+    countries = await reports.build(a.store, a.settings, p, "country", distinct=False, facts=facts)
+    variants = await reports.build(a.store, a.settings, p, "variant", distinct=False, facts=facts)
     country_rows = _rows(countries, p.currency)
     chart = share_bars(
         [(str(r["label"]), r["share"]) for r in country_rows[:CHART_ROWS]],

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.sessions import Session, Sessions
+from admin.tables import Table, csv_response
 from tracker.core.errors import BadRequest, PayloadTooLarge
 from tracker.state import AppState
 from tracker.store import Store
@@ -198,3 +199,58 @@ def query_with(request: Request, **changes: Any) -> str:
         else:
             params[k] = str(v)
     return "?" + urlencode(params) if params else "?"
+
+
+#: The most rows a CSV export holds (a list's export is every row its filters select).
+CSV_MAX = 100_000
+
+
+@dataclass
+class Listing:
+    """One list page's request (creators, links, campaigns, tokens, costs, the commission
+    statement): its filters, page and whether the CSV was asked for. ``answer`` gives either
+    the page or the CSV of exactly the rows it shows (every page, the same filters)."""
+
+    request: Request
+    filters: dict[str, str]
+    number: int
+    csv: bool
+
+    @property
+    def limit(self) -> int:
+        return CSV_MAX if self.csv else PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return 0 if self.csv else (self.number - 1) * PAGE_SIZE
+
+    def cut(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows paged here (a list filtered in Python): the page's rows, or all for a CSV."""
+        return rows[self.offset : self.offset + self.limit]
+
+    def answer(
+        self, shown: Table, filename: str, template: str, total: int, **context: Any
+    ) -> Response:
+        if self.csv:
+            return csv_response(shown, filename)
+        return render(
+            self.request,
+            template,
+            items=shown.rows,
+            page=Page(self.number, PAGE_SIZE, total),
+            filters=self.filters,
+            query_with=lambda **kw: query_with(self.request, **kw),
+            csv_url=query_with(self.request, format="csv", page=""),
+            **context,
+        )
+
+
+def listing(request: Request, *names: str, csv: bool = True) -> Listing:
+    """The named filters (trimmed, at most 100 characters), page number and format."""
+    qp = request.query_params
+    return Listing(
+        request,
+        {k: qp.get(k, "").strip()[:100] for k in names},
+        page_number(request),
+        csv and qp.get("format") == "csv",
+    )

@@ -27,6 +27,7 @@ PAGES = [
     ("creator", "/admin/creators/{creator}"),
     ("campaigns", "/admin/campaigns"),
     ("links", "/admin/links"),
+    ("link", "/admin/links/{link}"),  # the targeting editor's forms
     ("codes", "/admin/codes"),
     ("costs", "/admin/costs"),
     ("orders", "/admin/orders"),
@@ -116,9 +117,12 @@ def _refs(server: Server) -> dict[str, str]:
             "SELECT creator_id FROM orders WHERE creator_id IS NOT NULL "
             "GROUP BY creator_id ORDER BY COUNT(*) DESC LIMIT 1"
         ).fetchone()
+        (link,) = db.execute(
+            "SELECT id FROM links ORDER BY targeting IS NULL, created_at LIMIT 1"
+        ).fetchone()
     finally:
         db.close()
-    return {"order": order, "creator": creator}
+    return {"order": order, "creator": creator, "link": link}
 
 
 @pytest.mark.parametrize("size", list(SIZES))
