@@ -54,6 +54,11 @@ MEASURE = """() => ({
   scrollWidth: document.documentElement.scrollWidth,
   width: innerWidth,
   navRows: new Set([...document.querySelectorAll('.nav a')].map(a => a.offsetTop)).size,
+  navOverflow: (() => { const n = document.querySelector('.nav'),
+      f = document.querySelector('.logout');
+      const last = [...n.querySelectorAll('a')].pop().getBoundingClientRect();
+      return Math.max(n.scrollWidth - n.clientWidth,
+                      f ? last.right - f.getBoundingClientRect().left : 0); })(),
   cutTables: [...document.querySelectorAll('.table-wrap')]
       .filter(t => t.scrollWidth > t.clientWidth + 1).length,
   chartOverflow: [...document.querySelectorAll('svg.chart')]
@@ -155,6 +160,8 @@ def test_walk_the_analysis_pages(demo_server: Server, chromium: object, size: st
         if size == "desktop":
             if m["navRows"] != 1:
                 problems.append(f"{name}: navigation on {m['navRows']} rows")
+            if m["navOverflow"] > 0:
+                problems.append(f"{name}: navigation runs {m['navOverflow']} px under log-out")
             if m["cutTables"]:
                 problems.append(f"{name}: {m['cutTables']} table(s) cut at 1366 px")
         page.add_script_tag(content=axe)
