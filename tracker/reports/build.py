@@ -17,9 +17,9 @@ from typing import Any
 
 from tracker.attribution import datadriven
 from tracker.attribution.collab import Collabs, expand
-from tracker.attribution.credit import Credited, credits, split
-from tracker.attribution.rules import best_of
-from tracker.attribution.touches import within_lookback
+from tracker.attribution.credit import ORDER_MODELS
+from tracker.attribution.order_credit import Basis, credit_order, kept_touches
+from tracker.attribution.order_credit import Credit as Credit  # re-exported for callers
 from tracker.catalogue.creators import tier_for
 from tracker.core import clock
 from tracker.core.errors import BadRequest
@@ -61,6 +61,9 @@ class Facts:
     unattributed: list[Row]
     collabs: Collabs = field(default_factory=Collabs)
     fit: datadriven.Fit | None = None  # the data-driven model, when it is the report's
+    #: the stored credit of the orders in the reporting currency (``touches`` then holds
+    #: only the other orders' touches); None: every credit is computed from ``touches``
+    stored: list[Credit] | None = None
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -68,7 +71,10 @@ class Facts:
 
 
 async def load(store: Store, p: Params) -> Facts:
-    touches = await store.credited_touches(p.start_at, p.end_at)
+    stored = await stored_credits(store, p)
+    touches = await store.credited_touches(
+        p.start_at, p.end_at, unstored=p.currency if stored is not None else None
+    )
     facts = Facts(
         creators={r["id"]: r for r in await store.creators_meta()},
         links={r["id"]: r for r in await store.links_meta()},
@@ -81,6 +87,7 @@ async def load(store: Store, p: Params) -> Facts:
         posts=await store.posts_between(p.start_at, p.end_at),
         unattributed=await store.unattributed_orders(p.start_at, p.end_at),
         collabs=Collabs.of_rows(await store.list_collabs()),
+        stored=stored,
     )
     if p.survey_credit == "unattributed":
         await survey.add_survey_touches(store, p, facts)
@@ -89,26 +96,40 @@ async def load(store: Store, p: Params) -> Facts:
     return facts
 
 
-@dataclass
-class Credit:
-    """One touch's share of one order (share 0: a touch this model gives nothing)."""
+async def stored_credits(
+    store: Store, p: Params, creator_id: str | None = None
+) -> list[Credit] | None:
+    """The stored credit of the range's orders in the reporting currency, when the stored
+    rows were computed under this report's lookbacks, half-life and policy and the model is
+    one the ingest stores (``tracker/store/credits.py``); None: compute from the touches."""
+    if p.model not in ORDER_MODELS or p.survey_credit == "unattributed":
+        return None
+    if await store.stored_basis() != basis_of(p).text:
+        return None
+    rows = await store.stored_credits(p.start_at, p.end_at, p.model, creator_id=creator_id)
+    return [
+        Credit(
+            r["order_id"], r["creator_id"], r["campaign_id"], r["link_id"], float(r["share"]),
+            int(r["revenue_minor"]), bool(r["new_customer"]), r["customer_hash"],
+            r["placed_at"], bool(r["counted"]), r["method"] in ("click", "fingerprint"),
+            r["country"], r["variant"], r["method"], r["code"],
+        )
+        for r in rows
+        if r["currency"] == p.currency
+    ]  # fmt: skip
 
-    order_id: str
-    creator_id: str
-    campaign_id: str | None
-    link_id: str | None
-    share: float
-    revenue: int  # reporting currency minor units: the order's net split by largest remainder
-    new_customer: bool
-    customer_hash: str | None
-    placed_at: str
-    counted: bool  # the order counts as an order (not cancelled, not fully refunded)
-    via_click: bool  # this touch is a click id or a fingerprint match
-    country: str | None = None  # of the touch's click (None: a code, or no country)
-    variant: str | None = None  # the targeting rule or A/B variant of the touch's click
-    method: str = "code"
-    code: str | None = None
-    collab_id: str | None = None  # split from a collaboration's link or code
+
+def credits_of(facts: Facts, p: Params) -> tuple[list[Credit], set[str]]:
+    """Every credit of the facts under ``p``: the stored ones, and those computed from the
+    touches (all of them, or the orders in other currencies); collaborations split."""
+    if facts.stored is None:
+        return order_credits(facts.touches, p, facts)
+    computed, missing = order_credits(facts.touches, p)
+    return expand(facts.stored + computed, facts.collabs), missing
+
+
+def basis_of(p: Params) -> Basis:
+    return Basis(p.click_days, p.fingerprint_days, p.half_life_days, p.policy)
 
 
 def order_credits(
@@ -117,65 +138,26 @@ def order_credits(
     """Apply the model to each order's touches; return credits and unconverted currencies.
 
     An order's net revenue is converted and rounded once, then split over its touches with
-    ``credit.split`` so the shares of every order add up to it exactly; a touch through a
-    collaboration is then split over its members (``collab.expand``), exactly too."""
+    ``credit.split`` (``attribution.order_credit``: the rule the ingest stores too) so the
+    shares of every order add up to it exactly; a touch through a collaboration is then
+    split over its members (``collab.expand``), exactly too."""
     by_order: dict[str, list[Row]] = defaultdict(list)
     for t in touches:
         by_order[t["order_id"]].append(t)
     out: list[Credit] = []
     missing: set[str] = set()
-    for order_id, rows in by_order.items():
-        placed = rows[0]["placed_at"]
-        kept = [
-            r
-            for r in rows
-            if within_lookback(r["method"], r["at"], placed, p.click_days, p.fingerprint_days)
-        ]
+    basis = basis_of(p)
+    weights = facts.weights if facts else None
+    for rows in by_order.values():
+        kept = kept_touches(rows, basis)
         if not kept:
             continue
-        if not any(r["winner"] for r in kept):  # the stored winner fell out of this lookback
-            best = best_of(kept, p.policy, lambda r: (r["method"], r["at"]))
-            kept = [{**r, "winner": int(r is best)} for r in kept]
         net = roi.convert(int(rows[0]["net_minor"]), rows[0]["currency"], p.currency, p.rates)
         if net is None:
             missing.add(rows[0]["currency"])
             continue
-        shares = credits(
-            [_credited(r) for r in kept],
-            p.model,
-            placed,
-            p.half_life_days,
-            facts.weights if facts else None,
-        )
-        amounts = split(round(net), shares)
-        counted = bool(rows[0].get("counted", 1))
-        for r, share, amount in zip(kept, shares, amounts, strict=True):
-            out.append(
-                Credit(
-                    order_id,
-                    r["creator_id"],
-                    r["campaign_id"],
-                    r["link_id"],
-                    share,
-                    amount,
-                    bool(r["new_customer"]),
-                    r["customer_hash"],
-                    placed,
-                    counted,
-                    r["method"] in ("click", "fingerprint"),
-                    r.get("country"),
-                    r.get("variant"),
-                    r["method"],
-                    r.get("code"),
-                )
-            )
+        out += credit_order(kept, p.model, round(net), p.half_life_days, weights)
     return (expand(out, facts.collabs) if facts else out), missing
-
-
-def _credited(r: Row) -> Credited:
-    return Credited(
-        r["creator_id"], r["at"], bool(r["winner"]), r["campaign_id"], r["link_id"], r["method"]
-    )
 
 
 def _key(
@@ -256,7 +238,7 @@ async def build(
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
-    credits_, missing = order_credits(facts.touches, p, facts)
+    credits_, missing = credits_of(facts, p)
     credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
     click_rows = (
@@ -480,7 +462,7 @@ async def daily(
         if key is None or c["key"] == key:
             days[c["day"]]["clicks"] += c["clicks"]
             days[c["day"]]["human_clicks"] += c["human_clicks"]
-    credits_, _ = order_credits(facts.touches, p, facts)
+    credits_, _ = credits_of(facts, p)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
         if p.keeps(cr) and (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker.attribution.order_credit import Basis
 from tracker.fraud.rules import Policy
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
@@ -18,6 +19,7 @@ from tracker.store.codes import CodeQueries
 from tracker.store.commissions import CommissionQueries
 from tracker.store.costs import CostQueries
 from tracker.store.creator_pages import CreatorPageQueries
+from tracker.store.credits import CreditQueries
 from tracker.store.engine import CLICK_COLUMNS, Engine
 from tracker.store.events import EventQueries
 from tracker.store.fraud import FraudQueries
@@ -63,6 +65,7 @@ class Store(
     InsightQueries,
     ClickDayQueries,
     JourneyQueries,
+    CreditQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db
@@ -104,9 +107,16 @@ async def open_store(settings: Settings, *, migrate: bool = True) -> Store:
     store = Store(await open_engine(settings))
     store.tiers = settings.tiers  # tier-wide commission rules
     store.fraud_policy = Policy.from_settings(settings)  # the rules run in the ingest (CLI too)
+    store.credit_basis = Basis(
+        settings.lookback_click_days,
+        settings.lookback_fingerprint_days,
+        float(settings.half_life_days),
+        settings.conflict_policy,
+    )  # the stored credit's settings (tracker/store/credits.py)
     if migrate:
         try:
             await store.migrate()
+            await store.sync_credits()
         except BaseException:
             await store.close()
             raise

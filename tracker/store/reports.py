@@ -13,6 +13,7 @@ from typing import Any
 from tracker.core import clock
 from tracker.store.base import StoreBase
 from tracker.store.click_days import split_range
+from tracker.store.credits import TOUCHES_SQL
 from tracker.store.engine import Row
 from tracker.store.rollups import RECOUNT_COLUMNS
 
@@ -129,27 +130,40 @@ class ReportQueries(StoreBase):
         )
 
     async def credited_touches(
-        self, start: str, end: str, *, creator_id: str | None = None
+        self,
+        start: str,
+        end: str,
+        *,
+        creator_id: str | None = None,
+        unstored: str | None = None,
     ) -> list[Row]:
         """Matched touches of orders placed in [start, end), with whether the order counts;
         with ``creator_id``, only the orders that creator has a touch on (all their touches,
-        so shares split as in the full report)."""
+        so shares split as in the full report); with ``unstored`` (the reporting currency),
+        only the orders the stored credit does not give in it: orders in another currency,
+        and orders without stored rows (written around the ingest, or whose touches all
+        fell out of the stored lookbacks)."""
         mine = (
             "AND t.order_id IN (SELECT m.order_id FROM touches m WHERE m.creator_id = ? "
             "AND m.matched = 1) "
             if creator_id
             else ""
         )
+        currency = (
+            "AND (o.currency <> ? OR NOT EXISTS (SELECT 1 FROM order_credits c "
+            "WHERE c.order_id = o.id)) "
+            if unstored
+            else ""
+        )
         return await self.db.fetch_all(
-            "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.code, t.at, "
-            "t.winner, "
-            "t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
-            "o.customer_hash, o.counted, k.country, k.variant "
-            "FROM touches t JOIN orders o ON o.id = t.order_id "
-            "LEFT JOIN clicks k ON k.id = t.click_id "
-            "WHERE o.placed_at >= ? AND o.placed_at < ? AND t.matched = 1 "
-            f"AND t.creator_id IS NOT NULL {mine}ORDER BY t.order_id, t.at, t.id",
-            (start, end, *([creator_id] if creator_id else [])),
+            TOUCHES_SQL + f"AND o.placed_at >= ? AND o.placed_at < ? {mine}{currency}"
+            "ORDER BY t.order_id, t.at, t.id",
+            (
+                start,
+                end,
+                *([creator_id] if creator_id else []),
+                *([unstored] if unstored else []),
+            ),
         )
 
     async def unattributed_orders(self, start: str, end: str) -> list[Row]:

@@ -1,0 +1,161 @@
+"""Stored attribution credit (issue 19): each order's shares per model, kept in step with
+the order by the ingest, so reports sum shares instead of applying the model to every touch
+of every order of their range (migration 0090 describes the table).
+
+The rule is ``tracker.attribution.order_credit`` (the reports' read-time path calls the same
+functions): this module only feeds it one order's touches and stores what it returns.
+``store_order_credits(tx, order_id)`` runs inside ``after_order_change`` (new orders,
+refunds, cancellations, re-matches, triage: the one hook every change of an order or its
+touches goes through). Rows hold revenue in the order's own currency; a report in another
+currency computes those orders at read time (conversion comes before the split).
+
+``credit_basis`` names the settings the rows were computed under; ``sync_credits`` (each
+start, after the migrations) recomputes every row when the settings changed, and
+``stored_basis`` lets a report use the rows only when its own lookbacks, half-life and
+policy are the stored ones. Every node of one database must run with the same settings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from tracker.attribution.credit import ORDER_MODELS
+from tracker.attribution.order_credit import Basis, Credit, credit_order, kept_touches
+from tracker.core import clock
+from tracker.store.base import StoreBase
+from tracker.store.engine import Conn, Row
+
+#: Matched touches with a creator, with their order's facts and their click's country and
+#: variant: what every credit computation reads (the reports' and the ingest's).
+TOUCHES_SQL = (
+    "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.code, t.at, "
+    "t.winner, t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
+    "o.customer_hash, o.counted, k.country, k.variant "
+    "FROM touches t JOIN orders o ON o.id = t.order_id "
+    "LEFT JOIN clicks k ON k.id = t.click_id "
+    "WHERE t.matched = 1 AND t.creator_id IS NOT NULL "
+)
+_COLUMNS = (
+    "order_id", "model", "seq", "placed_at", "currency", "creator_id", "campaign_id",
+    "link_id", "code", "method", "country", "variant", "share", "revenue_minor",
+)  # fmt: skip
+_INSERT = f"INSERT INTO order_credits ({', '.join(_COLUMNS)}) VALUES "
+_ROW = f"({', '.join('?' for _ in _COLUMNS)})"
+_CHUNK = 500
+#: The settings' defaults: a store opened without ``open_store`` (tools, some tests).
+DEFAULT_BASIS = Basis(7, 7, 7.0, "code")
+
+
+def credit_rows(touches: list[Row], basis: Basis) -> list[tuple[Any, ...]]:
+    """The stored rows of one order (its touches, in ``TOUCHES_SQL`` order): one row per
+    kept touch per model, or one 'all' row when a single touch is kept."""
+    kept = kept_touches(touches, basis)
+    if not kept:
+        return []
+    net = int(kept[0]["net_minor"])
+    models = ("all",) if len(kept) == 1 else ORDER_MODELS
+    out = []
+    for model in models:
+        shares = credit_order(kept, "last" if model == "all" else model, net, basis.half_life_days)
+        out += [_row(c, model, seq, kept[0]["currency"]) for seq, c in enumerate(shares)]
+    return out
+
+
+def _row(c: Credit, model: str, seq: int, currency: str) -> tuple[Any, ...]:
+    return (
+        c.order_id, model, seq, c.placed_at, currency, c.creator_id, c.campaign_id,
+        c.link_id, c.code, c.method, c.country, c.variant, c.share, c.revenue,
+    )  # fmt: skip
+
+
+async def _insert(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+    for i in range(0, len(rows), _CHUNK):
+        chunk = rows[i : i + _CHUNK]
+        await conn.execute(_INSERT + ", ".join(_ROW for _ in chunk), [v for r in chunk for v in r])
+
+
+class CreditQueries(StoreBase):
+    credit_basis: Basis = DEFAULT_BASIS
+
+    async def store_order_credits(self, tx: Conn, order_id: str) -> None:
+        """Recompute one order's rows, in the caller's transaction."""
+        touches = await tx.fetch_all(
+            TOUCHES_SQL + "AND t.order_id = ? ORDER BY t.at, t.id", (order_id,)
+        )
+        await tx.execute("DELETE FROM order_credits WHERE order_id = ?", (order_id,))
+        await _insert(tx, credit_rows(touches, self.credit_basis))
+
+    async def stored_basis(self) -> str | None:
+        row = await self.db.fetch_one("SELECT basis FROM credit_basis WHERE id = 1")
+        return str(row["basis"]) if row else None
+
+    async def sync_credits(self) -> int | None:
+        """Recompute every order's rows when they were computed under other settings (or
+        never); the number of orders recomputed, None when nothing was to do."""
+        if await self.stored_basis() == self.credit_basis.text:
+            return None
+        return await self.rebuild_credits()
+
+    async def rebuild_credits(self, batch: int = 5000) -> int:
+        """Every order's rows again, ``batch`` orders per transaction. Reports read touches
+        meanwhile (the basis row is gone until the last batch is in)."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM credit_basis")
+        done, after = 0, ""
+        while True:
+            ids = await self.db.fetch_all(
+                "SELECT id FROM orders WHERE id > ? ORDER BY id LIMIT ?", (after, batch)
+            )
+            if not ids:
+                break
+            after = ids[-1]["id"]
+            done += await self._rebuild_batch([r["id"] for r in ids])
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM order_credits WHERE NOT EXISTS "
+                "(SELECT 1 FROM orders o WHERE o.id = order_credits.order_id)"
+            )
+            await tx.execute(
+                "INSERT INTO credit_basis (id, basis, computed_at) VALUES (1, ?, ?)",
+                (self.credit_basis.text, clock.now_iso()),
+            )
+        return done
+
+    async def _rebuild_batch(self, order_ids: list[str]) -> int:
+        marks = ", ".join("?" for _ in order_ids)
+        async with self.db.transaction() as tx:
+            touches = await tx.fetch_all(
+                TOUCHES_SQL + f"AND t.order_id IN ({marks}) ORDER BY t.order_id, t.at, t.id",
+                order_ids,
+            )
+            by_order: dict[str, list[Row]] = defaultdict(list)
+            for t in touches:
+                by_order[t["order_id"]].append(t)
+            rows = [r for ts in by_order.values() for r in credit_rows(ts, self.credit_basis)]
+            await tx.execute(f"DELETE FROM order_credits WHERE order_id IN ({marks})", order_ids)
+            await _insert(tx, rows)
+        return len(order_ids)
+
+    async def stored_credits(
+        self, start: str, end: str, model: str, *, creator_id: str | None = None
+    ) -> list[Row]:
+        """Stored rows of ``model`` for orders placed in [start, end), with the order's
+        current counted, new-customer and customer facts; with ``creator_id``, only the
+        orders that creator has a row on (all their rows, as in the full report)."""
+        mine = (
+            "AND c.order_id IN (SELECT m.order_id FROM order_credits m WHERE m.creator_id = ? "
+            "AND m.placed_at >= ? AND m.placed_at < ?) "
+            if creator_id
+            else ""
+        )
+        return await self.db.fetch_all(
+            "SELECT c.order_id, c.creator_id, c.campaign_id, c.link_id, c.code, c.method, "
+            "c.country, c.variant, c.share, c.revenue_minor, c.currency, c.placed_at, "
+            "o.counted, o.new_customer, o.customer_hash "
+            "FROM order_credits c JOIN orders o ON o.id = c.order_id "
+            f"WHERE c.placed_at >= ? AND c.placed_at < ? AND c.model IN (?, 'all') {mine}"
+            "ORDER BY c.order_id, c.seq",
+            (start, end, model, *((creator_id, start, end) if creator_id else ())),
+        )
