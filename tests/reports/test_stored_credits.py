@@ -17,6 +17,7 @@ from tracker.attribution.credit import ORDER_MODELS
 from tracker.attribution.order_credit import Basis
 from tracker.core import clock
 from tracker.reports import build as reports
+from tracker.reports.scoped import load_for_creator
 from tracker.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -95,8 +96,8 @@ ORDER = (
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'paid', ?, ?, ?, ?, ?)"
 )
 TOUCH = (
-    "INSERT INTO touches (id, order_id, method, creator_id, link_id, code, at, matched, winner) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)"
+    "INSERT INTO touches (id, order_id, method, creator_id, link_id, campaign_id, code, at, "
+    "matched, winner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
 )
 
 
@@ -104,7 +105,25 @@ async def _generate(store: Store, seed: int) -> list[str]:
     """40 orders over 20 days: 1-4 touches each (codes, clicks, fingerprints, some outside
     the 7-day lookbacks), odd amounts, a second currency, cancelled ones, returning buyers."""
     rng = random.Random(seed)
-    creators = [(await store.create_creator({"handle": f"g{seed}c{i}"}))["id"] for i in range(5)]
+    creators = [
+        (
+            await store.create_creator(
+                {"handle": f"g{seed}c{i}", "followers": 10**i, "platform": ("tiktok", "")[i % 2]}
+            )
+        )["id"]
+        for i in range(5)
+    ]
+    campaign = (await store.create_campaign({"name": f"g{seed}"}))["id"]
+    links = {
+        c: (
+            await store.create_link(
+                {"slug": f"g{seed}l{i}", "creator_id": c, "destination": "https://s.example/",
+                 "campaign_id": campaign if i % 2 else None,
+                 "content_type": ("reel", "", "story")[i % 3]}
+            )
+        )["id"]
+        for i, c in enumerate(creators)
+    }  # fmt: skip
     shop = await store.create_shop(
         {"slug": f"g{seed}", "name": "G", "platform": "shopify", "secret": "x" * 32,
          "pixel_token": ""}
@@ -127,10 +146,12 @@ async def _generate(store: Store, seed: int) -> list[str]:
         for t in range(k):
             method = rng.choice(("code", "click", "fingerprint"))
             touch_at = clock.iso(placed - rng.uniform(0, 10 * 86400) * (method != "code"))
+            who = rng.choice(creators)
+            link = None if method == "code" else links[who]
             await store.db.execute(
                 TOUCH,
-                (f"{oid}t{t}", oid, method, rng.choice(creators), None, None, touch_at,
-                 int(t == winner)),
+                (f"{oid}t{t}", oid, method, who, link, campaign if rng.random() < 0.5 else None,
+                 f"CODE{t}" if method == "code" else None, touch_at, int(t == winner)),
             )  # fmt: skip
     return creators
 
@@ -148,25 +169,49 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_stored_credit_equals_read_time(live: Running, seed: int) -> None:
     store, settings = live.store, live.state.settings
-    await _generate(store, seed)
+    creators = await _generate(store, seed)
     assert await store.stored_basis() is not None
     await store.rebuild_credits()
     settings = replace(settings, fx_rates={"EUR": 1.0837})
+    start = (datetime.now(UTC) - timedelta(days=12)).date().isoformat()
     for model in ORDER_MODELS:
-        start = (datetime.now(UTC) - timedelta(days=25)).date().isoformat()
         p = reports.params_from({"model": model, "start": start}, settings)
-        for dimension in ("creator", "link", "tier"):
-            facts = await reports.load(store, p)
-            assert facts.stored, "the report read the stored credit"
-            want = replace(
-                facts, stored=None, touches=await store.credited_touches(p.start_at, p.end_at)
-            )
-            stored = await reports.build(store, settings, p, dimension, facts=facts)
-            computed = await reports.build(store, settings, p, dimension, facts=want)
-            _same(stored, computed)
+        facts = await reports.load(store, p)
+        assert facts.stored, "the report reads the stored credit"
+        want = replace(
+            facts, stored=False, touches=await store.credited_touches(p.start_at, p.end_at)
+        )
+        for dimension in reports.DIMENSIONS:
+            got = await reports.build(store, settings, p, dimension, facts=facts)
+            _same(got, await reports.build(store, settings, p, dimension, facts=want))
+        for key in (None, creators[0]):
+            got_days = await reports.daily(store, settings, p, "creator", key, facts=facts)
+            want_days = await reports.daily(store, settings, p, "creator", key, facts=want)
+            assert got_days == want_days
+        # a creator's own figures (scoped), stored against computed
+        mine = await load_for_creator(store, p, creators[1])
+        assert mine.stored
+        got = await reports.build(store, settings, p, "creator", facts=mine)
+        mine_computed = replace(
+            mine,
+            stored=False,
+            touches=await store.credited_touches(p.start_at, p.end_at, creator_id=creators[1]),
+        )
+        computed = await reports.build(store, settings, p, "creator", facts=mine_computed)
+        row = next(r for r in got["rows"] if r["key"] == creators[1])
+        assert row == next(r for r in computed["rows"] if r["key"] == creators[1])
         # other lookbacks than the stored ones: the report computes, same rule
-        other = replace(p, click_days=2)
-        assert await reports.stored_credits(store, other) is None
+        assert not await reports.stored_usable(store, replace(p, click_days=2))
+    # a click filter: the stored rows carry the click's link
+    link = (await store.get_link(f"g{seed}l2"))["id"]
+    p = reports.params_from({"start": start, "model": "linear", "link_id": link}, settings)
+    facts = await reports.load(store, p)
+    want = replace(facts, stored=False, touches=await store.credited_touches(p.start_at, p.end_at))
+    assert facts.stored
+    _same(
+        await reports.build(store, settings, p, "creator", facts=facts),
+        await reports.build(store, settings, p, "creator", facts=want),
+    )
 
 
 async def test_changed_settings_recompute_every_order(live: Running) -> None:

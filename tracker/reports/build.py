@@ -21,9 +21,8 @@ from tracker.attribution.credit import ORDER_MODELS
 from tracker.attribution.order_credit import Basis, credit_order, kept_touches
 from tracker.attribution.order_credit import Credit as Credit  # re-exported for callers
 from tracker.catalogue.creators import tier_for
-from tracker.core import clock
 from tracker.core.errors import BadRequest
-from tracker.reports import paths, roi, survey
+from tracker.reports import paths, roi, stored, survey
 from tracker.reports.params import CLICK_DIMENSIONS
 from tracker.reports.params import Params as Params  # re-exported for callers
 from tracker.reports.params import params_from as params_from  # re-exported for callers
@@ -61,9 +60,10 @@ class Facts:
     unattributed: list[Row]
     collabs: Collabs = field(default_factory=Collabs)
     fit: datadriven.Fit | None = None  # the data-driven model, when it is the report's
-    #: the stored credit of the orders in the reporting currency (``touches`` then holds
-    #: only the other orders' touches); None: every credit is computed from ``touches``
-    stored: list[Credit] | None = None
+    #: True: the stored credit gives the orders in the reporting currency, summed in SQL
+    #: (``tracker.reports.stored``), and ``touches`` holds only the other orders' touches
+    stored: bool = False
+    scope: str | None = None  # a creator: only the orders with their touch (``scoped``)
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -71,9 +71,9 @@ class Facts:
 
 
 async def load(store: Store, p: Params) -> Facts:
-    stored = await stored_credits(store, p)
+    stored = await stored_usable(store, p)
     touches = await store.credited_touches(
-        p.start_at, p.end_at, unstored=p.currency if stored is not None else None
+        p.start_at, p.end_at, unstored=p.currency if stored else None
     )
     facts = Facts(
         creators={r["id"]: r for r in await store.creators_meta()},
@@ -89,6 +89,9 @@ async def load(store: Store, p: Params) -> Facts:
         collabs=Collabs.of_rows(await store.list_collabs()),
         stored=stored,
     )
+    if stored and (facts.collabs.by_link or facts.collabs.by_code):  # split at read time
+        facts.stored = False
+        facts.touches = await store.credited_touches(p.start_at, p.end_at)
     if p.survey_credit == "unattributed":
         await survey.add_survey_touches(store, p, facts)
     if p.model == "data_driven":
@@ -96,36 +99,22 @@ async def load(store: Store, p: Params) -> Facts:
     return facts
 
 
-async def stored_credits(
-    store: Store, p: Params, creator_id: str | None = None
-) -> list[Credit] | None:
-    """The stored credit of the range's orders in the reporting currency, when the stored
-    rows were computed under this report's lookbacks, half-life and policy and the model is
-    one the ingest stores (``tracker/store/credits.py``); None: compute from the touches."""
+async def stored_usable(store: Store, p: Params) -> bool:
+    """Whether the stored credit (``tracker/store/credits.py``) gives this report's figures:
+    the model is one the ingest stores and the rows were computed under this report's
+    lookbacks, half-life and policy. Otherwise every credit is computed from the touches."""
     if p.model not in ORDER_MODELS or p.survey_credit == "unattributed":
-        return None
-    if await store.stored_basis() != basis_of(p).text:
-        return None
-    rows = await store.stored_credits(p.start_at, p.end_at, p.model, creator_id=creator_id)
-    return [
-        Credit(
-            r["order_id"], r["creator_id"], r["campaign_id"], r["link_id"], float(r["share"]),
-            int(r["revenue_minor"]), bool(r["new_customer"]), r["customer_hash"],
-            r["placed_at"], bool(r["counted"]), r["method"] in ("click", "fingerprint"),
-            r["country"], r["variant"], r["method"], r["code"],
-        )
-        for r in rows
-        if r["currency"] == p.currency
-    ]  # fmt: skip
+        return False
+    return await store.stored_basis() == basis_of(p).text
 
 
-def credits_of(facts: Facts, p: Params) -> tuple[list[Credit], set[str]]:
-    """Every credit of the facts under ``p``: the stored ones, and those computed from the
-    touches (all of them, or the orders in other currencies); collaborations split."""
-    if facts.stored is None:
-        return order_credits(facts.touches, p, facts)
-    computed, missing = order_credits(facts.touches, p)
-    return expand(facts.stored + computed, facts.collabs), missing
+async def all_credits(store: Store, facts: Facts, p: Params) -> tuple[list[Credit], set[str]]:
+    """Every credit of the range, one object per (order, touch): the stored rows read back
+    and the rest computed (for callers that need each order's credit, not sums)."""
+    computed, missing = order_credits(facts.touches, p, facts)
+    if not facts.stored:
+        return computed, missing
+    return expand(await stored.read(store, p, facts.scope) + computed, facts.collabs), missing
 
 
 def basis_of(p: Params) -> Basis:
@@ -208,15 +197,18 @@ def _empty() -> dict[str, Any]:
 
 
 def _totals(
-    rows: dict[str | None, dict[str, Any]], reached: dict[tuple[str, Any], bool]
+    rows: dict[str | None, dict[str, Any]],
+    reached: dict[tuple[str, Any], bool],
+    also: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
-    """The rows summed; an order reached through two creators' clicks counts once."""
+    """The rows summed; an order reached through two creators' clicks counts once
+    (``also``: the stored credit's orders reached, and through a click, each once)."""
     summed = _sum(rows.values())
     by_order: dict[str, bool] = {}
     for (order_id, _), via_click in reached.items():
         by_order[order_id] = by_order.get(order_id, False) or via_click
-    summed["click_orders"] = sum(by_order.values())
-    summed["code_only_orders"] = len(by_order) - summed["click_orders"]
+    summed["click_orders"] = sum(by_order.values()) + also[1]
+    summed["code_only_orders"] = len(by_order) + also[0] - summed["click_orders"]
     return summed
 
 
@@ -238,7 +230,8 @@ async def build(
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
-    credits_, missing = credits_of(facts, p)
+    # with facts.stored: the orders the stored credit does not give (summed in SQL below)
+    credits_, missing = order_credits(facts.touches, p, facts)
     credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
     click_rows = (
@@ -253,6 +246,9 @@ async def build(
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
     reached = _add_credits(rows, credits_, dimension, facts, p)
+    also = (0, 0)
+    if facts.stored:
+        also = await stored.add_sums(store, rows, dimension, p, LTV_DAYS, facts.scope)
     _add_costs(rows, missing, dimension, facts, p)
     _add_posts(rows, dimension, facts, p)
     await _customer_value(store, credits_, rows, dimension, facts, p)
@@ -261,7 +257,7 @@ async def build(
     missing.discard(p.currency)
     out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
     out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
-    summed = _totals(rows, reached)
+    summed = _totals(rows, reached, also)
     return {
         "dimension": dimension,
         "model": p.model,
@@ -354,27 +350,22 @@ async def _customer_value(
     facts: Facts,
     p: Params,
 ) -> None:
-    """90-day value: later orders of the customers a creator acquired, credited by share."""
+    """90-day value: later orders of the customers a creator acquired, credited by share
+    (the net revenue of the customer's orders placed after the acquiring order, within
+    ``LTV_DAYS`` of it; ``store.later_values``)."""
     acquired = [c for c in credits_ if c.new_customer and c.customer_hash]
     if not acquired:
         return
-    hashes = sorted({c.customer_hash for c in acquired if c.customer_hash})
-    later = await store.orders_of_customers(
-        hashes, p.start_at, clock.shift(p.end_at, timedelta(days=LTV_DAYS))
-    )
-    by_customer: dict[str, list[Row]] = defaultdict(list)
-    for o in later:
-        by_customer[o["customer_hash"]].append(o)
+    later: dict[str, float] = defaultdict(float)
+    for v in await store.later_values(p.start_at, p.end_at, LTV_DAYS):
+        later[v["order_id"]] += (
+            roi.convert(int(v["net_minor"]), v["currency"], p.currency, p.rates) or 0
+        )
     for c in acquired:
-        horizon = clock.shift(c.placed_at, timedelta(days=LTV_DAYS))
-        value = 0.0
-        for o in by_customer.get(c.customer_hash or "", []):
-            if c.placed_at < o["placed_at"] <= horizon:
-                value += roi.convert(int(o["net_minor"]), o["currency"], p.currency, p.rates) or 0
         creator = facts.creators.get(c.creator_id)
         rows[_key(dimension, creator, c.campaign_id, c.link_id, facts.links, p.tiers, c)][
             "value_90d_minor"
-        ] += value * c.share
+        ] += later.get(c.order_id, 0.0) * c.share
 
 
 def _sum(rows: Any) -> dict[str, Any]:
@@ -462,7 +453,9 @@ async def daily(
         if key is None or c["key"] == key:
             days[c["day"]]["clicks"] += c["clicks"]
             days[c["day"]]["human_clicks"] += c["human_clicks"]
-    credits_, _ = credits_of(facts, p)
+    credits_, _ = order_credits(facts.touches, p, facts)
+    if facts.stored:
+        await stored.add_daily(store, days, dimension, key, p)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
         if p.keeps(cr) and (

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tracker.attribution.credit import ORDER_MODELS
@@ -139,23 +140,151 @@ class CreditQueries(StoreBase):
         return len(order_ids)
 
     async def stored_credits(
-        self, start: str, end: str, model: str, *, creator_id: str | None = None
+        self, start: str, end: str, model: str, currency: str, *, scope: str | None = None
     ) -> list[Row]:
-        """Stored rows of ``model`` for orders placed in [start, end), with the order's
-        current counted, new-customer and customer facts; with ``creator_id``, only the
-        orders that creator has a row on (all their rows, as in the full report)."""
-        mine = (
-            "AND c.order_id IN (SELECT m.order_id FROM order_credits m WHERE m.creator_id = ? "
-            "AND m.placed_at >= ? AND m.placed_at < ?) "
-            if creator_id
-            else ""
-        )
+        """Stored rows of ``model`` for orders in ``currency`` placed in [start, end), with
+        the order's current counted, new-customer and customer facts; with ``scope`` (a
+        creator), only the orders that creator has a row on (all their rows)."""
+        where, params = _where(start, end, model, currency, (), scope)
         return await self.db.fetch_all(
             "SELECT c.order_id, c.creator_id, c.campaign_id, c.link_id, c.code, c.method, "
-            "c.country, c.variant, c.share, c.revenue_minor, c.currency, c.placed_at, "
+            "c.country, c.variant, c.share, c.revenue_minor, c.placed_at, "
             "o.counted, o.new_customer, o.customer_hash "
-            "FROM order_credits c JOIN orders o ON o.id = c.order_id "
-            f"WHERE c.placed_at >= ? AND c.placed_at < ? AND c.model IN (?, 'all') {mine}"
+            f"FROM order_credits c JOIN orders o ON o.id = c.order_id WHERE {where} "
             "ORDER BY c.order_id, c.seq",
-            (start, end, model, *((creator_id, start, end) if creator_id else ())),
+            params,
         )
+
+    async def credit_sums(self, q: SumQuery, *, daily: bool = False) -> list[Row]:
+        """Per key (and UTC day of the order): the credited orders and new customers of
+        counted orders (sums of shares) and the revenue (the report's definitions)."""
+        key, joins, kparams = _key_sql(q.dimension, q.tiers)
+        where, params = _where(q.start, q.end, q.model, q.currency, q.where, q.scope)
+        day = ", substr(c.placed_at, 1, 10) AS day" if daily else ""
+        return await self.db.fetch_all(
+            f"SELECT {key} AS key{day}, "
+            "SUM(CASE WHEN o.counted = 1 THEN c.share ELSE 0 END) AS orders, "
+            "SUM(CASE WHEN o.counted = 1 AND o.new_customer = 1 THEN c.share ELSE 0 END) "
+            "AS new_customers, CAST(SUM(c.revenue_minor) AS BIGINT) AS revenue_minor "
+            f"FROM order_credits c JOIN orders o ON o.id = c.order_id {joins}WHERE {where} "
+            f"GROUP BY {'1, 2' if daily else '1'}",
+            (*kparams, *params),
+        )
+
+    async def credit_reach(self, q: SumQuery, *, per_key: bool = True) -> list[Row]:
+        """Counted orders reached per key (or in all, ``per_key=False``: each order once)
+        and how many of them through a click id or fingerprint touch of that key."""
+        key, joins, kparams = _key_sql(q.dimension, q.tiers) if per_key else ("''", "", [])
+        where, params = _where(q.start, q.end, q.model, q.currency, q.where, q.scope)
+        return await self.db.fetch_all(
+            "SELECT key, COUNT(*) AS reached, SUM(via_click) AS click_orders FROM ("
+            f"SELECT {key} AS key, c.order_id, MAX(CASE WHEN c.method IN ('click', "
+            "'fingerprint') THEN 1 ELSE 0 END) AS via_click "
+            f"FROM order_credits c JOIN orders o ON o.id = c.order_id {joins}WHERE {where} "
+            "AND o.counted = 1 GROUP BY 1, 2) r GROUP BY key",
+            (*kparams, *params),
+        )
+
+    async def credit_values(self, q: SumQuery, days: int) -> list[Row]:
+        """Per key and currency: the net revenue of the later orders (within ``days``) of
+        the customers each credited order acquired, times its share."""
+        key, joins, kparams = _key_sql(q.dimension, q.tiers)
+        where, params = _where(q.start, q.end, q.model, q.currency, q.where, q.scope)
+        later = self._later_sql(days)
+        return await self.db.fetch_all(
+            f"SELECT {key} AS key, v.currency, SUM(c.share * v.net_minor) AS value "
+            f"FROM order_credits c JOIN orders o ON o.id = c.order_id JOIN ({later}) v "
+            f"ON v.order_id = c.order_id {joins}WHERE {where} GROUP BY 1, 2",
+            (*kparams, q.start, q.end, *params),
+        )
+
+    async def later_values(self, start: str, end: str, days: int) -> list[Row]:
+        """Per order placed in [start, end) by a new customer, and currency: the net revenue
+        of that customer's later orders placed within ``days`` after it."""
+        return await self.db.fetch_all(self._later_sql(days), (start, end))
+
+    def _later_sql(self, days: int) -> str:
+        if self.db.dialect == "postgres":
+            shifted = (
+                f"to_char(CAST(a.placed_at AS timestamp) + interval '{int(days)} days', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS')"
+            )
+        else:
+            shifted = f"strftime('%Y-%m-%dT%H:%M:%S', a.placed_at, '+{int(days)} days')"
+        horizon = f"{shifted} || substr(a.placed_at, 20)"  # the fraction and the Z unchanged
+        return (
+            "SELECT a.id AS order_id, l.currency, CAST(SUM(l.net_minor) AS BIGINT) AS net_minor "
+            "FROM orders a JOIN orders l ON l.customer_hash = a.customer_hash "
+            f"AND l.placed_at > a.placed_at AND l.placed_at <= {horizon} "
+            "WHERE a.placed_at >= ? AND a.placed_at < ? AND a.new_customer = 1 "
+            "AND a.customer_hash IS NOT NULL GROUP BY a.id, l.currency"
+        )
+
+
+@dataclass(frozen=True)
+class SumQuery:
+    """What a report sums of the stored credit: its range, model and currency, the key of
+    its dimension, its click filters and scope (a creator's orders)."""
+
+    dimension: str
+    start: str
+    end: str
+    model: str
+    currency: str
+    tiers: tuple[tuple[str, int], ...]
+    where: tuple[tuple[str, str], ...] = ()
+    scope: str | None = None
+
+
+#: SQL for a credit's dimension key (``tier`` is built from thresholds at call time).
+_KEYS = {
+    "creator": "c.creator_id",
+    "campaign": "c.campaign_id",
+    "link": "c.link_id",
+    "country": "c.country",
+    "variant": "c.variant",
+    "content_type": "l.content_type",
+    "platform": "cr.platform",
+    "category": "cr.category",
+}
+_FILTERS = ("country", "variant", "link_id")
+
+
+def _key_sql(dimension: str, tiers: tuple[tuple[str, int], ...]) -> tuple[str, str, list[Any]]:
+    if dimension == "tier":
+        whens, params = [], []
+        for name, minimum in tiers:
+            whens.append("WHEN cr.followers >= ? THEN ?")
+            params += [minimum, name]
+        key = f"CASE {' '.join(whens)} ELSE ? END"
+        return key, "JOIN creators cr ON cr.id = c.creator_id ", [*params, tiers[-1][0]]
+    key = _KEYS[dimension]
+    if key.startswith("l."):  # an empty attribute and none are one "(none)" key
+        return f"NULLIF({key}, '')", "LEFT JOIN links l ON l.id = c.link_id ", []
+    if key.startswith("cr."):
+        return f"NULLIF({key}, '')", "JOIN creators cr ON cr.id = c.creator_id ", []
+    return key, "", []
+
+
+def _where(
+    start: str,
+    end: str,
+    model: str,
+    currency: str,
+    where: tuple[tuple[str, str], ...],
+    scope: str | None,
+) -> tuple[str, list[Any]]:
+    sql = "c.placed_at >= ? AND c.placed_at < ? AND c.model IN (?, 'all') AND c.currency = ?"
+    params: list[Any] = [start, end, model, currency]
+    for column, value in where:
+        if column not in _FILTERS:
+            raise ValueError(f"not a credit filter: {column}")
+        sql += f" AND COALESCE(c.{column}, '') = ?"
+        params.append(value)
+    if scope:
+        sql += (
+            " AND c.order_id IN (SELECT m.order_id FROM order_credits m WHERE m.creator_id = ? "
+            "AND m.placed_at >= ? AND m.placed_at < ?)"
+        )
+        params += [scope, start, end]
+    return sql, params
