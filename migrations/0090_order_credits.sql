@@ -9,8 +9,9 @@
 -- time. revenue_minor is the touch's part of the order's net revenue in the order's own
 -- currency, split by the largest remainder (tracker.attribution.credit.split), so an
 -- order's rows add up to its net exactly; a collaboration's split is applied at read time
--- (collaborations change without their orders changing). Whether the order counts, is a new
--- customer's, and its customer are read from orders (a redaction forgets the customer there).
+-- (collaborations change without their orders changing). counted and new_customer are the
+-- order's (copied so a report sums one table); the customer is read from orders (a
+-- redaction forgets it there).
 --
 -- credit_basis holds the settings the rows were computed under (lookbacks, half-life,
 -- conflict policy); a start with other settings recomputes every row
@@ -30,6 +31,8 @@ CREATE TABLE order_credits (
     variant TEXT,
     share DOUBLE PRECISION NOT NULL,
     revenue_minor BIGINT NOT NULL,
+    counted INTEGER NOT NULL,
+    new_customer INTEGER NOT NULL,
     PRIMARY KEY (order_id, model, seq)
 );
 CREATE INDEX order_credits_placed ON order_credits (placed_at);

@@ -19,6 +19,7 @@ from tracker.core import clock
 from tracker.reports import build as reports
 from tracker.reports.scoped import load_for_creator
 from tracker.store import Store
+from tracker.store.credits import horizon_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -225,3 +226,19 @@ async def test_changed_settings_recompute_every_order(live: Running) -> None:
     assert await store.stored_basis() == store.credit_basis.text
     after = await store.db.fetch_all("SELECT COUNT(*) AS n FROM order_credits")
     assert int(after[0]["n"]) > int(before[0]["n"])
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2026-11-30T23:59:59.999999Z",
+        "2024-02-29T12:00:00.000001Z",
+        "2026-01-01T00:00:00.000000Z",
+        "2025-12-31T06:30:15.500000Z",
+    ],
+)
+async def test_the_value_horizon_in_sql_is_clock_shift(live: Running, at: str) -> None:
+    """The 90-day value's window, computed by each engine, is the read-time instant."""
+    sql = horizon_sql(live.store.db.dialect, "CAST(? AS TEXT)", 90)
+    row = await live.store.db.fetch_one(f"SELECT {sql} AS h", (at, at))
+    assert row is not None and row["h"] == clock.shift(at, timedelta(days=90))

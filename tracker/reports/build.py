@@ -455,7 +455,7 @@ async def daily(
             days[c["day"]]["human_clicks"] += c["human_clicks"]
     credits_, _ = order_credits(facts.touches, p, facts)
     if facts.stored:
-        await stored.add_daily(store, days, dimension, key, p)
+        await stored.add_daily(store, days, dimension, key, p, facts.scope)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
         if p.keeps(cr) and (

@@ -67,11 +67,16 @@ async def add_sums(
 
 
 async def add_daily(
-    store: Store, days: dict[str, dict[str, float]], dimension: str, key: str | None, p: Params
+    store: Store,
+    days: dict[str, dict[str, float]],
+    dimension: str,
+    key: str | None,
+    p: Params,
+    scope: str | None = None,
 ) -> None:
     """Add the stored credit's orders and revenue per day of the order, for one key (or
     all: ``key`` None)."""
-    for r in await store.credit_sums(query(p, dimension), daily=True):
+    for r in await store.credit_sums(query(p, dimension, scope), daily=True):
         if (key is None or r["key"] == key) and r["day"] in days:
             days[r["day"]]["orders"] += float(r["orders"] or 0)
             days[r["day"]]["revenue_minor"] += int(r["revenue_minor"] or 0)

@@ -86,7 +86,11 @@ class Store(
         await self.db.insert_clicks(rows)
 
     async def migrate(self) -> list[str]:
-        return await migrate(self.db)
+        """Pending migrations, then the stored credit brought in line with the settings
+        (all of it after migration 0090 or a settings change: ``store/credits.py``)."""
+        applied = await migrate(self.db)
+        await self.sync_credits()
+        return applied
 
     async def close(self) -> None:
         await self.db.close()
@@ -116,7 +120,6 @@ async def open_store(settings: Settings, *, migrate: bool = True) -> Store:
     if migrate:
         try:
             await store.migrate()
-            await store.sync_credits()
         except BaseException:
             await store.close()
             raise

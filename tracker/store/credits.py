@@ -40,7 +40,8 @@ TOUCHES_SQL = (
 )
 _COLUMNS = (
     "order_id", "model", "seq", "placed_at", "currency", "creator_id", "campaign_id",
-    "link_id", "code", "method", "country", "variant", "share", "revenue_minor",
+    "link_id", "code", "method", "country", "variant", "share", "revenue_minor", "counted",
+    "new_customer",
 )  # fmt: skip
 _INSERT = f"INSERT INTO order_credits ({', '.join(_COLUMNS)}) VALUES "
 _ROW = f"({', '.join('?' for _ in _COLUMNS)})"
@@ -60,14 +61,15 @@ def credit_rows(touches: list[Row], basis: Basis) -> list[tuple[Any, ...]]:
     out = []
     for model in models:
         shares = credit_order(kept, "last" if model == "all" else model, net, basis.half_life_days)
-        out += [_row(c, model, seq, kept[0]["currency"]) for seq, c in enumerate(shares)]
+        out += [_row(c, model, seq, kept[0]) for seq, c in enumerate(shares)]
     return out
 
 
-def _row(c: Credit, model: str, seq: int, currency: str) -> tuple[Any, ...]:
+def _row(c: Credit, model: str, seq: int, order: Row) -> tuple[Any, ...]:
     return (
-        c.order_id, model, seq, c.placed_at, currency, c.creator_id, c.campaign_id,
+        c.order_id, model, seq, c.placed_at, order["currency"], c.creator_id, c.campaign_id,
         c.link_id, c.code, c.method, c.country, c.variant, c.share, c.revenue,
+        int(c.counted), int(bool(order["new_customer"])),
     )  # fmt: skip
 
 
@@ -149,7 +151,7 @@ class CreditQueries(StoreBase):
         return await self.db.fetch_all(
             "SELECT c.order_id, c.creator_id, c.campaign_id, c.link_id, c.code, c.method, "
             "c.country, c.variant, c.share, c.revenue_minor, c.placed_at, "
-            "o.counted, o.new_customer, o.customer_hash "
+            "c.counted, c.new_customer, o.customer_hash "
             f"FROM order_credits c JOIN orders o ON o.id = c.order_id WHERE {where} "
             "ORDER BY c.order_id, c.seq",
             params,
@@ -163,10 +165,10 @@ class CreditQueries(StoreBase):
         day = ", substr(c.placed_at, 1, 10) AS day" if daily else ""
         return await self.db.fetch_all(
             f"SELECT {key} AS key{day}, "
-            "SUM(CASE WHEN o.counted = 1 THEN c.share ELSE 0 END) AS orders, "
-            "SUM(CASE WHEN o.counted = 1 AND o.new_customer = 1 THEN c.share ELSE 0 END) "
+            "SUM(CASE WHEN c.counted = 1 THEN c.share ELSE 0 END) AS orders, "
+            "SUM(CASE WHEN c.counted = 1 AND c.new_customer = 1 THEN c.share ELSE 0 END) "
             "AS new_customers, CAST(SUM(c.revenue_minor) AS BIGINT) AS revenue_minor "
-            f"FROM order_credits c JOIN orders o ON o.id = c.order_id {joins}WHERE {where} "
+            f"FROM order_credits c {joins}WHERE {where} "
             f"GROUP BY {'1, 2' if daily else '1'}",
             (*kparams, *params),
         )
@@ -180,8 +182,8 @@ class CreditQueries(StoreBase):
             "SELECT key, COUNT(*) AS reached, SUM(via_click) AS click_orders FROM ("
             f"SELECT {key} AS key, c.order_id, MAX(CASE WHEN c.method IN ('click', "
             "'fingerprint') THEN 1 ELSE 0 END) AS via_click "
-            f"FROM order_credits c JOIN orders o ON o.id = c.order_id {joins}WHERE {where} "
-            "AND o.counted = 1 GROUP BY 1, 2) r GROUP BY key",
+            f"FROM order_credits c {joins}WHERE {where} "
+            "AND c.counted = 1 GROUP BY 1, 2) r GROUP BY key",
             (*kparams, *params),
         )
 
@@ -190,12 +192,13 @@ class CreditQueries(StoreBase):
         the customers each credited order acquired, times its share."""
         key, joins, kparams = _key_sql(q.dimension, q.tiers)
         where, params = _where(q.start, q.end, q.model, q.currency, q.where, q.scope)
-        later = self._later_sql(days)
         return await self.db.fetch_all(
-            f"SELECT {key} AS key, v.currency, SUM(c.share * v.net_minor) AS value "
-            f"FROM order_credits c JOIN orders o ON o.id = c.order_id JOIN ({later}) v "
-            f"ON v.order_id = c.order_id {joins}WHERE {where} GROUP BY 1, 2",
-            (*kparams, q.start, q.end, *params),
+            f"SELECT {key} AS key, lo.currency, SUM(c.share * lo.net_minor) AS value "
+            "FROM order_credits c JOIN orders a ON a.id = c.order_id "
+            f"JOIN orders lo ON {self._later_join(days)} {joins}"
+            f"WHERE {where} AND c.new_customer = 1 AND a.customer_hash IS NOT NULL "
+            "GROUP BY 1, 2",
+            (*kparams, *params),
         )
 
     async def later_values(self, start: str, end: str, days: int) -> list[Row]:
@@ -204,21 +207,35 @@ class CreditQueries(StoreBase):
         return await self.db.fetch_all(self._later_sql(days), (start, end))
 
     def _later_sql(self, days: int) -> str:
-        if self.db.dialect == "postgres":
-            shifted = (
-                f"to_char(CAST(a.placed_at AS timestamp) + interval '{int(days)} days', "
-                "'YYYY-MM-DD\"T\"HH24:MI:SS')"
-            )
-        else:
-            shifted = f"strftime('%Y-%m-%dT%H:%M:%S', a.placed_at, '+{int(days)} days')"
-        horizon = f"{shifted} || substr(a.placed_at, 20)"  # the fraction and the Z unchanged
         return (
-            "SELECT a.id AS order_id, l.currency, CAST(SUM(l.net_minor) AS BIGINT) AS net_minor "
-            "FROM orders a JOIN orders l ON l.customer_hash = a.customer_hash "
-            f"AND l.placed_at > a.placed_at AND l.placed_at <= {horizon} "
+            "SELECT a.id AS order_id, lo.currency, CAST(SUM(lo.net_minor) AS BIGINT) AS net_minor "
+            f"FROM orders a JOIN orders lo ON {self._later_join(days)} "
             "WHERE a.placed_at >= ? AND a.placed_at < ? AND a.new_customer = 1 "
-            "AND a.customer_hash IS NOT NULL GROUP BY a.id, l.currency"
+            "AND a.customer_hash IS NOT NULL GROUP BY a.id, lo.currency"
         )
+
+    def _later_join(self, days: int = 90) -> str:
+        """Order ``lo`` is a later order of order ``a``'s customer, within ``days`` after it
+        (``clock.shift``'s instant: whole days added to the seconds, the fraction kept)."""
+        shifted = horizon_sql(self.db.dialect, "a.placed_at", days)
+        return (
+            "lo.customer_hash = a.customer_hash AND lo.placed_at > a.placed_at "
+            f"AND lo.placed_at <= {shifted}"
+        )
+
+
+def horizon_sql(dialect: str, column: str, days: int) -> str:
+    """SQL for the instant ``days`` whole days after a stored instant, in its text form:
+    ``clock.shift`` in SQL (the date and time shifted, the fraction and the Z kept)."""
+    seconds = f"substr({column}, 1, 19)"  # whole seconds: SQLite would round .999999 up
+    if dialect == "postgres":
+        shifted = (
+            f"to_char(CAST({seconds} AS timestamp) + interval '{int(days)} days', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        )
+    else:
+        shifted = f"strftime('%Y-%m-%dT%H:%M:%S', {seconds}, '+{int(days)} days')"
+    return f"{shifted} || substr({column}, 20)"
 
 
 @dataclass(frozen=True)
