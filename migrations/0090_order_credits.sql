@@ -37,6 +37,8 @@ CREATE TABLE order_credits (
 );
 CREATE INDEX order_credits_placed ON order_credits (placed_at);
 CREATE INDEX order_credits_creator ON order_credits (creator_id, placed_at);
+-- The 90-day customer value reads a customer's later orders from this index alone.
+CREATE INDEX orders_customer_value ON orders (customer_hash, placed_at, net_minor, currency);
 CREATE TABLE credit_basis (
     id INTEGER PRIMARY KEY,
     basis TEXT NOT NULL,

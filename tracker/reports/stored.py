@@ -61,9 +61,10 @@ async def add_sums(
         value = convert(float(r["value"] or 0), r["currency"], p.currency, p.rates) or 0
         rows[r["key"]]["value_90d_minor"] += value
     total = await store.credit_reach(q, per_key=False)
-    if not total:
-        return 0, 0
-    return int(total[0]["reached"]), int(total[0]["click_orders"] or 0)
+    return (
+        sum(int(r["reached"]) for r in total),
+        sum(int(r["click_orders"] or 0) for r in total),
+    )
 
 
 async def add_daily(

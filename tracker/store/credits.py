@@ -175,16 +175,21 @@ class CreditQueries(StoreBase):
 
     async def credit_reach(self, q: SumQuery, *, per_key: bool = True) -> list[Row]:
         """Counted orders reached per key (or in all, ``per_key=False``: each order once)
-        and how many of them through a click id or fingerprint touch of that key."""
+        and how many of them through a click id or fingerprint touch of that key (rows may
+        repeat a key: add them up). An order with one kept touch (model 'all') is one row,
+        counted as it is; only orders with several are grouped by (key, order)."""
         key, joins, kparams = _key_sql(q.dimension, q.tiers) if per_key else ("''", "", [])
         where, params = _where(q.start, q.end, q.model, q.currency, q.where, q.scope)
+        via = "CASE WHEN c.method IN ('click', 'fingerprint') THEN 1 ELSE 0 END"
         return await self.db.fetch_all(
+            f"SELECT {key} AS key, COUNT(*) AS reached, SUM({via}) AS click_orders "
+            f"FROM order_credits c {joins}WHERE {where} AND c.counted = 1 AND c.model = 'all' "
+            "GROUP BY 1 UNION ALL "
             "SELECT key, COUNT(*) AS reached, SUM(via_click) AS click_orders FROM ("
-            f"SELECT {key} AS key, c.order_id, MAX(CASE WHEN c.method IN ('click', "
-            "'fingerprint') THEN 1 ELSE 0 END) AS via_click "
-            f"FROM order_credits c {joins}WHERE {where} "
-            "AND c.counted = 1 GROUP BY 1, 2) r GROUP BY key",
-            (*kparams, *params),
+            f"SELECT {key} AS key, c.order_id, MAX({via}) AS via_click "
+            f"FROM order_credits c {joins}WHERE {where} AND c.counted = 1 AND c.model <> 'all' "
+            "GROUP BY 1, 2) r GROUP BY key",
+            (*kparams, *params, *kparams, *params),
         )
 
     async def credit_values(self, q: SumQuery, days: int) -> list[Row]:

@@ -149,9 +149,10 @@ class ReportQueries(StoreBase):
             if creator_id
             else ""
         )
-        currency = (
-            "AND (o.currency <> ? OR NOT EXISTS (SELECT 1 FROM order_credits c "
-            "WHERE c.order_id = o.id)) "
+        currency = (  # the orders first (few), then their touches
+            "AND t.order_id IN (SELECT u.id FROM orders u WHERE u.placed_at >= ? "
+            "AND u.placed_at < ? AND (u.currency <> ? OR NOT EXISTS (SELECT 1 FROM "
+            "order_credits c WHERE c.order_id = u.id))) "
             if unstored
             else ""
         )
@@ -162,7 +163,7 @@ class ReportQueries(StoreBase):
                 start,
                 end,
                 *([creator_id] if creator_id else []),
-                *([unstored] if unstored else []),
+                *([start, end, unstored] if unstored else []),
             ),
         )
 
@@ -170,7 +171,9 @@ class ReportQueries(StoreBase):
         return await self.db.fetch_all(
             "SELECT o.id, o.external_id, o.placed_at, o.net_minor, o.currency, o.codes, "
             "o.click_ids FROM orders o WHERE o.placed_at >= ? AND o.placed_at < ? "
-            "AND o.counted = 1 AND NOT EXISTS (SELECT 1 FROM touches t "
+            # creator_id is the winner's (store_touches): set whenever a matched touch with
+            # a creator exists, so the partial index orders_unattributed finds the rest
+            "AND o.counted = 1 AND o.creator_id IS NULL AND NOT EXISTS (SELECT 1 FROM touches t "
             "WHERE t.order_id = o.id AND t.matched = 1 AND t.creator_id IS NOT NULL) "
             "ORDER BY o.placed_at",
             (start, end),
