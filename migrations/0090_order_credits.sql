@@ -9,9 +9,10 @@
 -- time. revenue_minor is the touch's part of the order's net revenue in the order's own
 -- currency, split by the largest remainder (tracker.attribution.credit.split), so an
 -- order's rows add up to its net exactly; a collaboration's split is applied at read time
--- (collaborations change without their orders changing). counted and new_customer are the
--- order's (copied so a report sums one table); the customer is read from orders (a
--- redaction forgets it there).
+-- (collaborations change without their orders changing). counted, new_customer and
+-- customer_hash are the order's, copied so a report reads one table (a redaction forgets
+-- the customer here too); value_until is placed_at + 90 days, the end of the window of the
+-- customer's later orders that make the order's 90-day value.
 --
 -- credit_basis holds the settings the rows were computed under (lookbacks, half-life,
 -- conflict policy); a start with other settings recomputes every row
@@ -33,6 +34,8 @@ CREATE TABLE order_credits (
     revenue_minor BIGINT NOT NULL,
     counted INTEGER NOT NULL,
     new_customer INTEGER NOT NULL,
+    customer_hash TEXT,
+    value_until TEXT NOT NULL,
     PRIMARY KEY (order_id, model, seq)
 );
 CREATE INDEX order_credits_placed ON order_credits (placed_at);

@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # the store imports this module: no import back at run time
     from tracker.store.engine import Row
 
 
+#: The 90-day value: a customer's later orders within this many days of the acquiring one.
+VALUE_DAYS = 90
+
+
 @dataclass(frozen=True)
 class Basis:
     """The settings an order's credit depends on besides its touches and the model."""

@@ -18,7 +18,7 @@ from typing import Any
 from tracker.attribution import datadriven
 from tracker.attribution.collab import Collabs, expand
 from tracker.attribution.credit import ORDER_MODELS
-from tracker.attribution.order_credit import Basis, credit_order, kept_touches
+from tracker.attribution.order_credit import VALUE_DAYS, Basis, credit_order, kept_touches
 from tracker.attribution.order_credit import Credit as Credit  # re-exported for callers
 from tracker.catalogue.creators import tier_for
 from tracker.core.errors import BadRequest
@@ -43,7 +43,7 @@ DIMENSIONS = (
 #: Dimensions without costs or posts of their own (a creator's fee is not a country's).
 NO_COST = ("link", "content_type", *CLICK_DIMENSIONS)
 COST_KINDS = ("fee", "product", "commission", "labor")
-LTV_DAYS = 90
+LTV_DAYS = VALUE_DAYS  # the 90-day customer value's window
 
 
 @dataclass
@@ -248,7 +248,7 @@ async def build(
     reached = _add_credits(rows, credits_, dimension, facts, p)
     also = (0, 0)
     if facts.stored:
-        also = await stored.add_sums(store, rows, dimension, p, LTV_DAYS, facts.scope)
+        also = await stored.add_sums(store, rows, dimension, p, facts.scope)
     _add_costs(rows, missing, dimension, facts, p)
     _add_posts(rows, dimension, facts, p)
     await _customer_value(store, credits_, rows, dimension, facts, p)

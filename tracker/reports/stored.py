@@ -40,7 +40,7 @@ async def read(store: Store, p: Params, scope: str | None) -> list[Credit]:
 
 
 async def add_sums(
-    store: Store, rows: dict[str | None, dict[str, Any]], dimension: str, p: Params, days: int,
+    store: Store, rows: dict[str | None, dict[str, Any]], dimension: str, p: Params,
     scope: str | None,
 ) -> tuple[int, int]:  # fmt: skip
     """Add the stored credit's orders, revenue, new customers, click and code-only orders
@@ -57,7 +57,7 @@ async def add_sums(
         clicked = int(r["click_orders"] or 0)
         row["click_orders"] += clicked
         row["code_only_orders"] += int(r["reached"]) - clicked
-    for r in await store.credit_values(q, days):
+    for r in await store.credit_values(q):
         value = convert(float(r["value"] or 0), r["currency"], p.currency, p.rates) or 0
         rows[r["key"]]["value_90d_minor"] += value
     total = await store.credit_reach(q, per_key=False)

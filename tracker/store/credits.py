@@ -20,10 +20,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from tracker.attribution.credit import ORDER_MODELS
-from tracker.attribution.order_credit import Basis, Credit, credit_order, kept_touches
+from tracker.attribution.order_credit import (
+    VALUE_DAYS,
+    Basis,
+    Credit,
+    credit_order,
+    kept_touches,
+)
 from tracker.core import clock
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
@@ -41,7 +48,7 @@ TOUCHES_SQL = (
 _COLUMNS = (
     "order_id", "model", "seq", "placed_at", "currency", "creator_id", "campaign_id",
     "link_id", "code", "method", "country", "variant", "share", "revenue_minor", "counted",
-    "new_customer",
+    "new_customer", "customer_hash", "value_until",
 )  # fmt: skip
 _INSERT = f"INSERT INTO order_credits ({', '.join(_COLUMNS)}) VALUES "
 _ROW = f"({', '.join('?' for _ in _COLUMNS)})"
@@ -58,18 +65,19 @@ def credit_rows(touches: list[Row], basis: Basis) -> list[tuple[Any, ...]]:
         return []
     net = int(kept[0]["net_minor"])
     models = ("all",) if len(kept) == 1 else ORDER_MODELS
+    until = clock.shift(kept[0]["placed_at"], timedelta(days=VALUE_DAYS))
     out = []
     for model in models:
         shares = credit_order(kept, "last" if model == "all" else model, net, basis.half_life_days)
-        out += [_row(c, model, seq, kept[0]) for seq, c in enumerate(shares)]
+        out += [_row(c, model, seq, kept[0], until) for seq, c in enumerate(shares)]
     return out
 
 
-def _row(c: Credit, model: str, seq: int, order: Row) -> tuple[Any, ...]:
+def _row(c: Credit, model: str, seq: int, order: Row, until: str) -> tuple[Any, ...]:
     return (
         c.order_id, model, seq, c.placed_at, order["currency"], c.creator_id, c.campaign_id,
         c.link_id, c.code, c.method, c.country, c.variant, c.share, c.revenue,
-        int(c.counted), int(bool(order["new_customer"])),
+        int(c.counted), int(bool(order["new_customer"])), c.customer_hash, until,
     )  # fmt: skip
 
 
@@ -151,8 +159,8 @@ class CreditQueries(StoreBase):
         return await self.db.fetch_all(
             "SELECT c.order_id, c.creator_id, c.campaign_id, c.link_id, c.code, c.method, "
             "c.country, c.variant, c.share, c.revenue_minor, c.placed_at, "
-            "c.counted, c.new_customer, o.customer_hash "
-            f"FROM order_credits c JOIN orders o ON o.id = c.order_id WHERE {where} "
+            "c.counted, c.new_customer, c.customer_hash "
+            f"FROM order_credits c WHERE {where} "
             "ORDER BY c.order_id, c.seq",
             params,
         )
@@ -192,16 +200,17 @@ class CreditQueries(StoreBase):
             (*kparams, *params, *kparams, *params),
         )
 
-    async def credit_values(self, q: SumQuery, days: int) -> list[Row]:
-        """Per key and currency: the net revenue of the later orders (within ``days``) of
-        the customers each credited order acquired, times its share."""
+    async def credit_values(self, q: SumQuery) -> list[Row]:
+        """Per key and currency: the net revenue of the later orders of the customers each
+        credited order acquired (placed after it, up to its ``value_until``), times its
+        share."""
         key, joins, kparams = _key_sql(q.dimension, q.tiers)
         where, params = _where(q.start, q.end, q.model, q.currency, q.where, q.scope)
         return await self.db.fetch_all(
             f"SELECT {key} AS key, lo.currency, SUM(c.share * lo.net_minor) AS value "
-            "FROM order_credits c JOIN orders a ON a.id = c.order_id "
-            f"JOIN orders lo ON {self._later_join(days)} {joins}"
-            f"WHERE {where} AND c.new_customer = 1 AND a.customer_hash IS NOT NULL "
+            "FROM order_credits c JOIN orders lo ON lo.customer_hash = c.customer_hash "
+            f"AND lo.placed_at > c.placed_at AND lo.placed_at <= c.value_until {joins}"
+            f"WHERE {where} AND c.new_customer = 1 AND c.customer_hash IS NOT NULL "
             "GROUP BY 1, 2",
             (*kparams, *params),
         )

@@ -149,10 +149,9 @@ class ReportQueries(StoreBase):
             if creator_id
             else ""
         )
-        currency = (  # the orders first (few), then their touches
-            "AND t.order_id IN (SELECT u.id FROM orders u WHERE u.placed_at >= ? "
-            "AND u.placed_at < ? AND (u.currency <> ? OR NOT EXISTS (SELECT 1 FROM "
-            "order_credits c WHERE c.order_id = u.id))) "
+        currency = (
+            "AND (o.currency <> ? OR NOT EXISTS (SELECT 1 FROM order_credits c "
+            "WHERE c.order_id = o.id)) "
             if unstored
             else ""
         )
@@ -163,7 +162,7 @@ class ReportQueries(StoreBase):
                 start,
                 end,
                 *([creator_id] if creator_id else []),
-                *([start, end, unstored] if unstored else []),
+                *([unstored] if unstored else []),
             ),
         )
 
