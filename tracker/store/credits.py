@@ -129,7 +129,9 @@ class CreditQueries(StoreBase):
                 "(SELECT 1 FROM orders o WHERE o.id = order_credits.order_id)"
             )
             await tx.execute(
-                "INSERT INTO credit_basis (id, basis, computed_at) VALUES (1, ?, ?)",
+                "INSERT INTO credit_basis (id, basis, computed_at) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET basis = excluded.basis, "
+                "computed_at = excluded.computed_at",  # two nodes starting at once
                 (self.credit_basis.text, clock.now_iso()),
             )
         return done
