@@ -185,6 +185,11 @@ async def test_stored_credit_equals_read_time(live: Running, seed: int) -> None:
         for dimension in reports.DIMENSIONS:
             got = await reports.build(store, settings, p, dimension, facts=facts)
             _same(got, await reports.build(store, settings, p, dimension, facts=want))
+        # each order's credit read back (callers that need credits, not sums)
+        read, _ = await reports.all_credits(store, facts, p)
+        computed, _ = await reports.all_credits(store, want, p)
+        key = lambda c: (c.order_id, c.creator_id, c.method, c.revenue, round(c.share, 9))  # noqa: E731
+        assert sorted(map(key, read)) == sorted(map(key, computed))
         for key in (None, creators[0]):
             got_days = await reports.daily(store, settings, p, "creator", key, facts=facts)
             want_days = await reports.daily(store, settings, p, "creator", key, facts=want)
