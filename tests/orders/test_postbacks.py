@@ -340,9 +340,13 @@ async def test_privacy_topics(world: World) -> None:
         "customer": {"id": 207119551, "email": "bob.norman@mail.example.com"},
         "orders_to_redact": [450789469],
     }
+    credited = "SELECT customer_hash FROM order_credits"
+    assert [r["customer_hash"] for r in await world.live.store.db.fetch_all(credited)] != [None]
     assert (await world.shopify(redact, topic="customers/redact")).status_code == 200
     row = await world.live.store.db.fetch_one("SELECT customer_hash, net_minor FROM orders")
     assert row["customer_hash"] is None and row["net_minor"] == 19965  # money kept
+    # issue 19: the stored credit's copy of the customer is forgotten too
+    assert [r["customer_hash"] for r in await world.live.store.db.fetch_all(credited)] == [None]
     bodies = await world.live.store.db.fetch_all(
         "SELECT body FROM deliveries WHERE body IS NOT NULL"
     )

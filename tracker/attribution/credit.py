@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.attribution import datadriven
 from tracker.core import clock
-from tracker.store.engine import Row
+
+if TYPE_CHECKING:  # the store imports this module: no import back at run time
+    from tracker.store.engine import Row
 
 #: Models of one order's touches alone (the order page shows each of them).
 ORDER_MODELS = ("last", "first", "linear", "position", "time_decay")

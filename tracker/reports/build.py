@@ -17,13 +17,12 @@ from typing import Any
 
 from tracker.attribution import datadriven
 from tracker.attribution.collab import Collabs, expand
-from tracker.attribution.credit import Credited, credits, split
-from tracker.attribution.rules import best_of
-from tracker.attribution.touches import within_lookback
+from tracker.attribution.credit import ORDER_MODELS
+from tracker.attribution.order_credit import VALUE_DAYS, Basis, credit_order, kept_touches
+from tracker.attribution.order_credit import Credit as Credit  # re-exported for callers
 from tracker.catalogue.creators import tier_for
-from tracker.core import clock
 from tracker.core.errors import BadRequest
-from tracker.reports import paths, roi, survey
+from tracker.reports import paths, roi, stored, survey
 from tracker.reports.params import CLICK_DIMENSIONS
 from tracker.reports.params import Params as Params  # re-exported for callers
 from tracker.reports.params import params_from as params_from  # re-exported for callers
@@ -44,7 +43,7 @@ DIMENSIONS = (
 #: Dimensions without costs or posts of their own (a creator's fee is not a country's).
 NO_COST = ("link", "content_type", *CLICK_DIMENSIONS)
 COST_KINDS = ("fee", "product", "commission", "labor")
-LTV_DAYS = 90
+LTV_DAYS = VALUE_DAYS  # the 90-day customer value's window
 
 
 @dataclass
@@ -61,6 +60,10 @@ class Facts:
     unattributed: list[Row]
     collabs: Collabs = field(default_factory=Collabs)
     fit: datadriven.Fit | None = None  # the data-driven model, when it is the report's
+    #: True: the stored credit gives the orders in the reporting currency, summed in SQL
+    #: (``tracker.reports.stored``), and ``touches`` holds only the other orders' touches
+    stored: bool = False
+    scope: str | None = None  # a creator: only the orders with their touch (``scoped``)
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -68,7 +71,10 @@ class Facts:
 
 
 async def load(store: Store, p: Params) -> Facts:
-    touches = await store.credited_touches(p.start_at, p.end_at)
+    stored = await stored_usable(store, p)
+    touches = await store.credited_touches(
+        p.start_at, p.end_at, unstored=p.currency if stored else None
+    )
     facts = Facts(
         creators={r["id"]: r for r in await store.creators_meta()},
         links={r["id"]: r for r in await store.links_meta()},
@@ -81,7 +87,11 @@ async def load(store: Store, p: Params) -> Facts:
         posts=await store.posts_between(p.start_at, p.end_at),
         unattributed=await store.unattributed_orders(p.start_at, p.end_at),
         collabs=Collabs.of_rows(await store.list_collabs()),
+        stored=stored,
     )
+    if stored and (facts.collabs.by_link or facts.collabs.by_code):  # split at read time
+        facts.stored = False
+        facts.touches = await store.credited_touches(p.start_at, p.end_at)
     if p.survey_credit == "unattributed":
         await survey.add_survey_touches(store, p, facts)
     if p.model == "data_driven":
@@ -89,26 +99,26 @@ async def load(store: Store, p: Params) -> Facts:
     return facts
 
 
-@dataclass
-class Credit:
-    """One touch's share of one order (share 0: a touch this model gives nothing)."""
+async def stored_usable(store: Store, p: Params) -> bool:
+    """Whether the stored credit (``tracker/store/credits.py``) gives this report's figures:
+    the model is one the ingest stores and the rows were computed under this report's
+    lookbacks, half-life and policy. Otherwise every credit is computed from the touches."""
+    if p.model not in ORDER_MODELS or p.survey_credit == "unattributed":
+        return False
+    return await store.stored_basis() == basis_of(p).text
 
-    order_id: str
-    creator_id: str
-    campaign_id: str | None
-    link_id: str | None
-    share: float
-    revenue: int  # reporting currency minor units: the order's net split by largest remainder
-    new_customer: bool
-    customer_hash: str | None
-    placed_at: str
-    counted: bool  # the order counts as an order (not cancelled, not fully refunded)
-    via_click: bool  # this touch is a click id or a fingerprint match
-    country: str | None = None  # of the touch's click (None: a code, or no country)
-    variant: str | None = None  # the targeting rule or A/B variant of the touch's click
-    method: str = "code"
-    code: str | None = None
-    collab_id: str | None = None  # split from a collaboration's link or code
+
+async def all_credits(store: Store, facts: Facts, p: Params) -> tuple[list[Credit], set[str]]:
+    """Every credit of the range, one object per (order, touch): the stored rows read back
+    and the rest computed (for callers that need each order's credit, not sums)."""
+    computed, missing = order_credits(facts.touches, p, facts)
+    if not facts.stored:
+        return computed, missing
+    return expand(await stored.read(store, p, facts.scope) + computed, facts.collabs), missing
+
+
+def basis_of(p: Params) -> Basis:
+    return Basis(p.click_days, p.fingerprint_days, p.half_life_days, p.policy)
 
 
 def order_credits(
@@ -117,65 +127,26 @@ def order_credits(
     """Apply the model to each order's touches; return credits and unconverted currencies.
 
     An order's net revenue is converted and rounded once, then split over its touches with
-    ``credit.split`` so the shares of every order add up to it exactly; a touch through a
-    collaboration is then split over its members (``collab.expand``), exactly too."""
+    ``credit.split`` (``attribution.order_credit``: the rule the ingest stores too) so the
+    shares of every order add up to it exactly; a touch through a collaboration is then
+    split over its members (``collab.expand``), exactly too."""
     by_order: dict[str, list[Row]] = defaultdict(list)
     for t in touches:
         by_order[t["order_id"]].append(t)
     out: list[Credit] = []
     missing: set[str] = set()
-    for order_id, rows in by_order.items():
-        placed = rows[0]["placed_at"]
-        kept = [
-            r
-            for r in rows
-            if within_lookback(r["method"], r["at"], placed, p.click_days, p.fingerprint_days)
-        ]
+    basis = basis_of(p)
+    weights = facts.weights if facts else None
+    for rows in by_order.values():
+        kept = kept_touches(rows, basis)
         if not kept:
             continue
-        if not any(r["winner"] for r in kept):  # the stored winner fell out of this lookback
-            best = best_of(kept, p.policy, lambda r: (r["method"], r["at"]))
-            kept = [{**r, "winner": int(r is best)} for r in kept]
         net = roi.convert(int(rows[0]["net_minor"]), rows[0]["currency"], p.currency, p.rates)
         if net is None:
             missing.add(rows[0]["currency"])
             continue
-        shares = credits(
-            [_credited(r) for r in kept],
-            p.model,
-            placed,
-            p.half_life_days,
-            facts.weights if facts else None,
-        )
-        amounts = split(round(net), shares)
-        counted = bool(rows[0].get("counted", 1))
-        for r, share, amount in zip(kept, shares, amounts, strict=True):
-            out.append(
-                Credit(
-                    order_id,
-                    r["creator_id"],
-                    r["campaign_id"],
-                    r["link_id"],
-                    share,
-                    amount,
-                    bool(r["new_customer"]),
-                    r["customer_hash"],
-                    placed,
-                    counted,
-                    r["method"] in ("click", "fingerprint"),
-                    r.get("country"),
-                    r.get("variant"),
-                    r["method"],
-                    r.get("code"),
-                )
-            )
+        out += credit_order(kept, p.model, round(net), p.half_life_days, weights)
     return (expand(out, facts.collabs) if facts else out), missing
-
-
-def _credited(r: Row) -> Credited:
-    return Credited(
-        r["creator_id"], r["at"], bool(r["winner"]), r["campaign_id"], r["link_id"], r["method"]
-    )
 
 
 def _key(
@@ -226,15 +197,18 @@ def _empty() -> dict[str, Any]:
 
 
 def _totals(
-    rows: dict[str | None, dict[str, Any]], reached: dict[tuple[str, Any], bool]
+    rows: dict[str | None, dict[str, Any]],
+    reached: dict[tuple[str, Any], bool],
+    also: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
-    """The rows summed; an order reached through two creators' clicks counts once."""
+    """The rows summed; an order reached through two creators' clicks counts once
+    (``also``: the stored credit's orders reached, and through a click, each once)."""
     summed = _sum(rows.values())
     by_order: dict[str, bool] = {}
     for (order_id, _), via_click in reached.items():
         by_order[order_id] = by_order.get(order_id, False) or via_click
-    summed["click_orders"] = sum(by_order.values())
-    summed["code_only_orders"] = len(by_order) - summed["click_orders"]
+    summed["click_orders"] = sum(by_order.values()) + also[1]
+    summed["code_only_orders"] = len(by_order) + also[0] - summed["click_orders"]
     return summed
 
 
@@ -256,6 +230,7 @@ async def build(
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
+    # with facts.stored: the orders the stored credit does not give (summed in SQL below)
     credits_, missing = order_credits(facts.touches, p, facts)
     credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
@@ -271,6 +246,9 @@ async def build(
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
     reached = _add_credits(rows, credits_, dimension, facts, p)
+    also = (0, 0)
+    if facts.stored:
+        also = await stored.add_sums(store, rows, dimension, p, facts.scope)
     _add_costs(rows, missing, dimension, facts, p)
     _add_posts(rows, dimension, facts, p)
     await _customer_value(store, credits_, rows, dimension, facts, p)
@@ -279,7 +257,7 @@ async def build(
     missing.discard(p.currency)
     out = [_finish(key, row, dimension, facts, p) for key, row in rows.items()]
     out.sort(key=lambda r: (-(r["revenue_minor"] or 0), str(r["label"])))
-    summed = _totals(rows, reached)
+    summed = _totals(rows, reached, also)
     return {
         "dimension": dimension,
         "model": p.model,
@@ -372,27 +350,22 @@ async def _customer_value(
     facts: Facts,
     p: Params,
 ) -> None:
-    """90-day value: later orders of the customers a creator acquired, credited by share."""
+    """90-day value: later orders of the customers a creator acquired, credited by share
+    (the net revenue of the customer's orders placed after the acquiring order, within
+    ``LTV_DAYS`` of it; ``store.later_values``)."""
     acquired = [c for c in credits_ if c.new_customer and c.customer_hash]
     if not acquired:
         return
-    hashes = sorted({c.customer_hash for c in acquired if c.customer_hash})
-    later = await store.orders_of_customers(
-        hashes, p.start_at, clock.shift(p.end_at, timedelta(days=LTV_DAYS))
-    )
-    by_customer: dict[str, list[Row]] = defaultdict(list)
-    for o in later:
-        by_customer[o["customer_hash"]].append(o)
+    later: dict[str, float] = defaultdict(float)
+    for v in await store.later_values(p.start_at, p.end_at, LTV_DAYS):
+        later[v["order_id"]] += (
+            roi.convert(int(v["net_minor"]), v["currency"], p.currency, p.rates) or 0
+        )
     for c in acquired:
-        horizon = clock.shift(c.placed_at, timedelta(days=LTV_DAYS))
-        value = 0.0
-        for o in by_customer.get(c.customer_hash or "", []):
-            if c.placed_at < o["placed_at"] <= horizon:
-                value += roi.convert(int(o["net_minor"]), o["currency"], p.currency, p.rates) or 0
         creator = facts.creators.get(c.creator_id)
         rows[_key(dimension, creator, c.campaign_id, c.link_id, facts.links, p.tiers, c)][
             "value_90d_minor"
-        ] += value * c.share
+        ] += later.get(c.order_id, 0.0) * c.share
 
 
 def _sum(rows: Any) -> dict[str, Any]:
@@ -481,6 +454,8 @@ async def daily(
             days[c["day"]]["clicks"] += c["clicks"]
             days[c["day"]]["human_clicks"] += c["human_clicks"]
     credits_, _ = order_credits(facts.touches, p, facts)
+    if facts.stored:
+        await stored.add_daily(store, days, dimension, key, p, facts.scope)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
         if p.keeps(cr) and (

@@ -63,7 +63,7 @@ async def report(store: Store, settings: Settings, p: Params) -> dict[str, Any]:
     """One row per collaboration: orders (credit-weighted), revenue, and per member."""
     # long: one pass filling the rows, then their order; the rule reads top to bottom
     facts = await reports.load(store, p)
-    credits_, missing = reports.order_credits(facts.touches, p, facts)
+    credits_, missing = await reports.all_credits(store, facts, p)
     by_collab: dict[str, dict[str, Any]] = {}
     for r in await store.list_collabs():
         by_collab[r["id"]] = {

@@ -62,9 +62,8 @@ async def overlap(
     for row in await store.fingerprints_by_creator(creator_ids, p.start_at, p.end_at):
         fps[row["creator_id"]].add(row["fingerprint"])
     customers: dict[str, set[str]] = defaultdict(set)
-    for t in await store.credited_touches(p.start_at, p.end_at):
-        if t["customer_hash"] and t["creator_id"] in creator_ids:
-            customers[t["creator_id"]].add(t["customer_hash"])
+    for t in await store.customers_by_creator(creator_ids, p.start_at, p.end_at):
+        customers[t["creator_id"]].add(t["customer_hash"])
     return {
         "creators": [labels.get(c, c) for c in creator_ids],
         "visitors": [[len(fps[a] & fps[b]) for b in creator_ids] for a in creator_ids],

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tracker.reports.build import Facts, Params
+from tracker.reports.build import Facts, Params, stored_usable
 from tracker.store import Store
 
 
 async def load_for_creator(store: Store, p: Params, creator_id: str) -> Facts:
     costs = await store.costs_between(p.start.isoformat(), (p.end + timedelta(days=1)).isoformat())
     posts = await store.posts_between(p.start_at, p.end_at)
+    stored = await stored_usable(store, p)
+    other = p.currency if stored else None
     return Facts(
         creators={r["id"]: r for r in await store.creators_meta()},
         links={r["id"]: r for r in await store.links_meta()},
         campaigns={r["id"]: r for r in await store.campaigns_meta()},
-        touches=await store.credited_touches(p.start_at, p.end_at, creator_id=creator_id),
+        touches=await store.credited_touches(
+            p.start_at, p.end_at, creator_id=creator_id, unstored=other
+        ),
         costs=[c for c in costs if c["creator_id"] == creator_id],
         commission=[
             c
@@ -30,4 +34,6 @@ async def load_for_creator(store: Store, p: Params, creator_id: str) -> Facts:
         ],
         posts=[x for x in posts if x["creator_id"] == creator_id],
         unattributed=[],
+        stored=stored,
+        scope=creator_id,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker.attribution.order_credit import Basis
 from tracker.fraud.rules import Policy
 from tracker.settings import Settings
 from tracker.store.catalogue import CatalogueQueries
@@ -18,6 +19,7 @@ from tracker.store.codes import CodeQueries
 from tracker.store.commissions import CommissionQueries
 from tracker.store.costs import CostQueries
 from tracker.store.creator_pages import CreatorPageQueries
+from tracker.store.credits import CreditQueries
 from tracker.store.engine import CLICK_COLUMNS, Engine
 from tracker.store.events import EventQueries
 from tracker.store.fraud import FraudQueries
@@ -63,6 +65,7 @@ class Store(
     InsightQueries,
     ClickDayQueries,
     JourneyQueries,
+    CreditQueries,
 ):
     def __init__(self, db: Engine) -> None:
         self.db = db
@@ -83,7 +86,11 @@ class Store(
         await self.db.insert_clicks(rows)
 
     async def migrate(self) -> list[str]:
-        return await migrate(self.db)
+        """Pending migrations, then the stored credit brought in line with the settings
+        (all of it after migration 0090 or a settings change: ``store/credits.py``)."""
+        applied = await migrate(self.db)
+        await self.sync_credits()
+        return applied
 
     async def close(self) -> None:
         await self.db.close()
@@ -104,6 +111,12 @@ async def open_store(settings: Settings, *, migrate: bool = True) -> Store:
     store = Store(await open_engine(settings))
     store.tiers = settings.tiers  # tier-wide commission rules
     store.fraud_policy = Policy.from_settings(settings)  # the rules run in the ingest (CLI too)
+    store.credit_basis = Basis(
+        settings.lookback_click_days,
+        settings.lookback_fingerprint_days,
+        float(settings.half_life_days),
+        settings.conflict_policy,
+    )  # the stored credit's settings (tracker/store/credits.py)
     if migrate:
         try:
             await store.migrate()

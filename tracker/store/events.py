@@ -158,6 +158,7 @@ class EventQueries(StoreBase):
         if o["creator_id"] and (prev is None or prev["creator_id"] != o["creator_id"]):
             await self.detect_fraud(tx, o)  # type: ignore[attr-defined]
         await self.sync_commission(tx, o, reasons, fresh=prev is None)  # type: ignore[attr-defined]
+        await self.store_order_credits(tx, order_id)  # type: ignore[attr-defined]  # credits.py
         state = (o["creator_id"], o["status"], int(o["net_minor"]), int(o["refunded_minor"]))
         if prev is None:
             await tx.execute(

@@ -326,6 +326,11 @@ class OrderQueries(StoreBase):
                     f"UPDATE orders SET {_FORGET} WHERE shop_id = ?",
                     (shop["id"],),
                 )
+                await tx.execute(  # the stored credit's copy of the customer (credits.py)
+                    "UPDATE order_credits SET customer_hash = NULL WHERE order_id IN "
+                    "(SELECT id FROM orders WHERE shop_id = ?)",
+                    (shop["id"],),
+                )
                 await tx.execute(
                     "UPDATE deliveries SET body = NULL WHERE shop_id = ?", (shop["id"],)
                 )
@@ -340,6 +345,11 @@ class OrderQueries(StoreBase):
             for ext in exts:
                 await tx.execute(
                     f"UPDATE orders SET {_FORGET} WHERE shop_id = ? AND external_id = ?",
+                    (shop["id"], ext),
+                )
+                await tx.execute(
+                    "UPDATE order_credits SET customer_hash = NULL WHERE order_id IN "
+                    "(SELECT id FROM orders WHERE shop_id = ? AND external_id = ?)",
                     (shop["id"], ext),
                 )
                 await tx.execute(

@@ -13,6 +13,7 @@ from typing import Any
 from tracker.core import clock
 from tracker.store.base import StoreBase
 from tracker.store.click_days import split_range
+from tracker.store.credits import TOUCHES_SQL
 from tracker.store.engine import Row
 from tracker.store.rollups import RECOUNT_COLUMNS
 
@@ -137,34 +138,49 @@ class ReportQueries(StoreBase):
         )
 
     async def credited_touches(
-        self, start: str, end: str, *, creator_id: str | None = None
+        self,
+        start: str,
+        end: str,
+        *,
+        creator_id: str | None = None,
+        unstored: str | None = None,
     ) -> list[Row]:
         """Matched touches of orders placed in [start, end), with whether the order counts;
         with ``creator_id``, only the orders that creator has a touch on (all their touches,
-        so shares split as in the full report)."""
+        so shares split as in the full report); with ``unstored`` (the reporting currency),
+        only the orders the stored credit does not give in it: orders in another currency,
+        and orders without stored rows (written around the ingest, or whose touches all
+        fell out of the stored lookbacks)."""
         mine = (
             "AND t.order_id IN (SELECT m.order_id FROM touches m WHERE m.creator_id = ? "
             "AND m.matched = 1) "
             if creator_id
             else ""
         )
+        currency = (
+            "AND (o.currency <> ? OR NOT EXISTS (SELECT 1 FROM order_credits c "
+            "WHERE c.order_id = o.id)) "
+            if unstored
+            else ""
+        )
         return await self.db.fetch_all(
-            "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.code, t.at, "
-            "t.winner, "
-            "t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
-            "o.customer_hash, o.counted, k.country, k.variant "
-            "FROM touches t JOIN orders o ON o.id = t.order_id "
-            "LEFT JOIN clicks k ON k.id = t.click_id "
-            "WHERE o.placed_at >= ? AND o.placed_at < ? AND t.matched = 1 "
-            f"AND t.creator_id IS NOT NULL {mine}ORDER BY t.order_id, t.at, t.id",
-            (start, end, *([creator_id] if creator_id else [])),
+            TOUCHES_SQL + f"AND o.placed_at >= ? AND o.placed_at < ? {mine}{currency}"
+            "ORDER BY t.order_id, t.at, t.id",
+            (
+                start,
+                end,
+                *([creator_id] if creator_id else []),
+                *([unstored] if unstored else []),
+            ),
         )
 
     async def unattributed_orders(self, start: str, end: str) -> list[Row]:
         return await self.db.fetch_all(
             "SELECT o.id, o.external_id, o.placed_at, o.net_minor, o.currency, o.codes, "
             "o.click_ids FROM orders o WHERE o.placed_at >= ? AND o.placed_at < ? "
-            "AND o.counted = 1 AND NOT EXISTS (SELECT 1 FROM touches t "
+            # creator_id is the winner's (store_touches): set whenever a matched touch with
+            # a creator exists, so the partial index orders_unattributed finds the rest
+            "AND o.counted = 1 AND o.creator_id IS NULL AND NOT EXISTS (SELECT 1 FROM touches t "
             "WHERE t.order_id = o.id AND t.matched = 1 AND t.creator_id IS NOT NULL) "
             "ORDER BY o.placed_at",
             (start, end),
@@ -239,14 +255,30 @@ class ReportQueries(StoreBase):
         return await self.db.fetch_all(
             "SELECT t.creator_id, t.code, o.id AS order_id, o.placed_at, o.referring_site, "
             "o.net_minor, o.currency, "
+            # CASE fixes the order: PostgreSQL evaluated the clicks EXISTS for orders without
+            # a fingerprint too (40 s at 10M clicks); a CASE branch runs only when reached
             "CASE WHEN EXISTS (SELECT 1 FROM touches t2 WHERE t2.order_id = o.id "
-            "AND t2.method = 'click' AND t2.creator_id = t.creator_id) "
-            "OR EXISTS (SELECT 1 FROM clicks c WHERE o.fingerprint IS NOT NULL "
-            "AND c.fingerprint = o.fingerprint AND c.creator_id = t.creator_id "
-            "AND c.is_bot = 0 AND c.at >= ? AND c.at <= o.placed_at) THEN 1 ELSE 0 END "
+            "AND t2.method = 'click' AND t2.creator_id = t.creator_id) THEN 1 "
+            "WHEN o.fingerprint IS NULL THEN 0 "
+            "WHEN EXISTS (SELECT 1 FROM clicks c WHERE c.fingerprint = o.fingerprint "
+            "AND c.creator_id = t.creator_id AND c.is_bot = 0 AND c.at >= ? "
+            "AND c.at <= o.placed_at) THEN 1 ELSE 0 END "
             "AS had_click FROM touches t JOIN orders o ON o.id = t.order_id "
             "WHERE t.method = 'code' AND t.matched = 1 AND o.placed_at >= ? AND o.placed_at < ?",
             (_days_before(start, click_days), start, end),
+        )
+
+    async def customers_by_creator(self, creator_ids: list[str], start: str, end: str) -> list[Row]:
+        """Distinct (creator, customer) of the matched touches of orders placed in
+        [start, end), for these creators (the overview's customer overlap)."""
+        if not creator_ids:
+            return []
+        return await self.db.fetch_all(
+            "SELECT DISTINCT t.creator_id, o.customer_hash FROM touches t "
+            "JOIN orders o ON o.id = t.order_id WHERE t.matched = 1 "
+            f"AND t.creator_id IN ({', '.join('?' for _ in creator_ids)}) "
+            "AND o.placed_at >= ? AND o.placed_at < ? AND o.customer_hash IS NOT NULL",
+            (*creator_ids, start, end),
         )
 
     async def fingerprints_by_creator(

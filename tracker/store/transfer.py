@@ -1,6 +1,6 @@
 """Whole-store export and import as JSON lines: how a brand moves from SQLite to PostgreSQL.
 
-The table list is read from the database itself (every table but ``schema_migrations``),
+The table list is read from the database itself (every table but ``SKIP``),
 ordered so a table comes after the tables its foreign keys point at; tables added by later
 migrations are therefore carried without any change here. Rows keep their ids (all ids
 are application-made TEXT), so references stay valid.
@@ -30,7 +30,9 @@ from tracker.store.engine import Conn, Engine
 
 FORMAT = "creatorlink-export"
 VERSION = 1
-SKIP = frozenset({"schema_migrations"})
+#: Not carried: the migrations' own ledger, and the stored credit (``store/credits.py``),
+#: derived from the orders and recomputed by the target's next start (its basis is cleared).
+SKIP = frozenset({"schema_migrations", "order_credits", "credit_basis"})
 _PARAMS_PER_STATEMENT = 5000
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -246,6 +248,8 @@ async def import_store(db: Engine, inp: IO[str], *, batch: int = 2000) -> dict[s
                 raise TransferError(
                     f"{name}: {row and row['n']} rows after import, expected {expected}"
                 )
+        if "credit_basis" in target:  # the next start recomputes the orders' stored credit
+            await tx.execute("DELETE FROM credit_basis")
     settle = getattr(db, "settle_click_partitions", None)
     if settle is not None:  # PostgreSQL: imported months get their own click tables
         await settle()
