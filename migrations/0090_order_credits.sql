@@ -16,7 +16,7 @@
 --
 -- credit_basis holds the settings the rows were computed under (lookbacks, half-life,
 -- conflict policy); a start with other settings recomputes every row
--- (tracker/store/credits.py ``sync_credits``), as does ``tracker credits rebuild``.
+-- (tracker/store/credits.py ``sync_credits``: at every start and in ``tracker migrate``).
 CREATE TABLE order_credits (
     order_id TEXT NOT NULL,
     model TEXT NOT NULL,
