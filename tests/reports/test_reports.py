@@ -160,6 +160,20 @@ async def order(live: Running, secret: str, oid: str, total: int, **extra: objec
     assert r.status_code == 200, r.text
 
 
+async def place_order_a(live: Running, secret: str, bob_click: str) -> None:
+    """Order A, 300.00: maya's code and bob's click, a new customer (a@)."""
+    await order(
+        live,
+        secret,
+        "A",
+        30000,
+        discount_codes=["MAYA15"],
+        click_id=bob_click,
+        customer_email="a@example.com",
+        new_customer=True,
+    )
+
+
 async def test_creator_report_models_and_csv(live: Running, auth: dict[str, str]) -> None:
     ids = await setup_portfolio(live, auth)
     for _ in range(3):
@@ -169,16 +183,7 @@ async def test_creator_report_models_and_csv(live: Running, auth: dict[str, str]
     maya_click = await click(live, "maya")
     await live.flush()
     # A: maya's code + bob's click -> last: maya; first: bob; linear: half each
-    await order(
-        live,
-        ids["secret"],
-        "A",
-        30000,
-        discount_codes=["MAYA15"],
-        click_id=bob_click,
-        customer_email="a@example.com",
-        new_customer=True,
-    )
+    await place_order_a(live, ids["secret"], bob_click)
     await order(live, ids["secret"], "B", 10000, click_id=maya_click)
     await order(live, ids["secret"], "C", 5000)  # unattributed
 
@@ -234,16 +239,7 @@ async def test_value_90d_is_the_later_orders_of_the_customers_a_creator_acquired
     ids = await setup_portfolio(live, auth)
     bob_click = await click(live, "bob")
     await live.flush()
-    await order(
-        live,
-        ids["secret"],
-        "A",
-        30000,
-        discount_codes=["MAYA15"],
-        click_id=bob_click,
-        customer_email="a@example.com",
-        new_customer=True,
-    )
+    await place_order_a(live, ids["secret"], bob_click)
     await order(live, ids["secret"], "D", 7000, customer_email="a@example.com")
     await order(live, ids["secret"], "E", 9000, customer_email="b@example.com", new_customer=True)
 
