@@ -16,7 +16,10 @@ from tests.postback_helpers import dumps, generic_headers
 __all__ = ["browser"]
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"browser tests need Chromium at {CHROMIUM} (CI installs it)",
+    ),
 ]
 
 

@@ -21,7 +21,10 @@ from tracker.core import clock
 __all__ = ["browser"]
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM}"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"browser tests need Chromium at {CHROMIUM} (CI installs it)",
+    ),
 ]
 UA_POACHED = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
