@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from admin.passwords import hash_password  # noqa: E402
 from bench.dataset import Dataset, bench_settings, opened_store  # noqa: E402
-from bench.history import load_clicks, load_orders  # noqa: E402
+from bench.history import load_clicks, load_orders, log_in  # noqa: E402
 from tracker.app import create_app  # noqa: E402
 
 PAGES = [
@@ -151,13 +151,7 @@ async def time_pages(app: Any, args: argparse.Namespace) -> None:
     at = await refs(store)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        page = await client.get("/admin/login")
-        token = page.text.split('name="csrf" value="')[1].split('"')[0]
-        r = await client.post(
-            "/admin/login",
-            data={"csrf": token, "email": "bench@x.example", "password": "bench pw 1"},
-        )
-        assert r.status_code == 303, r.text
+        await log_in(client, "bench@x.example", "bench pw 1")
         print(f"{'page':58} {'median ms':>10} {'max ms':>8}")
         for template in [p for p in PAGES if args.only in p]:
             path = template.format(**at)

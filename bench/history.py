@@ -310,6 +310,14 @@ def pages(handles: list[str]) -> list[str]:
     ]  # fmt: skip
 
 
+async def log_in(client: httpx.AsyncClient, email: str, password: str) -> None:
+    """Log a bench client into the panel (its login form's CSRF token, then the form)."""
+    page = await client.get("/admin/login")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    r = await client.post("/admin/login", data={"csrf": csrf, "email": email, "password": password})
+    assert r.status_code == 303, r.text
+
+
 async def time_pages(app: Any, store: Store, runs: int) -> list[tuple[str, float]]:
     from admin.creator_page import issue
     from admin.passwords import hash_password
@@ -325,13 +333,7 @@ async def time_pages(app: Any, store: Store, runs: int) -> list[tuple[str, float
     out = []
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        page = await client.get("/admin/login")
-        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
-        r = await client.post(
-            "/admin/login",
-            data={"csrf": csrf, "email": "b@x.example", "password": "bench password 1"},
-        )
-        assert r.status_code == 303, r.text
+        await log_in(client, "b@x.example", "bench password 1")
         for path in [*pages([c["handle"] for c in creators]), *(f"/c/{t}" for t in tokens)]:
             times = []
             for _ in range(runs + 1):
