@@ -214,6 +214,18 @@ class Server:
         return out.stdout
 
 
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m tracker ARGS`` in a process of its own, with ``env``, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def server_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env.update(

@@ -75,3 +75,20 @@ def shopify_order(**changes: Any) -> dict[str, Any]:
 
 def dumps(data: Any) -> bytes:
     return json.dumps(data).encode()
+
+
+async def post_generic_order(client: Any, secret: str, oid: str, total: int, **extra: Any) -> None:
+    """A signed generic postback of one USD order placed now (shop slug ``gen``); 200."""
+    body = dumps(
+        {
+            "order_id": oid,
+            "created_at": datetime.now(UTC).isoformat(),
+            "currency": "USD",
+            "total_minor": total,
+            **extra,
+        }
+    )
+    r = await client.post(
+        "/postbacks/generic/gen", content=body, headers=generic_headers(body, secret, f"m-{oid}")
+    )
+    assert r.status_code == 200, r.text

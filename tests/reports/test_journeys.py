@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Running, make_settings, running, server_env
+from tests.conftest import Running, make_settings, run_cli, running, server_env
 from tests.postback_helpers import (
     SHOPIFY_SECRET,
     WOO_BODY,
     dumps,
     generic_headers,
+    post_generic_order,
     shopify_headers,
     shopify_order,
     woo_headers,
@@ -64,19 +63,7 @@ async def generic_shop(live: Running, auth: dict[str, str]) -> str:
 
 
 async def send(live: Running, secret: str, oid: str, total: int, **extra: Any) -> None:
-    body = dumps(
-        {
-            "order_id": oid,
-            "created_at": datetime.now(UTC).isoformat(),
-            "currency": "USD",
-            "total_minor": total,
-            **extra,
-        }
-    )
-    r = await live.client.post(
-        "/postbacks/generic/gen", content=body, headers=generic_headers(body, secret, f"m-{oid}")
-    )
-    assert r.status_code == 200, r.text
+    await post_generic_order(live.client, secret, oid, total, **extra)
 
 
 async def click(live: Running, slug: str) -> str:
@@ -434,48 +421,37 @@ async def test_exposure_curve_finds_the_planted_saturation(
 
 
 # -- the CLI ---------------------------------------------------------------------------------
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_cli_collabs_and_insights(tmp_path: Path, database_url: str) -> None:
     env = server_env(tmp_path, database_url)
-    assert _cli(env, "demo", "--creators", "6", "--orders", "20").returncode == 0
-    handles = [line.split()[1] for line in _cli(env, "creator", "list").stdout.splitlines()[1:3]]
-    slug = _cli(env, "link", "list", "--limit", "1").stdout.splitlines()[1].split()[1]
-    bad = _cli(env, "collabs", "add", "Duo", "--link", slug, "--share", f"{handles[0]}=60",
+    assert run_cli(env, "demo", "--creators", "6", "--orders", "20").returncode == 0
+    handles = [line.split()[1] for line in run_cli(env, "creator", "list").stdout.splitlines()[1:3]]
+    slug = run_cli(env, "link", "list", "--limit", "1").stdout.splitlines()[1].split()[1]
+    bad = run_cli(env, "collabs", "add", "Duo", "--link", slug, "--share", f"{handles[0]}=60",
                "--share", f"{handles[1]}=30")  # fmt: skip
     assert bad.returncode == 1
     assert (
         bad.stderr.strip()
         == "error: shares: shares must sum to 10000 basis points (100%), not 9000"
     )
-    out = _cli(env, "collabs", "add", "Duo", "--link", slug, "--share", f"@{handles[0]}=33.34",
+    out = run_cli(env, "collabs", "add", "Duo", "--link", slug, "--share", f"@{handles[0]}=33.34",
                "--share", f"{handles[1]}=66.66")  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert [s["share_bp"] for s in json.loads(out.stdout)["shares"]] == [6666, 3334]
-    report = json.loads(_cli(env, "insights", "collabs", "--model", "linear").stdout)
+    report = json.loads(run_cli(env, "insights", "collabs", "--model", "linear").stdout)
     row = report["rows"][0]
     assert (
         row["label"] == "Duo"
         and sum(m["revenue_minor"] for m in row["members"]) == row["revenue_minor"]
     )
-    fit = json.loads(_cli(env, "insights", "data-driven").stdout)
+    fit = json.loads(run_cli(env, "insights", "data-driven").stdout)
     assert fit["fallback"] and fit["threshold"] == 300
-    table = _cli(env, "report", "creator", "--model", "data_driven")
+    table = run_cli(env, "report", "creator", "--model", "data_driven")
     assert table.returncode == 0 and "model data_driven" in table.stdout
     # the fallback is said, as the API says it (stderr: a --csv on stdout stays clean)
     assert "data_driven: not trusted here, credit is position-based instead: only" in table.stderr
-    edit = _cli(env, "collabs", "edit", "Duo", "--share", f"{handles[0]}=50",
+    edit = run_cli(env, "collabs", "edit", "Duo", "--share", f"{handles[0]}=50",
                 "--share", f"{handles[1]}=50")  # fmt: skip
     assert edit.returncode == 0, edit.stderr
     assert [s["share_bp"] for s in json.loads(edit.stdout)["shares"]] == [5000, 5000]

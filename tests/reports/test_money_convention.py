@@ -4,72 +4,59 @@ as the file names it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.admin.test_admin import logged_in
-from tests.conftest import ROOT, Running, server_env
+from tests.conftest import Running, run_cli, server_env
 from tracker.reports import costs
 
 pytestmark = pytest.mark.anyio
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_cli_takes_and_prints_major_units(tmp_path: Path, database_url: str) -> None:
     env = server_env(tmp_path, database_url)
-    assert _cli(env, "demo", "--creators", "12", "--orders", "40").returncode == 0
-    handle = _cli(env, "creator", "list", "--limit", "1").stdout.splitlines()[1].split()[1]
+    assert run_cli(env, "demo", "--creators", "12", "--orders", "40").returncode == 0
+    handle = run_cli(env, "creator", "list", "--limit", "1").stdout.splitlines()[1].split()[1]
 
-    out = _cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "12.50",
+    out = run_cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "12.50",
                "--currency", "EUR", "--date", "2026-03-01")  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert '"amount_minor": 1250' in out.stdout and '"amount": "12.50"' in out.stdout
-    out = _cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "1500",
+    out = run_cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "1500",
                "--currency", "JPY", "--date", "2026-03-01")  # fmt: skip
     assert '"amount_minor": 1500' in out.stdout  # JPY has no minor unit
-    out = _cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "5",
+    out = run_cli(env, "cost", "add", "--creator", handle, "--kind", "fee", "--amount", "5",
                "--date", "03/01/2026")  # fmt: skip
     assert out.returncode == 1
     assert out.stderr.strip() == "error: --date: expected a date as YYYY-MM-DD"
 
-    out = _cli(env, "code", "create", "--code", "TENOFF", "--creator", handle,
+    out = run_cli(env, "code", "create", "--code", "TENOFF", "--creator", handle,
                "--value-type", "fixed", "--value", "10")  # fmt: skip
     assert out.returncode == 1 and "currency: required for a fixed value" in out.stderr
-    out = _cli(env, "code", "create", "--code", "TENOFF", "--creator", handle,
+    out = run_cli(env, "code", "create", "--code", "TENOFF", "--creator", handle,
                "--value-type", "fixed", "--value", "10.00", "--currency", "EUR")  # fmt: skip
     assert out.returncode == 0 and '"value": 1000' in out.stdout
 
-    report = _cli(env, "report", "creator")
+    report = run_cli(env, "report", "creator")
     assert report.returncode == 0
     lines = report.stdout.splitlines()
     assert lines[0].endswith("money in USD")
     assert lines[1].split() == ["label", "clicks", "orders", "revenue", "cost", "cpa", "roas",
                                 "roi_pct", "band"]  # fmt: skip
-    csv_out = _cli(env, "report", "creator", "--csv").stdout.splitlines()
+    csv_out = run_cli(env, "report", "creator", "--csv").stdout.splitlines()
     header = csv_out[0].split(",")
     first = dict(zip(header, csv_out[1].split(","), strict=False))
     row = next(line for line in lines[2:] if line.split()[0] == first["label"])
     revenue_minor = int(first["revenue_minor"])
     assert f"{revenue_minor // 100}.{revenue_minor % 100:02d}" in row.split()
 
-    helps = _cli(env, "cost", "import", "--help").stdout
+    helps = run_cli(env, "cost", "import", "--help").stdout
     assert "creator, campaign, kind, amount, currency" in helps
-    helps = _cli(env, "report", "--help").stdout
+    helps = run_cli(env, "report", "--help").stdout
     assert "content_type" in helps and "time_decay" in helps
 
 

@@ -19,7 +19,6 @@ So per rule: fr 2 clicks, 2 human, 1 order, 10000, conversion 1/2 = 50%; de 2 cl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import Running, make_settings, running
-from tests.postback_helpers import dumps, generic_headers
+from tests.postback_helpers import post_generic_order
 
 pytestmark = pytest.mark.anyio
 IPHONE = (
@@ -44,19 +43,7 @@ async def _click(live: Running, headers: dict[str, str]) -> str:
 
 
 async def _order(live: Running, secret: str, oid: str, total: int, **extra: object) -> None:
-    body = dumps(
-        {
-            "order_id": oid,
-            "created_at": datetime.now(UTC).isoformat(),
-            "currency": "USD",
-            "total_minor": total,
-            **extra,
-        }
-    )
-    r = await live.client.post(
-        "/postbacks/generic/gen", content=body, headers=generic_headers(body, secret, f"m-{oid}")
-    )
-    assert r.status_code == 200, r.text
+    await post_generic_order(live.client, secret, oid, total, **extra)
 
 
 async def _report(live: Running, auth: dict[str, str], path: str) -> dict[str, Any]:

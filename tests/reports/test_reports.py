@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import Running
-from tests.postback_helpers import dumps, generic_headers
+from tests.postback_helpers import post_generic_order
 from tracker.attribution.credit import MODELS, Credited, credits
 from tracker.reports.roi import band, derive
 
@@ -144,20 +144,7 @@ async def click(live: Running, slug: str, ua: str = UA) -> str:
 
 
 async def order(live: Running, secret: str, oid: str, total: int, **extra: object) -> None:
-    now = datetime.now(UTC)
-    body = dumps(
-        {
-            "order_id": oid,
-            "created_at": now.isoformat(),
-            "currency": "USD",
-            "total_minor": total,
-            **extra,
-        }
-    )
-    r = await live.client.post(
-        "/postbacks/generic/gen", content=body, headers=generic_headers(body, secret, f"msg-{oid}")
-    )
-    assert r.status_code == 200, r.text
+    await post_generic_order(live.client, secret, oid, total, **extra)
 
 
 async def place_order_a(live: Running, secret: str, bob_click: str) -> None:
