@@ -53,6 +53,13 @@ def orders(n: int, codes: list[str]) -> list[dict[str, Any]]:
             name=f"#B{i}",
             order_number=100_000 + i,
             email=f"shopper{i}@mail.example.com",
+            # each order its own shopper (the fixture's customer would make every order a
+            # repeat purchase of one person, and flag each one as a duplicate customer)
+            customer={
+                **base["customer"],
+                "id": 900_000_000 + i,
+                "email": f"shopper{i}@mail.example.com",
+            },
             created_at=stamp,
             processed_at=stamp,
             discount_codes=[

@@ -90,12 +90,14 @@ async def _insert(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
 class CreditQueries(StoreBase):
     credit_basis: Basis = DEFAULT_BASIS
 
-    async def store_order_credits(self, tx: Conn, order_id: str) -> None:
-        """Recompute one order's rows, in the caller's transaction."""
+    async def store_order_credits(self, tx: Conn, order_id: str, *, new: bool = False) -> None:
+        """Recompute one order's rows, in the caller's transaction (``new``: an order this
+        transaction inserted, which has none to delete)."""
         touches = await tx.fetch_all(
             TOUCHES_SQL + "AND t.order_id = ? ORDER BY t.at, t.id", (order_id,)
         )
-        await tx.execute("DELETE FROM order_credits WHERE order_id = ?", (order_id,))
+        if not new:
+            await tx.execute("DELETE FROM order_credits WHERE order_id = ?", (order_id,))
         await _insert(tx, credit_rows(touches, self.credit_basis))
 
     async def stored_basis(self) -> str | None:

@@ -96,16 +96,15 @@ class EventQueries(StoreBase):
         """Append an event and its deliveries inside the caller's transaction."""
         now = clock.now_iso()
         event_id = ids.new_id("evt")
-        row = await tx.fetch_one(
-            "SELECT COALESCE(MAX(seq), 0) AS n FROM events WHERE subject = ?", (subject,)
-        )
-        seq = int(row["n"] if row else 0) + 1
         body = json.dumps(payloads.envelope(event_type, data, now), separators=(",", ":"))
-        await tx.execute(
+        row = await tx.fetch_one(  # the subject's next seq, in the same statement
             "INSERT INTO events (id, type, subject, seq, payload, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (event_id, event_type, subject, seq, body, now),
+            "SELECT ?, ?, ?, COALESCE(MAX(seq), 0) + 1, ?, ? FROM events WHERE subject = ? "
+            "RETURNING seq",
+            (event_id, event_type, subject, body, now, subject),
         )
+        assert row is not None
+        seq = int(row["seq"])
         for ep in await tx.fetch_all(
             "SELECT id, event_types FROM webhook_endpoints"  # a disabled one queues too
         ):
@@ -144,8 +143,10 @@ class EventQueries(StoreBase):
             (ids.new_id("ed"), event_id, endpoint_id, subject, seq, now, now),
         )
 
-    async def after_order_change(self, tx: Conn, order_id: str) -> None:
-        """The ingest's hook (see the module docstring): events and ledger, same transaction."""
+    async def after_order_change(self, tx: Conn, order_id: str, *, new: bool = False) -> None:
+        """The ingest's hook (see the module docstring): events and ledger, same transaction
+        (``new``: the order row was inserted by this transaction, so nothing is stored
+        about it yet)."""
         o = await tx.fetch_one(_ORDER_SNAPSHOT, (order_id,))
         if o is None:
             return
@@ -158,7 +159,7 @@ class EventQueries(StoreBase):
         if o["creator_id"] and (prev is None or prev["creator_id"] != o["creator_id"]):
             await self.detect_fraud(tx, o)  # type: ignore[attr-defined]
         await self.sync_commission(tx, o, reasons, fresh=prev is None)  # type: ignore[attr-defined]
-        await self.store_order_credits(tx, order_id)  # type: ignore[attr-defined]  # credits.py
+        await self.store_order_credits(tx, order_id, new=new)  # type: ignore[attr-defined]
         state = (o["creator_id"], o["status"], int(o["net_minor"]), int(o["refunded_minor"]))
         if prev is None:
             await tx.execute(

@@ -151,8 +151,16 @@ class OrderQueries(StoreBase):
             await self._merge_refunds(
                 tx, shop["id"], order.external_id, order.refunds, order.currency
             )
+            # Everything the row holds is known before it is written (its refunds, net and
+            # winner), so a new order is one INSERT and an update one UPDATE: no statement
+            # per derived column, and the creator indexes are written once.
+            refunded = await self._refunded(tx, shop["id"], order.external_id)
+            signals = OrderSignals.of(order.placed_at, order.codes, order.click_ids, fingerprint)
+            found = await touches.find(signals, matching, TxReader(tx))
+            marked, why = choose_winner(found.touches, matching.policy)
+            derived = {**_net_fields(order, refunded), **_winner_fields(marked, why, found)}
             order_id, created = await self._upsert(
-                tx, shop["id"], order, fingerprint, customer_hash
+                tx, shop["id"], order, fingerprint, customer_hash, derived
             )
             if order_id is None:  # the stored copy is newer: an out-of-order delivery
                 existing = await self.order_by_external_tx(tx, shop["id"], order.external_id)
@@ -164,12 +172,8 @@ class OrderQueries(StoreBase):
                 await self._recompute_net(tx, existing["id"])
                 await self.after_order_change(tx, existing["id"])  # type: ignore[attr-defined]
                 return {"status": "stale", "order_id": existing["id"]}
-            await self._recompute_net(tx, order_id)
-            signals = OrderSignals.of(order.placed_at, order.codes, order.click_ids, fingerprint)
-            found = await touches.find(signals, matching, TxReader(tx))
-            marked, why = choose_winner(found.touches, matching.policy)
-            await store_touches(tx, order_id, marked, why, found)
-            await self.after_order_change(tx, order_id)  # type: ignore[attr-defined]
+            await insert_touches(tx, order_id, marked, replace=not created)
+            await self.after_order_change(tx, order_id, new=created)  # type: ignore[attr-defined]
             return {
                 "status": "created" if created else "updated",
                 "order_id": order_id,
@@ -196,13 +200,14 @@ class OrderQueries(StoreBase):
         o: Order,
         fingerprint: Fingerprint | None,
         customer_hash: str | None,
+        derived: dict[str, Any],
     ) -> tuple[str | None, bool]:
         """Insert, or update unless the stored copy is newer; safe against a concurrent node.
 
         Returns (order id, created); (None, False) when the stored copy is newer.
         """
         now = clock.now_iso()
-        fields = _order_fields(o, fingerprint, customer_hash, now)
+        fields = {**_order_fields(o, fingerprint, customer_hash, now), **derived}
         row = {
             "id": ids.new_id("or"),
             "shop_id": shop_id,
@@ -249,6 +254,14 @@ class OrderQueries(StoreBase):
                 (shop_id, order_ext, r.external_id[:64], r.amount_minor, currency or "", r.at),
             )
 
+    async def _refunded(self, tx: Conn, shop_id: str, order_ext: str) -> int:
+        row = await tx.fetch_one(
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM refunds "
+            "WHERE shop_id = ? AND order_external_id = ?",
+            (shop_id, order_ext),
+        )
+        return int(row["refunded"]) if row else 0
+
     async def _recompute_net(self, tx: Conn, order_id: str) -> None:
         """Store refunded and net revenue (the rule: ``tracker.orders.net``)."""
         o = await tx.fetch_one(
@@ -260,13 +273,11 @@ class OrderQueries(StoreBase):
         )
         if o is None:
             return
-        refunded = int(o["refunded"])
         current = None if o["current_total_minor"] is None else int(o["current_total_minor"])
-        total = int(o["total_minor"])
-        net = net_minor(total, current, refunded, o["status"])
+        fields = _net_fields_of(int(o["total_minor"]), current, int(o["refunded"]), o["status"])
         await tx.execute(
             "UPDATE orders SET refunded_minor = ?, net_minor = ?, counted = ? WHERE id = ?",
-            (refunded, net, int(counts(total, net, o["status"])), order_id),
+            (*fields.values(), order_id),
         )
 
     async def ingest_refunds(
@@ -437,12 +448,36 @@ class OrderQueries(StoreBase):
         )
 
 
-async def store_touches(
-    tx: Conn, order_id: str, touches: list[Touch], why: str, found: Found
-) -> None:
-    """Replace an order's touches and record its winner, explanation and fingerprint check."""
-    await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
+def _net_fields_of(total: int, current: int | None, refunded: int, status: str) -> dict[str, Any]:
+    """The order's refunded, net and counted columns (the rule: ``tracker.orders.net``)."""
+    net = net_minor(total, current, refunded, status)
+    return {
+        "refunded_minor": refunded,
+        "net_minor": net,
+        "counted": int(counts(total, net, status)),
+    }
+
+
+def _net_fields(o: Order, refunded: int) -> dict[str, Any]:
+    return _net_fields_of(o.total_minor, o.current_total_minor, refunded, o.status)
+
+
+def _winner_fields(touches: list[Touch], why: str, found: Found) -> dict[str, Any]:
+    """The order's winner, explanation and fingerprint check (``choose_winner``'s result)."""
     winner = next((t for t in touches if t.winner), None)
+    return {
+        "creator_id": winner.creator_id if winner else None,
+        "method": winner.method if winner else None,
+        "explanation": why[:2000],
+        "fp_check": found.fp_check,
+        "fp_check_confidence": found.fp_check_confidence,
+    }
+
+
+async def insert_touches(tx: Conn, order_id: str, touches: list[Touch], replace: bool) -> None:
+    """Write an order's touches (``replace``: its earlier ones go first)."""
+    if replace:
+        await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
     for t in touches:
         await tx.execute(
             "INSERT INTO touches (id, order_id, method, creator_id, link_id, campaign_id, code, "
@@ -464,15 +499,16 @@ async def store_touches(
                 t.confidence,
             ),
         )
+
+
+async def store_touches(
+    tx: Conn, order_id: str, touches: list[Touch], why: str, found: Found
+) -> None:
+    """Replace an order's touches and record its winner, explanation and fingerprint check
+    (a re-match or triage of a stored order; the ingest writes them with the order)."""
+    await insert_touches(tx, order_id, touches, replace=True)
+    fields = _winner_fields(touches, why, found)
     await tx.execute(
-        "UPDATE orders SET creator_id = ?, method = ?, explanation = ?, fp_check = ?, "
-        "fp_check_confidence = ? WHERE id = ?",
-        (
-            winner.creator_id if winner else None,
-            winner.method if winner else None,
-            why[:2000],
-            found.fp_check,
-            found.fp_check_confidence,
-            order_id,
-        ),
+        f"UPDATE orders SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+        (*fields.values(), order_id),
     )
