@@ -627,3 +627,21 @@ async def test_shop_changes_reach_postbacks(world: World) -> None:
     await world.live.store.db.execute("UPDATE shops SET status = 'active' WHERE slug = 'demo'")
     await asyncio.sleep(SHOP_CACHE_TTL + 0.1)
     assert (await world.shopify(shopify_order(id=2))).status_code == 200
+
+
+async def test_an_order_with_thousands_of_codes_is_matched_in_chunks(world: World) -> None:
+    """Codes are looked up and touches written several at a time (one statement for the
+    usual one or two); a hostile body with 2,601 codes (33,813 touch parameters) still stores every touch, the known
+    code still wins, and nothing exceeds the engines' parameter limits."""
+    codes = [
+        {"code": f"JUNK{i:04d}", "amount": "0.00", "type": "fixed_amount"} for i in range(2600)
+    ]
+    codes.insert(1700, {"code": "bob10", "amount": "1.00", "type": "fixed_amount"})
+    r = await world.shopify(shopify_order(discount_codes=codes, discount_applications=[]))
+    assert r.status_code == 200 and r.json()["status"] == "created", r.text
+    o = await world.order()
+    assert o["creator_id"] == world.bob and o["winning_signal"] == "code"
+    assert len(o["touches"]) == 2601
+    matched = [t for t in o["touches"] if t["matched"]]
+    assert [t["code"] for t in matched] == ["bob10"]
+    assert await world.count("touches") == 2601

@@ -97,8 +97,8 @@ class Found:
 class TouchReader(Protocol):
     """Reads the store does for the rules (inside the delivery's transaction)."""
 
-    async def code(self, code_key: str) -> Row | None:
-        """creator_id, campaign_id, status of a code, by its lower-cased key."""
+    async def codes(self, code_keys: list[str]) -> dict[str, Row]:
+        """creator_id, campaign_id, status of each known code, by its lower-cased key."""
 
     async def click(self, click_id: str) -> Row | None:
         """id, at, link_id, creator_id, campaign_id of a click."""
@@ -247,7 +247,8 @@ async def find(o: OrderSignals, m: Matching, read: TouchReader) -> Found:
     When a click id matched and the order has a fingerprint, the fingerprint is looked up
     anyway (not as a touch) to record whether it alone would have picked the same creator.
     """
-    touches = [code_touch(c, await read.code(c.lower()), o.placed_at) for c in o.codes]
+    known = await read.codes(sorted({c.lower() for c in o.codes})) if o.codes else {}
+    touches = [code_touch(c, known.get(c.lower()), o.placed_at) for c in o.codes]
     for click_id in o.click_ids:
         touches.append(click_touch(click_id, await read.click(click_id), o.placed_at, m))
     if not o.fingerprint:

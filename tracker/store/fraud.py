@@ -92,29 +92,40 @@ class FraudQueries(StoreBase):
         return True
 
     async def _customer_rules(self, tx: Conn, o: Row, *, skip_velocity: bool) -> None:
-        """Velocity by customer, and duplicate customer; each read is bounded (a customer
-        with thousands of orders costs the same as one with two)."""
+        """Velocity by customer, and duplicate customer, in one statement; each part is
+        bounded (a customer with thousands of orders costs the same as one with two)."""
         p = self.fraud_policy
-        if p.velocity_orders and not skip_velocity:
+        velocity = bool(p.velocity_orders) and not skip_velocity
+        parts, params = [], []
+        if velocity:
             lo, hi = _window(o["placed_at"], timedelta(hours=p.velocity_hours))
-            rows = await tx.fetch_all(
-                "SELECT id, external_id FROM orders WHERE customer_hash = ? AND creator_id = ? "
-                "AND placed_at >= ? AND placed_at <= ? ORDER BY placed_at LIMIT ?",
-                (o["customer_hash"], o["creator_id"], lo, hi, p.velocity_orders + 1),
+            parts.append(
+                "SELECT * FROM (SELECT 'velocity' AS part, id, external_id, placed_at, "
+                "NULL AS handle FROM orders WHERE customer_hash = ? AND creator_id = ? "
+                "AND placed_at >= ? AND placed_at <= ? ORDER BY placed_at LIMIT ?) v"
             )
-            await self._velocity(tx, o, rows, "customer")
+            params += [o["customer_hash"], o["creator_id"], lo, hi, p.velocity_orders + 1]
         if p.duplicate_days:
             lo, hi = _window(o["placed_at"], timedelta(days=p.duplicate_days))
-            rows = await tx.fetch_all(
-                "SELECT c.handle FROM orders x JOIN creators c ON c.id = x.creator_id "
-                "WHERE x.customer_hash = ? AND x.creator_id <> ? AND x.placed_at >= ? "
-                "AND x.placed_at <= ? LIMIT 20",
-                (o["customer_hash"], o["creator_id"], lo, hi),
+            parts.append(
+                "SELECT * FROM (SELECT 'duplicate' AS part, NULL AS id, NULL AS external_id, "
+                "NULL AS placed_at, c.handle FROM orders x "
+                "JOIN creators c ON c.id = x.creator_id WHERE x.customer_hash = ? AND x.creator_id <> ? AND x.placed_at >= ? "
+                "AND x.placed_at <= ? LIMIT 20) d"
             )
-            if rows:
-                others = sorted({r["handle"] for r in rows})
-                ev = rules.duplicate_customer(others, p.duplicate_days)
-                await self._flag(tx, o["id"], o["creator_id"], "duplicate_customer", ev)
+            params += [o["customer_hash"], o["creator_id"], lo, hi]
+        if not parts:
+            return
+        rows = await tx.fetch_all(" UNION ALL ".join(parts), tuple(params))
+        if velocity:
+            mine = sorted(
+                (r for r in rows if r["part"] == "velocity"), key=lambda r: r["placed_at"]
+            )
+            await self._velocity(tx, o, mine, "customer")
+        others = sorted({r["handle"] for r in rows if r["part"] == "duplicate"})
+        if others:
+            ev = rules.duplicate_customer(others, p.duplicate_days)
+            await self._flag(tx, o["id"], o["creator_id"], "duplicate_customer", ev)
 
     async def _flag(
         self, tx: Conn, order_id: str, creator_id: str, kind: str, evidence: dict[str, Any]

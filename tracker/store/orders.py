@@ -23,6 +23,10 @@ from tracker.orders.net import counts, net_minor
 from tracker.store.base import StoreBase, is_unique_violation
 from tracker.store.engine import Conn, Row
 
+#: Rows or keys per statement where an order's codes and touches are written or read in
+#: one: 500 x 13 parameters stays under both engines' limit (32,766 / 32,767).
+_CHUNK = 500
+
 
 class _Replay(Exception):
     """Raised inside the transaction to roll it back when a delivery key was seen before."""
@@ -72,10 +76,17 @@ class TxReader:
     def __init__(self, tx: Conn) -> None:
         self.tx = tx
 
-    async def code(self, code_key: str) -> Row | None:
-        return await self.tx.fetch_one(
-            "SELECT creator_id, campaign_id, status FROM codes WHERE code_key = ?", (code_key,)
-        )
+    async def codes(self, code_keys: list[str]) -> dict[str, Row]:
+        out: dict[str, Row] = {}
+        for i in range(0, len(code_keys), _CHUNK):  # a hostile body may carry thousands
+            part = code_keys[i : i + _CHUNK]
+            for r in await self.tx.fetch_all(
+                "SELECT code_key, creator_id, campaign_id, status FROM codes "
+                f"WHERE code_key IN ({', '.join('?' for _ in part)})",
+                tuple(part),
+            ):
+                out[r["code_key"]] = r
+        return out
 
     async def click(self, click_id: str) -> Row | None:
         return await self.tx.fetch_one(
@@ -478,26 +489,31 @@ async def insert_touches(tx: Conn, order_id: str, touches: list[Touch], replace:
     """Write an order's touches (``replace``: its earlier ones go first)."""
     if replace:
         await tx.execute("DELETE FROM touches WHERE order_id = ?", (order_id,))
-    for t in touches:
+    rows = [
+        (
+            ids.new_id("tc"),
+            order_id,
+            t.method,
+            t.creator_id,
+            t.link_id,
+            t.campaign_id,
+            t.code,
+            t.click_id,
+            t.at,
+            int(t.matched),
+            int(t.winner),
+            t.note,
+            t.confidence,
+        )
+        for t in touches
+    ]
+    for i in range(0, len(rows), _CHUNK):  # one statement for the usual one or two
+        part = rows[i : i + _CHUNK]
         await tx.execute(
             "INSERT INTO touches (id, order_id, method, creator_id, link_id, campaign_id, code, "
-            "click_id, at, matched, winner, note, confidence) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                ids.new_id("tc"),
-                order_id,
-                t.method,
-                t.creator_id,
-                t.link_id,
-                t.campaign_id,
-                t.code,
-                t.click_id,
-                t.at,
-                int(t.matched),
-                int(t.winner),
-                t.note,
-                t.confidence,
-            ),
+            "click_id, at, matched, winner, note, confidence) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part)),
+            tuple(v for row in part for v in row),
         )
 
 
