@@ -93,22 +93,50 @@ def _value(secret: str, value: Any) -> Any:
     return value
 
 
+#: What ``_walk`` does with a key: keep it, drop it, hash its value, treat its object as
+#: about a person, or (``name``) drop it inside such an object. Decided once per distinct
+#: key (a Shopify order repeats ~100 keys 745 times): a bounded cache of short keys.
+_KEEP, _DROP, _HASH, _PERSONAL, _NAME = range(5)
+_ACTIONS: dict[str, int] = {}
+
+
+def _action(key: Any) -> int:
+    low = key.lower() if type(key) is str else str(key).lower()
+    if low in DROP:
+        act = _DROP
+    elif low in HASH:
+        act = _HASH
+    elif low in PERSONAL:
+        act = _PERSONAL
+    else:
+        act = _NAME if low == "name" else _KEEP
+    if type(key) is str and len(key) <= 64 and len(_ACTIONS) < 4096:
+        _ACTIONS[key] = act
+    return act
+
+
 def _walk(secret: str, node: Any, personal: bool) -> Any:
     """One pass over the parsed body; leaves are handled in their parent's loop (a Shopify
     order has ~700 nodes: a call per leaf was most of the scrub's cost)."""
     if type(node) is dict:
         out: dict[str, Any] = {}
+        actions = _ACTIONS
         for key, value in node.items():
-            low = key.lower() if type(key) is str else str(key).lower()
-            if low in DROP or (personal and low == "name"):
+            act = actions.get(key)
+            if act is None:
+                act = _action(key)
+            if act == _DROP or (personal and act == _NAME):
                 continue
             kind = type(value)
-            if low in HASH and kind is str:
-                out[key] = "hmac:" + email_hash(secret, value) if value else value
-            elif kind is dict or kind is list:
-                out[key] = _walk(secret, value, personal or low in PERSONAL)
-            elif kind is str and "@" in value:
-                out[key] = _value(secret, value)
+            if kind is dict or kind is list:
+                out[key] = _walk(secret, value, personal or act == _PERSONAL)
+            elif kind is str:
+                if act == _HASH:
+                    out[key] = "hmac:" + email_hash(secret, value) if value else value
+                elif "@" in value:
+                    out[key] = _value(secret, value)
+                else:
+                    out[key] = value
             else:
                 out[key] = value
         return out
