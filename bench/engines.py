@@ -3,7 +3,11 @@
 One run, same machine, same wrk command per node, figures as ratios to SQLite's. With two
 nodes, wrk drives both at once (half the connections each) and the postbacks are split
 between them; totals are summed. The nodes share one PostgreSQL, as several tracker
-machines behind a load balancer would.
+machines behind a load balancer would. Where PostgreSQL's Unix socket exists, one more
+one-node row goes through it instead of TCP on 127.0.0.1 (a loopback TCP statement cost the
+client about 64 us of CPU here, against 26 us through the socket). Each row prints the CPU
+one order cost the tracker, PostgreSQL and the whole machine (with the sending client)
+while the postbacks ran: the cores a target needs.
 
     .venv/bin/python bench/engines.py --pg postgresql://postgres@127.0.0.1:5432/test
 """
@@ -19,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -61,6 +66,27 @@ async def prepare(
     return data.slugs, codes
 
 
+def _socket_url(pg: str, directory: str) -> str:
+    """The same user and database as ``pg``, through the Unix socket in ``directory``."""
+    parts = urlsplit(pg)
+    user = f"{parts.username}@" if parts.username else ""
+    return f"postgresql://{user}/{parts.path.lstrip('/')}?host={directory}"
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine (server and backends)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                total += run.proc_cpu_seconds(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total
+
+
 def measure(
     name: str, nodes: int, env: dict[str, str], args: argparse.Namespace, wrk: str, tmp: Path
 ) -> dict[str, Any]:
@@ -100,7 +126,12 @@ def measure(
             )
             return time.perf_counter() - t0
 
+        pg0, ours0 = _postgres_cpu(), sum(run.proc_cpu_seconds(s.pid) for s in servers)
+        busy0 = run.machine_busy_seconds()
         seconds = asyncio.run(post_all())
+        busy = run.machine_busy_seconds() - busy0
+        pg = _postgres_cpu() - pg0
+        ours = sum(run.proc_cpu_seconds(s.pid) for s in servers) - ours0
     finally:
         for s in servers:
             s.stop()
@@ -118,10 +149,17 @@ def measure(
         "postbacks_per_s": round(min(stored, args.postbacks) / seconds),
         "orders_stored": stored,
         "orders_sent": args.postbacks,
+        # CPU per order during the postbacks, by whom: where 1,000/s would need the cores
+        "tracker_cpu_us_per_order": round(ours / args.postbacks * 1e6),
+        "postgres_cpu_us_per_order": round(pg / args.postbacks * 1e6),
+        "machine_cpu_us_per_order": round(busy / args.postbacks * 1e6),
     }
     run.say(
         f"{name}: {out['redirects_per_s']:,} redirects/s, {out['postbacks_per_s']:,} "
-        f"signed Shopify orders/s ({stored:,}/{args.postbacks:,} stored)"
+        f"signed Shopify orders/s ({stored:,}/{args.postbacks:,} stored); CPU per order: "
+        f"tracker {out['tracker_cpu_us_per_order']:,} us, PostgreSQL "
+        f"{out['postgres_cpu_us_per_order']:,} us, whole machine (with the client) "
+        f"{out['machine_cpu_us_per_order']:,} us"
     )
     return out
 
@@ -134,32 +172,42 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--links", type=int, default=20_000)
     p.add_argument("--creators", type=int, default=500)
     p.add_argument("--postbacks", type=int, default=2_000)
+    p.add_argument(
+        "--pg-socket",
+        default="/var/run/postgresql",
+        help="directory of PostgreSQL's Unix socket: one more one-node row through it when "
+        "it exists (empty: skip)",
+    )
     args = p.parse_args(argv)
     wrk = run.find_wrk()
-    schemas = [f"bench_{secrets.token_hex(4)}" for _ in range(2)]
+    configs = [("postgres-1", 1, args.pg), ("postgres-2", 2, args.pg)]
+    if args.pg_socket and (Path(args.pg_socket) / ".s.PGSQL.5432").exists():
+        configs.append(("postgres-1-socket", 1, _socket_url(args.pg, args.pg_socket)))
     rows = []
     with tempfile.TemporaryDirectory(prefix="creatorlink-engines-") as tmpdir:
         tmp = Path(tmpdir)
         rows.append(measure("sqlite-1", 1, {}, args, wrk, tmp))
-        for schema, nodes in zip(schemas, (1, 2), strict=True):
+        for name, nodes, pg in configs:
+            schema = f"bench_{secrets.token_hex(4)}"
             asyncio.run(_schema(args.pg, schema, True))
             try:
-                url = f"{args.pg}{'&' if '?' in args.pg else '?'}search_path={schema}"
-                rows.append(
-                    measure(
-                        f"postgres-{nodes}", nodes, {"TRACKER_DATABASE_URL": url}, args, wrk, tmp
-                    )
-                )
+                url = f"{pg}{'&' if '?' in pg else '?'}search_path={schema}"
+                rows.append(measure(name, nodes, {"TRACKER_DATABASE_URL": url}, args, wrk, tmp))
             finally:
                 asyncio.run(_schema(args.pg, schema, False))
     base = rows[0]
-    print("\n| engine, processes | redirects/s | ratio | signed Shopify orders/s | ratio |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "\n| engine, processes | redirects/s | ratio | signed Shopify orders/s | ratio "
+        "| CPU per order: tracker / PostgreSQL / machine (us) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['config']} | {r['redirects_per_s']:,} | "
             f"{r['redirects_per_s'] / base['redirects_per_s']:.2f}x | "
-            f"{r['postbacks_per_s']:,} | {r['postbacks_per_s'] / base['postbacks_per_s']:.2f}x |"
+            f"{r['postbacks_per_s']:,} | {r['postbacks_per_s'] / base['postbacks_per_s']:.2f}x | "
+            f"{r['tracker_cpu_us_per_order']:,} / {r['postgres_cpu_us_per_order']:,} / "
+            f"{r['machine_cpu_us_per_order']:,} |"
         )
     ok = all(r["orders_stored"] == r["orders_sent"] for r in rows)
     return 0 if ok else 1
