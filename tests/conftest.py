@@ -202,14 +202,7 @@ class Server:
         return code
 
     def cli(self, *args: str) -> str:
-        out = subprocess.run(
-            [sys.executable, "-m", "tracker", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        out = run_cli(self.env, *args)
         assert out.returncode == 0, out.stderr
         return out.stdout
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,21 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, Server, free_port, server_env
+from tests.conftest import Server, free_port, run_cli, server_env
 from tests.reliability.loadgen import Flood, flood
 
 pytestmark = pytest.mark.slow
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.anyio
@@ -49,7 +36,7 @@ async def test_backup_under_load_and_restore(
         )
         while len(result.acks) < 300 and not task.done():
             await asyncio.sleep(0.02)
-        done = await asyncio.to_thread(_cli, env, "backup", str(backup))
+        done = await asyncio.to_thread(run_cli, env, "backup", str(backup))
         during = len(result.acks)
         await asyncio.sleep(0.3)
         stop.set()
@@ -57,7 +44,7 @@ async def test_backup_under_load_and_restore(
         assert done.returncode == 0, done.stderr
         assert "integrity ok" in done.stdout
         assert during > 300, "the backup did not run under load"
-        again = _cli(env, "backup", str(backup))
+        again = run_cli(env, "backup", str(backup))
         assert again.returncode == 1 and "exists" in again.stderr  # never overwrites
     finally:
         srv.stop()
@@ -92,5 +79,5 @@ async def test_backup_under_load_and_restore(
 
 def test_backup_refuses_postgres_with_guidance(tmp_path: Path) -> None:
     env = server_env(tmp_path, "postgresql://postgres@127.0.0.1:1/none")
-    out = _cli(env, "backup", str(tmp_path / "x.db"))
+    out = run_cli(env, "backup", str(tmp_path / "x.db"))
     assert out.returncode == 2 and "pg_dump" in out.stderr

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, make_settings, server_env
+from tests.conftest import ROOT, make_settings, run_cli, server_env
 from tracker.core import clock
 from tracker.links import service as catalogue
 from tracker.store import Store, open_engine, open_store
@@ -205,17 +205,6 @@ async def dump(db: Engine) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'source.db'}")
@@ -233,9 +222,9 @@ async def test_sqlite_to_postgres_via_cli(
     assert set(source) >= {"creators", "campaigns", "links", "clicks", "api_tokens"}
     assert not [t for t, v in source.items() if not v], "every table has rows"
     file = tmp_path / "export.jsonl"
-    out = cli(server_env(tmp_path, f"sqlite:///{tmp_path / 'source.db'}"), "export", str(file))
+    out = run_cli(server_env(tmp_path, f"sqlite:///{tmp_path / 'source.db'}"), "export", str(file))
     assert out.returncode == 0, out.stderr
-    out = cli(server_env(tmp_path, pg_schema_url), "import", str(file))
+    out = run_cli(server_env(tmp_path, pg_schema_url), "import", str(file))
     assert out.returncode == 0, out.stderr
     target = await open_store(make_settings(tmp_path, pg_schema_url))
     try:
@@ -245,7 +234,7 @@ async def test_sqlite_to_postgres_via_cli(
     assert copied == source  # every table, every row, every id and value
     figures("rows moved SQLite -> PostgreSQL", sum(len(v) for v in source.values()))
     # Importing twice is refused, and leaves the target as it was.
-    again = cli(server_env(tmp_path, pg_schema_url), "import", str(file))
+    again = run_cli(server_env(tmp_path, pg_schema_url), "import", str(file))
     assert again.returncode == 1 and "not empty" in again.stderr
 
 
