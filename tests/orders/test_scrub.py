@@ -94,3 +94,10 @@ def test_bodies_that_are_not_json_objects() -> None:
     assert scrub("hello bob@example.com", SECRET) == NOT_JSON
     assert scrub("{not json", SECRET) == NOT_JSON
     assert scrub(None, SECRET) is None and scrub("", SECRET) == ""
+
+
+def test_a_body_parsed_once_scrubs_as_the_text_does() -> None:
+    """The sources hand the scrub the JSON they parsed; the result is the text's own."""
+    for name in ("shopify-order-1001.json", "woocommerce-order-727.json"):
+        body = (FIXTURES / name).read_text()
+        assert scrub(body, SECRET, json.loads(body)) == scrub(body, SECRET)

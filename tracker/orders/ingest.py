@@ -103,8 +103,8 @@ def scrub_delivery(delivery: Delivery, secret: str) -> None:
     """Personal data out of the raw body before it is written (the order's fingerprint and
     customer hash were already derived from the parsed values)."""
     if not delivery.scrubbed:
-        delivery.body = scrub.scrub(delivery.body, secret)
-        delivery.scrubbed = True
+        delivery.body = scrub.scrub(delivery.body, secret, delivery.doc)
+        delivery.scrubbed, delivery.doc = True, None
 
 
 async def apply(state: AppState, shop: Row, event: Event) -> dict[str, Any]:

@@ -146,3 +146,5 @@ class Delivery:
     body: str | None
     #: True once ``tracker.orders.scrub`` has removed personal data from ``body``.
     scrubbed: bool = False
+    #: ``body`` as the source parsed it (JSON), so the scrub does not parse it again.
+    doc: Any = field(default=None, repr=False, compare=False)

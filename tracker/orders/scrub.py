@@ -164,14 +164,16 @@ def _dump(data: Any) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def scrub(body: str | None, secret: str) -> str | None:
-    """The body without personal data (see the module docstring); None stays None."""
+def scrub(body: str | None, secret: str, doc: Any = None) -> str | None:
+    """The body without personal data (see the module docstring); None stays None.
+
+    ``doc``: the body already parsed from JSON (the postback sources parse it once)."""
     if not body:
         return body
     text = body.strip()
     if text[:1] in ("{", "["):
         try:
-            clean = _walk(secret, _load(text), False)
+            clean = _walk(secret, _load(text) if doc is None else doc, False)
         except (ValueError, RecursionError):
             return NOT_JSON
         return _dump(clean)

@@ -125,7 +125,8 @@ def to_order(p: OrderPayload, click_param: str) -> Order:
 
 
 def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
-    data = obj(load_json(body))
+    doc = load_json(body)
+    data = obj(doc)
     topic = str(data.get("type") or "order")[:64]
     if isinstance(data.get("data"), dict):
         data = data["data"]
@@ -137,4 +138,4 @@ def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
         raise Unprocessable(f"{where}: {first['msg']}") from None
     order = to_order(payload, click_param)
     key = f"webhook:{header(headers, 'webhook-id')}"
-    return OrderEvent(order, Delivery("generic", [key], topic, body.decode()))
+    return OrderEvent(order, Delivery("generic", [key], topic, body.decode(), doc=doc))

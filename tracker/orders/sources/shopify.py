@@ -162,8 +162,9 @@ def parse_order(data: dict[str, Any], click_param: str) -> Order:
 
 def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
     topic = (header(headers, "X-Shopify-Topic") or "").lower()
-    data = obj(load_json(body))
-    delivery = Delivery("shopify", _keys(headers, topic, body), topic, body.decode())
+    doc = load_json(body)
+    data = obj(doc)
+    delivery = Delivery("shopify", _keys(headers, topic, body), topic, body.decode(), doc=doc)
     f = Fields(data)
     if topic in PRIVACY_TOPICS:
         ids = f.values("orders_to_redact") or f.values("orders_requested")

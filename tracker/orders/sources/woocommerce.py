@@ -107,14 +107,17 @@ def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
     topic = (header(headers, "X-WC-Webhook-Topic") or "").lower()
     if topic and not topic.startswith("order."):
         return IgnoredEvent(f"topic {topic} is not used")
-    data = obj(load_json(body))
+    doc = load_json(body)
+    data = obj(doc)
     f = Fields(data)
     if topic == "order.deleted" and f.given("id") and not f.given("currency"):
         order_id = f.ident("id")
         key = f"deleted:{order_id}"
-        return CancelEvent(str(order_id), Delivery("woocommerce", [key], topic, body.decode()))
+        return CancelEvent(
+            str(order_id), Delivery("woocommerce", [key], topic, body.decode(), doc=doc)
+        )
     order = parse_order(data, click_param)
     if topic == "order.deleted":
         order.status, order.cancelled_at = "cancelled", order.updated_at
     key = f"order:{order.external_id}:{order.updated_at}:{order.financial_status}:{topic}"
-    return OrderEvent(order, Delivery("woocommerce", [key], topic, body.decode()))
+    return OrderEvent(order, Delivery("woocommerce", [key], topic, body.decode(), doc=doc))
