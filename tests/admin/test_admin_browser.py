@@ -80,6 +80,15 @@ def browser() -> Iterator[object]:
             b.close()
 
 
+def log_in(page: object, base_url: str, email: str = EMAIL, password: str = PASSWORD) -> None:
+    """The panel's log-in form, filled and sent; returns on the dashboard."""
+    page.goto(base_url + "/admin/login")  # type: ignore[attr-defined]
+    page.fill("input[name=email]", email)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", password)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url("**/admin/")  # type: ignore[attr-defined]
+
+
 def shot(page: object, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
@@ -335,10 +344,7 @@ def test_roi_table_switch_model_and_export(server: Server, browser: object, tmp_
         accept_downloads=True,
     )
     page = context.new_page()
-    page.goto(server.url + "/admin/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, server.url)
     page.goto(server.url + "/admin/reports")
     expect(page.locator("#report")).to_contain_text("roialpha")
     expect(page.locator("#report tfoot")).to_contain_text("Total")

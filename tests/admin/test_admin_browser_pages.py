@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.admin.test_admin_browser import ARGS, CHROMIUM, EMAIL, PASSWORD, create_user, shot
+from tests.admin.test_admin_browser import (
+    ARGS,
+    CHROMIUM,
+    EMAIL,
+    PASSWORD,
+    create_user,
+    log_in,
+    shot,
+)
 from tests.conftest import ROOT, Server, free_port, server_env
 
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
@@ -141,11 +149,7 @@ def test_walk_the_analysis_pages(demo_server: Server, chromium: object, size: st
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(demo_server.url + "/admin/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, demo_server.url)
     refs = _refs(demo_server)
     axe = AXE.read_text()
     problems: list[str] = []
@@ -180,11 +184,7 @@ def test_keyboard_reaches_filters_and_focus_is_visible(
     control shows an outline (focus is never hidden)."""
     context = chromium.new_context(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
     page = context.new_page()
-    page.goto(demo_server.url + "/admin/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, demo_server.url)
     page.goto(demo_server.url + "/admin/orders")
     reached = None
     for _ in range(40):

@@ -9,7 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.admin.test_admin_browser import CHROMIUM, EMAIL, PASSWORD, browser, create_user, shot
+from tests.admin.test_admin_browser import (
+    CHROMIUM,
+    EMAIL,
+    PASSWORD,
+    browser,
+    create_user,
+    log_in,
+    shot,
+)
 from tests.conftest import Server, free_port, server_env
 from tests.postback_helpers import dumps, generic_headers
 
@@ -64,10 +72,7 @@ def test_webhooks_and_fraud_review_in_the_browser(srv: Server, browser: object) 
     assert r.status_code == 200, r.text
 
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()  # type: ignore[attr-defined]
-    page.goto(srv.url + "/admin/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, srv.url)
 
     # a webhook endpoint: the secret is on the answer page only
     page.goto(srv.url + "/admin/webhooks")

@@ -12,7 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.admin.test_admin_browser import CHROMIUM, EMAIL, PASSWORD, browser, create_user, shot
+from tests.admin.test_admin_browser import (
+    CHROMIUM,
+    EMAIL,
+    PASSWORD,
+    browser,
+    create_user,
+    log_in,
+    shot,
+)
 from tests.admin.test_admin_browser_pages import AXE, AXE_RUN, MEASURE, SIZES
 from tests.conftest import Server, free_port, server_env
 from tests.postback_helpers import dumps, generic_headers
@@ -64,10 +72,7 @@ def test_tier_rule_far_flag_and_statement_in_the_browser(
     # bypass_csp only to inject axe-core at the end (the CSP is tested in test_admin_browser)
     context = browser.new_context(viewport={"width": 1366, "height": 768}, bypass_csp=True)  # type: ignore[attr-defined]
     page = context.new_page()
-    page.goto(srv.url + "/admin/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, srv.url)
 
     # a tier-wide rule: every nano creator (0 followers here) earns 10%
     page.goto(srv.url + "/admin/commissions")

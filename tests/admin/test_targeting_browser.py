@@ -12,7 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.admin.test_admin_browser import CHROMIUM, EMAIL, PASSWORD, browser, create_user, shot
+from tests.admin.test_admin_browser import (
+    CHROMIUM,
+    EMAIL,
+    PASSWORD,
+    browser,
+    create_user,
+    log_in,
+    shot,
+)
 from tests.admin.test_admin_browser_pages import AXE, AXE_RUN
 from tests.conftest import Server, free_port, server_env
 
@@ -61,11 +69,7 @@ def test_add_a_rule_see_the_redirect_follow_and_an_open_redirect_refused(
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(srv.url + "/admin/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
+    log_in(page, srv.url)
     page.goto(srv.url + "/admin/links")
     page.locator("#links-table a", has_text="/maya").click()
     page.wait_for_url(f"**/admin/links/{link['id']}")
