@@ -53,6 +53,8 @@ _COLUMNS = (
 _INSERT = f"INSERT INTO order_credits ({', '.join(_COLUMNS)}) VALUES "
 _ROW = f"({', '.join('?' for _ in _COLUMNS)})"
 _CHUNK = 500
+#: Marks orders' credit stored (the caller adds which: ``id = ?`` or ``id IN (...)``).
+_MARK = "UPDATE orders SET credit_stored = 1 WHERE credit_stored = 0 AND id"
 #: The settings' defaults: a store opened without ``open_store`` (tools, some tests).
 DEFAULT_BASIS = Basis(7, 7, 7.0, "code")
 
@@ -91,13 +93,22 @@ class CreditQueries(StoreBase):
     credit_basis: Basis = DEFAULT_BASIS
 
     async def store_order_credits(self, tx: Conn, order_id: str, *, new: bool = False) -> None:
-        """Recompute one order's rows, in the caller's transaction (``new``: an order this
-        transaction inserted, which has none to delete)."""
+        """Recompute one order's rows, in the caller's transaction, and mark the order's
+        credit stored (``orders.credit_stored``, migration 0091). ``new``: an order this
+        transaction inserted, marked by its INSERT, with no rows to delete."""
         touches = await tx.fetch_all(
             TOUCHES_SQL + "AND t.order_id = ? ORDER BY t.at, t.id", (order_id,)
         )
-        if not new:
+        if new:
+            pass  # nothing to delete nor mark
+        elif self.db.dialect == "postgres":  # one round trip: the ingest's pace is round trips
+            await tx.execute(
+                f"WITH stored AS ({_MARK} = ?) DELETE FROM order_credits WHERE order_id = ?",
+                (order_id, order_id),
+            )
+        else:
             await tx.execute("DELETE FROM order_credits WHERE order_id = ?", (order_id,))
+            await tx.execute(f"{_MARK} = ?", (order_id,))
         await _insert(tx, credit_rows(touches, self.credit_basis))
 
     async def stored_basis(self) -> str | None:
@@ -150,6 +161,7 @@ class CreditQueries(StoreBase):
                 by_order[t["order_id"]].append(t)
             rows = [r for ts in by_order.values() for r in credit_rows(ts, self.credit_basis)]
             await tx.execute(f"DELETE FROM order_credits WHERE order_id IN ({marks})", order_ids)
+            await tx.execute(f"{_MARK} IN ({marks})", order_ids)
             await _insert(tx, rows)
         return len(order_ids)
 

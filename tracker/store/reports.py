@@ -149,29 +149,33 @@ class ReportQueries(StoreBase):
         with ``creator_id``, only the orders that creator has a touch on (all their touches,
         so shares split as in the full report); with ``unstored`` (the reporting currency),
         only the orders the stored credit does not give in it: orders in another currency,
-        and orders without stored rows (written around the ingest, or whose touches all
-        fell out of the stored lookbacks)."""
-        mine = (
-            "AND t.order_id IN (SELECT m.order_id FROM touches m WHERE m.creator_id = ? "
-            "AND m.matched = 1) "
-            if creator_id
-            else ""
-        )
-        currency = (
-            "AND (o.currency <> ? OR NOT EXISTS (SELECT 1 FROM order_credits c "
-            "WHERE c.order_id = o.id)) "
-            if unstored
-            else ""
-        )
+        and orders whose credit was never stored (written around the ingest: migration
+        0091)."""
+        # The query starts from the shorter list: the unstored orders when asked for (from
+        # the index orders_credit_read, migration 0091: those not stored, then those stored
+        # in a currency either side of the report's; usually none), else the creator's.
+        sql, params = "", []
+        if unstored:
+            sql = (
+                "AND o.id IN (SELECT u.id FROM orders u WHERE u.credit_stored = 0 "
+                "AND u.placed_at >= ? AND u.placed_at < ? UNION ALL "
+                "SELECT u.id FROM orders u WHERE u.credit_stored = 1 AND u.currency < ? "
+                "AND u.placed_at >= ? AND u.placed_at < ? UNION ALL "
+                "SELECT u.id FROM orders u WHERE u.credit_stored = 1 AND u.currency > ? "
+                "AND u.placed_at >= ? AND u.placed_at < ?) "
+            )
+            params = [start, end, unstored, start, end, unstored, start, end]
+        if creator_id:
+            sql += (
+                "AND EXISTS (SELECT 1 FROM touches m WHERE m.order_id = o.id AND "
+                if unstored
+                else "AND t.order_id IN (SELECT m.order_id FROM touches m WHERE "
+            ) + "m.creator_id = ? AND m.matched = 1) "
+            params.append(creator_id)
         return await self.db.fetch_all(
-            TOUCHES_SQL + f"AND o.placed_at >= ? AND o.placed_at < ? {mine}{currency}"
+            TOUCHES_SQL + f"AND o.placed_at >= ? AND o.placed_at < ? {sql}"
             "ORDER BY t.order_id, t.at, t.id",
-            (
-                start,
-                end,
-                *([creator_id] if creator_id else []),
-                *([unstored] if unstored else []),
-            ),
+            (start, end, *params),
         )
 
     async def unattributed_orders(self, start: str, end: str) -> list[Row]:
