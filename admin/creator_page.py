@@ -69,11 +69,23 @@ def create_creator_pages(state: AppState) -> Starlette:
         params = reports.params_from({}, state.settings)
         facts = await load_for_creator(state.store, params, creator["id"])
         result = await reports.build(
-            state.store, state.settings, params, "creator", distinct=False, facts=facts
+            state.store,
+            state.settings,
+            params,
+            "creator",
+            distinct=False,
+            facts=facts,
+            reach=False,
         )
         row = next((r for r in result["rows"] if r.get("key") == creator["id"]), None) or {}
-        days = await reports.daily(
-            state.store, state.settings, params, "creator", creator["id"], facts=facts
+        days = await reports.daily(  # the chart shows clicks alone
+            state.store,
+            state.settings,
+            params,
+            "creator",
+            creator["id"],
+            orders=False,
+            facts=facts,
         )
         labels = [d["day"] for d in days]
         chart = bar_chart(

@@ -63,7 +63,7 @@ class Facts:
     #: True: the stored credit gives the orders in the reporting currency, summed in SQL
     #: (``tracker.reports.stored``), and ``touches`` holds only the other orders' touches
     stored: bool = False
-    scope: str | None = None  # a creator: only the orders with their touch (``scoped``)
+    scope: str | None = None  # a creator: only that creator's credit (``scoped``)
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -146,7 +146,10 @@ def order_credits(
             missing.add(rows[0]["currency"])
             continue
         out += credit_order(kept, p.model, round(net), p.half_life_days, weights)
-    return (expand(out, facts.collabs) if facts else out), missing
+    if facts is None:
+        return out, missing
+    out = expand(out, facts.collabs)
+    return [c for c in out if c.creator_id == facts.scope] if facts.scope else out, missing
 
 
 def _key(
@@ -222,11 +225,14 @@ async def build(
     unique_clicks: bool = True,
     facts: Facts | None = None,
     clicks: bool = True,
+    reach: bool = True,
 ) -> dict[str, Any]:
     """``distinct=False``: unique clicks and visitors are left at 0 (cheap, for summaries
     that do not show them); ``unique_clicks=False``: only unique clicks are (the panel's ROI
     table shows unique visitors alone); ``facts``: reuse what these params loaded;
-    ``clicks=False``: no click read at all (every click count 0), for money-only views."""
+    ``clicks=False``: no click read at all (every click count 0), for money-only views;
+    ``reach=False``: click and code-only orders and the 90-day value are left at 0 (three
+    fewer reads of the stored credit, for views that show none: the creator's own page)."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
@@ -248,10 +254,15 @@ async def build(
     reached = _add_credits(rows, credits_, dimension, facts, p)
     also = (0, 0)
     if facts.stored:
-        also = await stored.add_sums(store, rows, dimension, p, facts.scope)
+        also = await stored.add_sums(store, rows, dimension, p, facts.scope, reach=reach)
     _add_costs(rows, missing, dimension, facts, p)
     _add_posts(rows, dimension, facts, p)
-    await _customer_value(store, credits_, rows, dimension, facts, p)
+    if reach:
+        await _customer_value(store, credits_, rows, dimension, facts, p)
+    else:
+        reached = {}
+        for row in rows.values():
+            row["click_orders"] = row["code_only_orders"] = 0
     # unattributed orders without a rate are left out of the unattributed revenue: say so
     missing |= {o["currency"] for o in facts.unattributed if o["currency"] not in p.rates}
     missing.discard(p.currency)
@@ -428,12 +439,15 @@ async def daily(
     key: str | None,
     *,
     clicks: bool = True,
+    orders: bool = True,
     facts: Facts | None = None,
 ) -> list[dict[str, Any]]:
     """Daily clicks, orders and revenue for one key of a dimension (or everything).
 
     ``clicks=False`` leaves the click columns at 0 without reading clicks (a caller that
-    charts only orders and revenue); ``facts`` reuses an earlier ``load`` of these params."""
+    charts only orders and revenue), ``orders=False`` the order and revenue columns without
+    reading the credit (one that charts only clicks); ``facts`` reuses an earlier ``load``
+    of these params."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
@@ -453,8 +467,8 @@ async def daily(
         if key is None or c["key"] == key:
             days[c["day"]]["clicks"] += c["clicks"]
             days[c["day"]]["human_clicks"] += c["human_clicks"]
-    credits_, _ = order_credits(facts.touches, p, facts)
-    if facts.stored:
+    credits_, _ = order_credits(facts.touches, p, facts) if orders else ([], set())
+    if facts.stored and orders:
         await stored.add_daily(store, days, dimension, key, p, facts.scope)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)

@@ -2,8 +2,10 @@
 that creator has a touch on, not every order of the period.
 
 The figures are the full report's for that creator: an order's other touches are loaded
-too, so each model splits it exactly as the portfolio report does; costs and posts are the
-creator's; unattributed orders (no creator's figure) are left out.
+too, so each model splits it exactly as the portfolio report does, and only the creator's
+own credit is kept (the stored rows of that creator, the computed credits of that creator:
+another creator's share of a shared order is no figure of this page); costs and posts are
+the creator's; unattributed orders (no creator's figure) are left out.
 """
 
 from __future__ import annotations

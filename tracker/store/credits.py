@@ -170,7 +170,7 @@ class CreditQueries(StoreBase):
     ) -> list[Row]:
         """Stored rows of ``model`` for orders in ``currency`` placed in [start, end), with
         the order's current counted, new-customer and customer facts; with ``scope`` (a
-        creator), only the orders that creator has a row on (all their rows)."""
+        creator), only that creator's rows."""
         where, params = _where(start, end, model, currency, (), scope)
         return await self.db.fetch_all(
             "SELECT c.order_id, c.creator_id, c.campaign_id, c.link_id, c.code, c.method, "
@@ -329,9 +329,6 @@ def _where(
         sql += f" AND COALESCE(c.{column}, '') = ?"
         params.append(value)
     if scope:
-        sql += (
-            " AND c.order_id IN (SELECT m.order_id FROM order_credits m WHERE m.creator_id = ? "
-            "AND m.placed_at >= ? AND m.placed_at < ?)"
-        )
-        params += [scope, start, end]
+        sql += " AND c.creator_id = ?"
+        params.append(scope)
     return sql, params
