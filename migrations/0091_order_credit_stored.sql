@@ -4,8 +4,10 @@
 -- (tracker/store/credits.py); 0 for an order written around the ingest. An order whose
 -- touches all fall outside the lookbacks has no rows and still 1: nothing to credit.
 -- A report that sums the stored credit computes at read time only the orders with 0 (and
--- those in another currency): one column read instead of a probe of order_credits per order
--- of the range (148 ms of the largest creator's own page at 100,000 orders).
+-- those in another currency), found through the index below instead of a probe of
+-- order_credits per order of the range (148 ms of the largest creator's own page at
+-- 100,000 orders). ``tracker import`` carries the column and clears the basis: the next
+-- start rewrites every order's rows.
 ALTER TABLE orders ADD COLUMN credit_stored INTEGER NOT NULL DEFAULT 0;
 -- Orders with rows were stored; orders without rows stay 0 (read at read time, as before).
 UPDATE orders SET credit_stored = 1

@@ -36,9 +36,7 @@ async def _tamper(tmp_path: Path, database_url: str) -> tuple[str, str]:
 
 
 @pytest.mark.slow
-def test_check_finds_a_tampered_row_and_rebuild_fixes_it(
-    tmp_path: Path, database_url: str
-) -> None:
+def test_check_finds_a_tampered_row_and_rebuild_fixes_it(tmp_path: Path, database_url: str) -> None:
     env = server_env(tmp_path, database_url)
     demo = run_cli(env, "demo", "--creators", "6", "--orders", "30")
     assert demo.returncode == 0, demo.stderr

@@ -241,17 +241,13 @@ async def build(
     credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
     click_rows = (
-        await store.click_facts(
-            dimension, *p.click_span, distinct=distinct, unique_clicks=unique_clicks, where=p.where
-        )
-        if clicks
-        else []
+        await _click_facts(store, dimension, p, facts, distinct, unique_clicks) if clicks else []
     )
     for c in click_rows:
         row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
-    reached = _add_credits(rows, credits_, dimension, facts, p)
+    reached = _add_credits(rows, credits_, dimension, facts, p, reach)
     also = (0, 0)
     if facts.stored:
         also = await stored.add_sums(store, rows, dimension, p, facts.scope, reach=reach)
@@ -259,10 +255,6 @@ async def build(
     _add_posts(rows, dimension, facts, p)
     if reach:
         await _customer_value(store, credits_, rows, dimension, facts, p)
-    else:
-        reached = {}
-        for row in rows.values():
-            row["click_orders"] = row["code_only_orders"] = 0
     # unattributed orders without a rate are left out of the unattributed revenue: say so
     missing |= {o["currency"] for o in facts.unattributed if o["currency"] not in p.rates}
     missing.discard(p.currency)
@@ -284,6 +276,27 @@ async def build(
     }
 
 
+async def _click_facts(
+    store: Store,
+    dimension: str,
+    p: Params,
+    facts: Facts,
+    distinct: bool,
+    unique_clicks: bool = True,
+    daily: bool = False,
+) -> list[Row]:
+    """The range's click facts under the report's filters (a creator's own, scoped)."""
+    return await store.click_facts(
+        dimension,
+        *p.click_span,
+        daily=daily,
+        distinct=distinct,
+        unique_clicks=unique_clicks,
+        where=p.where,
+        creator_id=facts.scope,
+    )
+
+
 def _labels(facts: Facts) -> dict[str, str]:
     return {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
 
@@ -294,10 +307,12 @@ def _add_credits(
     dimension: str,
     facts: Facts,
     p: Params,
+    reach: bool = True,
 ) -> dict[tuple[str, str | None], bool]:
     """Orders, revenue and new customers per row; returns, per (order, row key)
     of a counted order, whether a click id or fingerprint touch of that row reached it
-    (and adds it to the row's ``click_orders`` or ``code_only_orders``)."""
+    (and adds it to the row's ``click_orders`` or ``code_only_orders``; ``reach=False``:
+    neither, and returns nothing)."""
     reached: dict[tuple[str, str | None], bool] = {}
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
@@ -309,6 +324,8 @@ def _add_credits(
             reached[(cr.order_id, key)] = reached.get((cr.order_id, key), False) or cr.via_click
         row["revenue_minor"] += cr.revenue
         row["collab_revenue_minor"] += cr.revenue if cr.collab_id else 0
+    if not reach:
+        return {}
     for (_, key), via_click in reached.items():
         rows[key]["click_orders" if via_click else "code_only_orders"] += 1
     return reached
@@ -456,13 +473,7 @@ async def daily(
     while d <= p.end:
         days[d.isoformat()] = {"clicks": 0, "human_clicks": 0, "orders": 0.0, "revenue_minor": 0.0}
         d += timedelta(days=1)
-    click_rows = (
-        await store.click_facts(
-            dimension, p.start_at, p.end_at, p.tiers, daily=True, distinct=False, where=p.where
-        )
-        if clicks
-        else []
-    )
+    click_rows = await _click_facts(store, dimension, p, facts, False, daily=True) if clicks else []
     for c in click_rows:
         if key is None or c["key"] == key:
             days[c["day"]]["clicks"] += c["clicks"]

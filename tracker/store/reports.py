@@ -62,6 +62,7 @@ class ReportQueries(StoreBase):
         distinct: bool = True,
         unique_clicks: bool = True,
         where: tuple[tuple[str, str], ...] = (),
+        creator_id: str | None = None,
     ) -> list[Row]:
         """Clicks per dimension key (and day) in [start, end): all, human, unique clicks,
         unique visitors (definitions: migration 0070 and the README). Whole UTC days come
@@ -71,17 +72,21 @@ class ReportQueries(StoreBase):
 
         ``distinct=False`` reports the two unique columns as 0 (callers that show neither);
         ``unique_clicks=False`` reports unique clicks as 0 (the panel's ROI table shows
-        unique visitors alone)."""
+        unique visitors alone); ``creator_id``: that creator's clicks only (a creator's own
+        figures, ``tracker.reports.scoped``)."""
         for column, _ in where:
             if column not in CLICK_FILTERS:
                 raise ValueError(f"not a click filter: {column}")
         raw_only = bool(where) or dimension in RAW_ONLY
         days, edges = (None, [(start, end)]) if raw_only else split_range(start, end)
         parts: list[Row] = []
+        mine = (("creator_id", creator_id),) if creator_id else ()
         if days:
-            parts += await self._facts("click_days r", dimension, days, tiers, daily, ())
+            parts += await self._facts("click_days r", dimension, days, tiers, daily, mine)
         for edge in edges:
-            parts += await self._facts("clicks c", dimension, edge, tiers, daily, where, distinct)
+            parts += await self._facts(
+                "clicks c", dimension, edge, tiers, daily, (*where, *mine), distinct
+            )
         shown = {
             "clicks",
             "human_clicks",
@@ -109,7 +114,8 @@ class ReportQueries(StoreBase):
         distinct: bool = True,
     ) -> list[Row]:
         """One range's facts from the roll-ups (``click_days r``, a span of days) or the raw
-        clicks (``clicks c``, a span of instants, with the click filters)."""
+        clicks (``clicks c``, a span of instants, with the click filters); ``where`` may
+        name ``creator_id`` on either."""
         raw = source.startswith("clicks")
         t = "c" if raw else "r"
         params: list[Any] = []
@@ -130,7 +136,7 @@ class ReportQueries(StoreBase):
         if not raw:
             figures = ", ".join(f"SUM(r.{f}) AS {f}" for f in _FACTS)
         col = "c.at" if raw else "r.day"
-        filters = "".join(f"AND COALESCE(c.{column}, '') = ? " for column, _ in where)
+        filters = "".join(f"AND COALESCE({t}.{column}, '') = ? " for column, _ in where)
         return await self.db.fetch_all(
             f"SELECT {key} AS key{day}, {figures} FROM {source} {joins}"
             f"WHERE {link_filter}{col} >= ? AND {col} < ? {filters}GROUP BY {group}",
