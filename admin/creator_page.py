@@ -26,7 +26,7 @@ from admin.security import SecurityHeaders
 from admin.tables import format_value
 from admin.web import HERE
 from tracker.reports import build as reports
-from tracker.reports.scoped import load_for_creator
+from tracker.reports.scoped import own_figures
 from tracker.state import AppState
 from tracker.store import Store
 
@@ -67,14 +67,7 @@ def create_creator_pages(state: AppState) -> Starlette:
             return _not_found()
         creator = await state.store.get_creator(found["creator_id"])
         params = reports.params_from({}, state.settings)
-        facts = await load_for_creator(state.store, params, creator["id"])
-        result = await reports.build(
-            state.store, state.settings, params, "creator", distinct=False, facts=facts
-        )
-        row = next((r for r in result["rows"] if r.get("key") == creator["id"]), None) or {}
-        days = await reports.daily(
-            state.store, state.settings, params, "creator", creator["id"], facts=facts
-        )
+        row, currency, days = await own_figures(state.store, state.settings, params, creator["id"])
         labels = [d["day"] for d in days]
         chart = bar_chart(
             labels,
@@ -90,7 +83,7 @@ def create_creator_pages(state: AppState) -> Starlette:
             creator=creator,
             start=params.start.isoformat(),
             end=params.end.isoformat(),
-            currency=result["currency"],
+            currency=currency,
             clicks=row.get("clicks", 0),
             human_clicks=row.get("human_clicks", 0),
             orders_credited=row.get("orders", 0),

@@ -16,7 +16,9 @@
 --
 -- credit_basis holds the settings the rows were computed under (lookbacks, half-life,
 -- conflict policy); a start with other settings recomputes every row
--- (tracker/store/credits.py ``sync_credits``: at every start and in ``tracker migrate``).
+-- (tracker/store/credits.py ``sync_credits``: at every start and in ``tracker migrate``),
+-- as does ``tracker credits rebuild``; ``tracker credits check`` compares them with a
+-- recomputation. Whether an order's rows are written: ``orders.credit_stored`` (0091).
 CREATE TABLE order_credits (
     order_id TEXT NOT NULL,
     model TEXT NOT NULL,

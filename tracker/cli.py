@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tracker import guests, schemas
+from tracker.attribution import commands as credit_commands
 from tracker.attribution.credit import MODELS
 from tracker.catalogue import campaigns, codes, creators
 from tracker.catalogue import shops as shop_of
@@ -512,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_token)
 
     guests.add_commands(guests.from_env(), sub, _run)
-    for noun in (event_commands, rollup_commands, insight_commands):
+    for noun in (event_commands, rollup_commands, credit_commands, insight_commands):
         noun.add_commands(sub, _run)
     _add_record_commands(sub)
     return parser

@@ -41,15 +41,26 @@ async def test_creator_scope_equals_full_report(live: Running) -> None:
             await store.db.execute(
                 TOUCH, (f"t{n}{k}", f"o{n}", creator, f"C{n}{k}", touch_at, int(k == len(who) - 1))
             )
-    for model in ("last", "first", "linear", "position", "time_decay"):
-        params = reports.params_from({"model": model}, settings)
-        full = await reports.build(store, settings, params, "creator")
-        scoped = await reports.build(
-            store, settings, params, "creator", facts=await load_for_creator(store, params, a)
+    for handle, n in (("ana", 2), ("bea", 3)):  # the scope reads the creator's clicks alone
+        await store.create_link(
+            {"slug": handle, "creator_id": handle, "destination": "https://s.example/"}
         )
-        want = next(r for r in full["rows"] if r.get("key") == a)
-        got = next(r for r in scoped["rows"] if r.get("key") == a)
-        for k in ("orders", "revenue_minor", "new_customers", "value_90d_minor"):
-            assert got[k] == want[k], (model, k, got[k], want[k])
-        if model == "linear":  # the shared order counted for ana, in part
-            assert want["revenue_minor"] == 1001 + 2003 // 2 + 1
+        for _ in range(n):
+            assert (await live.client.get(f"/{handle}")).status_code == 302
+    await live.flush()
+    # first computed at read time (written around the ingest), then from the stored credit
+    for stored in (False, True):
+        if stored:
+            await store.rebuild_credits()
+        for model in ("last", "first", "linear", "position", "time_decay"):
+            params = reports.params_from({"model": model}, settings)
+            full = await reports.build(store, settings, params, "creator")
+            mine = await load_for_creator(store, params, a)
+            assert mine.stored and bool(mine.touches) is not stored
+            scoped = await reports.build(store, settings, params, "creator", facts=mine)
+            want = next(r for r in full["rows"] if r.get("key") == a)
+            assert [r["key"] for r in scoped["rows"]] == [a]  # only ana's own figures
+            assert scoped["rows"][0] == want, (stored, model)
+            assert want["clicks"] == 2
+            if model == "linear":  # the shared order counted for ana, in part
+                assert want["revenue_minor"] == 1001 + 2003 // 2 + 1

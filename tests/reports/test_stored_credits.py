@@ -247,3 +247,50 @@ async def test_the_value_horizon_in_sql_is_clock_shift(live: Running, at: str) -
     sql = horizon_sql(live.store.db.dialect, "CAST(? AS TEXT)", 90)
     row = await live.store.db.fetch_one(f"SELECT {sql} AS h", (at, at))
     assert row is not None and row["h"] == clock.shift(at, timedelta(days=90))
+
+
+async def test_an_order_written_around_the_ingest_still_counts(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """An order without stored rows (written around the ingest: a tool, a hand fix) is
+    computed at read time beside the stored ones: the report and the creator's own page
+    count it, under every stored model, and a rebuild stores it with the same figures."""
+    from admin.creator_page import issue
+
+    store, settings = live.store, live.state.settings
+    ids = await setup_portfolio(live, auth)
+    await order(live, ids["secret"], "A", 30001, discount_codes=["MAYA15"])  # the ingest
+    shop = await store.db.fetch_one("SELECT id FROM shops WHERE slug = 'gen'")
+    at = clock.iso(clock.now() - 3600)
+    await store.db.execute(
+        ORDER, ("around", shop["id"], "around", at, at, "USD", 999, 999, "cuX", 1, 1, at, at)
+    )
+    await store.db.execute(TOUCH, ("around-t", "around", "code", ids["maya"], None, None,
+                                   "MAYA15", at, 1))  # fmt: skip
+    flags = {
+        r["external_id"]: (int(r["credit_stored"]), int(r["n"]))
+        for r in await store.db.fetch_all(
+            "SELECT o.external_id, o.credit_stored, (SELECT COUNT(*) FROM order_credits c "
+            "WHERE c.order_id = o.id) AS n FROM orders o"
+        )
+    }
+    assert flags == {"A": (1, 1), "around": (0, 0)}
+
+    async def maya(model: str) -> dict[str, Any]:
+        r = await live.client.get(f"/api/v1/reports/creator?model={model}", headers=auth)
+        return next(row for row in r.json()["rows"] if row["label"] == "maya")
+
+    for model in ORDER_MODELS:
+        row = await maya(model)
+        assert (row["orders"], row["revenue_minor"], row["code_only_orders"]) == (2, 31000, 2)
+        p = reports.params_from({"model": model}, settings)
+        mine = await load_for_creator(store, p, ids["maya"])
+        assert mine.stored and [t["order_id"] for t in mine.touches] == ["around"]
+    live.client.cookies.clear()
+    page = (await live.client.get(f"/c/{await issue(store, ids['maya'])}")).text
+    assert 'id="kpi-orders">2<' in page and 'id="kpi-revenue">310.00<' in page
+
+    assert await store.rebuild_credits() == 2
+    row = await store.db.fetch_one("SELECT credit_stored FROM orders WHERE id = 'around'")
+    assert row is not None and row["credit_stored"] == 1
+    assert (await maya("linear"))["revenue_minor"] == 31000

@@ -63,7 +63,7 @@ class Facts:
     #: True: the stored credit gives the orders in the reporting currency, summed in SQL
     #: (``tracker.reports.stored``), and ``touches`` holds only the other orders' touches
     stored: bool = False
-    scope: str | None = None  # a creator: only the orders with their touch (``scoped``)
+    scope: str | None = None  # a creator: only that creator's credit (``scoped``)
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -146,7 +146,10 @@ def order_credits(
             missing.add(rows[0]["currency"])
             continue
         out += credit_order(kept, p.model, round(net), p.half_life_days, weights)
-    return (expand(out, facts.collabs) if facts else out), missing
+    if facts is None:
+        return out, missing
+    out = expand(out, facts.collabs)
+    return [c for c in out if c.creator_id == facts.scope] if facts.scope else out, missing
 
 
 def _key(
@@ -222,11 +225,14 @@ async def build(
     unique_clicks: bool = True,
     facts: Facts | None = None,
     clicks: bool = True,
+    reach: bool = True,
 ) -> dict[str, Any]:
     """``distinct=False``: unique clicks and visitors are left at 0 (cheap, for summaries
     that do not show them); ``unique_clicks=False``: only unique clicks are (the panel's ROI
     table shows unique visitors alone); ``facts``: reuse what these params loaded;
-    ``clicks=False``: no click read at all (every click count 0), for money-only views."""
+    ``clicks=False``: no click read at all (every click count 0), for money-only views;
+    ``reach=False``: click and code-only orders and the 90-day value are left at 0 (three
+    fewer reads of the stored credit, for views that show none: the creator's own page)."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
@@ -235,23 +241,20 @@ async def build(
     credits_ = [c for c in credits_ if p.keeps(c)]
     rows: dict[str | None, dict[str, Any]] = defaultdict(_empty)
     click_rows = (
-        await store.click_facts(
-            dimension, *p.click_span, distinct=distinct, unique_clicks=unique_clicks, where=p.where
-        )
-        if clicks
-        else []
+        await _click_facts(store, dimension, p, facts, distinct, unique_clicks) if clicks else []
     )
     for c in click_rows:
         row = rows[c["key"] if c["key"] != "" else None]  # "" and NULL: one "(none)" row
         for k in ("clicks", "human_clicks", "unique_clicks", "unique_visitors"):
             row[k] += c[k]
-    reached = _add_credits(rows, credits_, dimension, facts, p)
+    reached = _add_credits(rows, credits_, dimension, facts, p, reach)
     also = (0, 0)
     if facts.stored:
-        also = await stored.add_sums(store, rows, dimension, p, facts.scope)
+        also = await stored.add_sums(store, rows, dimension, p, facts.scope, reach=reach)
     _add_costs(rows, missing, dimension, facts, p)
     _add_posts(rows, dimension, facts, p)
-    await _customer_value(store, credits_, rows, dimension, facts, p)
+    if reach:
+        await _customer_value(store, credits_, rows, dimension, facts, p)
     # unattributed orders without a rate are left out of the unattributed revenue: say so
     missing |= {o["currency"] for o in facts.unattributed if o["currency"] not in p.rates}
     missing.discard(p.currency)
@@ -273,6 +276,27 @@ async def build(
     }
 
 
+async def _click_facts(
+    store: Store,
+    dimension: str,
+    p: Params,
+    facts: Facts,
+    distinct: bool,
+    unique_clicks: bool = True,
+    daily: bool = False,
+) -> list[Row]:
+    """The range's click facts under the report's filters (a creator's own, scoped)."""
+    return await store.click_facts(
+        dimension,
+        *p.click_span,
+        daily=daily,
+        distinct=distinct,
+        unique_clicks=unique_clicks,
+        where=p.where,
+        creator_id=facts.scope,
+    )
+
+
 def _labels(facts: Facts) -> dict[str, str]:
     return {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
 
@@ -283,10 +307,12 @@ def _add_credits(
     dimension: str,
     facts: Facts,
     p: Params,
+    reach: bool = True,
 ) -> dict[tuple[str, str | None], bool]:
     """Orders, revenue and new customers per row; returns, per (order, row key)
     of a counted order, whether a click id or fingerprint touch of that row reached it
-    (and adds it to the row's ``click_orders`` or ``code_only_orders``)."""
+    (and adds it to the row's ``click_orders`` or ``code_only_orders``; ``reach=False``:
+    neither, and returns nothing)."""
     reached: dict[tuple[str, str | None], bool] = {}
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)
@@ -298,6 +324,8 @@ def _add_credits(
             reached[(cr.order_id, key)] = reached.get((cr.order_id, key), False) or cr.via_click
         row["revenue_minor"] += cr.revenue
         row["collab_revenue_minor"] += cr.revenue if cr.collab_id else 0
+    if not reach:
+        return {}
     for (_, key), via_click in reached.items():
         rows[key]["click_orders" if via_click else "code_only_orders"] += 1
     return reached
@@ -428,12 +456,15 @@ async def daily(
     key: str | None,
     *,
     clicks: bool = True,
+    orders: bool = True,
     facts: Facts | None = None,
 ) -> list[dict[str, Any]]:
     """Daily clicks, orders and revenue for one key of a dimension (or everything).
 
     ``clicks=False`` leaves the click columns at 0 without reading clicks (a caller that
-    charts only orders and revenue); ``facts`` reuses an earlier ``load`` of these params."""
+    charts only orders and revenue), ``orders=False`` the order and revenue columns without
+    reading the credit (one that charts only clicks); ``facts`` reuses an earlier ``load``
+    of these params."""
     if dimension not in DIMENSIONS:
         raise BadRequest(f"dimension: one of {', '.join(DIMENSIONS)}")
     facts = facts or await load(store, p)
@@ -442,19 +473,13 @@ async def daily(
     while d <= p.end:
         days[d.isoformat()] = {"clicks": 0, "human_clicks": 0, "orders": 0.0, "revenue_minor": 0.0}
         d += timedelta(days=1)
-    click_rows = (
-        await store.click_facts(
-            dimension, p.start_at, p.end_at, p.tiers, daily=True, distinct=False, where=p.where
-        )
-        if clicks
-        else []
-    )
+    click_rows = await _click_facts(store, dimension, p, facts, False, daily=True) if clicks else []
     for c in click_rows:
         if key is None or c["key"] == key:
             days[c["day"]]["clicks"] += c["clicks"]
             days[c["day"]]["human_clicks"] += c["human_clicks"]
-    credits_, _ = order_credits(facts.touches, p, facts)
-    if facts.stored:
+    credits_, _ = order_credits(facts.touches, p, facts) if orders else ([], set())
+    if facts.stored and orders:
         await stored.add_daily(store, days, dimension, key, p, facts.scope)
     for cr in credits_:
         creator = facts.creators.get(cr.creator_id)

@@ -41,17 +41,20 @@ async def read(store: Store, p: Params, scope: str | None) -> list[Credit]:
 
 async def add_sums(
     store: Store, rows: dict[str | None, dict[str, Any]], dimension: str, p: Params,
-    scope: str | None,
+    scope: str | None, *, reach: bool = True,
 ) -> tuple[int, int]:  # fmt: skip
     """Add the stored credit's orders, revenue, new customers, click and code-only orders
     and 90-day value to ``rows``; return the counted orders reached and how many of them
-    through a click (each order once: the totals' ``click_orders``)."""
+    through a click (each order once: the totals' ``click_orders``). ``reach=False``: the
+    orders, revenue and new customers alone (returns (0, 0))."""
     q = query(p, dimension, scope)
     for r in await store.credit_sums(q):
         row = rows[r["key"]]
         row["orders"] += float(r["orders"] or 0)
         row["new_customers"] += float(r["new_customers"] or 0)
         row["revenue_minor"] += int(r["revenue_minor"] or 0)
+    if not reach:
+        return 0, 0
     for r in await store.credit_reach(q):
         row = rows[r["key"]]
         clicked = int(r["click_orders"] or 0)

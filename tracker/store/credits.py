@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -50,9 +50,13 @@ _COLUMNS = (
     "link_id", "code", "method", "country", "variant", "share", "revenue_minor", "counted",
     "new_customer", "customer_hash", "value_until",
 )  # fmt: skip
+_INTS = tuple(_COLUMNS.index(c) for c in ("seq", "revenue_minor", "counted", "new_customer"))
+_SHARE = _COLUMNS.index("share")
 _INSERT = f"INSERT INTO order_credits ({', '.join(_COLUMNS)}) VALUES "
 _ROW = f"({', '.join('?' for _ in _COLUMNS)})"
 _CHUNK = 500
+#: Marks orders' credit stored (the caller adds which: ``id = ?`` or ``id IN (...)``).
+_MARK = "UPDATE orders SET credit_stored = 1 WHERE credit_stored = 0 AND id"
 #: The settings' defaults: a store opened without ``open_store`` (tools, some tests).
 DEFAULT_BASIS = Basis(7, 7, 7.0, "code")
 
@@ -81,6 +85,31 @@ def _row(c: Credit, model: str, seq: int, order: Row, until: str) -> tuple[Any, 
     )  # fmt: skip
 
 
+def _comparable(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row as the check compares it: numbers as the engine may read them back."""
+    out = list(row)
+    for i in _INTS:
+        out[i] = int(out[i])
+    out[_SHARE] = round(float(out[_SHARE]), 9)
+    return tuple(out)
+
+
+@dataclass
+class CreditCheck:
+    """What ``check_credits`` found: orders whose stored rows differ from a recomputation,
+    orders whose credit was never stored, and orders gone that still have rows."""
+
+    orders: int = 0
+    differ: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    orphans: int = 0
+    basis: bool = True  # the rows were computed under the running settings
+
+    @property
+    def ok(self) -> bool:
+        return not (self.differ or self.missing or self.orphans) and self.basis
+
+
 async def _insert(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
     for i in range(0, len(rows), _CHUNK):
         chunk = rows[i : i + _CHUNK]
@@ -91,13 +120,22 @@ class CreditQueries(StoreBase):
     credit_basis: Basis = DEFAULT_BASIS
 
     async def store_order_credits(self, tx: Conn, order_id: str, *, new: bool = False) -> None:
-        """Recompute one order's rows, in the caller's transaction (``new``: an order this
-        transaction inserted, which has none to delete)."""
+        """Recompute one order's rows, in the caller's transaction, and mark the order's
+        credit stored (``orders.credit_stored``, migration 0091). ``new``: an order this
+        transaction inserted, marked by its INSERT, with no rows to delete."""
         touches = await tx.fetch_all(
             TOUCHES_SQL + "AND t.order_id = ? ORDER BY t.at, t.id", (order_id,)
         )
-        if not new:
+        if new:
+            pass  # nothing to delete nor mark
+        elif self.db.dialect == "postgres":  # one round trip: the ingest's pace is round trips
+            await tx.execute(
+                f"WITH stored AS ({_MARK} = ?) DELETE FROM order_credits WHERE order_id = ?",
+                (order_id, order_id),
+            )
+        else:
             await tx.execute("DELETE FROM order_credits WHERE order_id = ?", (order_id,))
+            await tx.execute(f"{_MARK} = ?", (order_id,))
         await _insert(tx, credit_rows(touches, self.credit_basis))
 
     async def stored_basis(self) -> str | None:
@@ -150,15 +188,56 @@ class CreditQueries(StoreBase):
                 by_order[t["order_id"]].append(t)
             rows = [r for ts in by_order.values() for r in credit_rows(ts, self.credit_basis)]
             await tx.execute(f"DELETE FROM order_credits WHERE order_id IN ({marks})", order_ids)
+            await tx.execute(f"{_MARK} IN ({marks})", order_ids)
             await _insert(tx, rows)
         return len(order_ids)
+
+    async def check_credits(self, batch: int = 5000) -> CreditCheck:
+        """Every order's stored credit against a recomputation under the settings (the
+        rule ``store_order_credits`` applies), ``batch`` orders per read; writes nothing."""
+        out = CreditCheck()
+        after = ""
+        while True:
+            orders = await self.db.fetch_all(
+                "SELECT id, credit_stored FROM orders WHERE id > ? ORDER BY id LIMIT ?",
+                (after, batch),
+            )
+            if not orders:
+                break
+            after = orders[-1]["id"]
+            ids = [r["id"] for r in orders]
+            marks = ", ".join("?" for _ in ids)
+            touches: dict[str, list[Row]] = defaultdict(list)
+            for t in await self.db.fetch_all(
+                TOUCHES_SQL + f"AND t.order_id IN ({marks}) ORDER BY t.order_id, t.at, t.id", ids
+            ):
+                touches[t["order_id"]].append(t)
+            stored: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+            for r in await self.db.fetch_all(
+                f"SELECT {', '.join(_COLUMNS)} FROM order_credits WHERE order_id IN ({marks})", ids
+            ):
+                stored[r["order_id"]].append(_comparable(tuple(r[c] for c in _COLUMNS)))
+            for o in orders:
+                want = [_comparable(r) for r in credit_rows(touches[o["id"]], self.credit_basis)]
+                if not o["credit_stored"]:
+                    out.missing.append(o["id"])
+                elif sorted(stored[o["id"]]) != sorted(want):
+                    out.differ.append(o["id"])
+            out.orders += len(orders)
+        row = await self.db.fetch_one(
+            "SELECT COUNT(DISTINCT order_id) AS n FROM order_credits c WHERE NOT EXISTS "
+            "(SELECT 1 FROM orders o WHERE o.id = c.order_id)"
+        )
+        out.orphans = int(row["n"]) if row else 0
+        out.basis = await self.stored_basis() == self.credit_basis.text
+        return out
 
     async def stored_credits(
         self, start: str, end: str, model: str, currency: str, *, scope: str | None = None
     ) -> list[Row]:
         """Stored rows of ``model`` for orders in ``currency`` placed in [start, end), with
         the order's current counted, new-customer and customer facts; with ``scope`` (a
-        creator), only the orders that creator has a row on (all their rows)."""
+        creator), only that creator's rows."""
         where, params = _where(start, end, model, currency, (), scope)
         return await self.db.fetch_all(
             "SELECT c.order_id, c.creator_id, c.campaign_id, c.link_id, c.code, c.method, "
@@ -317,9 +396,6 @@ def _where(
         sql += f" AND COALESCE(c.{column}, '') = ?"
         params.append(value)
     if scope:
-        sql += (
-            " AND c.order_id IN (SELECT m.order_id FROM order_credits m WHERE m.creator_id = ? "
-            "AND m.placed_at >= ? AND m.placed_at < ?)"
-        )
-        params += [scope, start, end]
+        sql += " AND c.creator_id = ?"
+        params.append(scope)
     return sql, params

@@ -225,6 +225,9 @@ class OrderQueries(StoreBase):
             "external_id": o.external_id,
             "placed_at": o.placed_at,
             "created_at": now,
+            # ingest_order stores its credit below, in this transaction: marked at insert,
+            # the row is not written again for it (migration 0091)
+            "credit_stored": 1,
             **fields,
         }
         inserted = await tx.execute(

@@ -62,6 +62,7 @@ class ReportQueries(StoreBase):
         distinct: bool = True,
         unique_clicks: bool = True,
         where: tuple[tuple[str, str], ...] = (),
+        creator_id: str | None = None,
     ) -> list[Row]:
         """Clicks per dimension key (and day) in [start, end): all, human, unique clicks,
         unique visitors (definitions: migration 0070 and the README). Whole UTC days come
@@ -71,17 +72,21 @@ class ReportQueries(StoreBase):
 
         ``distinct=False`` reports the two unique columns as 0 (callers that show neither);
         ``unique_clicks=False`` reports unique clicks as 0 (the panel's ROI table shows
-        unique visitors alone)."""
+        unique visitors alone); ``creator_id``: that creator's clicks only (a creator's own
+        figures, ``tracker.reports.scoped``)."""
         for column, _ in where:
             if column not in CLICK_FILTERS:
                 raise ValueError(f"not a click filter: {column}")
         raw_only = bool(where) or dimension in RAW_ONLY
         days, edges = (None, [(start, end)]) if raw_only else split_range(start, end)
         parts: list[Row] = []
+        mine = (("creator_id", creator_id),) if creator_id else ()
         if days:
-            parts += await self._facts("click_days r", dimension, days, tiers, daily, ())
+            parts += await self._facts("click_days r", dimension, days, tiers, daily, mine)
         for edge in edges:
-            parts += await self._facts("clicks c", dimension, edge, tiers, daily, where, distinct)
+            parts += await self._facts(
+                "clicks c", dimension, edge, tiers, daily, (*where, *mine), distinct
+            )
         shown = {
             "clicks",
             "human_clicks",
@@ -109,7 +114,8 @@ class ReportQueries(StoreBase):
         distinct: bool = True,
     ) -> list[Row]:
         """One range's facts from the roll-ups (``click_days r``, a span of days) or the raw
-        clicks (``clicks c``, a span of instants, with the click filters)."""
+        clicks (``clicks c``, a span of instants, with the click filters); ``where`` may
+        name ``creator_id`` on either."""
         raw = source.startswith("clicks")
         t = "c" if raw else "r"
         params: list[Any] = []
@@ -130,7 +136,7 @@ class ReportQueries(StoreBase):
         if not raw:
             figures = ", ".join(f"SUM(r.{f}) AS {f}" for f in _FACTS)
         col = "c.at" if raw else "r.day"
-        filters = "".join(f"AND COALESCE(c.{column}, '') = ? " for column, _ in where)
+        filters = "".join(f"AND COALESCE({t}.{column}, '') = ? " for column, _ in where)
         return await self.db.fetch_all(
             f"SELECT {key} AS key{day}, {figures} FROM {source} {joins}"
             f"WHERE {link_filter}{col} >= ? AND {col} < ? {filters}GROUP BY {group}",
@@ -149,29 +155,33 @@ class ReportQueries(StoreBase):
         with ``creator_id``, only the orders that creator has a touch on (all their touches,
         so shares split as in the full report); with ``unstored`` (the reporting currency),
         only the orders the stored credit does not give in it: orders in another currency,
-        and orders without stored rows (written around the ingest, or whose touches all
-        fell out of the stored lookbacks)."""
-        mine = (
-            "AND t.order_id IN (SELECT m.order_id FROM touches m WHERE m.creator_id = ? "
-            "AND m.matched = 1) "
-            if creator_id
-            else ""
-        )
-        currency = (
-            "AND (o.currency <> ? OR NOT EXISTS (SELECT 1 FROM order_credits c "
-            "WHERE c.order_id = o.id)) "
-            if unstored
-            else ""
-        )
+        and orders whose credit was never stored (written around the ingest: migration
+        0091)."""
+        # The query starts from the shorter list: the unstored orders when asked for (from
+        # the index orders_credit_read, migration 0091: those not stored, then those stored
+        # in a currency either side of the report's; usually none), else the creator's.
+        sql, params = "", []
+        if unstored:
+            sql = (
+                "AND o.id IN (SELECT u.id FROM orders u WHERE u.credit_stored = 0 "
+                "AND u.placed_at >= ? AND u.placed_at < ? UNION ALL "
+                "SELECT u.id FROM orders u WHERE u.credit_stored = 1 AND u.currency < ? "
+                "AND u.placed_at >= ? AND u.placed_at < ? UNION ALL "
+                "SELECT u.id FROM orders u WHERE u.credit_stored = 1 AND u.currency > ? "
+                "AND u.placed_at >= ? AND u.placed_at < ?) "
+            )
+            params = [start, end, unstored, start, end, unstored, start, end]
+        if creator_id:
+            sql += (
+                "AND EXISTS (SELECT 1 FROM touches m WHERE m.order_id = o.id AND "
+                if unstored
+                else "AND t.order_id IN (SELECT m.order_id FROM touches m WHERE "
+            ) + "m.creator_id = ? AND m.matched = 1) "
+            params.append(creator_id)
         return await self.db.fetch_all(
-            TOUCHES_SQL + f"AND o.placed_at >= ? AND o.placed_at < ? {mine}{currency}"
+            TOUCHES_SQL + f"AND o.placed_at >= ? AND o.placed_at < ? {sql}"
             "ORDER BY t.order_id, t.at, t.id",
-            (
-                start,
-                end,
-                *([creator_id] if creator_id else []),
-                *([unstored] if unstored else []),
-            ),
+            (start, end, *params),
         )
 
     async def unattributed_orders(self, start: str, end: str) -> list[Row]:
