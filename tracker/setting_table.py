@@ -228,6 +228,14 @@ SETTINGS: tuple[Setting, ...] = (
         "A fingerprint touch below this confidence (0..1) is shown but wins no credit.",
     ),
     Setting(
+        "TRACKER_OVERLAP_EXACT_VISITORS",
+        values.int_range(1, 1_000_000_000),
+        "250000",
+        "The audience overlap counts every visitor of the top creators while their day "
+        "visitor sets hold at most this many (creator, visitor) pairs in the range; above it, "
+        "a consistent hash sample of visitors, scaled up (README: Portfolio overview).",
+    ),
+    Setting(
         "TRACKER_REMATCH_INTERVAL_SECONDS",
         values.int_range(0, 86_400),
         "60",

@@ -61,6 +61,7 @@ class Settings:
     lookback_fingerprint_days: int
     conflict_policy: str
     fingerprint_min_confidence: float
+    overlap_exact_visitors: int
     rematch_interval_seconds: int
     log_level: str
     api_rate_per_sec: int

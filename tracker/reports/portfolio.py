@@ -45,28 +45,65 @@ async def overview(
         )[:5],
         "unattributed": report["unattributed"],
         "unconverted_currencies": report["unconverted_currencies"],
-        "overlap": await overlap(store, p, [r["key"] for r in top], report),
+        "overlap": await overlap(
+            store, p, [r["key"] for r in top], report, settings.overlap_exact_visitors
+        ),
         "fingerprint_precision": precision.estimate(
             await store.fingerprint_checks(p.start_at, p.end_at)
         ),
     }
 
 
+#: Halvings of the fingerprint space a visitor sample stops at (1 visitor in 65,536).
+MAX_SAMPLE_BITS = 16
+
+
+def visitor_sample(pairs: int, exact_up_to: int) -> int:
+    """How many times to halve the visitors an overlap counts: 0 (every visitor) while the
+    (creator, visitor) pairs to read fit ``exact_up_to``, else the fewest halvings that
+    bring them under it."""
+    bits = 0
+    while pairs > exact_up_to and bits < MAX_SAMPLE_BITS:
+        pairs = (pairs + 1) // 2
+        bits += 1
+    return bits
+
+
+def sample_below(bits: int) -> str | None:
+    """The fingerprints a ``bits`` sample keeps: those sorting before this text. A
+    fingerprint is a keyed MAC in lower-case hex, uniform over its space, so the first
+    1/2^bits of the space is a random sample, and the same visitors for every creator."""
+    return None if bits == 0 else f"{(1 << 32) >> bits:08x}"
+
+
 async def overlap(
-    store: Store, p: Params, creator_ids: list[str], report: dict[str, Any]
+    store: Store,
+    p: Params,
+    creator_ids: list[str],
+    report: dict[str, Any],
+    exact_visitors: int,
 ) -> dict[str, Any]:
     """Audience overlap among the top creators: visitors (fingerprints) and customers
-    reached by both, as matrices in the order of ``creators``."""
+    reached by both, as matrices in the order of ``creators``. Visitors are counted
+    exactly while the top creators' visitor sets hold at most ``exact_visitors``
+    (creator, visitor) pairs; above it on a hash sample, each count multiplied by
+    ``visitors_scale`` (``visitors_exact`` false). Customers are always exact."""
     labels = {r["key"]: r["label"] for r in report["rows"]}
+    pairs = await store.visitor_pairs(creator_ids, p.start_at, p.end_at)
+    bits = visitor_sample(pairs, exact_visitors)
+    scale = 1 << bits
     fps: dict[str, set[str]] = defaultdict(set)
-    for row in await store.fingerprints_by_creator(creator_ids, p.start_at, p.end_at):
+    below = sample_below(bits)
+    for row in await store.fingerprints_by_creator(creator_ids, p.start_at, p.end_at, below):
         fps[row["creator_id"]].add(row["fingerprint"])
     customers: dict[str, set[str]] = defaultdict(set)
     for t in await store.customers_by_creator(creator_ids, p.start_at, p.end_at):
         customers[t["creator_id"]].add(t["customer_hash"])
     return {
         "creators": [labels.get(c, c) for c in creator_ids],
-        "visitors": [[len(fps[a] & fps[b]) for b in creator_ids] for a in creator_ids],
+        "visitors": [[len(fps[a] & fps[b]) * scale for b in creator_ids] for a in creator_ids],
+        "visitors_exact": bits == 0,
+        "visitors_scale": scale,
         "customers": [[len(customers[a] & customers[b]) for b in creator_ids] for a in creator_ids],
     }
 

@@ -291,35 +291,59 @@ class ReportQueries(StoreBase):
             (*creator_ids, start, end),
         )
 
+    async def visitor_pairs(self, creator_ids: list[str], start: str, end: str) -> int:
+        """At most how many (creator, fingerprint) pairs ``fingerprints_by_creator`` reads:
+        the day roll-ups' unique visitors of whole days (a visitor of two days or links
+        counts twice), the partial edges' human clicks with a fingerprint."""
+        if not creator_ids:
+            return 0
+        marks = ", ".join("?" for _ in creator_ids)
+        days, edges = split_range(start, end)
+        total = 0
+        if days:
+            row = await self.db.fetch_one(
+                "SELECT CAST(COALESCE(SUM(unique_visitors), 0) AS BIGINT) AS n FROM click_days "
+                f"WHERE creator_id IN ({marks}) AND day >= ? AND day < ?",
+                (*creator_ids, *days),
+            )
+            total += int(row["n"]) if row else 0
+        for edge in edges:
+            row = await self.db.fetch_one(
+                "SELECT COUNT(*) AS n FROM clicks WHERE is_bot = 0 AND fingerprint IS NOT NULL "
+                f"AND creator_id IN ({marks}) AND at >= ? AND at < ?",
+                (*creator_ids, *edge),
+            )
+            total += int(row["n"]) if row else 0
+        return total
+
     async def fingerprints_by_creator(
-        self, creator_ids: list[str], start: str, end: str
+        self, creator_ids: list[str], start: str, end: str, below: str | None = None
     ) -> list[Row]:
         """Distinct (creator, fingerprint) of human clicks in [start, end): whole UTC days
         from the day visitor sets (``click_visitors``: no read of the clicks table), the
-        partial edges from the raw clicks."""
+        partial edges from the raw clicks; with ``below``, only fingerprints that sort
+        before it (a hash sample: ``tracker.reports.portfolio.visitor_sample``)."""
         if not creator_ids:
             return []
+        marks = ", ".join("?" for _ in creator_ids)
+        sample = "AND v.fingerprint < ? " if below else ""
         days, edges = split_range(start, end)
         out: list[Row] = []
         if days:
             out += await self.db.fetch_all(
                 "SELECT DISTINCT l.creator_id, v.fingerprint FROM links l "
-                "JOIN click_visitors v ON v.link_id = l.id "
-                f"WHERE l.creator_id IN ({', '.join('?' for _ in creator_ids)}) "
-                "AND v.day >= ? AND v.day < ?",
-                (*creator_ids, *days),
+                f"JOIN click_visitors v ON v.link_id = l.id WHERE l.creator_id IN ({marks}) "
+                f"AND v.day >= ? AND v.day < ? {sample}",
+                (*creator_ids, *days, *([below] if below else [])),
             )
-        for edge in edges:
-            out += await self._raw_fingerprints(creator_ids, *edge)
+        for start_at, end_at in edges:
+            out += await self.db.fetch_all(
+                "SELECT DISTINCT creator_id, fingerprint FROM clicks v WHERE is_bot = 0 "
+                f"AND fingerprint IS NOT NULL AND creator_id IN ({marks}) "
+                f"AND at >= ? AND at < ? {sample}",
+                (*creator_ids, start_at, end_at, *([below] if below else [])),
+            )
         return out
-
-    async def _raw_fingerprints(self, creator_ids: list[str], start: str, end: str) -> list[Row]:
-        return await self.db.fetch_all(
-            "SELECT DISTINCT creator_id, fingerprint FROM clicks WHERE is_bot = 0 "
-            f"AND fingerprint IS NOT NULL AND creator_id IN ({', '.join('?' for _ in creator_ids)}) "
-            "AND at >= ? AND at < ?",
-            (*creator_ids, start, end),
-        )
 
 
 def _days_before(at: str, days: int) -> str:
