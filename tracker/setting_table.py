@@ -230,10 +230,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TRACKER_OVERLAP_EXACT_VISITORS",
         values.int_range(1, 1_000_000_000),
-        "250000",
+        "100000",
         "The audience overlap counts every visitor of the top creators while their day "
-        "visitor sets hold at most this many (creator, visitor) pairs in the range; above it, "
-        "a consistent hash sample of visitors, scaled up (README: Portfolio overview).",
+        "visitor sets hold at most this many rows (a visitor once per day and link) in the "
+        "range; above it, a consistent hash sample of visitors, scaled up (README: "
+        "Audience overlap).",
     ),
     Setting(
         "TRACKER_REMATCH_INTERVAL_SECONDS",

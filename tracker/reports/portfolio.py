@@ -58,13 +58,13 @@ async def overview(
 MAX_SAMPLE_BITS = 16
 
 
-def visitor_sample(pairs: int, exact_up_to: int) -> int:
+def visitor_sample(rows: int, exact_up_to: int) -> int:
     """How many times to halve the visitors an overlap counts: 0 (every visitor) while the
-    (creator, visitor) pairs to read fit ``exact_up_to``, else the fewest halvings that
-    bring them under it."""
+    visitor rows to read fit ``exact_up_to``, else the fewest halvings that bring them
+    under it."""
     bits = 0
-    while pairs > exact_up_to and bits < MAX_SAMPLE_BITS:
-        pairs = (pairs + 1) // 2
+    while rows > exact_up_to and bits < MAX_SAMPLE_BITS:
+        rows = (rows + 1) // 2
         bits += 1
     return bits
 
@@ -85,12 +85,13 @@ async def overlap(
 ) -> dict[str, Any]:
     """Audience overlap among the top creators: visitors (fingerprints) and customers
     reached by both, as matrices in the order of ``creators``. Visitors are counted
-    exactly while the top creators' visitor sets hold at most ``exact_visitors``
-    (creator, visitor) pairs; above it on a hash sample, each count multiplied by
-    ``visitors_scale`` (``visitors_exact`` false). Customers are always exact."""
+    exactly while the top creators' visitor sets hold at most ``exact_visitors`` rows
+    (a visitor once per day and link) in the range; above it on a hash sample, each count
+    multiplied by ``visitors_scale`` (``visitors_exact`` false). Customers are always
+    exact."""
     labels = {r["key"]: r["label"] for r in report["rows"]}
-    pairs = await store.visitor_pairs(creator_ids, p.start_at, p.end_at)
-    bits = visitor_sample(pairs, exact_visitors)
+    rows = await store.visitor_rows(creator_ids, p.start_at, p.end_at)
+    bits = visitor_sample(rows, exact_visitors)
     scale = 1 << bits
     fps: dict[str, set[str]] = defaultdict(set)
     below = sample_below(bits)

@@ -283,18 +283,22 @@ class ReportQueries(StoreBase):
         [start, end), for these creators (the overview's customer overlap)."""
         if not creator_ids:
             return []
+        # The range's orders first, then their touches: SQLite otherwise starts from the
+        # top creators' touches of all time (a CROSS JOIN fixes its order; PostgreSQL
+        # plans by cost and has no CROSS JOIN ... ON).
+        join = "CROSS JOIN" if self.db.dialect == "sqlite" else "JOIN"
         return await self.db.fetch_all(
-            "SELECT DISTINCT t.creator_id, o.customer_hash FROM touches t "
-            "JOIN orders o ON o.id = t.order_id WHERE t.matched = 1 "
-            f"AND t.creator_id IN ({', '.join('?' for _ in creator_ids)}) "
-            "AND o.placed_at >= ? AND o.placed_at < ? AND o.customer_hash IS NOT NULL",
-            (*creator_ids, start, end),
+            f"SELECT DISTINCT t.creator_id, o.customer_hash FROM orders o {join} touches t "
+            "ON t.order_id = o.id WHERE o.placed_at >= ? AND o.placed_at < ? "
+            "AND o.customer_hash IS NOT NULL AND t.matched = 1 "
+            f"AND t.creator_id IN ({', '.join('?' for _ in creator_ids)})",
+            (start, end, *creator_ids),
         )
 
-    async def visitor_pairs(self, creator_ids: list[str], start: str, end: str) -> int:
-        """At most how many (creator, fingerprint) pairs ``fingerprints_by_creator`` reads:
-        the day roll-ups' unique visitors of whole days (a visitor of two days or links
-        counts twice), the partial edges' human clicks with a fingerprint."""
+    async def visitor_rows(self, creator_ids: list[str], start: str, end: str) -> int:
+        """How many rows ``fingerprints_by_creator`` reads without a sample: the day
+        roll-ups' unique visitors of whole days (one row per visitor, day and link), the
+        partial edges' human clicks with a fingerprint."""
         if not creator_ids:
             return 0
         marks = ", ".join("?" for _ in creator_ids)
@@ -319,10 +323,11 @@ class ReportQueries(StoreBase):
     async def fingerprints_by_creator(
         self, creator_ids: list[str], start: str, end: str, below: str | None = None
     ) -> list[Row]:
-        """Distinct (creator, fingerprint) of human clicks in [start, end): whole UTC days
-        from the day visitor sets (``click_visitors``: no read of the clicks table), the
-        partial edges from the raw clicks; with ``below``, only fingerprints that sort
-        before it (a hash sample: ``tracker.reports.portfolio.visitor_sample``)."""
+        """(creator, fingerprint) of human clicks in [start, end), repeated across days and
+        links (the caller keeps sets): whole UTC days from the day visitor sets
+        (``click_visitors``: no read of the clicks table, no sort), the partial edges from
+        the raw clicks; with ``below``, only fingerprints that sort before it (a hash
+        sample: ``tracker.reports.portfolio.visitor_sample``)."""
         if not creator_ids:
             return []
         marks = ", ".join("?" for _ in creator_ids)
@@ -331,7 +336,7 @@ class ReportQueries(StoreBase):
         out: list[Row] = []
         if days:
             out += await self.db.fetch_all(
-                "SELECT DISTINCT l.creator_id, v.fingerprint FROM links l "
+                "SELECT l.creator_id, v.fingerprint FROM links l "
                 f"JOIN click_visitors v ON v.link_id = l.id WHERE l.creator_id IN ({marks}) "
                 f"AND v.day >= ? AND v.day < ? {sample}",
                 (*creator_ids, *days, *([below] if below else [])),
