@@ -14,6 +14,7 @@ from tests.conftest import Running, make_settings, running
 from tests.postback_helpers import post_generic_order
 from tracker.core import clock, ids
 from tracker.reports.portfolio import sample_below, visitor_sample
+from tracker.store import reports as store_reports
 
 pytestmark = pytest.mark.anyio
 PROXY = "203.0.113.7"  # the test client's address, trusted as the load balancer
@@ -100,7 +101,13 @@ def matrix(ov: dict[str, Any]) -> dict[tuple[str, str], int]:
     return {(a, b): ov["visitors"][i][j] for i, a in enumerate(names) for j, b in enumerate(names)}
 
 
-async def test_overlap_exact_then_sampled(tmp_path: Path, database_url: str) -> None:
+@pytest.mark.parametrize("seeks", [100_000, 0], ids=["index-seeks", "one-pass"])
+async def test_overlap_exact_then_sampled(
+    tmp_path: Path, database_url: str, seeks: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of reading the day visitor sets (a seek per day and link, or one pass over
+    the range when that would be too many seeks) give the same, hand-counted figures."""
+    monkeypatch.setattr(store_reports, "_MAX_SEEKS", seeks)
     env = {"TRACKER_TRUSTED_PROXIES": f"{PROXY}/32"}
     async with running(make_settings(tmp_path, database_url, **env)) as live:
         prints = await build(live)

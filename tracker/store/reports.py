@@ -8,14 +8,30 @@ is a parameter of every report and switching it needs no reprocessing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 from tracker.core import clock
 from tracker.store.base import StoreBase
-from tracker.store.click_days import split_range
+from tracker.store.click_days import next_day, split_range
 from tracker.store.credits import TOUCHES_SQL
 from tracker.store.engine import Row
 from tracker.store.rollups import RECOUNT_COLUMNS
+
+#: Days or links per statement of the overlap's visitor read (parameters stay few).
+_CHUNK = 400
+#: Above this many (day, link) index seeks, the overlap reads the range in one pass.
+_MAX_SEEKS = 100_000
+
+
+def _days(first: str, end: str) -> Iterator[str]:
+    """'YYYY-MM-DD' from ``first`` up to, not including, ``end``."""
+    day, stop = date.fromisoformat(first), date.fromisoformat(end)
+    while day < stop:
+        yield day.isoformat()
+        day += timedelta(days=1)
+
 
 _FACTS = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
 
@@ -332,21 +348,53 @@ class ReportQueries(StoreBase):
             return []
         marks = ", ".join("?" for _ in creator_ids)
         sample = "AND v.fingerprint < ? " if below else ""
+        tail = (below,) if below else ()
         days, edges = split_range(start, end)
         out: list[Row] = []
         if days:
-            out += await self.db.fetch_all(
-                "SELECT l.creator_id, v.fingerprint FROM links l "
-                f"JOIN click_visitors v ON v.link_id = l.id WHERE l.creator_id IN ({marks}) "
-                f"AND v.day >= ? AND v.day < ? {sample}",
-                (*creator_ids, *days, *([below] if below else [])),
+            owner = {
+                r["id"]: r["creator_id"]
+                for r in await self.db.fetch_all(
+                    f"SELECT id, creator_id FROM links WHERE creator_id IN ({marks})",
+                    tuple(creator_ids),
+                )
+            }
+            held = await self.db.fetch_one(  # each aggregate its own subquery: an index edge
+                "SELECT (SELECT MIN(day) FROM click_visitors) AS lo, "
+                "(SELECT MAX(day) FROM click_visitors) AS hi"
             )
+            lo = max(days[0], held["lo"] or days[1]) if held else days[1]
+            hi = min(days[1], next_day(held["hi"])) if held and held["hi"] else lo
+            day_list = list(_days(lo, hi))
+            if day_list and len(day_list) * len(owner) <= _MAX_SEEKS:
+                # one index seek per (day, link), each reading only its sampled visitors
+                links = list(owner)
+                for d in range(0, len(day_list), _CHUNK):
+                    for k in range(0, len(links), _CHUNK):
+                        dp, lp = day_list[d : d + _CHUNK], links[k : k + _CHUNK]
+                        rows = await self.db.fetch_all(
+                            "SELECT v.link_id, v.fingerprint FROM click_visitors v "
+                            f"WHERE v.day IN ({', '.join('?' for _ in dp)}) "
+                            f"AND v.link_id IN ({', '.join('?' for _ in lp)}) {sample}",
+                            (*dp, *lp, *tail),
+                        )
+                        out += [
+                            {"creator_id": owner[r["link_id"]], "fingerprint": r["fingerprint"]}
+                            for r in rows
+                        ]
+            elif day_list:  # a long range over many links: one pass over the range
+                out += await self.db.fetch_all(
+                    "SELECT l.creator_id, v.fingerprint FROM links l "
+                    f"JOIN click_visitors v ON v.link_id = l.id WHERE l.creator_id IN ({marks}) "
+                    f"AND v.day >= ? AND v.day < ? {sample}",
+                    (*creator_ids, lo, hi, *tail),
+                )
         for start_at, end_at in edges:
             out += await self.db.fetch_all(
                 "SELECT DISTINCT creator_id, fingerprint FROM clicks v WHERE is_bot = 0 "
                 f"AND fingerprint IS NOT NULL AND creator_id IN ({marks}) "
                 f"AND at >= ? AND at < ? {sample}",
-                (*creator_ids, start_at, end_at, *([below] if below else [])),
+                (*creator_ids, start_at, end_at, *tail),
             )
         return out
 
