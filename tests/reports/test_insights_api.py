@@ -238,6 +238,13 @@ async def test_insights_end_to_end(live: Running, auth: dict[str, str]) -> None:
     assert [h["spend_minor"] for h in ana_fc["history"]] == [30_000, 10_000, 20_000]
     assert sum(h["revenue_minor"] for h in ana_fc["history"]) == 40_000
     assert fc["current"]["spend_minor"] == 40_000 == fc["proposed"]["spend_minor"]
+    # computed from the touches alone (stored credit unusable without its basis row), the
+    # forecast is the one the stored credit's SQL sums gave, to the last field
+    stored_rows = await live.store.db.fetch_one("SELECT COUNT(*) AS n FROM order_credits")
+    assert stored_rows["n"] > 0
+    await live.store.db.execute("DELETE FROM credit_basis")
+    assert await get("/api/v1/reports/forecast?by=creator&periods=3") == fc
+    assert await live.store.sync_credits()  # stored again for what follows
     given = await get(
         "/api/v1/reports/forecast?by=creator&periods=3&split_minor=ana:25000,%40ben:0"
     )

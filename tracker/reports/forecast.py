@@ -26,6 +26,7 @@ from tracker.catalogue.creators import tier_for
 from tracker.core.errors import BadRequest
 from tracker.core.money import MAX_MINOR
 from tracker.reports import build, curves, roi
+from tracker.reports import stored as reports_stored
 from tracker.reports.build import Params
 from tracker.store import Store
 from tracker.store.engine import Row
@@ -67,12 +68,13 @@ def periods_of(end: date, period_days: int, periods: int) -> list[date]:
 def history(
     creators: dict[str, Row],
     costs: list[Row],
-    credits: list[build.Credit],
+    revenue: list[tuple[str, str, float]],
     starts: list[date],
     by: str,
     p: Params,
 ) -> dict[str, list[list[float]]]:
-    """unit -> [[spend, revenue] per period]."""
+    """unit -> [[spend, revenue] per period]; ``revenue``: (creator, UTC day, credited
+    revenue) in the reporting currency."""
     out: dict[str, list[list[float]]] = defaultdict(lambda: [[0.0, 0.0] for _ in starts])
     bounds = [s.isoformat() for s in starts]
 
@@ -94,10 +96,29 @@ def history(
         amount = roi.convert(int(cost["amount_minor"]), cost["currency"], p.currency, p.rates)
         if amount is not None:
             out[unit(cost["creator_id"])][period(cost["incurred_on"])][0] += amount
-    for cr in credits:
-        if cr.placed_at[:10] >= bounds[0]:
-            out[unit(cr.creator_id)][period(cr.placed_at[:10])][1] += cr.revenue
+    for creator_id, day, amount in revenue:
+        if day >= bounds[0]:
+            out[unit(creator_id)][period(day)][1] += amount
     return out
+
+
+async def credited_revenue(
+    store: Store, hist: Params
+) -> tuple[list[tuple[str, str, float]], set[str]]:
+    """(creator, day, revenue) of the range's credit under its model, and the currencies
+    that could not be converted: the stored credit summed in SQL per creator and day for
+    orders in the reporting currency (when it holds this model under these settings), the
+    rest computed from the touches by the reports' own rule (``build.order_credits``)."""
+    stored = await build.stored_usable(store, hist)
+    touches = await store.credited_touches(
+        hist.start_at, hist.end_at, unstored=hist.currency if stored else None
+    )
+    computed, missing = build.order_credits(touches, hist)
+    out = [(c.creator_id, c.placed_at[:10], float(c.revenue)) for c in computed]
+    if stored:
+        sums = await store.credit_sums(reports_stored.query(hist, "creator"), daily=True)
+        out += [(r["key"], r["day"], float(r["revenue_minor"] or 0)) for r in sums]
+    return out, missing
 
 
 def _resolve(
@@ -180,14 +201,13 @@ async def forecast(
         raise BadRequest("period_days 7..92 and periods 3..24")
     starts = periods_of(p.end, period_days, periods)
     hist = replace(p, start=starts[0])
-    meta, costs, touches = await asyncio.gather(  # at once on PostgreSQL's pool
+    meta, costs, (revenue, missing) = await asyncio.gather(  # at once on PostgreSQL's pool
         store.creators_meta(),
         store.costs_between(starts[0].isoformat(), (p.end + timedelta(days=1)).isoformat()),
-        store.credited_touches(hist.start_at, hist.end_at),
+        credited_revenue(store, hist),
     )
     creators = {r["id"]: r for r in meta}
-    credits, missing = build.order_credits(touches, hist)
-    data = history(creators, costs, credits, starts, by, p)
+    data = history(creators, costs, revenue, starts, by, p)
     units = {k for k, rows in data.items() if any(s > 0 for s, _ in rows)}
     chosen = _resolve(split or {}, by, units, creators)
     units |= set(chosen)
