@@ -8,7 +8,7 @@ is a parameter of every report and switching it needs no reprocessing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,6 +23,10 @@ from tracker.store.rollups import RECOUNT_COLUMNS
 _CHUNK = 400
 #: Above this many (day, link) index seeks, the overlap reads the range in one pass.
 _MAX_SEEKS = 100_000
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
 
 
 def _days(first: str, end: str) -> Iterator[str]:
@@ -346,56 +350,61 @@ class ReportQueries(StoreBase):
         sample: ``tracker.reports.portfolio.visitor_sample``)."""
         if not creator_ids:
             return []
-        marks = ", ".join("?" for _ in creator_ids)
-        sample = "AND v.fingerprint < ? " if below else ""
-        tail = (below,) if below else ()
         days, edges = split_range(start, end)
-        out: list[Row] = []
-        if days:
-            owner = {
-                r["id"]: r["creator_id"]
-                for r in await self.db.fetch_all(
-                    f"SELECT id, creator_id FROM links WHERE creator_id IN ({marks})",
-                    tuple(creator_ids),
-                )
-            }
-            held = await self.db.fetch_one(  # each aggregate its own subquery: an index edge
-                "SELECT (SELECT MIN(day) FROM click_visitors) AS lo, "
-                "(SELECT MAX(day) FROM click_visitors) AS hi"
-            )
-            lo = max(days[0], held["lo"] or days[1]) if held else days[1]
-            hi = min(days[1], next_day(held["hi"])) if held and held["hi"] else lo
-            day_list = list(_days(lo, hi))
-            if day_list and len(day_list) * len(owner) <= _MAX_SEEKS:
-                # one index seek per (day, link), each reading only its sampled visitors
-                links = list(owner)
-                for d in range(0, len(day_list), _CHUNK):
-                    for k in range(0, len(links), _CHUNK):
-                        dp, lp = day_list[d : d + _CHUNK], links[k : k + _CHUNK]
-                        rows = await self.db.fetch_all(
-                            "SELECT v.link_id, v.fingerprint FROM click_visitors v "
-                            f"WHERE v.day IN ({', '.join('?' for _ in dp)}) "
-                            f"AND v.link_id IN ({', '.join('?' for _ in lp)}) {sample}",
-                            (*dp, *lp, *tail),
-                        )
-                        out += [
-                            {"creator_id": owner[r["link_id"]], "fingerprint": r["fingerprint"]}
-                            for r in rows
-                        ]
-            elif day_list:  # a long range over many links: one pass over the range
-                out += await self.db.fetch_all(
-                    "SELECT l.creator_id, v.fingerprint FROM links l "
-                    f"JOIN click_visitors v ON v.link_id = l.id WHERE l.creator_id IN ({marks}) "
-                    f"AND v.day >= ? AND v.day < ? {sample}",
-                    (*creator_ids, lo, hi, *tail),
-                )
+        out = await self._day_visitors(creator_ids, days, below) if days else []
+        sample = "AND v.fingerprint < ? " if below else ""
         for start_at, end_at in edges:
             out += await self.db.fetch_all(
                 "SELECT DISTINCT creator_id, fingerprint FROM clicks v WHERE is_bot = 0 "
-                f"AND fingerprint IS NOT NULL AND creator_id IN ({marks}) "
+                f"AND fingerprint IS NOT NULL AND creator_id IN ({_marks(creator_ids)}) "
                 f"AND at >= ? AND at < ? {sample}",
-                (*creator_ids, start_at, end_at, *tail),
+                (*creator_ids, start_at, end_at, *([below] if below else [])),
             )
+        return out
+
+    async def _day_visitors(
+        self, creator_ids: list[str], days: tuple[str, str], below: str | None
+    ) -> list[Row]:
+        """The visitor sets' part of ``fingerprints_by_creator``: one index seek per (day,
+        link), each reading only its sampled visitors; one pass over the range when that
+        would be more than ``_MAX_SEEKS`` seeks."""
+        sample, tail = ("AND v.fingerprint < ? ", (below,)) if below else ("", ())
+        owner = {
+            r["id"]: r["creator_id"]
+            for r in await self.db.fetch_all(
+                f"SELECT id, creator_id FROM links WHERE creator_id IN ({_marks(creator_ids)})",
+                tuple(creator_ids),
+            )
+        }
+        held = await self.db.fetch_one(  # each aggregate its own subquery: an index edge
+            "SELECT (SELECT MIN(day) FROM click_visitors) AS lo, "
+            "(SELECT MAX(day) FROM click_visitors) AS hi"
+        )
+        if not held or held["lo"] is None:
+            return []
+        lo, hi = max(days[0], held["lo"]), min(days[1], next_day(held["hi"]))
+        day_list, links = list(_days(lo, hi)), list(owner)
+        if len(day_list) * len(links) > _MAX_SEEKS:
+            return await self.db.fetch_all(
+                "SELECT l.creator_id, v.fingerprint FROM links l "
+                "JOIN click_visitors v ON v.link_id = l.id "
+                f"WHERE l.creator_id IN ({_marks(creator_ids)}) AND v.day >= ? AND v.day < ? "
+                f"{sample}",
+                (*creator_ids, lo, hi, *tail),
+            )
+        out: list[Row] = []
+        for d in range(0, len(day_list), _CHUNK):
+            for k in range(0, len(links), _CHUNK):
+                dp, lp = day_list[d : d + _CHUNK], links[k : k + _CHUNK]
+                rows = await self.db.fetch_all(
+                    "SELECT v.link_id, v.fingerprint FROM click_visitors v "
+                    f"WHERE v.day IN ({_marks(dp)}) AND v.link_id IN ({_marks(lp)}) {sample}",
+                    (*dp, *lp, *tail),
+                )
+                out += [
+                    {"creator_id": owner[r["link_id"]], "fingerprint": r["fingerprint"]}
+                    for r in rows
+                ]
         return out
 
 
