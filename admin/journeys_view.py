@@ -40,10 +40,9 @@ def _money(value: Any, currency: str) -> str:
 async def data_driven_page(request: Request) -> Response:
     a = admin(request)
     p = replace(params(request), model="data_driven")
-    facts = await reports.load(a.store, p)
-    assert facts.fit is not None
-    labels = {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
-    fit = paths.describe(facts.fit, labels, top=50)
+    found, creators = await reports.data_driven_fit(a.store, p)
+    labels = {k: str(v.get("handle", k)) for k, v in creators.items()}
+    fit = paths.describe(found, labels, top=50)
     chart = share_bars(
         [(f"@{e['label']}", e["share"] * 100) for e in fit["removal_effects"][:10]],
         title="Share of data-driven credit (normalised removal effect), top 10 creators",

@@ -1,6 +1,6 @@
 """Issue 20's speed work, by hand, on both engines: the hour-by-hour click read behind the
 posting times (hour edges, bots, orphan clicks, a range that starts and ends inside an
-hour), the hour cutting, the batched curve fits (a unit's curve does not depend on the
+hour; per link and summed over the links), the hour cutting, the batched curve fits (a unit's curve does not depend on the
 others fitted with it) and the one query-integer parser.
 """
 
@@ -67,6 +67,20 @@ async def test_link_hour_clicks_by_hand(live: Running) -> None:
     ]
     assert counts(await store.link_hour_clicks(part)) == {(f"{D}T10", a): 2, (f"{D}T11", a): 1}
     assert await store.link_hour_clicks([]) == []
+    # summed over the links (the grid of all links): the same clicks, hours without one left out
+    for span in (day, part):
+        totals: dict[str, int] = {}
+        for (hour, _), n in counts(await store.link_hour_clicks(span)).items():
+            totals[hour] = totals.get(hour, 0) + n
+        rows = await store.hour_clicks(span)
+        assert {r["hour"]: int(r["human_clicks"]) for r in rows} == totals
+        assert len(rows) == len(totals)
+    assert {r["hour"]: int(r["human_clicks"]) for r in await store.hour_clicks(day)} == {
+        f"{D}T10": 4,
+        f"{D}T11": 1,
+        f"{D}T23": 1,
+    }
+    assert await store.hour_clicks([]) == []
 
 
 def test_clock_hours_edges() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ from tests.postback_helpers import (
     shopify_order,
     woo_headers,
 )
+from tracker import demo
 from tracker.core import clock
+from tracker.reports import build, paths
 
 pytestmark = pytest.mark.anyio
 IPHONE = (
@@ -476,3 +479,24 @@ async def test_visitor_sample_is_uniform_and_bounded(live: Running, auth: dict[s
     assert abs(kept / len(fps) - rate) < 0.05
     rows = await live.store.path_transitions(start, end, below)
     assert sum(r["n"] for r in rows if r["last"]) == kept  # one path per sampled visitor
+
+
+async def test_data_driven_fit_alone_is_the_reports(live: Running) -> None:
+    """The fit the journeys page, the API and the CLI show (``data_driven_fit``: the touches'
+    path columns only, no click lookup) is the one a data-driven report fits (``load``),
+    and its touches are the report's, column for column, in the same order."""
+    await demo.load(live.app, creators=8, orders=120)
+    store = live.store
+    p = build.params_from({}, live.state.settings)
+    p = replace(p, model="data_driven", min_conversions=1)  # fitted, not the fallback
+    full = await store.credited_touches(p.start_at, p.end_at)
+    slim = await store.path_touches(p.start_at, p.end_at)
+    columns = ("order_id", "method", "creator_id", "at", "placed_at", "counted")
+    assert len(full) > 20 and {r["method"] for r in full} >= {"click", "code"}
+    assert [{c: r[c] for c in columns} for r in full] == slim
+    facts = await build.load(store, p)
+    fit, creators = await build.data_driven_fit(store, p)
+    assert facts.fit is not None and fit.used == "data_driven" and creators == facts.creators
+    labels = {k: str(v["handle"]) for k, v in creators.items()}
+    assert paths.describe(fit, labels) == paths.describe(facts.fit, labels)
+    assert paths.describe(fit, labels)["removal_effects"]

@@ -57,14 +57,13 @@ async def data_driven(request: Request) -> Response:
     await authenticate(request)
     st = state(request)
     p = replace(reports.params_from(dict(request.query_params), st.settings), model="data_driven")
-    facts = await reports.load(st.store, p)
-    assert facts.fit is not None
-    labels = {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
+    fit, creators = await reports.data_driven_fit(st.store, p)
+    labels = {k: str(v.get("handle", k)) for k, v in creators.items()}
     return JSONResponse(
         {
             "start": p.start.isoformat(),
             "end": p.end.isoformat(),
-            **paths.describe(facts.fit, labels, top=500),
+            **paths.describe(fit, labels, top=500),
         }
     )
 

@@ -99,6 +99,21 @@ async def load(store: Store, p: Params) -> Facts:
     return facts
 
 
+async def data_driven_fit(store: Store, p: Params) -> tuple[datadriven.Fit, dict[str, Row]]:
+    """The data-driven model of ``p``'s range (as ``load`` fits it) and the creators, for the
+    pages that show the fit alone: the converting paths read from the touches' path columns
+    (``Store.path_touches``), none of a report's other facts. With survey credit, survey
+    touches join the paths: then from ``load`` itself."""
+    p = replace(p, model="data_driven")
+    if p.survey_credit == "unattributed":
+        facts = await load(store, p)
+        assert facts.fit is not None
+        return facts.fit, facts.creators
+    touches = await store.path_touches(p.start_at, p.end_at)
+    creators = {r["id"]: r for r in await store.creators_meta()}
+    return await paths.fit(store, p, touches), creators
+
+
 async def stored_usable(store: Store, p: Params) -> bool:
     """Whether the stored credit (``tracker/store/credits.py``) gives this report's figures:
     the model is one the ingest stores and the rows were computed under this report's

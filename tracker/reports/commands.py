@@ -54,10 +54,9 @@ def _insights(args: argparse.Namespace, run: Runner) -> int:
         p = reports.params_from(query, settings)
         if args.what == "data-driven":
             p = replace(p, model="data_driven")
-            facts = await reports.load(store, p)
-            assert facts.fit is not None
-            labels = {k: str(v.get("handle", k)) for k, v in facts.creators.items()}
-            _print(paths.describe(facts.fit, labels, top=500))
+            fit, creators = await reports.data_driven_fit(store, p)
+            labels = {k: str(v.get("handle", k)) for k, v in creators.items()}
+            _print(paths.describe(fit, labels, top=500))
         elif args.what == "exposure":
             _print(await exposure.report(store, p))
         elif args.what == "survey":

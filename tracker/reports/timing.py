@@ -198,13 +198,16 @@ async def hours(
     clicks: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
     conv: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
     revenue: dict[str, list[float]] = defaultdict(lambda: [0.0] * 168)
+    # every link counts under '' for all: the clicks per hour, not per (hour, link)
+    per_link = by != "all"
+    span = clock_hours(p.start_at, p.end_at)
     key_of, hourly, touches = await asyncio.gather(  # at once on PostgreSQL's pool
         _click_keys(store, by, creator_id),
-        store.link_hour_clicks(clock_hours(p.start_at, p.end_at)),
+        store.link_hour_clicks(span) if per_link else store.hour_clicks(span),
         store.click_conversions(p.start_at, p.end_at),
     )
     for r in hourly:
-        key = key_of(r["link_id"])
+        key = key_of(r["link_id"]) if per_link else ""
         if key is not None:
             clicks[key][week_hour(r["hour"])] += int(r["human_clicks"])
     if creator_id is not None:

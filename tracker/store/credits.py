@@ -35,15 +35,20 @@ from tracker.core import clock
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
 
+_TOUCHES = "FROM touches t JOIN orders o ON o.id = t.order_id "
+_MATCHED = "WHERE t.matched = 1 AND t.creator_id IS NOT NULL "
 #: Matched touches with a creator, with their order's facts and their click's country and
 #: variant: what every credit computation reads (the reports' and the ingest's).
 TOUCHES_SQL = (
     "SELECT t.order_id, t.method, t.creator_id, t.link_id, t.campaign_id, t.code, t.at, "
     "t.winner, t.confidence, o.placed_at, o.net_minor, o.currency, o.new_customer, "
-    "o.customer_hash, o.counted, k.country, k.variant "
-    "FROM touches t JOIN orders o ON o.id = t.order_id "
-    "LEFT JOIN clicks k ON k.id = t.click_id "
-    "WHERE t.matched = 1 AND t.creator_id IS NOT NULL "
+    f"o.customer_hash, o.counted, k.country, k.variant {_TOUCHES}"
+    f"LEFT JOIN clicks k ON k.id = t.click_id {_MATCHED}"
+)
+#: The same touches with only what a creator path needs (``tracker.reports.paths``): no
+#: click is looked up for its country and variant.
+PATH_TOUCHES_SQL = (
+    f"SELECT t.order_id, t.method, t.creator_id, t.at, o.placed_at, o.counted {_TOUCHES}{_MATCHED}"
 )
 _COLUMNS = (
     "order_id", "model", "seq", "placed_at", "currency", "creator_id", "campaign_id",
