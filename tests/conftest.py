@@ -207,12 +207,16 @@ class Server:
         return out.stdout
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m tracker ARGS`` in a process of its own, with ``env``, output captured."""
+def run_cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m tracker ARGS`` in a process of its own, with ``env`` (and ``stdin``),
+    output captured."""
     return subprocess.run(
         [sys.executable, "-m", "tracker", *args],
         cwd=ROOT,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, server_env
+from tests.conftest import run_cli, server_env
 
 
 def tracker(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "tracker", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_cli(env, *args)
     assert (out.returncode == 0) == ok, out.stderr
     return out
 

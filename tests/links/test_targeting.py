@@ -383,21 +383,13 @@ async def test_apply_code_refusals(live: Running, auth: dict[str, str]) -> None:
 def test_the_cli_takes_targeting_and_apply_code_as_json(tmp_path: Path, database_url: str) -> None:
     import json
     import subprocess
-    import sys
 
-    from tests.conftest import ROOT, server_env
+    from tests.conftest import run_cli, server_env
 
     env = server_env(tmp_path, database_url)
 
     def tracker(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tracker", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return run_cli(env, *args)
 
     spec = json.dumps({"variants": TARGETING["variants"]})
     out = tracker(
