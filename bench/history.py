@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,15 @@ COUNTRIES = ("US", "US", "US", "GB", "DE", "FR", "CA", "AU", "NL", "ES")
 from tracker.store.rollups import _group  # noqa: E402
 
 DAY = 86400
-DIMENSIONS = ("creator", "campaign", "link", "tier", "platform", "category", "content_type")
+DIMENSIONS = (
+    "creator", "campaign", "link", "tier", "platform", "category", "content_type", "country",
+    "variant",
+)  # fmt: skip
 MODELS = ("last", "first", "linear", "position", "time_decay")
 DAY_COLUMNS = ("day", "link_id", "creator_id", "clicks", "human_clicks", "unique_clicks",
                "unique_visitors", "last_at")  # fmt: skip
 VISITOR_COLUMNS = ("day", "link_id", "fingerprint", "hours", "prev")
+REACH_COLUMNS = ("day", "link_id", "country", "variant", "creator_id", "clicks", "human_clicks")
 SHOP_SECRET = "bench-history-secret-0123456789abcdef"
 
 
@@ -102,7 +107,10 @@ def day_clicks(
                 None,
                 None,
                 COUNTRIES[int(fp[:2], 16) % len(COUNTRIES)],  # country (issue 17)
-                None,  # variant
+                # an A/B split on one link in eight, by visitor (issue 17)
+                ("A", "B")[int(fp[2], 16) % 2]
+                if zlib.crc32(link["id"].encode()) % 8 == 0
+                else None,
             )
         )
     return rows
@@ -110,9 +118,9 @@ def day_clicks(
 
 def day_rollups(
     rows: list[tuple[Any, ...]],
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """A whole day's roll-up rows, by the writer's own grouping (every visitor is new)."""
-    days, visitors = _group(rows)
+    days, visitors, reach = _group(rows)
     vis = []
     for (day, link, fp), hours in visitors.items():
         d = days[(day, link)]
@@ -123,7 +131,7 @@ def day_rollups(
         (day, link, d.creator, d.clicks, d.human, d.uclicks, d.visitors, d.last)
         for (day, link), d in days.items()
     ]
-    return out, vis
+    return out, vis, [(*k, *v) for k, v in reach.items()]
 
 
 async def bulk(
@@ -165,10 +173,11 @@ async def load_clicks(store: Store, data: Dataset, args: argparse.Namespace, now
         if back == 0:
             n = int(n * (now - day0) / DAY)
         rows = day_clicks(rng, data, n, day0, back < args.fingerprint_days)
-        days_rows, visitors = day_rollups(rows)
+        days_rows, visitors, reach = day_rollups(rows)
         await bulk(store, "clicks", CLICK_COLUMNS, rows)
         await bulk(store, "click_days", DAY_COLUMNS, days_rows)
         await bulk(store, "click_visitors", VISITOR_COLUMNS, visitors)
+        await bulk(store, "click_reach_days", REACH_COLUMNS, reach)
         total += len(rows)
         print(f"  day -{back}: {len(rows):,} clicks (total {total:,})", file=sys.stderr)
     return total

@@ -21,7 +21,9 @@ from tests.conftest import Running, make_settings
 from tracker.clicks import commands
 from tracker.store import open_store
 from tracker.store.click_days import split_range
+from tracker.store.engine import CLICK_COLUMNS
 from tracker.store.migrate import migrations_dir
+from tracker.store.sqlite import split_statements
 from tracker.store.transfer import export_store
 
 D, D1, D2 = "2026-03-10", "2026-03-11", "2026-03-12"
@@ -178,6 +180,84 @@ async def test_redirects_roll_up_end_to_end(live: Running) -> None:
     assert await commands.check(live.store) == []
 
 
+async def _reach(live: Running, dimension: str, start: str, end: str, **kw: Any) -> dict[Any, Any]:
+    rows = await live.store.click_facts(dimension, start, end, (), distinct=False, **kw)
+    return {r["key"]: (r["clicks"], r["human_clicks"]) for r in rows}
+
+
+@pytest.mark.anyio
+async def test_hand_computed_reach_rollups(live: Running) -> None:
+    """``click_reach_days`` (migration 0092): clicks per day, link, country and variant;
+    what the Reach page and the country and variant reports read for whole days."""
+    store = live.store
+    maya = (await store.create_creator({"handle": "maya"}))["id"]
+    ana = (await store.create_creator({"handle": "ana"}))["id"]
+    dest = "https://shop.example.com/"
+    l1 = (await store.create_link({"slug": "r1", "creator_id": maya, "destination": dest}))["id"]
+    l2 = (await store.create_link({"slug": "r2", "creator_id": ana, "destination": dest}))["id"]
+
+    def row(cid: str, at: str, link: str, creator: str, country: str | None, variant: str | None,
+            bot: int = 0) -> tuple[Any, ...]:  # fmt: skip
+        return (*_row(cid, at, link, creator, cid, bot), country, variant)
+
+    rows = [
+        row("c1", f"{D}T09:00:00.000000Z", l1, maya, "DE", "A"),
+        row("c2", f"{D}T10:00:00.000000Z", l1, maya, "DE", "B"),
+        row("c3", f"{D}T11:00:00.000000Z", l1, maya, "DE", "A", bot=1),
+        row("c4", f"{D}T12:00:00.000000Z", l1, maya, None, None),
+        row("c5", f"{D}T23:59:59.999999Z", l2, ana, "FR", None),
+        row("c6", f"{D1}T00:00:00.000000Z", l2, ana, "FR", None),
+        row("c7", f"{D1}T08:00:00.000000Z", l1, maya, "DE", "A"),
+        row("c8", f"{D1}T18:00:00.000000Z", l1, maya, "US", "B"),
+    ]
+    for batch in (rows[:3], rows[3:6], rows[6:], rows[:2]):  # the last one again: no change
+        await store.insert_clicks(batch)
+    stored = await store.db.fetch_all(
+        "SELECT day, link_id, country, variant, creator_id, clicks, human_clicks "
+        "FROM click_reach_days ORDER BY day, link_id, country, variant"
+    )
+    assert sorted(tuple(r.values()) for r in stored) == sorted(
+        [
+            (D, l1, "", "", maya, 1, 1),
+            (D, l1, "DE", "A", maya, 2, 1),
+            (D, l1, "DE", "B", maya, 1, 1),
+            (D, l2, "FR", "", ana, 1, 1),
+            (D1, l2, "FR", "", ana, 1, 1),
+            (D1, l1, "DE", "A", maya, 1, 1),
+            (D1, l1, "US", "B", maya, 1, 1),
+        ]
+    )
+    z = "T00:00:00.000000Z"
+    days = (f"{D}{z}", f"{D2}{z}")
+    assert await _reach(live, "country", *days) == {
+        "DE": (4, 3), None: (1, 1), "FR": (2, 2), "US": (1, 1)
+    }  # fmt: skip
+    assert await _reach(live, "variant", *days) == {"A": (3, 2), "B": (2, 2), None: (3, 3)}
+    # A filter on a dimension click_days keeps: creators' clicks from Germany.
+    assert await _reach(live, "creator", *days, where=(("country", "DE"),)) == {maya: (4, 3)}
+    assert await _reach(live, "country", *days, creator_id=ana) == {"FR": (2, 2)}
+    # D 10:30 -> D+2 06:00: the head edge from the raw clicks (c3, c4, c5), the whole day
+    # D+1 from the roll-up (c6, c7, c8), an empty tail edge.
+    edges = (f"{D}T10:30:00.000000Z", f"{D2}T06:00:00.000000Z")
+    assert await _reach(live, "country", *edges) == {
+        "DE": (2, 1), None: (1, 1), "FR": (2, 2), "US": (1, 1)
+    }  # fmt: skip
+    # Inside one day pair (raw only): D 10:30 -> D+1 12:00 is c3, c4, c5, c6, c7.
+    inside = (f"{D}T10:30:00.000000Z", f"{D1}T12:00:00.000000Z")
+    assert await _reach(live, "country", *inside) == {"DE": (2, 1), None: (1, 1), "FR": (2, 2)}
+    # The raw count agrees everywhere; with unique figures the raw clicks are read.
+    full = await store.click_facts("country", *days, ())
+    assert {r["key"]: (r["clicks"], r["human_clicks"]) for r in full} == await _reach(
+        live, "country", *days
+    )
+    assert await commands.check(store) == []
+    # Raw clicks deleted by retention: the day counts stay (so they come from the roll-up).
+    await store.purge_clicks(f"{D2}{z}")
+    assert await _reach(live, "country", *days) == {
+        "DE": (4, 3), None: (1, 1), "FR": (2, 2), "US": (1, 1)
+    }  # fmt: skip
+
+
 async def _migrate_until(settings: Any, tmp_path: Path, last: str) -> None:
     partial = tmp_path / "migrations"
     partial.mkdir()
@@ -210,7 +290,17 @@ async def test_postgres_partitions_a_populated_table(tmp_path: Path, pg_schema_u
             )
             for i in range(40)
         ]
-        await store.insert_clicks(rows)  # the unpartitioned table, as before 0071
+        # The unpartitioned table, as before 0071, written as that version's writer did:
+        # the clicks and their day roll-ups (today's writer also needs 0092's table).
+        async with store.db.transaction() as tx:
+            for r in rows:
+                cols = CLICK_COLUMNS[: len(r)]
+                marks = ", ".join("?" for _ in r)
+                await tx.execute(f"INSERT INTO clicks ({', '.join(cols)}) VALUES ({marks})", r)
+            backfill = (migrations_dir() / "0070_click_rollups.sql").read_text()
+            for statement in split_statements(backfill):
+                if statement.startswith("INSERT"):  # 0070's own fill of its tables
+                    await tx.execute(statement)
         assert (await store.migrate())[0] == "0071"  # then any later migrations
         parts = await store.db.fetch_all(
             "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -231,6 +321,7 @@ async def test_postgres_partitions_a_populated_table(tmp_path: Path, pg_schema_u
         counts = await export_store(store.db, out)
         assert "clicks_2026_01" not in counts and counts["clicks"] == 41
         assert counts["click_days"] > 0 and counts["click_visitors"] > 0
+        assert counts["click_reach_days"] > 0  # 0092 filled it from the partitioned clicks
         # Retention drops whole months (2026-01), then deletes the rest before the day.
         deleted = await store.purge_clicks("2026-02-14T12:00:00.000000Z")
         assert deleted == 20 + sum(1 for r in rows if "2026-02" in r[1] and r[1] < "2026-02-14")

@@ -57,8 +57,10 @@ CHEAP_COLUMNS = (
     "COUNT(*) AS clicks, SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END) AS human_clicks, "
     "0 AS unique_clicks, 0 AS unique_visitors"
 )
-#: Dimensions the day roll-ups (``click_days``, per link and day) do not keep: read raw.
-RAW_ONLY = ("country", "variant")
+#: Dimensions and filters ``click_days`` (per day and link) does not keep: the reach roll-up
+#: (``click_reach_days``, per day, link, country and variant; click counts only) serves them
+#: when no unique figure is shown, the raw clicks otherwise.
+REACH_ONLY = ("country", "variant")
 
 
 def tier_sql(tiers: tuple[tuple[str, int], ...]) -> tuple[str, list[Any]]:
@@ -86,9 +88,10 @@ class ReportQueries(StoreBase):
     ) -> list[Row]:
         """Clicks per dimension key (and day) in [start, end): all, human, unique clicks,
         unique visitors (definitions: migration 0070 and the README). Whole UTC days come
-        from the day roll-ups (``click_days``), the partial edges of the range from the raw
-        clicks, by the same definitions. A dimension or a filter the roll-ups do not keep
-        (``country``, ``variant``, the ``where`` filters) reads the raw clicks throughout.
+        from the day roll-ups, the partial edges of the range from the raw clicks, by the
+        same definitions: ``click_days`` (per link; the ``link_id`` filter), or for a
+        country or variant dimension or filter ``click_reach_days`` (click counts only, so
+        with ``distinct`` such a report reads the raw clicks throughout).
 
         ``distinct=False`` reports the two unique columns as 0 (callers that show neither);
         ``unique_clicks=False`` reports unique clicks as 0 (the panel's ROI table shows
@@ -97,12 +100,13 @@ class ReportQueries(StoreBase):
         for column, _ in where:
             if column not in CLICK_FILTERS:
                 raise ValueError(f"not a click filter: {column}")
-        raw_only = bool(where) or dimension in RAW_ONLY
-        days, edges = (None, [(start, end)]) if raw_only else split_range(start, end)
+        reach = dimension in REACH_ONLY or any(column in REACH_ONLY for column, _ in where)
+        rollup = "click_reach_days r" if reach else "click_days r"
+        days, edges = (None, [(start, end)]) if reach and distinct else split_range(start, end)
         parts: list[Row] = []
         mine = (("creator_id", creator_id),) if creator_id else ()
         if days:
-            parts += await self._facts("click_days r", dimension, days, tiers, daily, mine)
+            parts += await self._facts(rollup, dimension, days, tiers, daily, (*where, *mine))
         for edge in edges:
             parts += await self._facts(
                 "clicks c", dimension, edge, tiers, daily, (*where, *mine), distinct
@@ -133,9 +137,9 @@ class ReportQueries(StoreBase):
         where: tuple[tuple[str, str], ...] = (),
         distinct: bool = True,
     ) -> list[Row]:
-        """One range's facts from the roll-ups (``click_days r``, a span of days) or the raw
-        clicks (``clicks c``, a span of instants, with the click filters); ``where`` may
-        name ``creator_id`` on either."""
+        """One range's facts from a roll-up (``click_days r`` or ``click_reach_days r``, a
+        span of days) or the raw clicks (``clicks c``, a span of instants); ``where``: the
+        click filters the source keeps, and ``creator_id``."""
         raw = source.startswith("clicks")
         t = "c" if raw else "r"
         params: list[Any] = []
@@ -143,6 +147,8 @@ class ReportQueries(StoreBase):
             key, params = tier_sql(tiers)
         else:
             key = CLICK_DIMENSIONS[dimension].replace("c.", f"{t}.", 1)
+            if not raw and dimension in REACH_ONLY:
+                key = f"NULLIF({key}, '')"  # the reach roll-up keeps none as ''
         day = (", substr(c.at, 1, 10) AS day" if raw else ", r.day AS day") if daily else ""
         group = "1, 2" if daily else "1"  # by position: PostgreSQL sees each ? as a new value
         # Join only what the key reads: orphan visits (link_id NULL) never count, and links
@@ -154,7 +160,8 @@ class ReportQueries(StoreBase):
             joins += f"LEFT JOIN creators cr ON cr.id = {t}.creator_id "
         figures = RECOUNT_COLUMNS if distinct else CHEAP_COLUMNS
         if not raw:
-            figures = ", ".join(f"SUM(r.{f}) AS {f}" for f in _FACTS)
+            kept = _FACTS if source == "click_days r" else _FACTS[:2]
+            figures = ", ".join(f"SUM(r.{f}) AS {f}" if f in kept else f"0 AS {f}" for f in _FACTS)
         col = "c.at" if raw else "r.day"
         filters = "".join(f"AND COALESCE({t}.{column}, '') = ? " for column, _ in where)
         return await self.db.fetch_all(

@@ -1,4 +1,6 @@
-"""Daily roll-ups of clicks (issue 19): one ``click_days`` row per (UTC day, link).
+"""Daily roll-ups of clicks (issue 19): one ``click_days`` row per (UTC day, link), and one
+``click_reach_days`` row per (UTC day, link, country, variant) with the click counts alone
+(migration 0092: what the Reach page and the country and variant reports read).
 
 Kept by the click writer inside the click batch's own transaction (``SQLiteEngine``'s click
 thread calls ``sqlite_write_rollups``; PostgreSQL runs ``PG_CLICKS_AND_ROLLUPS``, the insert
@@ -25,8 +27,9 @@ from typing import Any
 
 from tracker.store.engine import CLICK_COLUMNS
 
-_ID, _AT, _LINK, _CREATOR, _FP, _BOT = (
-    CLICK_COLUMNS.index(c) for c in ("id", "at", "link_id", "creator_id", "fingerprint", "is_bot")
+_ID, _AT, _LINK, _CREATOR, _FP, _BOT, _COUNTRY, _VARIANT = (
+    CLICK_COLUMNS.index(c)
+    for c in ("id", "at", "link_id", "creator_id", "fingerprint", "is_bot", "country", "variant")
 )
 
 #: Add a batch's counts to the day rows (additive, so concurrent writers never lose one).
@@ -51,6 +54,28 @@ VISITOR_UPSERT = (
 
 _VISITOR_RETURNING = VISITOR_UPSERT + " RETURNING prev"
 
+#: Add a batch's counts per (day, link, country, variant); '' stands for none.
+REACH_UPSERT = (
+    "INSERT INTO click_reach_days (day, link_id, country, variant, creator_id, clicks, "
+    "human_clicks) VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (day, link_id, country, variant) DO UPDATE SET "
+    "clicks = click_reach_days.clicks + excluded.clicks, "
+    "human_clicks = click_reach_days.human_clicks + excluded.human_clicks"
+)
+
+#: A day's reach rows recounted from the raw clicks (params: day, day + 'U'), and the rebuild.
+RECOUNT_REACH = (
+    "SELECT substr(c.at, 1, 10) AS day, c.link_id, COALESCE(c.country, '') AS country, "
+    "COALESCE(c.variant, '') AS variant, MAX(c.creator_id) AS creator_id, COUNT(*) AS clicks, "
+    "SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END) AS human_clicks FROM clicks c "
+    "WHERE c.at >= ? AND c.at < ? AND c.link_id IS NOT NULL "
+    "GROUP BY substr(c.at, 1, 10), c.link_id, COALESCE(c.country, ''), COALESCE(c.variant, '')"
+)
+REBUILD_REACH = (
+    "INSERT INTO click_reach_days (day, link_id, country, variant, creator_id, clicks, "
+    "human_clicks) " + RECOUNT_REACH
+)
+
 
 class _Day:
     __slots__ = ("clicks", "creator", "human", "last", "uclicks", "visitors")
@@ -62,11 +87,17 @@ class _Day:
 
 def _group(
     rows: Sequence[tuple[Any, ...]],
-) -> tuple[dict[tuple[str, str], _Day], dict[tuple[str, str, str], int]]:
+) -> tuple[
+    dict[tuple[str, str], _Day],
+    dict[tuple[str, str, str], int],
+    dict[tuple[str, str, str, str], list[Any]],
+]:
     """Per (day, link): counts; per (day, link, fingerprint) of a human click: a bit per
-    clock hour it was seen in this batch."""
+    clock hour it was seen in this batch; per (day, link, country, variant): [creator,
+    clicks, human clicks]."""
     days: dict[tuple[str, str], _Day] = {}
     visitors: dict[tuple[str, str, str], int] = {}
+    reach: dict[tuple[str, str, str, str], list[Any]] = {}
     for r in rows:
         link = r[_LINK]
         if link is None:
@@ -78,8 +109,14 @@ def _group(
             d = days[(day, link)] = _Day(r[_CREATOR], at)
         d.clicks += 1
         d.last = max(d.last, at)
+        where = (day, link, r[_COUNTRY] or "", r[_VARIANT] or "")
+        place = reach.get(where)
+        if place is None:
+            place = reach[where] = [r[_CREATOR], 0, 0]
+        place[1] += 1
         if r[_BOT]:
             continue
+        place[2] += 1
         d.human += 1
         fp = r[_FP]
         if fp is None:
@@ -87,13 +124,14 @@ def _group(
         else:
             key = (day, link, fp)
             visitors[key] = visitors.get(key, 0) | (1 << int(at[11:13]))
-    return days, visitors
+    return days, visitors, reach
 
 
 def sqlite_write_rollups(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Inside the click batch's transaction: add the batch to ``click_visitors`` (one
-    upsert per visitor, returning its mask before) and ``click_days``."""
-    days, visitors = _group(rows)
+    upsert per visitor, returning its mask before), ``click_days`` and
+    ``click_reach_days``."""
+    days, visitors, reach = _group(rows)
     upsert = conn.execute
     for key, hours in visitors.items():
         (before,) = upsert(_VISITOR_RETURNING, (*key, hours)).fetchone()
@@ -103,6 +141,7 @@ def sqlite_write_rollups(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...
             d.uclicks += new.bit_count()
             d.visitors += 0 if before else 1
     conn.executemany(ROLLUP_UPSERT, _params(days))
+    conn.executemany(REACH_UPSERT, [(*k, *v) for k, v in reach.items()])
 
 
 def _params(days: dict[tuple[str, str], _Day]) -> list[tuple[Any, ...]]:
@@ -122,9 +161,18 @@ PG_CLICKS_AND_ROLLUPS = (
     + ", ".join(f"${i + 1}::{_PG_TYPES.get(c, 'text')}[]" for i, c in enumerate(CLICK_COLUMNS))
     + f") AS b ({', '.join(CLICK_COLUMNS)})), "
     f"ins AS (INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) SELECT * FROM b "
-    "ON CONFLICT DO NOTHING RETURNING at, link_id, creator_id, fingerprint, is_bot, id), "
-    "n AS (SELECT substr(at, 1, 10) AS day, link_id, creator_id, fingerprint, is_bot, at, id "
+    "ON CONFLICT DO NOTHING RETURNING at, link_id, creator_id, fingerprint, is_bot, id, "
+    "country, variant), "
+    "n AS (SELECT substr(at, 1, 10) AS day, link_id, creator_id, fingerprint, is_bot, at, id, "
+    "COALESCE(country, '') AS country, COALESCE(variant, '') AS variant "
     "FROM ins WHERE link_id IS NOT NULL), "
+    "reach AS (INSERT INTO click_reach_days (day, link_id, country, variant, creator_id, "
+    "clicks, human_clicks) SELECT day, link_id, country, variant, "
+    "(array_agg(creator_id ORDER BY at, id))[1], COUNT(*), "
+    "SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END) FROM n GROUP BY day, link_id, country, variant "
+    "ORDER BY day, link_id, country, variant "
+    + REACH_UPSERT.split(" VALUES (?, ?, ?, ?, ?, ?, ?) ", 1)[1]
+    + "), "
     "h AS (SELECT day, link_id, fingerprint, "
     "bit_or(CAST(1 AS BIGINT) << CAST(substr(at, 12, 2) AS INT)) AS hours FROM n "
     "WHERE is_bot = 0 AND fingerprint IS NOT NULL GROUP BY day, link_id, fingerprint), "
