@@ -49,6 +49,7 @@ from tracker.store import Store  # noqa: E402
 from tracker.store.engine import CLICK_COLUMNS  # noqa: E402
 
 COUNTRIES = ("US", "US", "US", "GB", "DE", "FR", "CA", "AU", "NL", "ES")
+from tracker.clicks import reach  # noqa: E402
 from tracker.store.rollups import _group  # noqa: E402
 
 DAY = 86400
@@ -60,7 +61,6 @@ MODELS = ("last", "first", "linear", "position", "time_decay")
 DAY_COLUMNS = ("day", "link_id", "creator_id", "clicks", "human_clicks", "unique_clicks",
                "unique_visitors", "last_at")  # fmt: skip
 VISITOR_COLUMNS = ("day", "link_id", "fingerprint", "hours", "prev")
-REACH_COLUMNS = ("day", "link_id", "country", "variant", "creator_id", "clicks", "human_clicks")
 SHOP_SECRET = "bench-history-secret-0123456789abcdef"
 
 
@@ -118,9 +118,9 @@ def day_clicks(
 
 def day_rollups(
     rows: list[tuple[Any, ...]],
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """A whole day's roll-up rows, by the writer's own grouping (every visitor is new)."""
-    days, visitors, reach = _group(rows)
+    days, visitors, _ = _group(rows)
     vis = []
     for (day, link, fp), hours in visitors.items():
         d = days[(day, link)]
@@ -131,7 +131,7 @@ def day_rollups(
         (day, link, d.creator, d.clicks, d.human, d.uclicks, d.visitors, d.last)
         for (day, link), d in days.items()
     ]
-    return out, vis, [(*k, *v) for k, v in reach.items()]
+    return out, vis
 
 
 async def bulk(
@@ -173,13 +173,15 @@ async def load_clicks(store: Store, data: Dataset, args: argparse.Namespace, now
         if back == 0:
             n = int(n * (now - day0) / DAY)
         rows = day_clicks(rng, data, n, day0, back < args.fingerprint_days)
-        days_rows, visitors, reach = day_rollups(rows)
+        days_rows, visitors = day_rollups(rows)
         await bulk(store, "clicks", CLICK_COLUMNS, rows)
         await bulk(store, "click_days", DAY_COLUMNS, days_rows)
         await bulk(store, "click_visitors", VISITOR_COLUMNS, visitors)
-        await bulk(store, "click_reach_days", REACH_COLUMNS, reach)
         total += len(rows)
         print(f"  day -{back}: {len(rows):,} clicks (total {total:,})", file=sys.stderr)
+    t0 = time.perf_counter()
+    sealed = await reach.seal_due(store, now)  # as the server's reach job would
+    print(f"  reach: {sealed} days sealed in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return total
 
 

@@ -38,6 +38,9 @@ from tracker.core import clock, ids  # noqa: E402
 from tracker.store import Store  # noqa: E402
 from tracker.store.engine import CLICK_COLUMNS  # noqa: E402
 
+#: A creator's audience: a few countries most of the time (weights as repetitions).
+COUNTRIES = ("US",) * 6 + ("GB", "DE", "FR", "BR", "IN", "CA", "ES", "IT", "MX", None)
+
 
 def click_rows(data: Dataset, n: int, fingerprints: int, rate: float = 9_000.0) -> list[tuple]:
     """``n`` click rows as the writer hands them to the store, ``rate`` clicks a second."""
@@ -67,6 +70,10 @@ def click_rows(data: Dataset, n: int, fingerprints: int, rate: float = 9_000.0) 
                 "l.instagram.com",
                 None,
                 "GET",
+                None,
+                None,
+                rng.choice(COUNTRIES),  # the CDN's country header (the reach roll-up's key)
+                None,
             )
         )
     return rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +134,6 @@ def test_history_bench_generates_and_times_every_page(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "page /admin/portfolio/advice" in proc.stdout and "targets met" in proc.stdout
+    assert "report country" in proc.stdout and "report variant" in proc.stdout
+    # the closed days are sealed as the reach job would (yesterday from 01:00 UTC)
+    assert re.search(r"reach: [45] days sealed", proc.stderr), proc.stderr[-2000:]

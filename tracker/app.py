@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from tracker import guests
 from tracker.clicks.orphans import OrphanCounter
+from tracker.clicks.reach import reach_job
 from tracker.clicks.writer import ClickWriter
 from tracker.commissions.ledger import commission_job
 from tracker.core.errors import Rejected
@@ -112,6 +113,8 @@ def _lifespan(
         commissions.start()
         rematching = rematch_job(state.store, settings)
         rematching.start()
+        sealing = reach_job(state.store)
+        sealing.start()
         log.info("ready: %d links cached, engine %s", warmed, state.store.db.dialect)
         try:
             yield
@@ -120,6 +123,7 @@ def _lifespan(
             await commissions.close()
             await state.events.close()
             await rematching.close()
+            await sealing.close()
             await state.writer.close()
             await state.orphans.close()
             await state.cache.close()

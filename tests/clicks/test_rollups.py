@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import io
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Running, make_settings
-from tracker.clicks import commands
+from tracker.clicks import commands, reach
+from tracker.core import clock
 from tracker.store import open_store
 from tracker.store.click_days import split_range
 from tracker.store.engine import CLICK_COLUMNS
@@ -185,10 +187,19 @@ async def _reach(live: Running, dimension: str, start: str, end: str, **kw: Any)
     return {r["key"]: (r["clicks"], r["human_clicks"]) for r in rows}
 
 
+async def _reach_rows(live: Running) -> list[tuple[Any, ...]]:
+    rows = await live.store.db.fetch_all(
+        "SELECT day, link_id, country, variant, creator_id, clicks, human_clicks "
+        "FROM click_reach_days"
+    )
+    return sorted(tuple(r.values()) for r in rows)
+
+
 @pytest.mark.anyio
 async def test_hand_computed_reach_rollups(live: Running) -> None:
-    """``click_reach_days`` (migration 0092): clicks per day, link, country and variant;
-    what the Reach page and the country and variant reports read for whole days."""
+    """``click_reach_days`` (migration 0092): clicks per closed day, link, country and
+    variant, sealed by the reach job; what the Reach page and the country and variant
+    reports read for sealed days, the raw clicks for the others."""
     store = live.store
     maya = (await store.create_creator({"handle": "maya"}))["id"]
     ana = (await store.create_creator({"handle": "ana"}))["id"]
@@ -208,30 +219,36 @@ async def test_hand_computed_reach_rollups(live: Running) -> None:
         row("c5", f"{D}T23:59:59.999999Z", l2, ana, "FR", None),
         row("c6", f"{D1}T00:00:00.000000Z", l2, ana, "FR", None),
         row("c7", f"{D1}T08:00:00.000000Z", l1, maya, "DE", "A"),
-        row("c8", f"{D1}T18:00:00.000000Z", l1, maya, "US", "B"),
     ]
+    # Days long closed: the writer adds their clicks itself (a backlog's late clicks).
     for batch in (rows[:3], rows[3:6], rows[6:], rows[:2]):  # the last one again: no change
         await store.insert_clicks(batch)
-    stored = await store.db.fetch_all(
-        "SELECT day, link_id, country, variant, creator_id, clicks, human_clicks "
-        "FROM click_reach_days ORDER BY day, link_id, country, variant"
-    )
-    assert sorted(tuple(r.values()) for r in stored) == sorted(
-        [
-            (D, l1, "", "", maya, 1, 1),
-            (D, l1, "DE", "A", maya, 2, 1),
-            (D, l1, "DE", "B", maya, 1, 1),
-            (D, l2, "FR", "", ana, 1, 1),
-            (D1, l2, "FR", "", ana, 1, 1),
-            (D1, l1, "DE", "A", maya, 1, 1),
-            (D1, l1, "US", "B", maya, 1, 1),
-        ]
-    )
+    expected = [
+        (D, l1, "", "", maya, 1, 1),
+        (D, l1, "DE", "A", maya, 2, 1),
+        (D, l1, "DE", "B", maya, 1, 1),
+        (D, l2, "FR", "", ana, 1, 1),
+        (D1, l1, "DE", "A", maya, 1, 1),
+        (D1, l2, "FR", "", ana, 1, 1),
+    ]
+    assert await _reach_rows(live) == sorted(expected)
+    assert await reach.seal_due(store) == 2  # D and D+1; sealed once
+    assert await reach.seal_due(store) == 0
+    assert await _reach_rows(live) == sorted(expected)
+    # A late click of a sealed day is added by the writer: the day stays equal to a recount.
+    await store.insert_clicks([row("c8", f"{D1}T18:00:00.000000Z", l1, maya, "US", "B")])
+    assert await _reach_rows(live) == sorted([*expected, (D1, l1, "US", "B", maya, 1, 1)])
+    assert await commands.check(store) == []
+    # Today is open: the writer leaves it to the raw clicks, the job does not seal it.
+    now = clock.now_iso()
+    await store.insert_clicks([row("c9", now, l2, ana, "FR", None)])
+    assert await reach.seal_due(store) == 0
+    assert now[:10] not in {r[0] for r in await _reach_rows(live)}
+
     z = "T00:00:00.000000Z"
     days = (f"{D}{z}", f"{D2}{z}")
-    assert await _reach(live, "country", *days) == {
-        "DE": (4, 3), None: (1, 1), "FR": (2, 2), "US": (1, 1)
-    }  # fmt: skip
+    by_country = {"DE": (4, 3), None: (1, 1), "FR": (2, 2), "US": (1, 1)}
+    assert await _reach(live, "country", *days) == by_country
     assert await _reach(live, "variant", *days) == {"A": (3, 2), "B": (2, 2), None: (3, 3)}
     # A filter on a dimension click_days keeps: creators' clicks from Germany.
     assert await _reach(live, "creator", *days, where=(("country", "DE"),)) == {maya: (4, 3)}
@@ -245,17 +262,23 @@ async def test_hand_computed_reach_rollups(live: Running) -> None:
     # Inside one day pair (raw only): D 10:30 -> D+1 12:00 is c3, c4, c5, c6, c7.
     inside = (f"{D}T10:30:00.000000Z", f"{D1}T12:00:00.000000Z")
     assert await _reach(live, "country", *inside) == {"DE": (2, 1), None: (1, 1), "FR": (2, 2)}
-    # The raw count agrees everywhere; with unique figures the raw clicks are read.
+    # Sealed D+1, open today (raw): ana's FR clicks c6 and c9.
+    tomorrow = clock.shift(f"{now[:10]}{z}", timedelta(days=1))
+    assert await _reach(live, "country", f"{D1}{z}", tomorrow, creator_id=ana) == {"FR": (2, 2)}
+    # The raw count agrees; with unique figures the raw clicks are read.
     full = await store.click_facts("country", *days, ())
-    assert {r["key"]: (r["clicks"], r["human_clicks"]) for r in full} == await _reach(
-        live, "country", *days
-    )
-    assert await commands.check(store) == []
-    # Raw clicks deleted by retention: the day counts stay (so they come from the roll-up).
+    assert {r["key"]: (r["clicks"], r["human_clicks"]) for r in full} == by_country
+    # Raw clicks deleted by retention: the sealed days' counts stay (read from the roll-up).
     await store.purge_clicks(f"{D2}{z}")
-    assert await _reach(live, "country", *days) == {
-        "DE": (4, 3), None: (1, 1), "FR": (2, 2), "US": (1, 1)
-    }  # fmt: skip
+    assert await _reach(live, "country", *days) == by_country
+    # A wrong sealed row is found, and a rebuild recounts and seals again.
+    await store.insert_clicks([row("c10", f"{D2}T09:00:00.000000Z", l1, maya, "DE", None)])
+    await reach.seal_due(store)
+    await store.db.execute("UPDATE click_reach_days SET clicks = 7 WHERE day = ?", (D2,))
+    assert [d["figure"] for d in await commands.check(store)] == ["clicks in (DE, -)"]
+    await commands.rebuild(store)
+    assert await commands.check(store) == []
+    assert (D2, l1, "DE", "", maya, 1, 1) in await _reach_rows(live)
 
 
 async def _migrate_until(settings: Any, tmp_path: Path, last: str) -> None:
@@ -321,7 +344,10 @@ async def test_postgres_partitions_a_populated_table(tmp_path: Path, pg_schema_u
         counts = await export_store(store.db, out)
         assert "clicks_2026_01" not in counts and counts["clicks"] == 41
         assert counts["click_days"] > 0 and counts["click_visitors"] > 0
-        assert counts["click_reach_days"] > 0  # 0092 filled it from the partitioned clicks
+        assert counts["click_reach_days"] == 0  # 0092 fills nothing: the reach job seals
+        assert await reach.seal_due(store) == len({r[1][:10] for r in rows})  # not 2030: open
+        counts = await export_store(store.db, io.StringIO())
+        assert counts["click_reach_days"] > 0 and await commands.check(store) == []
         # Retention drops whole months (2026-01), then deletes the rest before the day.
         deleted = await store.purge_clicks("2026-02-14T12:00:00.000000Z")
         assert deleted == 20 + sum(1 for r in rows if "2026-02" in r[1] and r[1] < "2026-02-14")

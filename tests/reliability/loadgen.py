@@ -34,21 +34,12 @@ class Flood:
     sent: int = 0
 
 
-COUNTRIES = ("DE", "FR", "US", "BR", "XX")
-
-
 async def _one(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    path: str,
-    agent: str,
-    param: str,
-    country: str = "DE",
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, agent: str, param: str
 ) -> tuple[int, str | None]:
-    # A CDN's country header: read only where the server trusts 127.0.0.1 as a proxy.
     writer.write(
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {agent}\r\n"
-        f"CF-IPCountry: {country}\r\nAccept-Language: en-US\r\n\r\n".encode()
+        "Accept-Language: en-US\r\n\r\n".encode()
     )
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
@@ -102,12 +93,7 @@ async def flood(
                 ):
                     result.sent += 1
                     status, cid = await _one(
-                        reader,
-                        writer,
-                        rnd.choice(paths),
-                        rnd.choice(AGENTS),
-                        param,
-                        rnd.choice(COUNTRIES),
+                        reader, writer, rnd.choice(paths), rnd.choice(AGENTS), param
                     )
                     result.statuses[status] = result.statuses.get(status, 0) + 1
                     if cid is not None:

@@ -61,13 +61,9 @@ def integrity(database_url: str) -> str:
     return result
 
 
-def start(tmp_path: Path, database_url: str, n: int, kind: str, **extra: str) -> Server:
+def start(tmp_path: Path, database_url: str, n: int, kind: str) -> Server:
     env = server_env(
-        tmp_path,
-        database_url,
-        TRACKER_FLUSH_INTERVAL_MS=str(FLUSH_MS),
-        TRACKER_SERVER=kind,
-        **extra,
+        tmp_path, database_url, TRACKER_FLUSH_INTERVAL_MS=str(FLUSH_MS), TRACKER_SERVER=kind
     )
     return Server(env, free_port(), tmp_path / f"server{n}.log").start()
 

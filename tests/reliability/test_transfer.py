@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, make_settings, run_cli, server_env
+from tracker.clicks import reach
 from tracker.core import clock
 from tracker.links import service as catalogue
 from tracker.store import Store, open_engine, open_store
@@ -100,6 +101,9 @@ async def fill(store: Store, settings: Any) -> None:
         )
     )
     await store.insert_clicks(rows)
+    # a click two days back, so one closed day is sealed into the reach roll-up
+    await store.insert_clicks([(f"ckold{rows[0][0]}", clock.iso(now - 2 * 86400), *rows[0][2:])])
+    await reach.seal_due(store)
     await store.create_token("integration")
     await store.create_collab("Zoë x Zoë", None, "zoë-collab", [(creator["id"], 10_000)])
     await fill_orders(store, creator["id"], links[0]["slug"], rows[1][0])

@@ -32,6 +32,7 @@ from tracker.store.panel import PanelQueries
 from tracker.store.panel_catalogue import PanelCatalogueQueries
 from tracker.store.panel_lists import PanelListQueries
 from tracker.store.postgres import PostgresEngine
+from tracker.store.reach_days import ReachDayQueries
 from tracker.store.rematch import RematchQueries
 from tracker.store.reports import ReportQueries
 from tracker.store.retention import RetentionQueries
@@ -64,6 +65,7 @@ class Store(
     FraudQueries,
     InsightQueries,
     ClickDayQueries,
+    ReachDayQueries,
     JourneyQueries,
     CreditQueries,
 ):

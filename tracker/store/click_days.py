@@ -8,12 +8,7 @@ from typing import Any
 
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
-from tracker.store.rollups import (
-    REBUILD_REACH,
-    REBUILD_VISITORS,
-    RECOUNT_COLUMNS,
-    RECOUNT_REACH,
-)
+from tracker.store.rollups import REBUILD_VISITORS, RECOUNT_COLUMNS
 
 _FIGURES = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
 
@@ -67,7 +62,8 @@ class ClickDayQueries(StoreBase):
     async def rebuild_click_day(self, day: str) -> int:
         """Recount one day's roll-up rows from the raw clicks, in one transaction that the
         click writer waits for (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock on
-        the three roll-up tables, taken before the clicks are read). A link whose human clicks no
+        the roll-up tables, taken before the clicks are read); a closed day's reach rows
+        are recounted and sealed, an open day's unsealed. A link whose human clicks no
         longer have fingerprints (erased by retention) keeps its stored unique counts: they
         cannot be recounted. Returns the rows written."""
         async with self.db.transaction() as tx:
@@ -86,8 +82,7 @@ class ClickDayQueries(StoreBase):
             await tx.execute("DELETE FROM click_days WHERE day = ?", (day,))
             await tx.execute("DELETE FROM click_visitors WHERE day = ?", (day,))
             await tx.execute(REBUILD_VISITORS, (day, day + "U"))
-            await tx.execute("DELETE FROM click_reach_days WHERE day = ?", (day,))
-            await tx.execute(REBUILD_REACH, (day, day + "U"))
+            await self.recount_reach_day(tx, day)  # type: ignore[attr-defined]
             for r in fresh:
                 kept = old.get(r["link_id"])
                 if kept is not None and not int(r["kept_prints"] or 0) and int(r["human_clicks"]):
@@ -127,35 +122,8 @@ class ClickDayQueries(StoreBase):
                     out.append(
                         {"day": day, "link_id": link, "figure": k, "rollup": x, "recount": y}
                     )
-        return out + await self._check_reach_day(day)
-
-    async def _check_reach_day(self, day: str) -> list[dict[str, Any]]:
-        """``check_click_day`` for ``click_reach_days``: its figure names the country and
-        variant ('-' for none)."""
-        keys = ("link_id", "country", "variant")
-
-        async def rows(sql: str, params: tuple[str, ...]) -> dict[tuple[Any, ...], Row]:
-            return {tuple(r[k] for k in keys): r for r in await self.db.fetch_all(sql, params)}
-
-        stored = await rows("SELECT * FROM click_reach_days WHERE day = ?", (day,))
-        fresh = await rows(RECOUNT_REACH, (day, day + "U"))
-        out = []
-        for key in sorted(set(stored) | set(fresh)):
-            a, b = stored.get(key, {}), fresh.get(key, {})
-            for k in _FIGURES[:2]:
-                x, y = int(a.get(k) or 0), int(b.get(k) or 0)
-                if x != y:
-                    where = f"{key[1] or '-'}, {key[2] or '-'}"
-                    out.append(
-                        {
-                            "day": day,
-                            "link_id": key[0],
-                            "figure": f"{k} in ({where})",
-                            "rollup": x,
-                            "recount": y,
-                        }
-                    )
-        return out
+        reach: list[dict[str, Any]] = await self.check_reach_day(day)  # type: ignore[attr-defined]
+        return out + reach
 
     # -- reads for reports and the panel -------------------------------------------------------
     async def rollup_totals(self) -> Row:

@@ -37,6 +37,18 @@ def _days(first: str, end: str) -> Iterator[str]:
         day += timedelta(days=1)
 
 
+def _runs(days: tuple[str, str], kept: set[str]) -> list[tuple[tuple[str, str], bool]]:
+    """['YYYY-MM-DD', 'YYYY-MM-DD') cut into runs of days in ``kept`` and not."""
+    out: list[tuple[tuple[str, str], bool]] = []
+    for day in _days(*days):
+        inside = day in kept
+        if out and out[-1][1] == inside:
+            out[-1] = ((out[-1][0][0], next_day(day)), inside)
+        else:
+            out.append(((day, next_day(day)), inside))
+    return out
+
+
 _FACTS = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
 
 #: SQL for a click's dimension key; ``tier`` is built from thresholds at call time.
@@ -90,8 +102,9 @@ class ReportQueries(StoreBase):
         unique visitors (definitions: migration 0070 and the README). Whole UTC days come
         from the day roll-ups, the partial edges of the range from the raw clicks, by the
         same definitions: ``click_days`` (per link; the ``link_id`` filter), or for a
-        country or variant dimension or filter ``click_reach_days`` (click counts only, so
-        with ``distinct`` such a report reads the raw clicks throughout).
+        country or variant dimension or filter ``click_reach_days`` for its sealed days
+        (click counts only, so with ``distinct`` such a report reads the raw clicks
+        throughout).
 
         ``distinct=False`` reports the two unique columns as 0 (callers that show neither);
         ``unique_clicks=False`` reports unique clicks as 0 (the panel's ROI table shows
@@ -101,12 +114,16 @@ class ReportQueries(StoreBase):
             if column not in CLICK_FILTERS:
                 raise ValueError(f"not a click filter: {column}")
         reach = dimension in REACH_ONLY or any(column in REACH_ONLY for column, _ in where)
-        rollup = "click_reach_days r" if reach else "click_days r"
         days, edges = (None, [(start, end)]) if reach and distinct else split_range(start, end)
         parts: list[Row] = []
         mine = (("creator_id", creator_id),) if creator_id else ()
-        if days:
-            parts += await self._facts(rollup, dimension, days, tiers, daily, (*where, *mine))
+        spans = [("click_days r", days)] if days else []
+        if days and reach:  # sealed days from the reach roll-up, the others raw
+            sealed = await self.sealed_reach_days(*days)  # type: ignore[attr-defined]
+            spans = [("click_reach_days r", run) for run, kept in _runs(days, sealed) if kept]
+            edges += [run for run, kept in _runs(days, sealed) if not kept]
+        for rollup, span in spans:
+            parts += await self._facts(rollup, dimension, span, tiers, daily, (*where, *mine))
         for edge in edges:
             parts += await self._facts(
                 "clicks c", dimension, edge, tiers, daily, (*where, *mine), distinct

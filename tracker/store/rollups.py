@@ -1,6 +1,6 @@
-"""Daily roll-ups of clicks (issue 19): one ``click_days`` row per (UTC day, link), and one
-``click_reach_days`` row per (UTC day, link, country, variant) with the click counts alone
-(migration 0092: what the Reach page and the country and variant reports read).
+"""Daily roll-ups of clicks (issue 19): one ``click_days`` row per (UTC day, link); and the
+clicks of *closed* days (a writer backlog's) added to ``click_reach_days`` (migration 0092:
+the reach job seals each day once it is closed; ``tracker/clicks/reach.py``).
 
 Kept by the click writer inside the click batch's own transaction (``SQLiteEngine``'s click
 thread calls ``sqlite_write_rollups``; PostgreSQL runs ``PG_CLICKS_AND_ROLLUPS``, the insert
@@ -25,7 +25,11 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from tracker.core import clock
 from tracker.store.engine import CLICK_COLUMNS
+
+#: Seconds after its end that a UTC day is closed (its reach rows can be sealed).
+CLOSE_AFTER = 3600
 
 _ID, _AT, _LINK, _CREATOR, _FP, _BOT, _COUNTRY, _VARIANT = (
     CLICK_COLUMNS.index(c)
@@ -85,16 +89,22 @@ class _Day:
         self.clicks = self.human = self.uclicks = self.visitors = 0
 
 
+def closed_before(now: float) -> str:
+    """The first day not closed at ``now``: a UTC day closes an hour after it ends."""
+    return clock.iso(now - CLOSE_AFTER)[:10]
+
+
 def _group(
     rows: Sequence[tuple[Any, ...]],
+    closed: str = "",
 ) -> tuple[
     dict[tuple[str, str], _Day],
     dict[tuple[str, str, str], int],
     dict[tuple[str, str, str, str], list[Any]],
 ]:
     """Per (day, link): counts; per (day, link, fingerprint) of a human click: a bit per
-    clock hour it was seen in this batch; per (day, link, country, variant): [creator,
-    clicks, human clicks]."""
+    clock hour it was seen in this batch; per (day, link, country, variant) of a click of a
+    day before ``closed``: [creator, clicks, human clicks]."""
     days: dict[tuple[str, str], _Day] = {}
     visitors: dict[tuple[str, str, str], int] = {}
     reach: dict[tuple[str, str, str, str], list[Any]] = {}
@@ -109,14 +119,17 @@ def _group(
             d = days[(day, link)] = _Day(r[_CREATOR], at)
         d.clicks += 1
         d.last = max(d.last, at)
-        where = (day, link, r[_COUNTRY] or "", r[_VARIANT] or "")
-        place = reach.get(where)
-        if place is None:
-            place = reach[where] = [r[_CREATOR], 0, 0]
-        place[1] += 1
+        place = None
+        if day < closed:  # a late click: its day may be sealed already
+            where = (day, link, r[_COUNTRY] or "", r[_VARIANT] or "")
+            place = reach.get(where)
+            if place is None:
+                place = reach[where] = [r[_CREATOR], 0, 0]
+            place[1] += 1
         if r[_BOT]:
             continue
-        place[2] += 1
+        if place is not None:
+            place[2] += 1
         d.human += 1
         fp = r[_FP]
         if fp is None:
@@ -131,7 +144,7 @@ def sqlite_write_rollups(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...
     """Inside the click batch's transaction: add the batch to ``click_visitors`` (one
     upsert per visitor, returning its mask before), ``click_days`` and
     ``click_reach_days``."""
-    days, visitors, reach = _group(rows)
+    days, visitors, reach = _group(rows, closed_before(clock.now()))
     upsert = conn.execute
     for key, hours in visitors.items():
         (before,) = upsert(_VISITOR_RETURNING, (*key, hours)).fetchone()
@@ -141,7 +154,8 @@ def sqlite_write_rollups(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...
             d.uclicks += new.bit_count()
             d.visitors += 0 if before else 1
     conn.executemany(ROLLUP_UPSERT, _params(days))
-    conn.executemany(REACH_UPSERT, [(*k, *v) for k, v in reach.items()])
+    if reach:
+        conn.executemany(REACH_UPSERT, [(*k, *v) for k, v in reach.items()])
 
 
 def _params(days: dict[tuple[str, str], _Day]) -> list[tuple[Any, ...]]:
@@ -169,7 +183,9 @@ PG_CLICKS_AND_ROLLUPS = (
     "reach AS (INSERT INTO click_reach_days (day, link_id, country, variant, creator_id, "
     "clicks, human_clicks) SELECT day, link_id, country, variant, "
     "(array_agg(creator_id ORDER BY at, id))[1], COUNT(*), "
-    "SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END) FROM n GROUP BY day, link_id, country, variant "
+    "SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END) FROM n WHERE day < to_char((now() AT TIME "
+    f"ZONE 'UTC') - interval '{CLOSE_AFTER} seconds', 'YYYY-MM-DD') "
+    "GROUP BY day, link_id, country, variant "
     "ORDER BY day, link_id, country, variant "
     + REACH_UPSERT.split(" VALUES (?, ?, ?, ?, ?, ?, ?) ", 1)[1]
     + "), "
