@@ -5,8 +5,8 @@ both HTTP servers. No timing is asserted."""
 from __future__ import annotations
 
 import json
-import shutil
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
