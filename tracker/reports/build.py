@@ -102,16 +102,18 @@ async def load(store: Store, p: Params) -> Facts:
 async def data_driven_fit(store: Store, p: Params) -> tuple[datadriven.Fit, dict[str, Row]]:
     """The data-driven model of ``p``'s range (as ``load`` fits it) and the creators, for the
     pages that show the fit alone: the converting paths read from the touches' path columns
-    (``Store.path_touches``), none of a report's other facts. With survey credit, survey
-    touches join the paths: then from ``load`` itself."""
+    (``Store.path_touches``; the single-touch orders' from the stored credit, as ``load``
+    does), none of a report's other facts. With survey credit, survey touches join the
+    paths: then from ``load`` itself."""
     p = replace(p, model="data_driven")
     if p.survey_credit == "unattributed":
         facts = await load(store, p)
         assert facts.fit is not None
         return facts.fit, facts.creators
-    touches = await store.path_touches(p.start_at, p.end_at)
+    stored = await stored_usable(store, p)
+    touches = await store.path_touches(p.start_at, p.end_at, p.currency if stored else None)
     creators = {r["id"]: r for r in await store.creators_meta()}
-    return await paths.fit(store, p, touches), creators
+    return await paths.fit(store, p, touches, stored), creators
 
 
 async def stored_usable(store: Store, p: Params) -> bool:

@@ -196,13 +196,15 @@ class ReportQueries(StoreBase):
             (start, end, *params),
         )
 
-    async def path_touches(self, start: str, end: str) -> list[Row]:
-        """``credited_touches(start, end)`` with only the columns a creator path reads (the
-        data-driven fit alone: no click lookup, a sixth of the columns to ship)."""
+    async def path_touches(self, start: str, end: str, unstored: str | None = None) -> list[Row]:
+        """``credited_touches(start, end, unstored=unstored, several=True)`` with only the
+        columns a creator path reads (the data-driven fit alone: no click lookup, a sixth of
+        the columns to ship)."""
+        sql, params = _unstored(start, end, unstored, True) if unstored else ("", [])
         return await self.db.fetch_all(
-            PATH_TOUCHES_SQL + "AND o.placed_at >= ? AND o.placed_at < ? "
+            PATH_TOUCHES_SQL + f"AND o.placed_at >= ? AND o.placed_at < ? {sql}"
             "ORDER BY t.order_id, t.at, t.id",
-            (start, end),
+            (start, end, *params),
         )
 
     async def unattributed_orders(self, start: str, end: str) -> list[Row]:
