@@ -497,6 +497,9 @@ async def test_data_driven_fit_alone_is_the_reports(live: Running) -> None:
     facts = await build.load(store, p)
     fit, creators = await build.data_driven_fit(store, p)
     assert facts.fit is not None and fit.used == "data_driven" and creators == facts.creators
+    assert facts.stored, "both read the single-touch orders' paths from the stored credit"
+    everyone = await paths.fit(store, p, full)  # every order's touches: the same fit
+    assert fit == facts.fit == everyone
     labels = {k: str(v["handle"]) for k, v in creators.items()}
     assert paths.describe(fit, labels) == paths.describe(facts.fit, labels)
     assert paths.describe(fit, labels)["removal_effects"]

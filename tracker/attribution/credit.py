@@ -59,9 +59,7 @@ def credits(
         return [1.0]
     if model == "data_driven":
         shares = (
-            datadriven.order_shares([t.creator_id for t in touches], dict(weights))
-            if weights
-            else None
+            datadriven.order_shares([t.creator_id for t in touches], weights) if weights else None
         )
         if shares is not None:
             return shares

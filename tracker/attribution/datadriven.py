@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,7 +162,7 @@ def fit(
     return Fit("data_driven", conversions, non_converting, threshold, p, effects, "", sample_rate)
 
 
-def order_shares(creators: Sequence[str], weights: dict[str, float]) -> list[float] | None:
+def order_shares(creators: Sequence[str], weights: Mapping[str, float]) -> list[float] | None:
     """One share per touch (its creator's removal effect, divided over that creator's touches
     on this order), summing to 1; None when no creator of the order has a weight."""
     per: dict[str, int] = defaultdict(int)

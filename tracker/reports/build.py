@@ -17,7 +17,7 @@ from typing import Any
 
 from tracker.attribution import datadriven
 from tracker.attribution.collab import Collabs, expand
-from tracker.attribution.credit import ORDER_MODELS
+from tracker.attribution.credit import MODELS, ORDER_MODELS
 from tracker.attribution.order_credit import VALUE_DAYS, Basis, credit_order, kept_touches
 from tracker.attribution.order_credit import Credit as Credit  # re-exported for callers
 from tracker.catalogue.creators import tier_for
@@ -73,7 +73,7 @@ class Facts:
 async def load(store: Store, p: Params) -> Facts:
     stored = await stored_usable(store, p)
     touches = await store.credited_touches(
-        p.start_at, p.end_at, unstored=p.currency if stored else None
+        p.start_at, p.end_at, unstored=p.currency if stored else None, several=several(p)
     )
     facts = Facts(
         creators={r["id"]: r for r in await store.creators_meta()},
@@ -95,32 +95,43 @@ async def load(store: Store, p: Params) -> Facts:
     if p.survey_credit == "unattributed":
         await survey.add_survey_touches(store, p, facts)
     if p.model == "data_driven":
-        facts.fit = await paths.fit(store, p, facts.touches)
+        facts.fit = await paths.fit(store, p, facts.touches, facts.stored)
     return facts
 
 
 async def data_driven_fit(store: Store, p: Params) -> tuple[datadriven.Fit, dict[str, Row]]:
     """The data-driven model of ``p``'s range (as ``load`` fits it) and the creators, for the
     pages that show the fit alone: the converting paths read from the touches' path columns
-    (``Store.path_touches``), none of a report's other facts. With survey credit, survey
-    touches join the paths: then from ``load`` itself."""
+    (``Store.path_touches``; the single-touch orders' from the stored credit, as ``load``
+    does), none of a report's other facts. With survey credit, survey touches join the
+    paths: then from ``load`` itself."""
     p = replace(p, model="data_driven")
     if p.survey_credit == "unattributed":
         facts = await load(store, p)
         assert facts.fit is not None
         return facts.fit, facts.creators
-    touches = await store.path_touches(p.start_at, p.end_at)
+    stored = await stored_usable(store, p)
+    touches = await store.path_touches(p.start_at, p.end_at, p.currency if stored else None)
     creators = {r["id"]: r for r in await store.creators_meta()}
-    return await paths.fit(store, p, touches), creators
+    return await paths.fit(store, p, touches, stored), creators
 
 
 async def stored_usable(store: Store, p: Params) -> bool:
     """Whether the stored credit (``tracker/store/credits.py``) gives this report's figures:
     the model is one the ingest stores and the rows were computed under this report's
-    lookbacks, half-life and policy. Otherwise every credit is computed from the touches."""
-    if p.model not in ORDER_MODELS or p.survey_credit == "unattributed":
+    lookbacks, half-life and policy. Otherwise every credit is computed from the touches.
+    The data-driven model's are its orders with one kept touch (every model gives that
+    touch the whole order: the stored rows of model 'all'); the others' are computed
+    (``several``)."""
+    if p.model not in MODELS or p.survey_credit == "unattributed":
         return False
     return await store.stored_basis() == basis_of(p).text
+
+
+def several(p: Params) -> bool:
+    """Whether the report computes the orders stored with several kept touches (the
+    data-driven model: its weights come from the range's paths, never stored)."""
+    return p.model not in ORDER_MODELS
 
 
 async def all_credits(store: Store, facts: Facts, p: Params) -> tuple[list[Credit], set[str]]:

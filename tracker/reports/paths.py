@@ -1,9 +1,11 @@
 """The creator paths the data-driven model fits on, read for one report range.
 
 Converting paths: each counted order's matched creator touches inside the report's lookback,
-in time order (the same touches the other models split). Non-converting paths: each visitor
-(fingerprint) with human creator clicks in the range and no order placed in it, their
-creators in click order (``Store.path_transitions``, already counted as transitions).
+in time order (the same touches the other models split); when the report reads the stored
+credit, the orders with one kept touch are counted per creator from it instead
+(``Store.single_touch_paths``). Non-converting paths: each visitor (fingerprint) with human
+creator clicks in the range and no order placed in it, their creators in click order
+(``Store.path_transitions``, already counted as transitions).
 """
 
 from __future__ import annotations
@@ -65,20 +67,27 @@ def add_transitions(counts: datadriven.Counts, rows: list[Row], scale: float = 1
     return visitors
 
 
-async def fit(store: Store, p: Params, touches: list[Row]) -> datadriven.Fit:
-    """The data-driven model for the report's range (or its fallback, with the reason)."""
+async def fit(store: Store, p: Params, touches: list[Row], stored: bool = False) -> datadriven.Fit:
+    """The data-driven model for the report's range (or its fallback, with the reason).
+    ``stored``: ``touches`` leaves out the orders whose stored credit has one kept touch
+    (``load``); their one-creator paths are counted from it instead."""
     paths = converting_paths(touches, p.click_days, p.fingerprint_days)
     counts: datadriven.Counts = {}
     for path in paths:
         datadriven.add_path(counts, path, True)
-    if len(paths) < p.min_conversions:  # below the threshold: no need to read the clicks
-        return datadriven.fit(counts, len(paths), 0, p.min_conversions)
+    conversions = len(paths)
+    if stored:
+        for r in await store.single_touch_paths(p.start_at, p.end_at, p.currency):
+            datadriven.add_path(counts, [r["creator_id"]], True, int(r["n"]))
+            conversions += int(r["n"])
+    if conversions < p.min_conversions:  # below the threshold: no need to read the clicks
+        return datadriven.fit(counts, conversions, 0, p.min_conversions)
     below, rate = await store.visitor_sample(p.start_at, p.end_at, SAMPLE_CLICKS)
     rows = await store.path_transitions(p.start_at, p.end_at, below)
     visitors = add_transitions(counts, rows, 1 / rate)
     # off the event loop: LAPACK releases the GIL, so redirects keep flowing meanwhile
     return await asyncio.to_thread(
-        datadriven.fit, counts, len(paths), visitors, p.min_conversions, rate
+        datadriven.fit, counts, conversions, visitors, p.min_conversions, rate
     )
 
 

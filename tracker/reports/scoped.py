@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from tracker.reports import build
-from tracker.reports.build import Facts, Params, stored_usable
+from tracker.reports.build import Facts, Params, several, stored_usable
 from tracker.settings import Settings
 from tracker.store import Store
 
@@ -29,7 +29,7 @@ async def load_for_creator(store: Store, p: Params, creator_id: str) -> Facts:
         links={r["id"]: r for r in await store.links_meta()},
         campaigns={r["id"]: r for r in await store.campaigns_meta()},
         touches=await store.credited_touches(
-            p.start_at, p.end_at, creator_id=creator_id, unstored=other
+            p.start_at, p.end_at, creator_id=creator_id, unstored=other, several=several(p)
         ),
         costs=[c for c in costs if c["creator_id"] == creator_id],
         commission=[

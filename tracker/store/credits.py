@@ -253,6 +253,17 @@ class CreditQueries(StoreBase):
             params,
         )
 
+    async def single_touch_paths(self, start: str, end: str, currency: str) -> list[Row]:
+        """Per creator: the counted orders in ``currency`` placed in [start, end) whose
+        stored credit has one kept touch, theirs (model 'all'): the data-driven fit's
+        one-creator converting paths, which the report reads no touch of."""
+        return await self.db.fetch_all(
+            "SELECT c.creator_id, COUNT(*) AS n FROM order_credits c WHERE c.placed_at >= ? "
+            "AND c.placed_at < ? AND c.model = 'all' AND c.currency = ? AND c.counted = 1 "
+            "GROUP BY c.creator_id",
+            (start, end, currency),
+        )
+
     async def credit_sums(self, q: SumQuery, *, daily: bool = False) -> list[Row]:
         """Per key (and UTC day of the order): the credited orders and new customers of
         counted orders (sums of shares) and the revenue (the report's definitions)."""

@@ -194,27 +194,19 @@ class ReportQueries(StoreBase):
         *,
         creator_id: str | None = None,
         unstored: str | None = None,
+        several: bool = False,
     ) -> list[Row]:
         """Matched touches of orders placed in [start, end), with whether the order counts;
         with ``creator_id``, only the orders that creator has a touch on (all their touches,
         so shares split as in the full report); with ``unstored`` (the reporting currency),
         only the orders the stored credit does not give in it: orders in another currency,
         and orders whose credit was never stored (written around the ingest: migration
-        0091)."""
+        0091); ``several`` adds the orders stored in it with more than one kept touch
+        (the data-driven model: the stored credit gives its single-touch orders alone)."""
         # The query starts from the shorter list: the unstored orders when asked for (from
         # the index orders_credit_read, migration 0091: those not stored, then those stored
         # in a currency either side of the report's; usually none), else the creator's.
-        sql, params = "", []
-        if unstored:
-            sql = (
-                "AND o.id IN (SELECT u.id FROM orders u WHERE u.credit_stored = 0 "
-                "AND u.placed_at >= ? AND u.placed_at < ? UNION ALL "
-                "SELECT u.id FROM orders u WHERE u.credit_stored = 1 AND u.currency < ? "
-                "AND u.placed_at >= ? AND u.placed_at < ? UNION ALL "
-                "SELECT u.id FROM orders u WHERE u.credit_stored = 1 AND u.currency > ? "
-                "AND u.placed_at >= ? AND u.placed_at < ?) "
-            )
-            params = [start, end, unstored, start, end, unstored, start, end]
+        sql, params = _unstored(start, end, unstored, several) if unstored else ("", [])
         if creator_id:
             sql += (
                 "AND EXISTS (SELECT 1 FROM touches m WHERE m.order_id = o.id AND "
@@ -228,13 +220,15 @@ class ReportQueries(StoreBase):
             (start, end, *params),
         )
 
-    async def path_touches(self, start: str, end: str) -> list[Row]:
-        """``credited_touches(start, end)`` with only the columns a creator path reads (the
-        data-driven fit alone: no click lookup, a sixth of the columns to ship)."""
+    async def path_touches(self, start: str, end: str, unstored: str | None = None) -> list[Row]:
+        """``credited_touches(start, end, unstored=unstored, several=True)`` with only the
+        columns a creator path reads (the data-driven fit alone: no click lookup, a sixth of
+        the columns to ship)."""
+        sql, params = _unstored(start, end, unstored, True) if unstored else ("", [])
         return await self.db.fetch_all(
-            PATH_TOUCHES_SQL + "AND o.placed_at >= ? AND o.placed_at < ? "
+            PATH_TOUCHES_SQL + f"AND o.placed_at >= ? AND o.placed_at < ? {sql}"
             "ORDER BY t.order_id, t.at, t.id",
-            (start, end),
+            (start, end, *params),
         )
 
     async def unattributed_orders(self, start: str, end: str) -> list[Row]:
@@ -445,3 +439,23 @@ def _days_before(at: str, days: int) -> str:
     from datetime import timedelta
 
     return clock.shift(at, -timedelta(days=days))
+
+
+def _unstored(start: str, end: str, currency: str, several: bool) -> tuple[str, list[Any]]:
+    """``credited_touches``' filter to the orders the stored credit does not give in
+    ``currency`` (and, ``several``, those it stores with more than one kept touch: the
+    orders with a row of seq 1, one per order under model 'first')."""
+    span = "AND u.placed_at >= ? AND u.placed_at < ?"
+    branches = [
+        f"SELECT u.id FROM orders u WHERE u.credit_stored = 0 {span}",
+        f"SELECT u.id FROM orders u WHERE u.credit_stored = 1 AND u.currency < ? {span}",
+        f"SELECT u.id FROM orders u WHERE u.credit_stored = 1 AND u.currency > ? {span}",
+    ]
+    params: list[Any] = [start, end, currency, start, end, currency, start, end]
+    if several:
+        branches.append(
+            "SELECT u.order_id FROM order_credits u WHERE u.model = 'first' AND u.seq = 1 "
+            f"AND u.currency = ? {span}"
+        )
+        params += [currency, start, end]
+    return f"AND o.id IN ({' UNION ALL '.join(branches)}) ", params
