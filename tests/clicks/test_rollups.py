@@ -183,23 +183,27 @@ async def test_redirects_roll_up_end_to_end(live: Running) -> None:
 
 
 async def _reach(live: Running, dimension: str, start: str, end: str, **kw: Any) -> dict[Any, Any]:
-    rows = await live.store.click_facts(dimension, start, end, (), distinct=False, **kw)
-    return {r["key"]: (r["clicks"], r["human_clicks"]) for r in rows}
+    """Clicks, human clicks, unique clicks and unique visitors per key (cheap: the first
+    two only)."""
+    distinct = kw.pop("distinct", True)
+    rows = await live.store.click_facts(dimension, start, end, (), distinct=distinct, **kw)
+    return {r["key"]: _figures(r) if distinct else _figures(r)[:2] for r in rows}
 
 
 async def _reach_rows(live: Running) -> list[tuple[Any, ...]]:
     rows = await live.store.db.fetch_all(
-        "SELECT day, link_id, country, variant, creator_id, clicks, human_clicks "
-        "FROM click_reach_days"
+        "SELECT day, link_id, country, variant, creator_id, clicks, human_clicks, "
+        "unique_clicks, unique_visitors FROM click_reach_days"
     )
     return sorted(tuple(r.values()) for r in rows)
 
 
 @pytest.mark.anyio
 async def test_hand_computed_reach_rollups(live: Running) -> None:
-    """``click_reach_days`` (migration 0092): clicks per closed day, link, country and
-    variant, sealed by the reach job; what the Reach page and the country and variant
-    reports read for sealed days, the raw clicks for the others."""
+    """``click_reach_days`` (migration 0092): the report figures per closed day, link,
+    country and variant, sealed by the reach job; what the Reach page and the country and
+    variant reports read for sealed days, the raw clicks for the others. A visitor counts
+    once per day, link, country and variant in those reports."""
     store = live.store
     maya = (await store.create_creator({"handle": "maya"}))["id"]
     ana = (await store.create_creator({"handle": "ana"}))["id"]
@@ -207,78 +211,106 @@ async def test_hand_computed_reach_rollups(live: Running) -> None:
     l1 = (await store.create_link({"slug": "r1", "creator_id": maya, "destination": dest}))["id"]
     l2 = (await store.create_link({"slug": "r2", "creator_id": ana, "destination": dest}))["id"]
 
-    def row(cid: str, at: str, link: str, creator: str, country: str | None, variant: str | None,
-            bot: int = 0) -> tuple[Any, ...]:  # fmt: skip
-        return (*_row(cid, at, link, creator, cid, bot), country, variant)
+    def row(cid: str, at: str, link: str, creator: str, fp: str | None, country: str | None,
+            variant: str | None, bot: int = 0) -> tuple[Any, ...]:  # fmt: skip
+        return (*_row(cid, at, link, creator, fp, bot), country, variant)
 
     rows = [
-        row("c1", f"{D}T09:00:00.000000Z", l1, maya, "DE", "A"),
-        row("c2", f"{D}T10:00:00.000000Z", l1, maya, "DE", "B"),
-        row("c3", f"{D}T11:00:00.000000Z", l1, maya, "DE", "A", bot=1),
-        row("c4", f"{D}T12:00:00.000000Z", l1, maya, None, None),
-        row("c5", f"{D}T23:59:59.999999Z", l2, ana, "FR", None),
-        row("c6", f"{D1}T00:00:00.000000Z", l2, ana, "FR", None),
-        row("c7", f"{D1}T08:00:00.000000Z", l1, maya, "DE", "A"),
+        row("c1", f"{D}T09:00:00.000000Z", l1, maya, "A", "DE", "A"),
+        row("c2", f"{D}T09:30:00.000000Z", l1, maya, "A", "DE", "A"),  # same hour: 1 unique
+        row("c3", f"{D}T11:00:00.000000Z", l1, maya, "A", "DE", "A", bot=1),
+        row("c4", f"{D}T12:00:00.000000Z", l1, maya, None, None, None),
+        row("c5", f"{D}T23:59:59.999999Z", l2, ana, "B", "FR", None),
+        row("c6", f"{D1}T00:00:00.000000Z", l2, ana, "B", "FR", None),
+        row("c7", f"{D1}T08:00:00.000000Z", l1, maya, "C", "DE", "B"),
     ]
-    # Days long closed: the writer adds their clicks itself (a backlog's late clicks).
     for batch in (rows[:3], rows[3:6], rows[6:], rows[:2]):  # the last one again: no change
         await store.insert_clicks(batch)
-    expected = [
-        (D, l1, "", "", maya, 1, 1),
-        (D, l1, "DE", "A", maya, 2, 1),
-        (D, l1, "DE", "B", maya, 1, 1),
-        (D, l2, "FR", "", ana, 1, 1),
-        (D1, l1, "DE", "A", maya, 1, 1),
-        (D1, l2, "FR", "", ana, 1, 1),
+    assert await _reach_rows(live) == []  # kept by the job, not by the writer
+    assert await reach.seal_due(store) == 2  # D and D+1 (long closed); sealed once
+    assert await reach.seal_due(store) == 0
+    sealed_d = [
+        (D, l1, "", "", maya, 1, 1, 1, 0),  # c4: no fingerprint, one unique click alone
+        (D, l1, "DE", "A", maya, 3, 2, 1, 1),  # c1, c2 (one hour, one visitor), bot c3
+        (D, l2, "FR", "", ana, 1, 1, 1, 1),
     ]
-    assert await _reach_rows(live) == sorted(expected)
-    assert await reach.seal_due(store) == 2  # D and D+1; sealed once
-    assert await reach.seal_due(store) == 0
-    assert await _reach_rows(live) == sorted(expected)
-    # A late click of a sealed day is added by the writer: the day stays equal to a recount.
-    await store.insert_clicks([row("c8", f"{D1}T18:00:00.000000Z", l1, maya, "US", "B")])
-    assert await _reach_rows(live) == sorted([*expected, (D1, l1, "US", "B", maya, 1, 1)])
+    sealed_d1 = [(D1, l1, "DE", "B", maya, 1, 1, 1, 1), (D1, l2, "FR", "", ana, 1, 1, 1, 1)]
+    assert await _reach_rows(live) == sorted(sealed_d + sealed_d1)
+    # A late click of a sealed day unseals it in the writer's transaction; the job recounts.
+    await store.insert_clicks([row("c8", f"{D1}T18:00:00.000000Z", l1, maya, "C", "US", "B")])
+    assert await store.sealed_reach_days(D, D2) == {D}
+    assert await reach.seal_due(store) == 1
+    late = (D1, l1, "US", "B", maya, 1, 1, 1, 1)
+    assert await _reach_rows(live) == sorted([*sealed_d, *sealed_d1, late])
     assert await commands.check(store) == []
-    # Today is open: the writer leaves it to the raw clicks, the job does not seal it.
+    # Today is open: the job does not seal it; reports read its raw clicks.
     now = clock.now_iso()
-    await store.insert_clicks([row("c9", now, l2, ana, "FR", None)])
+    await store.insert_clicks([row("c9", now, l2, ana, "B", "FR", None)])
     assert await reach.seal_due(store) == 0
-    assert now[:10] not in {r[0] for r in await _reach_rows(live)}
 
     z = "T00:00:00.000000Z"
     days = (f"{D}{z}", f"{D2}{z}")
-    by_country = {"DE": (4, 3), None: (1, 1), "FR": (2, 2), "US": (1, 1)}
+    # visitor C on l1 on D+1 in DE and in US: once per country
+    by_country = {"DE": (4, 3, 2, 2), None: (1, 1, 1, 0), "FR": (2, 2, 2, 2), "US": (1, 1, 1, 1)}
     assert await _reach(live, "country", *days) == by_country
-    assert await _reach(live, "variant", *days) == {"A": (3, 2), "B": (2, 2), None: (3, 3)}
-    # A filter on a dimension click_days keeps: creators' clicks from Germany.
-    assert await _reach(live, "creator", *days, where=(("country", "DE"),)) == {maya: (4, 3)}
-    assert await _reach(live, "country", *days, creator_id=ana) == {"FR": (2, 2)}
+    # visitor C in variant B in two countries: once per country and variant
+    by_variant = {"A": (3, 2, 1, 1), "B": (2, 2, 2, 2), None: (3, 3, 3, 2)}
+    assert await _reach(live, "variant", *days) == by_variant
+    assert await _reach(live, "country", *days, distinct=False) == {
+        k: v[:2] for k, v in by_country.items()
+    }
+    # A filter: creators' clicks from Germany.
+    assert await _reach(live, "creator", *days, where=(("country", "DE"),)) == {maya: (4, 3, 2, 2)}
+    assert await _reach(live, "country", *days, creator_id=ana) == {"FR": (2, 2, 2, 2)}
     # D 10:30 -> D+2 06:00: the head edge from the raw clicks (c3, c4, c5), the whole day
     # D+1 from the roll-up (c6, c7, c8), an empty tail edge.
     edges = (f"{D}T10:30:00.000000Z", f"{D2}T06:00:00.000000Z")
     assert await _reach(live, "country", *edges) == {
-        "DE": (2, 1), None: (1, 1), "FR": (2, 2), "US": (1, 1)
+        "DE": (2, 1, 1, 1), None: (1, 1, 1, 0), "FR": (2, 2, 2, 2), "US": (1, 1, 1, 1)
     }  # fmt: skip
-    # Inside one day pair (raw only): D 10:30 -> D+1 12:00 is c3, c4, c5, c6, c7.
-    inside = (f"{D}T10:30:00.000000Z", f"{D1}T12:00:00.000000Z")
-    assert await _reach(live, "country", *inside) == {"DE": (2, 1), None: (1, 1), "FR": (2, 2)}
-    # Sealed D+1, open today (raw): ana's FR clicks c6 and c9.
+    # Sealed D+1 and open today (raw): ana's FR clicks c6 and c9, visitor B on two days.
     tomorrow = clock.shift(f"{now[:10]}{z}", timedelta(days=1))
-    assert await _reach(live, "country", f"{D1}{z}", tomorrow, creator_id=ana) == {"FR": (2, 2)}
-    # The raw count agrees; with unique figures the raw clicks are read.
-    full = await store.click_facts("country", *days, ())
-    assert {r["key"]: (r["clicks"], r["human_clicks"]) for r in full} == by_country
+    assert await _reach(live, "country", f"{D1}{z}", tomorrow, creator_id=ana) == {
+        "FR": (2, 2, 2, 2)
+    }  # fmt: skip
+    # Nothing sealed (the roll-up emptied): the raw clicks give the same figures.
+    await store.db.execute("DELETE FROM click_reach_sealed")
+    assert await _reach(live, "country", *days) == by_country
+    assert await _reach(live, "variant", *days) == by_variant
+    await reach.seal_due(store)
     # Raw clicks deleted by retention: the sealed days' counts stay (read from the roll-up).
     await store.purge_clicks(f"{D2}{z}")
     assert await _reach(live, "country", *days) == by_country
     # A wrong sealed row is found, and a rebuild recounts and seals again.
-    await store.insert_clicks([row("c10", f"{D2}T09:00:00.000000Z", l1, maya, "DE", None)])
+    await store.insert_clicks([row("c10", f"{D2}T09:00:00.000000Z", l1, maya, "E", "DE", None)])
     await reach.seal_due(store)
     await store.db.execute("UPDATE click_reach_days SET clicks = 7 WHERE day = ?", (D2,))
     assert [d["figure"] for d in await commands.check(store)] == ["clicks in (DE, -)"]
     await commands.rebuild(store)
     assert await commands.check(store) == []
-    assert (D2, l1, "DE", "", maya, 1, 1) in await _reach_rows(live)
+    assert (D2, l1, "DE", "", maya, 1, 1, 1, 1) in await _reach_rows(live)
+
+
+@pytest.mark.anyio
+async def test_a_day_of_many_reach_rows_is_sealed_in_chunks(live: Running) -> None:
+    """250 (country, variant) rows on one day: written in several INSERTs, all of them."""
+    store = live.store
+    link = await store.create_link({"slug": "many", "destination": "https://shop.example.com/"})
+    rows = [
+        (
+            *_row(f"m{i}", f"{D}T10:00:00.000000Z", link["id"], None, f"v{i}"),
+            f"C{i % 50}",
+            f"V{i // 50}",
+        )
+        for i in range(250)
+    ]
+    await store.insert_clicks(rows)
+    assert await reach.seal_due(store) == 1
+    n = await store.db.fetch_one(
+        "SELECT COUNT(*) AS n, SUM(unique_visitors) AS v FROM click_reach_days"
+    )
+    assert n == {"n": 250, "v": 250}
+    assert await commands.check(store) == []
 
 
 async def _migrate_until(settings: Any, tmp_path: Path, last: str) -> None:

@@ -1,7 +1,7 @@
-"""The reach roll-up (``click_reach_days``, migration 0092): clicks per closed UTC day,
-link, country and variant, sealed a day at a time by the reach job
-(``tracker/clicks/reach.py``); the click writer adds late clicks of closed days
-(``tracker/store/rollups.py``). Reads take sealed days from it, other days from the raw
+"""The reach roll-up (``click_reach_days``, migration 0092): the report figures per closed
+UTC day, link, country and variant, sealed a day at a time by the reach job
+(``tracker/clicks/reach.py``); a click batch holding a late click of a closed day unseals
+it (``tracker/store/rollups.py``). Reads take sealed days from it, other days from the raw
 clicks (``tracker/store/reports.py``)."""
 
 from __future__ import annotations
@@ -11,9 +11,19 @@ from typing import Any
 from tracker.core import clock
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
-from tracker.store.rollups import REBUILD_REACH, RECOUNT_REACH, closed_before
+from tracker.store.rollups import RECOUNT_REACH, closed_before
 
-_FIGURES = ("clicks", "human_clicks")
+_KEY = ("link_id", "country", "variant")
+_FIGURES = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
+_COLUMNS = ("day", *_KEY, "creator_id", *_FIGURES)
+_ROW = f"({', '.join('?' for _ in _COLUMNS)})"
+#: Rows per INSERT (900 parameters): a day of thousands of rows in a few statements, so the
+#: transaction the SQLite click writer waits for stays short.
+_CHUNK = 100
+
+
+def _key(r: Row) -> tuple[Any, ...]:
+    return tuple(r[k] for k in _KEY)
 
 
 class ReachDayQueries(StoreBase):
@@ -30,31 +40,72 @@ class ReachDayQueries(StoreBase):
         return [str(r["day"]) for r in rows]
 
     async def seal_reach_day(self, day: str) -> bool:
-        """Recount a closed day's reach rows from its raw clicks and seal it, in one
-        transaction (the SQLite click writer waits for it; on PostgreSQL two nodes sealing
-        at once take turns on ``click_reach_sealed``, which the writer never touches).
-        False when the day was sealed already."""
+        """Recount a closed day's reach rows from its raw clicks and seal it. The count is
+        read outside any write transaction (the SQLite click writer does not wait for it);
+        the rows are written in one short transaction, which counts the day's clicks again
+        first and recounts inside it should a late click have come in meanwhile. On
+        PostgreSQL it locks ``click_reach_sealed``, which a click batch unseals late days
+        in, so a batch and a seal take turns. False when the day was sealed already."""
+        fresh = await self.db.fetch_all(RECOUNT_REACH, (day, day + "U"))
         async with self.db.transaction() as tx:
             if self.db.dialect == "postgres":
                 await tx.execute("LOCK TABLE click_reach_sealed IN EXCLUSIVE MODE")
             if await tx.fetch_one("SELECT 1 FROM click_reach_sealed WHERE day = ?", (day,)):
                 return False
-            await self.recount_reach_day(tx, day, closed=day + "U")
+            now = await tx.fetch_one(
+                "SELECT COUNT(*) AS n FROM clicks WHERE at >= ? AND at < ? AND link_id IS NOT NULL",
+                (day, day + "U"),
+            )
+            if now is None or int(now["n"]) != sum(int(r["clicks"]) for r in fresh):
+                fresh = await tx.fetch_all(RECOUNT_REACH, (day, day + "U"))
+            await self._write_reach_day(tx, day, fresh)
         return True
 
-    async def recount_reach_day(self, tx: Conn, day: str, *, closed: str | None = None) -> None:
-        """Inside ``tx``: the day's reach rows recounted; sealed when the day is closed
-        (before ``closed``, default now's), else left unsealed (its rows are then only
-        a writer's partial count, which reads ignore)."""
-        closed = closed_before(clock.now()) if closed is None else closed
+    async def recount_reach_day(self, tx: Conn, day: str) -> None:
+        """Inside ``tx`` (``tracker rollups rebuild``): the day's reach rows recounted and
+        sealed when the day is closed, else unsealed."""
+        if day < closed_before(clock.now()):
+            await self._write_reach_day(
+                tx, day, await tx.fetch_all(RECOUNT_REACH, (day, day + "U"))
+            )
+        else:
+            await tx.execute("DELETE FROM click_reach_days WHERE day = ?", (day,))
+            await tx.execute("DELETE FROM click_reach_sealed WHERE day = ?", (day,))
+
+    async def _write_reach_day(self, tx: Conn, day: str, fresh: list[Row]) -> None:
+        """Replace the day's rows with ``fresh`` and seal it. A row whose human clicks have
+        no fingerprint left (erased by retention) keeps the unique counts it had: they
+        cannot be recounted."""
+        old = {
+            _key(r): r
+            for r in await tx.fetch_all(
+                "SELECT link_id, country, variant, unique_clicks, unique_visitors "
+                "FROM click_reach_days WHERE day = ?",
+                (day,),
+            )
+        }
         await tx.execute("DELETE FROM click_reach_days WHERE day = ?", (day,))
         await tx.execute("DELETE FROM click_reach_sealed WHERE day = ?", (day,))
-        if day < closed:
-            await tx.execute(REBUILD_REACH, (day, day + "U"))
+        values = []
+        for r in fresh:
+            kept = old.get(_key(r))
+            if kept is not None and not int(r["kept_prints"] or 0) and int(r["human_clicks"]):
+                r["unique_clicks"], r["unique_visitors"] = (
+                    kept["unique_clicks"],
+                    kept["unique_visitors"],
+                )
+            values.append((day, *_key(r), r["creator_id"], *(int(r[f] or 0) for f in _FIGURES)))
+        for i in range(0, len(values), _CHUNK):
+            chunk = values[i : i + _CHUNK]
             await tx.execute(
-                "INSERT INTO click_reach_sealed (day, sealed_at) VALUES (?, ?)",
-                (day, clock.now_iso()),
+                f"INSERT INTO click_reach_days ({', '.join(_COLUMNS)}) VALUES "
+                + ", ".join([_ROW] * len(chunk)),
+                [v for row in chunk for v in row],
             )
+        await tx.execute(
+            "INSERT INTO click_reach_sealed (day, sealed_at) VALUES (?, ?)",
+            (day, clock.now_iso()),
+        )
 
     async def sealed_reach_days(self, first: str, last: str) -> set[str]:
         """The sealed days in ['YYYY-MM-DD', 'YYYY-MM-DD')."""
@@ -65,20 +116,20 @@ class ReachDayQueries(StoreBase):
 
     async def check_reach_day(self, day: str) -> list[dict[str, Any]]:
         """Where a sealed day's reach rows differ from a recount (its figure names the
-        country and variant, '-' for none); an unsealed day is never read, so not checked."""
+        country and variant, '-' for none); unique counts only while the row's
+        fingerprints are kept. An unsealed day is never read, so not checked."""
         if not await self.db.fetch_one("SELECT 1 FROM click_reach_sealed WHERE day = ?", (day,)):
             return []
-        keys = ("link_id", "country", "variant")
-
-        async def rows(sql: str, params: tuple[str, ...]) -> dict[tuple[Any, ...], Row]:
-            return {tuple(r[k] for k in keys): r for r in await self.db.fetch_all(sql, params)}
-
-        stored = await rows("SELECT * FROM click_reach_days WHERE day = ?", (day,))
-        fresh = await rows(RECOUNT_REACH, (day, day + "U"))
+        stored = {
+            _key(r): r
+            for r in await self.db.fetch_all("SELECT * FROM click_reach_days WHERE day = ?", (day,))
+        }
+        fresh = {_key(r): r for r in await self.db.fetch_all(RECOUNT_REACH, (day, day + "U"))}
         out = []
         for key in sorted(set(stored) | set(fresh)):
             a, b = stored.get(key, {}), fresh.get(key, {})
-            for k in _FIGURES:
+            figures = _FIGURES if int(b.get("kept_prints") or 0) else _FIGURES[:2]
+            for k in figures:
                 x, y = int(a.get(k) or 0), int(b.get(k) or 0)
                 if x != y:
                     out.append(

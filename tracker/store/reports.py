@@ -17,7 +17,7 @@ from tracker.store.base import StoreBase
 from tracker.store.click_days import next_day, split_range
 from tracker.store.credits import PATH_TOUCHES_SQL, TOUCHES_SQL
 from tracker.store.engine import Row
-from tracker.store.rollups import RECOUNT_COLUMNS
+from tracker.store.rollups import RECOUNT_COLUMNS, RECOUNT_REACH_COLUMNS
 
 #: Days or links per statement of the overlap's visitor read (parameters stay few).
 _CHUNK = 400
@@ -70,8 +70,7 @@ CHEAP_COLUMNS = (
     "0 AS unique_clicks, 0 AS unique_visitors"
 )
 #: Dimensions and filters ``click_days`` (per day and link) does not keep: the reach roll-up
-#: (``click_reach_days``, per day, link, country and variant; click counts only) serves them
-#: when no unique figure is shown, the raw clicks otherwise.
+#: (``click_reach_days``, per day, link, country and variant) serves its sealed days.
 REACH_ONLY = ("country", "variant")
 
 
@@ -103,8 +102,7 @@ class ReportQueries(StoreBase):
         from the day roll-ups, the partial edges of the range from the raw clicks, by the
         same definitions: ``click_days`` (per link; the ``link_id`` filter), or for a
         country or variant dimension or filter ``click_reach_days`` for its sealed days
-        (click counts only, so with ``distinct`` such a report reads the raw clicks
-        throughout).
+        (the days not sealed yet from the raw clicks too).
 
         ``distinct=False`` reports the two unique columns as 0 (callers that show neither);
         ``unique_clicks=False`` reports unique clicks as 0 (the panel's ROI table shows
@@ -114,7 +112,7 @@ class ReportQueries(StoreBase):
             if column not in CLICK_FILTERS:
                 raise ValueError(f"not a click filter: {column}")
         reach = dimension in REACH_ONLY or any(column in REACH_ONLY for column, _ in where)
-        days, edges = (None, [(start, end)]) if reach and distinct else split_range(start, end)
+        days, edges = split_range(start, end)
         parts: list[Row] = []
         mine = (("creator_id", creator_id),) if creator_id else ()
         spans = [("click_days r", days)] if days else []
@@ -175,10 +173,14 @@ class ReportQueries(StoreBase):
             joins, link_filter = f"JOIN links l ON l.id = {t}.link_id ", ""
         if dimension in ("tier", "platform", "category"):
             joins += f"LEFT JOIN creators cr ON cr.id = {t}.creator_id "
-        figures = RECOUNT_COLUMNS if distinct else CHEAP_COLUMNS
+        # a visitor counts once per day and link, and per country and variant in a report
+        # by or filtered on either (the grain of click_reach_days, so both sources agree)
+        reach = dimension in REACH_ONLY or any(column in REACH_ONLY for column, _ in where)
+        figures = (
+            (RECOUNT_REACH_COLUMNS if reach else RECOUNT_COLUMNS) if distinct else CHEAP_COLUMNS
+        )
         if not raw:
-            kept = _FACTS if source == "click_days r" else _FACTS[:2]
-            figures = ", ".join(f"SUM(r.{f}) AS {f}" if f in kept else f"0 AS {f}" for f in _FACTS)
+            figures = ", ".join(f"SUM(r.{f}) AS {f}" for f in _FACTS)
         col = "c.at" if raw else "r.day"
         filters = "".join(f"AND COALESCE({t}.{column}, '') = ? " for column, _ in where)
         return await self.db.fetch_all(

@@ -1,6 +1,7 @@
-"""Daily roll-ups of clicks (issue 19): one ``click_days`` row per (UTC day, link); and the
-clicks of *closed* days (a writer backlog's) added to ``click_reach_days`` (migration 0092:
-the reach job seals each day once it is closed; ``tracker/clicks/reach.py``).
+"""Daily roll-ups of clicks (issue 19): one ``click_days`` row per (UTC day, link). A batch
+holding clicks of *closed* days (a writer backlog's) unseals those days' reach roll-up
+(``click_reach_sealed``, migration 0092), which the reach job then recounts
+(``tracker/clicks/reach.py``).
 
 Kept by the click writer inside the click batch's own transaction (``SQLiteEngine``'s click
 thread calls ``sqlite_write_rollups``; PostgreSQL runs ``PG_CLICKS_AND_ROLLUPS``, the insert
@@ -31,9 +32,8 @@ from tracker.store.engine import CLICK_COLUMNS
 #: Seconds after its end that a UTC day is closed (its reach rows can be sealed).
 CLOSE_AFTER = 3600
 
-_ID, _AT, _LINK, _CREATOR, _FP, _BOT, _COUNTRY, _VARIANT = (
-    CLICK_COLUMNS.index(c)
-    for c in ("id", "at", "link_id", "creator_id", "fingerprint", "is_bot", "country", "variant")
+_ID, _AT, _LINK, _CREATOR, _FP, _BOT = (
+    CLICK_COLUMNS.index(c) for c in ("id", "at", "link_id", "creator_id", "fingerprint", "is_bot")
 )
 
 #: Add a batch's counts to the day rows (additive, so concurrent writers never lose one).
@@ -58,26 +58,19 @@ VISITOR_UPSERT = (
 
 _VISITOR_RETURNING = VISITOR_UPSERT + " RETURNING prev"
 
-#: Add a batch's counts per (day, link, country, variant); '' stands for none.
-REACH_UPSERT = (
-    "INSERT INTO click_reach_days (day, link_id, country, variant, creator_id, clicks, "
-    "human_clicks) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (day, link_id, country, variant) DO UPDATE SET "
-    "clicks = click_reach_days.clicks + excluded.clicks, "
-    "human_clicks = click_reach_days.human_clicks + excluded.human_clicks"
-)
-
-#: A day's reach rows recounted from the raw clicks (params: day, day + 'U'), and the rebuild.
+#: A closed day's reach rows recounted from the raw clicks (params: day, day + 'U'): the
+#: report definitions (``RECOUNT_REACH_COLUMNS``) per (day, link, country, variant), and how many
+#: human clicks still have their fingerprint (0: the unique counts cannot be recounted).
 RECOUNT_REACH = (
-    "SELECT substr(c.at, 1, 10) AS day, c.link_id, COALESCE(c.country, '') AS country, "
-    "COALESCE(c.variant, '') AS variant, MAX(c.creator_id) AS creator_id, COUNT(*) AS clicks, "
-    "SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END) AS human_clicks FROM clicks c "
-    "WHERE c.at >= ? AND c.at < ? AND c.link_id IS NOT NULL "
-    "GROUP BY substr(c.at, 1, 10), c.link_id, COALESCE(c.country, ''), COALESCE(c.variant, '')"
-)
-REBUILD_REACH = (
-    "INSERT INTO click_reach_days (day, link_id, country, variant, creator_id, clicks, "
-    "human_clicks) " + RECOUNT_REACH
+    "SELECT c.link_id, COALESCE(c.country, '') AS country, COALESCE(c.variant, '') AS variant, "
+    "MAX(c.creator_id) AS creator_id, COUNT(*) AS clicks, "
+    "SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END) AS human_clicks, "
+    "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN COALESCE(c.fingerprint, c.id) || '|' || "
+    "substr(c.at, 12, 2) END) AS unique_clicks, "
+    "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) AS unique_visitors, "
+    "SUM(CASE WHEN c.is_bot = 0 AND c.fingerprint IS NOT NULL THEN 1 ELSE 0 END) AS kept_prints "
+    "FROM clicks c WHERE c.at >= ? AND c.at < ? AND c.link_id IS NOT NULL "
+    "GROUP BY c.link_id, COALESCE(c.country, ''), COALESCE(c.variant, '')"
 )
 
 
@@ -97,39 +90,27 @@ def closed_before(now: float) -> str:
 def _group(
     rows: Sequence[tuple[Any, ...]],
     closed: str = "",
-) -> tuple[
-    dict[tuple[str, str], _Day],
-    dict[tuple[str, str, str], int],
-    dict[tuple[str, str, str, str], list[Any]],
-]:
+) -> tuple[dict[tuple[str, str], _Day], dict[tuple[str, str, str], int], set[str]]:
     """Per (day, link): counts; per (day, link, fingerprint) of a human click: a bit per
-    clock hour it was seen in this batch; per (day, link, country, variant) of a click of a
-    day before ``closed``: [creator, clicks, human clicks]."""
+    clock hour it was seen in this batch; the days of its clicks before ``closed``."""
     days: dict[tuple[str, str], _Day] = {}
     visitors: dict[tuple[str, str, str], int] = {}
-    reach: dict[tuple[str, str, str, str], list[Any]] = {}
+    late: set[str] = set()
     for r in rows:
         link = r[_LINK]
         if link is None:
             continue
         at = r[_AT]
         day = at[:10]
+        if day < closed:  # a late click: its day's reach roll-up must be recounted
+            late.add(day)
         d = days.get((day, link))
         if d is None:
             d = days[(day, link)] = _Day(r[_CREATOR], at)
         d.clicks += 1
         d.last = max(d.last, at)
-        place = None
-        if day < closed:  # a late click: its day may be sealed already
-            where = (day, link, r[_COUNTRY] or "", r[_VARIANT] or "")
-            place = reach.get(where)
-            if place is None:
-                place = reach[where] = [r[_CREATOR], 0, 0]
-            place[1] += 1
         if r[_BOT]:
             continue
-        if place is not None:
-            place[2] += 1
         d.human += 1
         fp = r[_FP]
         if fp is None:
@@ -137,14 +118,14 @@ def _group(
         else:
             key = (day, link, fp)
             visitors[key] = visitors.get(key, 0) | (1 << int(at[11:13]))
-    return days, visitors, reach
+    return days, visitors, late
 
 
 def sqlite_write_rollups(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Inside the click batch's transaction: add the batch to ``click_visitors`` (one
-    upsert per visitor, returning its mask before), ``click_days`` and
-    ``click_reach_days``."""
-    days, visitors, reach = _group(rows, closed_before(clock.now()))
+    upsert per visitor, returning its mask before) and ``click_days``; unseal the reach
+    roll-up of any closed day it holds (``tracker/store/reach_days.py``)."""
+    days, visitors, late = _group(rows, closed_before(clock.now()))
     upsert = conn.execute
     for key, hours in visitors.items():
         (before,) = upsert(_VISITOR_RETURNING, (*key, hours)).fetchone()
@@ -154,8 +135,8 @@ def sqlite_write_rollups(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...
             d.uclicks += new.bit_count()
             d.visitors += 0 if before else 1
     conn.executemany(ROLLUP_UPSERT, _params(days))
-    if reach:
-        conn.executemany(REACH_UPSERT, [(*k, *v) for k, v in reach.items()])
+    if late:
+        conn.executemany("DELETE FROM click_reach_sealed WHERE day = ?", [(d,) for d in late])
 
 
 def _params(days: dict[tuple[str, str], _Day]) -> list[tuple[Any, ...]]:
@@ -175,20 +156,11 @@ PG_CLICKS_AND_ROLLUPS = (
     + ", ".join(f"${i + 1}::{_PG_TYPES.get(c, 'text')}[]" for i, c in enumerate(CLICK_COLUMNS))
     + f") AS b ({', '.join(CLICK_COLUMNS)})), "
     f"ins AS (INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) SELECT * FROM b "
-    "ON CONFLICT DO NOTHING RETURNING at, link_id, creator_id, fingerprint, is_bot, id, "
-    "country, variant), "
-    "n AS (SELECT substr(at, 1, 10) AS day, link_id, creator_id, fingerprint, is_bot, at, id, "
-    "COALESCE(country, '') AS country, COALESCE(variant, '') AS variant "
+    "ON CONFLICT DO NOTHING RETURNING at, link_id, creator_id, fingerprint, is_bot, id), "
+    "n AS (SELECT substr(at, 1, 10) AS day, link_id, creator_id, fingerprint, is_bot, at, id "
     "FROM ins WHERE link_id IS NOT NULL), "
-    "reach AS (INSERT INTO click_reach_days (day, link_id, country, variant, creator_id, "
-    "clicks, human_clicks) SELECT day, link_id, country, variant, "
-    "(array_agg(creator_id ORDER BY at, id))[1], COUNT(*), "
-    "SUM(CASE WHEN is_bot = 0 THEN 1 ELSE 0 END) FROM n WHERE day < to_char((now() AT TIME "
-    f"ZONE 'UTC') - interval '{CLOSE_AFTER} seconds', 'YYYY-MM-DD') "
-    "GROUP BY day, link_id, country, variant "
-    "ORDER BY day, link_id, country, variant "
-    + REACH_UPSERT.split(" VALUES (?, ?, ?, ?, ?, ?, ?) ", 1)[1]
-    + "), "
+    "unseal AS (DELETE FROM click_reach_sealed WHERE day IN (SELECT day FROM n WHERE day < "
+    f"to_char((now() AT TIME ZONE 'UTC') - interval '{CLOSE_AFTER} seconds', 'YYYY-MM-DD'))), "
     "h AS (SELECT day, link_id, fingerprint, "
     "bit_or(CAST(1 AS BIGINT) << CAST(substr(at, 12, 2) AS INT)) AS hours FROM n "
     "WHERE is_bot = 0 AND fingerprint IS NOT NULL GROUP BY day, link_id, fingerprint), "
@@ -217,6 +189,13 @@ RECOUNT_COLUMNS = (
     "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || COALESCE(c.fingerprint, c.id) || '|' || substr(c.at, 1, 13) END) "
     "AS unique_clicks, COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.link_id || '|' || c.fingerprint || '|' || substr(c.at, 1, 10) END) "
     "AS unique_visitors"
+)
+
+#: The same for the country and variant reports and filters: a visitor counts once per
+#: day, link, country and variant (the grain of ``click_reach_days``, which sums to it).
+RECOUNT_REACH_COLUMNS = RECOUNT_COLUMNS.replace(
+    "c.link_id || '|' ||",
+    "c.link_id || '|' || COALESCE(c.country, '') || '|' || COALESCE(c.variant, '') || '|' ||",
 )
 
 #: The hour bit of ``c.at`` in SQL both engines run (no shift operator in common).
