@@ -8,9 +8,7 @@ from typing import Any
 
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
-from tracker.store.rollups import REBUILD_VISITORS, RECOUNT_COLUMNS
-
-_FIGURES = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
+from tracker.store.rollups import FIGURES, REBUILD_VISITORS, RECOUNT_COLUMNS, differences
 
 
 def next_day(day: str) -> str:
@@ -97,7 +95,7 @@ class ClickDayQueries(StoreBase):
                         day,
                         r["link_id"],
                         r["creator_id"],
-                        *(int(r[k] or 0) for k in _FIGURES),
+                        *(int(r[k] or 0) for k in FIGURES),
                         r["last_at"],
                     ),
                 )
@@ -111,17 +109,8 @@ class ClickDayQueries(StoreBase):
             r["link_id"]: r
             for r in await self.db.fetch_all("SELECT * FROM click_days WHERE day = ?", (day,))
         }
-        out = []
         fresh = {r["link_id"]: r for r in await self._recount_day(self.db, day)}
-        for link in sorted(set(stored) | set(fresh)):
-            a, b = stored.get(link, {}), fresh.get(link, {})
-            figures = _FIGURES if int(b.get("kept_prints") or 0) else _FIGURES[:2]
-            for k in figures:
-                x, y = int(a.get(k) or 0), int(b.get(k) or 0)
-                if x != y:
-                    out.append(
-                        {"day": day, "link_id": link, "figure": k, "rollup": x, "recount": y}
-                    )
+        out = differences(day, stored, fresh, lambda link, k: (link, k))
         reach: list[dict[str, Any]] = await self.check_reach_day(day)  # type: ignore[attr-defined]
         return out + reach
 

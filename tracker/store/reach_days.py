@@ -11,11 +11,10 @@ from typing import Any
 from tracker.core import clock
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
-from tracker.store.rollups import RECOUNT_REACH, closed_before
+from tracker.store.rollups import FIGURES, RECOUNT_REACH, closed_before, differences
 
 _KEY = ("link_id", "country", "variant")
-_FIGURES = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
-_COLUMNS = ("day", *_KEY, "creator_id", *_FIGURES)
+_COLUMNS = ("day", *_KEY, "creator_id", *FIGURES)
 _ROW = f"({', '.join('?' for _ in _COLUMNS)})"
 #: Rows per INSERT (900 parameters): a day of thousands of rows in a few statements, so the
 #: transaction the SQLite click writer waits for stays short.
@@ -94,7 +93,7 @@ class ReachDayQueries(StoreBase):
                     kept["unique_clicks"],
                     kept["unique_visitors"],
                 )
-            values.append((day, *_key(r), r["creator_id"], *(int(r[f] or 0) for f in _FIGURES)))
+            values.append((day, *_key(r), r["creator_id"], *(int(r[f] or 0) for f in FIGURES)))
         for i in range(0, len(values), _CHUNK):
             chunk = values[i : i + _CHUNK]
             await tx.execute(
@@ -125,20 +124,9 @@ class ReachDayQueries(StoreBase):
             for r in await self.db.fetch_all("SELECT * FROM click_reach_days WHERE day = ?", (day,))
         }
         fresh = {_key(r): r for r in await self.db.fetch_all(RECOUNT_REACH, (day, day + "U"))}
-        out = []
-        for key in sorted(set(stored) | set(fresh)):
-            a, b = stored.get(key, {}), fresh.get(key, {})
-            figures = _FIGURES if int(b.get("kept_prints") or 0) else _FIGURES[:2]
-            for k in figures:
-                x, y = int(a.get(k) or 0), int(b.get(k) or 0)
-                if x != y:
-                    out.append(
-                        {
-                            "day": day,
-                            "link_id": key[0],
-                            "figure": f"{k} in ({key[1] or '-'}, {key[2] or '-'})",
-                            "rollup": x,
-                            "recount": y,
-                        }
-                    )
-        return out
+        return differences(
+            day,
+            stored,
+            fresh,
+            lambda key, k: (key[0], f"{k} in ({key[1] or '-'}, {key[2] or '-'})"),
+        )

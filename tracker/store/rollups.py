@@ -29,6 +29,8 @@ from typing import Any
 from tracker.core import clock
 from tracker.store.engine import CLICK_COLUMNS
 
+#: A roll-up row's figures (the report definitions: migration 0070 and the README).
+FIGURES = ("clicks", "human_clicks", "unique_clicks", "unique_visitors")
 #: Seconds after its end that a UTC day is closed (its reach rows can be sealed).
 CLOSE_AFTER = 3600
 
@@ -213,3 +215,23 @@ REBUILD_VISITORS = (
     "WHERE c.at >= ? AND c.at < ? AND c.link_id IS NOT NULL AND c.is_bot = 0 "
     "AND c.fingerprint IS NOT NULL) x GROUP BY day, link_id, fingerprint"
 )
+
+
+def differences(
+    day: str, stored: dict[Any, Any], fresh: dict[Any, Any], name: Any
+) -> list[dict[str, Any]]:
+    """A roll-up's rows against their recount, keyed alike: [{day, link_id, figure,
+    rollup, recount}] for each figure that differs (unique counts only while the recount
+    still has fingerprints: ``kept_prints``); ``name(key, figure)`` -> (link id, label)."""
+    figures = FIGURES
+    out = []
+    for key in sorted(set(stored) | set(fresh)):
+        a, b = stored.get(key, {}), fresh.get(key, {})
+        for k in figures if int(b.get("kept_prints") or 0) else figures[:2]:
+            x, y = int(a.get(k) or 0), int(b.get(k) or 0)
+            if x != y:
+                link, label = name(key, k)
+                out.append(
+                    {"day": day, "link_id": link, "figure": label, "rollup": x, "recount": y}
+                )
+    return out
