@@ -197,7 +197,17 @@ class Server:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        code = self.proc.wait(timeout)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            # still a failure, but one: the process and its log are not left to the next test
+            self.proc.kill()
+            self.proc.wait(10)
+            self.log.close()
+            tail = self.log_path.read_text()[-2000:]
+            raise AssertionError(
+                f"server still running {timeout} s after {sig!r}:\n{tail}"
+            ) from None
         self.log.close()
         return code
 
