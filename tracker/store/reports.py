@@ -117,9 +117,9 @@ class ReportQueries(StoreBase):
         mine = (("creator_id", creator_id),) if creator_id else ()
         spans = [("click_days r", days)] if days else []
         if days and reach:  # sealed days from the reach roll-up, the others raw
-            sealed = await self.sealed_reach_days(*days)  # type: ignore[attr-defined]
-            spans = [("click_reach_days r", run) for run, kept in _runs(days, sealed) if kept]
-            edges += [run for run, kept in _runs(days, sealed) if not kept]
+            runs = _runs(days, await self.sealed_reach_days(*days))  # type: ignore[attr-defined]
+            spans = [("click_reach_days r", run) for run, kept in runs if kept]
+            edges += [run for run, kept in runs if not kept]
         for rollup, span in spans:
             parts += await self._facts(rollup, dimension, span, tiers, daily, (*where, *mine))
         for edge in edges:
