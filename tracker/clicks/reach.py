@@ -2,8 +2,8 @@
 migration 0092) from its raw clicks, once; reports then read the day from the roll-up.
 
 A day closes an hour after it ends (``tracker.store.rollups.CLOSE_AFTER``); a run seals
-every closed day not sealed yet, newest first, one transaction per day (on SQLite the
-click writer waits for it: about a tenth of a second per 100,000 clicks of the day).
+every closed day not sealed yet, newest first: the day counted outside any write
+transaction, its rows written in one short one (``Store.seal_reach_day``).
 """
 
 from __future__ import annotations

@@ -104,11 +104,11 @@ def _group(
             continue
         at = r[_AT]
         day = at[:10]
-        if day < closed:  # a late click: its day's reach roll-up must be recounted
-            late.add(day)
         d = days.get((day, link))
         if d is None:
             d = days[(day, link)] = _Day(r[_CREATOR], at)
+            if day < closed:  # a late click: its day's reach roll-up must be recounted
+                late.add(day)
         d.clicks += 1
         d.last = max(d.last, at)
         if r[_BOT]:
