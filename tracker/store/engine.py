@@ -7,11 +7,12 @@ placeholders, runs transactions and bulk-inserts clicks its own fastest way.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Row = dict[str, Any]
+T = TypeVar("T")
 Params = Sequence[Any]
 
 #: Column order of a click row as the writer hands it to ``insert_clicks``.
@@ -58,8 +59,9 @@ class Engine(Conn, Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A write transaction; commits on exit, rolls back on error."""
 
-    def batch_transaction(self) -> AbstractAsyncContextManager[Conn]:
-        """The transaction ``GroupCommit`` runs its jobs in (an engine's cheapest way)."""
+    async def run_batch(self, body: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run ``body`` in one write transaction, the engine's cheapest way (``GroupCommit``'s
+        batches): commits after it returns, rolls back if it raises."""
 
     async def insert_clicks(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write a batch of click rows (``CLICK_COLUMNS`` order) in one transaction."""

@@ -54,22 +54,8 @@ class GroupCommit:
         while pending:
             batch = pending[: self.max_batch]
             del pending[: self.max_batch]
-            outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
             try:
-                async with self.db.batch_transaction() as tx:
-                    for i, (job, fut) in enumerate(batch):
-                        if i:  # SQLite runs jobs inline on the loop: let requests in between
-                            await asyncio.sleep(0)
-                        await tx.execute(f"SAVEPOINT job{i}")
-                        try:
-                            result = await job(tx)
-                        except Exception as exc:
-                            await tx.execute(f"ROLLBACK TO SAVEPOINT job{i}")
-                            await tx.execute(f"RELEASE SAVEPOINT job{i}")
-                            outcomes.append((fut, None, exc))
-                        else:
-                            await tx.execute(f"RELEASE SAVEPOINT job{i}")
-                            outcomes.append((fut, result, None))
+                outcomes = await self.db.run_batch(_jobs([job for job, _ in batch]))
             except BaseException as exc:  # the commit itself failed: nobody's write is durable
                 for _, fut in batch:
                     if not fut.done():
@@ -81,10 +67,36 @@ class GroupCommit:
                 continue
             self.batches += 1
             self.jobs += len(batch)
-            for fut, result, error in outcomes:
+            for (_, fut), (result, error) in zip(batch, outcomes, strict=True):
                 if fut.done():
                     continue
                 if error is None:
                     fut.set_result(result)
                 else:
                     fut.set_exception(error)
+
+
+Outcome = tuple[Any, Exception | None]
+
+
+def _jobs(jobs: list[Job]) -> Callable[[Conn], Awaitable[list[Outcome]]]:
+    """The body of one batch's transaction: each job in its own savepoint, so a job that
+    fails is rolled back alone and its error returned (not raised) with the others' results.
+    It may run on another thread's event loop (SQLite): it touches nothing but ``tx``."""
+
+    async def body(tx: Conn) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for i, job in enumerate(jobs):
+            await tx.execute(f"SAVEPOINT job{i}")
+            try:
+                result = await job(tx)
+            except Exception as exc:
+                await tx.execute(f"ROLLBACK TO SAVEPOINT job{i}")
+                await tx.execute(f"RELEASE SAVEPOINT job{i}")
+                outcomes.append((None, exc))
+            else:
+                await tx.execute(f"RELEASE SAVEPOINT job{i}")
+                outcomes.append((result, None))
+        return outcomes
+
+    return body
