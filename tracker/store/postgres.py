@@ -40,6 +40,7 @@ def to_dollar(sql: str) -> str:
     counter = itertools.count(1)
     return _QMARK.sub(lambda _: f"${next(counter)}", sql)
 
+
 T = TypeVar("T")
 
 
