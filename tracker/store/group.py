@@ -3,8 +3,11 @@
 A durable commit costs an fsync; a webhook burst from a shop would pay one per order. Jobs
 queued while a batch is being written form the next batch, so under load many orders share
 one commit and an idle server still commits each job at once (no timer, no added latency).
-A job that fails is rolled back to its savepoint alone; every caller gets its answer only
-after the commit that made its write durable (or the error that prevented it).
+A job that fails is rolled back alone; every caller gets its answer only after the commit
+that made its write durable (or the error that prevented it). Jobs rarely fail (a replayed
+delivery), so a batch first runs without savepoints (two statements fewer per job, two
+round trips on PostgreSQL); only when one of its jobs fails is it rolled back and run
+again with each job in its own savepoint.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class GroupCommit:
             batch = pending[: self.max_batch]
             del pending[: self.max_batch]
             try:
-                outcomes = await self.db.run_batch(_jobs([job for job, _ in batch]))
+                outcomes = await self._outcomes([job for job, _ in batch])
             except BaseException as exc:  # the commit itself failed: nobody's write is durable
                 for _, fut in batch:
                     if not fut.done():
@@ -75,18 +78,41 @@ class GroupCommit:
                 else:
                     fut.set_exception(error)
 
+    async def _outcomes(self, jobs: list[Job]) -> list[Outcome]:
+        try:
+            return await self.db.run_batch(_jobs(jobs, savepoints=False))
+        except _Failed as failed:  # the whole batch was rolled back
+            if len(jobs) == 1:
+                return [(None, failed.error)]
+            return await self.db.run_batch(_jobs(jobs, savepoints=True))
+
 
 Outcome = tuple[Any, Exception | None]
 
 
-def _jobs(jobs: list[Job]) -> Callable[[Conn], Awaitable[list[Outcome]]]:
-    """The body of one batch's transaction: each job in its own savepoint, so a job that
-    fails is rolled back alone and its error returned (not raised) with the others' results.
+class _Failed(Exception):
+    """A job of a batch run without savepoints raised: the batch's transaction is undone."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _jobs(jobs: list[Job], *, savepoints: bool) -> Callable[[Conn], Awaitable[list[Outcome]]]:
+    """The body of one batch's transaction. With ``savepoints`` each job runs in its own,
+    so a job that fails is rolled back alone and its error returned (not raised) with the
+    others' results; without, the first failure raises ``_Failed`` (the batch is undone).
     It may run on another thread's event loop (SQLite): it touches nothing but ``tx``."""
 
     async def body(tx: Conn) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for i, job in enumerate(jobs):
+            if not savepoints:
+                try:
+                    outcomes.append((await job(tx), None))
+                except Exception as exc:
+                    raise _Failed(exc) from exc
+                continue
             await tx.execute(f"SAVEPOINT job{i}")
             try:
                 result = await job(tx)
