@@ -8,7 +8,13 @@ from typing import Any
 
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
-from tracker.store.rollups import FIGURES, REBUILD_VISITORS, RECOUNT_COLUMNS, differences
+from tracker.store.rollups import (
+    FIGURES,
+    REBUILD_VISITORS,
+    RECOUNT_COLUMNS,
+    differences,
+    keep_erased_uniques,
+)
 
 
 def next_day(day: str) -> str:
@@ -62,8 +68,8 @@ class ClickDayQueries(StoreBase):
         click writer waits for (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock on
         the roll-up tables, taken before the clicks are read); a closed day's reach rows
         are recounted and sealed, an open day's unsealed. A link whose human clicks no
-        longer have fingerprints (erased by retention) keeps its stored unique counts: they
-        cannot be recounted. Returns the rows written."""
+        longer have fingerprints keeps its stored unique counts (``keep_erased_uniques``).
+        Returns the rows written."""
         async with self.db.transaction() as tx:
             if self.db.dialect == "postgres":
                 await tx.execute(
@@ -82,12 +88,7 @@ class ClickDayQueries(StoreBase):
             await tx.execute(REBUILD_VISITORS, (day, day + "U"))
             await self.recount_reach_day(tx, day)  # type: ignore[attr-defined]
             for r in fresh:
-                kept = old.get(r["link_id"])
-                if kept is not None and not int(r["kept_prints"] or 0) and int(r["human_clicks"]):
-                    r["unique_clicks"], r["unique_visitors"] = (
-                        kept["unique_clicks"],
-                        kept["unique_visitors"],
-                    )
+                keep_erased_uniques(r, old.get(r["link_id"]))
                 await tx.execute(
                     "INSERT INTO click_days (day, link_id, creator_id, clicks, human_clicks, "
                     "unique_clicks, unique_visitors, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

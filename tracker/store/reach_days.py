@@ -11,7 +11,13 @@ from typing import Any
 from tracker.core import clock
 from tracker.store.base import StoreBase
 from tracker.store.engine import Conn, Row
-from tracker.store.rollups import FIGURES, RECOUNT_REACH, closed_before, differences
+from tracker.store.rollups import (
+    FIGURES,
+    RECOUNT_REACH,
+    closed_before,
+    differences,
+    keep_erased_uniques,
+)
 
 _KEY = ("link_id", "country", "variant")
 _COLUMNS = ("day", *_KEY, "creator_id", *FIGURES)
@@ -72,9 +78,8 @@ class ReachDayQueries(StoreBase):
             await tx.execute("DELETE FROM click_reach_sealed WHERE day = ?", (day,))
 
     async def _write_reach_day(self, tx: Conn, day: str, fresh: list[Row]) -> None:
-        """Replace the day's rows with ``fresh`` and seal it. A row whose human clicks have
-        no fingerprint left (erased by retention) keeps the unique counts it had: they
-        cannot be recounted."""
+        """Replace the day's rows with ``fresh`` and seal it (a row whose fingerprints
+        retention erased keeps its unique counts: ``keep_erased_uniques``)."""
         old = {
             _key(r): r
             for r in await tx.fetch_all(
@@ -87,12 +92,7 @@ class ReachDayQueries(StoreBase):
         await tx.execute("DELETE FROM click_reach_sealed WHERE day = ?", (day,))
         values = []
         for r in fresh:
-            kept = old.get(_key(r))
-            if kept is not None and not int(r["kept_prints"] or 0) and int(r["human_clicks"]):
-                r["unique_clicks"], r["unique_visitors"] = (
-                    kept["unique_clicks"],
-                    kept["unique_visitors"],
-                )
+            keep_erased_uniques(r, old.get(_key(r)))
             values.append((day, *_key(r), r["creator_id"], *(int(r[f] or 0) for f in FIGURES)))
         for i in range(0, len(values), _CHUNK):
             chunk = values[i : i + _CHUNK]

@@ -217,6 +217,14 @@ REBUILD_VISITORS = (
 )
 
 
+def keep_erased_uniques(fresh: dict[str, Any], stored: dict[str, Any] | None) -> None:
+    """A recounted row whose human clicks have no fingerprint left (erased by retention)
+    keeps the unique counts it had (``stored``): they cannot be recounted."""
+    if stored is not None and not int(fresh["kept_prints"] or 0) and int(fresh["human_clicks"]):
+        fresh["unique_clicks"] = stored["unique_clicks"]
+        fresh["unique_visitors"] = stored["unique_visitors"]
+
+
 def differences(
     day: str, stored: dict[Any, Any], fresh: dict[Any, Any], name: Any
 ) -> list[dict[str, Any]]:
