@@ -70,9 +70,10 @@ class _Redirects:
 def _lifespan(
     settings: Settings, state: AppState, *, freeze_heap: bool
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """
-    # long: the start and stop order of every background job, in one place to readOpen the store (migrating it), warm the link cache, start the click writer and the
-    retention job; on shutdown drain the writer completely before closing the store."""
+    """Open the store (migrating it), warm the link cache, start the click writer and the
+    background jobs; on shutdown stop the jobs and drain the writer completely before
+    closing the store."""
+    # long: the start and stop order of every background job, in one place to read
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
