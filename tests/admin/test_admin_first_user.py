@@ -162,3 +162,25 @@ async def test_yen_reports_read_in_yen_on_the_roi_page_and_the_creators_page(
         own = (await live.client.get(url)).text
         assert 'id="kpi-revenue">1,500<' in own
         assert "1500 JPY" in own and "15.00" not in own
+
+
+async def test_the_panel_link_forms_set_the_content_type_and_utm_term(live: Running) -> None:
+    """The ROI report has a content-type dimension, but a link made in the panel could not
+    have one: every panel link landed in "(none)"."""
+    token = await logged_in(live)
+    maya, _ = await two_creators(live)
+    for path in ("/admin/links", f"/admin/creators/{maya['id']}"):
+        page = (await live.client.get(path)).text
+        assert 'name="content_type"' in page and 'id="content-types"' in page
+    assert 'name="utm_term"' in (await live.client.get("/admin/links")).text
+    r = await live.client.post(
+        "/admin/links",
+        data={"csrf": token, "creator_id": "@maya", "slug": "maya-reel",
+              "destination": "https://shop.example.com/serum", "content_type": "reel",
+              "utm_term": "serum"},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    link = await live.store.get_link("maya-reel")
+    assert (link["content_type"], link["utm_term"]) == ("reel", "serum")
+    r = await live.client.get("/maya-reel", headers={"user-agent": "Mozilla/5.0 (iPhone)"})
+    assert "utm_term=serum" in r.headers["location"]
