@@ -57,7 +57,7 @@ def _day(request: Request, name: str) -> date | None:
     try:
         return clock.check_date(date.fromisoformat(raw))
     except ValueError:
-        raise BadRequest(f"{name}: expected YYYY-MM-DD within {clock.RANGE_TEXT}") from None
+        raise BadRequest(f"{name}: expected YYYY-MM-DD {clock.RANGE_TEXT}") from None
 
 
 def _statement_row(r: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +92,9 @@ async def commissions_page(
         scope=scope or None, q=rule_q, limit=PAGE_SIZE, offset=(rule_number - 1) * PAGE_SIZE
     )
     rule_total = await a.store.count_commission_rules(scope=scope or None, q=rule_q)
+    # commission rates entered as costs are creator rules too (README: Commissions): shown
+    # here, so the page never says "no rule" while an order earns on one
+    cost_rules, cost_rule_total = await a.store.panel_costs(kind="commission", limit=PAGE_SIZE)
     return ls.answer(
         table,
         "statement.csv",
@@ -104,6 +107,8 @@ async def commissions_page(
         rule_page=Page(rule_number, PAGE_SIZE, rule_total),
         rule_filters={"rq": rule_q, "scope": scope},
         rule_pager=lambda n: query_with(request, rpage=n),
+        cost_rules=[_present_cost_rule(r) for r in cost_rules],
+        cost_rule_total=cost_rule_total,
         campaigns=await a.store.list_campaigns(limit=500),
         tiers=tier_names(a.settings.tiers),
         form_error=form_error,
@@ -128,6 +133,18 @@ def _present_rule(r: dict[str, Any]) -> dict[str, Any]:
         terms = f"{int(r['rate_bp']) / 100:g}% of net revenue"
     until = r["effective_until"] or "open"
     return {**r, "applies": applies, "terms": terms, "period": f"{r['effective_from']} → {until}"}
+
+
+def _present_cost_rule(r: dict[str, Any]) -> dict[str, Any]:
+    """A ``kind=commission`` cost as the rule it is: the creator's (on its campaign when it
+    names one), from its date, open-ended."""
+    applies = f"@{r['creator_handle']}" + (f" on {r['campaign_name']}" if r["campaign_id"] else "")
+    return {
+        **r,
+        "applies": applies,
+        "terms": f"{int(r['rate_bp'] or 0) / 100:g}% of net revenue",
+        "period": f"{r['incurred_on']} → open",
+    }
 
 
 async def add_rule(request: Request) -> Response:

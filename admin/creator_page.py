@@ -25,6 +25,7 @@ from admin.charts import bar_chart
 from admin.security import SecurityHeaders
 from admin.tables import format_value
 from admin.web import HERE
+from tracker.core import money
 from tracker.reports import build as reports
 from tracker.reports.scoped import own_figures
 from tracker.state import AppState
@@ -87,10 +88,11 @@ def create_creator_pages(state: AppState) -> Starlette:
             clicks=row.get("clicks", 0),
             human_clicks=row.get("human_clicks", 0),
             orders_credited=row.get("orders", 0),
-            revenue=format_value(row.get("revenue_minor", 0), "money"),
-            commission=format_value(row.get("cost_commission_minor", 0), "money"),
+            revenue=format_value(row.get("revenue_minor", 0), "money", currency),
+            commission=format_value(row.get("cost_commission_minor", 0), "money", currency),
             chart=chart,
-            orders=orders,
+            # each order in its own currency's digits (1500 JPY, not 15.00)
+            orders=[{**o, "net": money.major(int(o["net_minor"]), o["currency"])} for o in orders],
         )
         response = HTMLResponse(html)
         response.headers["x-robots-tag"] = "noindex, nofollow"

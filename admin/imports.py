@@ -114,7 +114,7 @@ def _validate(row: ImportRow, seen: dict[str, int], existing: set[str]) -> None:
     except ValidationError as exc:
         for e in exc.errors():
             where = ".".join(str(p) for p in e["loc"]) or "row"
-            row.errors.append(f"{where}: {e['msg']}")
+            row.errors.append(f"{where}: {schemas.plain_message(e)}")
         return
     data = schemas.to_row(model)
     key = str(data["handle"]).lower()

@@ -103,11 +103,12 @@ def table_for(
     totals = _no_cost_blank(dict(result.get("totals") or {}))
     totals["label"] = "Total"
     notes = []
+    currency = str(result.get("currency") or "USD")
     un = result.get("unattributed") or {}
     if un.get("orders"):
         notes.append(
             f"Unattributed: {un['orders']} orders "
-            f"({un.get('revenue_minor', 0) / 100:,.2f} {result.get('currency', '')})"
+            f"({format_value(un.get('revenue_minor', 0), 'money', currency)} {currency})"
             " credited to no creator; not in the rows above."
         )
     if result.get("unconverted_currencies"):

@@ -4,6 +4,7 @@ terminal says what to do, and `tracker demo` fills every page with recent data."
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -147,3 +148,17 @@ async def _check_demo(live: Running) -> None:
         if t["code"] == demo.UNKNOWN_CODE
     ]
     assert welcome, "some unattributed orders carry the unknown code"
+
+
+def test_readme_commands_paste_into_zsh_and_bash() -> None:
+    """macOS's default shell, zsh, refuses an unquoted `?` ("no matches found") and both
+    shells background at an unquoted `&`: every URL with a query in the README's shell
+    blocks is quoted (the Quick start's `curl .../clicks?link=maya` was not)."""
+    text = (ROOT / "README.md").read_text()
+    unquoted = []
+    for block in re.findall(r"```(?:sh|bash|shell)\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            bare = re.sub(r"'[^']*'|\"[^\"]*\"", "", line.split(" #")[0])
+            if re.search(r"https?://\S*[?&]", bare):
+                unquoted.append(line)
+    assert unquoted == []

@@ -311,12 +311,26 @@ class ShopPatch(Patch):
     )
 
 
+def _whole_code_value(value: object) -> object:
+    """A decimal point in a code's value is refused, never rounded: "10.00" would otherwise
+    pass as 10, ten cents of a fixed code typed as ten dollars."""
+    if isinstance(value, float) or (isinstance(value, str) and "." in value):
+        raise ValueError(
+            "a whole number: a percent (15), or for a fixed value minor units of its "
+            "currency (1000 for 10.00 USD)"
+        )
+    return value
+
+
+CodeValue = Annotated[int, BeforeValidator(_whole_code_value)]
+
+
 class CodeIn(Model):
     code: CodeText
     creator_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = None
     value_type: Literal["percent", "fixed"] | None = None
-    value: int | None = Field(
+    value: CodeValue | None = Field(
         None, ge=0, le=10**12, description="percent: whole percent; fixed: minor units"
     )
     currency: Currency | None = None
@@ -327,7 +341,7 @@ class CodePatch(Patch):
     NOT_NULL = frozenset({"status"})
     campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = None
     value_type: Literal["percent", "fixed"] | None = None
-    value: int | None = Field(None, ge=0, le=10**12)
+    value: CodeValue | None = Field(None, ge=0, le=10**12)
     currency: Currency | None = None
     status: Status | None = None
 
@@ -342,7 +356,7 @@ class CodeBulk(Model):
     prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{0,20}$")] = ""
     length: int = Field(6, ge=4, le=16, description="random: suffix length")
     value_type: Literal["percent", "fixed"] | None = None
-    value: int | None = Field(None, ge=0, le=10**12)
+    value: CodeValue | None = Field(None, ge=0, le=10**12)
     currency: Currency | None = None
 
 
@@ -398,3 +412,38 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
         ]
         first = errors[0] if errors else {"field": "", "message": "invalid"}
         raise Unprocessable(f"{first['field']}: {first['message']}", details=errors) from None
+
+
+#: What a pattern asks for, in words (a file's or a form's user never reads a regex).
+PATTERN_WORDS = {
+    "handle": "letters, digits, '.', '_' or '-', at most 64 (an optional leading @)",
+    "code": "letters, digits, '_' or '-', 2 to 64, starting with a letter or digit",
+    "slug": "letters, digits, '_' or '-', at most 64, starting with a letter or digit",
+    "currency": "a 3-letter ISO 4217 code such as USD or EUR",
+}
+
+
+def plain_message(error: Any) -> str:
+    """One pydantic error (``ValidationError.errors()`` item) in words a spreadsheet user
+    can act on, with what was typed: no regex, no "Input should be"."""
+    field = str(error["loc"][-1]) if error.get("loc") else ""
+    kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
+    if isinstance(given, str) and len(given) > 40:
+        given = given[:40] + "..."
+    shown = f", got {given!r}" if isinstance(given, str | int | float) else ""
+    if kind == "string_pattern_mismatch":
+        return f"expected {PATTERN_WORDS.get(field, 'another format')}{shown}"
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"expected a whole number such as 15000 (no letters, separators or decimals){shown}"
+    if kind in ("float_parsing", "float_type", "decimal_parsing"):
+        return f"expected a number such as 12.50{shown}"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected', '')}{shown}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {"greater_than_equal": "at least", "greater_than": "more than"}
+        words |= {"less_than_equal": "at most", "less_than": "less than"}
+        bound = next(iter(ctx.values()), "")
+        return f"{words[kind]} {bound}{shown}"
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length')} characters"
+    return str(error["msg"])

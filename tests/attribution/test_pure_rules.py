@@ -142,7 +142,13 @@ def test_derive_every_metric() -> None:
         ),
         (
             {"revenue_minor": 100, "orders": 1.0, "human_clicks": 1},  # a code-only order
-            {"cpa_minor": 0, "roas": None, "roi_pct": None, "band": None, "conversion_rate": 0.0},
+            {
+                "cpa_minor": None,
+                "roas": None,
+                "roi_pct": None,
+                "band": None,
+                "conversion_rate": 0.0,
+            },
         ),
         (
             {"revenue_minor": 100, "cost_minor": 50, "unique_clicks": 4, "human_clicks": 4},

@@ -132,3 +132,33 @@ async def test_null_for_a_required_shop_or_code_field_is_422_not_500(
     assert r.status_code == 422
     r = await c.patch("/api/v1/codes/MAYA5", headers=auth, json={"currency": None})
     assert r.status_code == 200
+
+
+async def test_a_code_value_with_a_decimal_point_is_refused_not_read_as_cents(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """A new user posted {"value": "10.00"} for a 10 USD code: it was stored as 10 minor
+    units (0.10 USD) without a word. A decimal point is now a 422 that says the unit."""
+    await creators(live, auth, "omar")
+    for value in ("10.00", 10.0, "12.5"):
+        r = await live.client.post(
+            "/api/v1/codes",
+            headers=auth,
+            json={"code": "OMAR10", "creator_id": "omar", "value_type": "fixed",
+                  "value": value, "currency": "USD"},
+        )  # fmt: skip
+        assert r.status_code == 422, (value, r.text)
+        assert "1000 for 10.00 USD" in r.json()["detail"]
+    assert (await live.client.get("/api/v1/codes", headers=auth)).json()["items"] == []
+    r = await live.client.post(
+        "/api/v1/codes",
+        headers=auth,
+        json={"code": "OMAR10", "creator_id": "omar", "value_type": "fixed", "value": 1000,
+              "currency": "USD"},
+    )  # fmt: skip
+    assert r.status_code == 201 and r.json()["value"] == 1000
+    r = await live.client.patch("/api/v1/codes/OMAR10", headers=auth, json={"value": "10.00"})
+    assert r.status_code == 422
+    r = await live.client.get("/api/v1/codes.csv", headers=auth)
+    row = next(csv.DictReader(io.StringIO(r.text)))
+    assert (row["value"], row["currency"]) == ("10.00", "USD")  # people read major units

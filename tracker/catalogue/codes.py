@@ -94,18 +94,30 @@ CSV_COLUMNS = ("code", "creator", "campaign", "value_type", "value", "currency",
 
 
 def csv_rows(codes: list[Row]) -> list[list[Any]]:
+    """The codes file: a fixed value in major units of its currency (``10.00`` beside
+    ``USD``, as people type it and the panel shows it), a percent as a whole percent."""
     return [
         [
             c["code"],
             c["creator_handle"],
             c.get("campaign_name") or "",
             c.get("value_type") or "",
-            "" if c.get("value") is None else c["value"],
+            value_text(c),
             c.get("currency") or "",
             c["status"],
         ]
         for c in codes
     ]
+
+
+def value_text(code: Row) -> str:
+    """A code's value as people read it: ``15`` (percent) or ``10.00`` (fixed, its currency's
+    major units); empty without a value."""
+    if code.get("value") is None:
+        return ""
+    if code.get("value_type") == "fixed":  # the panel's reading: USD digits without one
+        return money.major(int(code["value"]), str(code.get("currency") or "USD"))
+    return str(code["value"])
 
 
 def value_from_major(fields: dict[str, Any]) -> dict[str, Any]:

@@ -513,5 +513,8 @@ def command(settings: Settings, creators: int, orders: int) -> int:
         print(f"error: {exc.reason}", file=sys.stderr)
         return 1
     print("demo loaded: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
-    print(f"next: tracker admin create --email YOU --role admin, then {settings.base_url}/admin")
+    print(
+        "next: make run (or .venv/bin/tracker serve), then .venv/bin/tracker admin create "
+        f"--email YOU --role admin, and open {settings.base_url}/admin"
+    )
     return 0

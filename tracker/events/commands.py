@@ -70,7 +70,7 @@ def _day(raw: str | None) -> date | None:
     try:
         return clock.check_date(date.fromisoformat(raw))
     except ValueError:
-        raise Unprocessable(f"{raw!r}: expected YYYY-MM-DD within {clock.RANGE_TEXT}") from None
+        raise Unprocessable(f"{raw!r}: expected YYYY-MM-DD {clock.RANGE_TEXT}") from None
 
 
 def _commissions(args: argparse.Namespace, run: Runner) -> int:

@@ -48,7 +48,7 @@ def _day(request: Request, name: str) -> date | None:
     try:
         return clock.check_date(date.fromisoformat(raw))  # the one time-range rule
     except ValueError:  # TimeOutOfRange is one
-        raise BadRequest(f"{name}: expected YYYY-MM-DD within {clock.RANGE_TEXT}") from None
+        raise BadRequest(f"{name}: expected YYYY-MM-DD {clock.RANGE_TEXT}") from None
 
 
 SCOPE = {"type": "string", "enum": ["creator", "campaign", "tier"]}

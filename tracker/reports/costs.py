@@ -166,7 +166,7 @@ def column_error(exc: ValidationError) -> tuple[str, str]:
     e = exc.errors()[0]
     field = ".".join(str(x) for x in e["loc"])
     column = COLUMN_OF.get(field, field)
-    message = e["msg"]
+    message = schemas.plain_message(e)
     if (
         e["type"]
         in (
@@ -179,8 +179,6 @@ def column_error(exc: ValidationError) -> tuple[str, str]:
         or column in _PLAIN
     ):
         message = f"expected {_PLAIN.get(column, 'a valid ' + column)}"
-    if e["type"] == "literal_error":
-        message = message.replace("Input should be", "one of")
     return column, message
 
 

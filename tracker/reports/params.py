@@ -87,19 +87,35 @@ def filters_from(query: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _day(query: dict[str, str], name: str) -> date | None:
+    raw = (query.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: expected a date as YYYY-MM-DD, got {raw[:32]!r}") from None
+
+
+def _number(query: dict[str, str], name: str, kind: type[Any], default: Any) -> Any:
+    raw = (query.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except (ValueError, OverflowError):
+        what = "a whole number" if kind is int else "a number"
+        raise BadRequest(f"{name}: expected {what} of days, got {raw[:32]!r}") from None
+
+
 def params_from(query: dict[str, str], settings: Settings) -> Params:
     """Query string -> Params, with the settings' defaults; BadRequest with a reason."""
     today = datetime.now(UTC).date()
-    try:
-        end = date.fromisoformat(query["end"]) if query.get("end") else today
-        start = (
-            date.fromisoformat(query["start"]) if query.get("start") else end - timedelta(days=29)
-        )
-        half = float(query.get("half_life_days") or settings.half_life_days)
-        click_days = int(query.get("click_days") or settings.lookback_click_days)
-        fp_days = int(query.get("fingerprint_days") or settings.lookback_fingerprint_days)
-    except (ValueError, OverflowError) as exc:
-        raise BadRequest(f"bad report parameter: {exc}") from None
+    end = _day(query, "end") or today
+    start = _day(query, "start") or end - timedelta(days=29)
+    half = _number(query, "half_life_days", float, settings.half_life_days)
+    click_days = _number(query, "click_days", int, settings.lookback_click_days)
+    fp_days = _number(query, "fingerprint_days", int, settings.lookback_fingerprint_days)
     model = query.get("model") or settings.attribution_model
     if model not in MODELS:
         raise BadRequest(f"model: one of {', '.join(MODELS)}")

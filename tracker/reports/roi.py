@@ -38,7 +38,7 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
     human = row.get("human_clicks") or 0
     roas = ratio(revenue, cost)
     roi = None if not cost else (revenue - cost) / cost * 100
-    cpa = ratio(cost, orders)
+    cpa = ratio(cost, orders) if cost else None  # no cost, no CPA (as no ROAS): not 0.00
     out = dict(row)
     out.update(
         conversion_rate=_pct(ratio(row.get("click_orders") or 0, human)),
