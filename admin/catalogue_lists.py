@@ -137,7 +137,7 @@ def _money_field(values: dict[str, str]) -> dict[str, Any]:
     budget = out.pop("budget", None) or out.pop("budget_minor", None)
     if budget:
         currency = money.currency_code(out.get("currency") or "USD")
-        out["budget_minor"] = money.to_minor(budget.replace(",", ""), currency)
+        out["budget_minor"] = money.to_minor(budget.replace(",", ""), currency, exact=True)
     return out
 
 

@@ -87,10 +87,12 @@ def create_creator_pages(state: AppState) -> Starlette:
             clicks=row.get("clicks", 0),
             human_clicks=row.get("human_clicks", 0),
             orders_credited=row.get("orders", 0),
-            revenue=format_value(row.get("revenue_minor", 0), "money"),
-            commission=format_value(row.get("cost_commission_minor", 0), "money"),
+            revenue=format_value(row.get("revenue_minor", 0), "money", currency),
+            commission=format_value(row.get("cost_commission_minor", 0), "money", currency),
             chart=chart,
-            orders=orders,
+            orders=[
+                {**o, "net": format_value(o["net_minor"], "money", o["currency"])} for o in orders
+            ],
         )
         response = HTMLResponse(html)
         response.headers["x-robots-tag"] = "noindex, nofollow"

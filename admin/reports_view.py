@@ -107,7 +107,8 @@ def table_for(
     if un.get("orders"):
         notes.append(
             f"Unattributed: {un['orders']} orders "
-            f"({un.get('revenue_minor', 0) / 100:,.2f} {result.get('currency', '')})"
+            f"({format_value(un.get('revenue_minor', 0), 'money', result.get('currency') or 'USD')} "
+            f"{result.get('currency', '')})"
             " credited to no creator; not in the rows above."
         )
     if result.get("unconverted_currencies"):
