@@ -255,3 +255,38 @@ async def test_zero_and_three_decimal_currencies_read_right_on_the_creator_page(
         page = (await live.client.get(f"/c/{token}")).text
     assert "1,500 JPY" in page and "12.345 KWD" in page, page
     assert 'id="kpi-revenue">1,500<' in page
+
+
+async def test_pixel_tokens_are_hashed_and_never_kept_in_clear(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """The pixel token (a bearer token in the shop's thank-you page URL) was stored in clear
+    in ``shops``, and a request that percent-encoded it (``%5F`` for ``_``, the same token
+    to the parser) kept it in clear in the stored delivery: the token was masked by
+    replacing its decoded text in the raw query. Now only its SHA-256 is stored, and the
+    kept query is masked by name after parsing."""
+    shop = await _shop_and_code(live, auth)
+    token = shop["pixel_token"]
+    rows = await live.store.db.fetch_all("SELECT pixel_token FROM shops")
+    assert all(token not in str(r["pixel_token"]) for r in rows)
+    encoded = "".join(f"%{ord(ch):02X}" for ch in token)
+    for i, sent in enumerate((token, encoded)):
+        r = await live.client.get(
+            f"/postbacks/pixel/gen?token={sent}&order_id=P{i}&amount=12.50&currency=EUR"
+        )
+        assert r.status_code == 200 and r.headers["content-type"] == "image/gif", r.text
+    r = await live.client.get("/postbacks/pixel/gen?token=wrong&order_id=P9&amount=1")
+    assert r.status_code == 401
+    bodies = await live.store.db.fetch_all("SELECT body FROM deliveries WHERE source = 'pixel'")
+    assert len(bodies) == 2
+    assert all(token not in b["body"] and encoded not in b["body"] for b in bodies), bodies
+    # A token stored in clear before this change still verifies (until it is rotated).
+    await live.store.db.execute("UPDATE shops SET pixel_token = 'legacy-token-0123456789'")
+    live.store._shop_cache.clear()  # behind the app's back: drop its few seconds' cache
+    r = await live.client.get(
+        "/postbacks/pixel/gen?token=legacy-token-0123456789&order_id=P2&amount=1"
+    )
+    assert r.status_code == 200, r.text
+    r = await live.client.patch("/api/v1/shops/gen", headers=auth, json={"pixel": True})
+    fresh = r.json()["pixel_token"]
+    assert fresh and fresh not in str(await live.store.db.fetch_all("SELECT * FROM shops"))
