@@ -7,6 +7,8 @@ HTTP surface), on both engines where storage is involved.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 
 from admin.creator_page import issue
 from tests.admin.test_admin import ADMIN, add_user, login
-from tests.conftest import Running, make_settings, running
+from tests.conftest import ROOT, Running, make_settings, run_cli, running, server_env
 from tests.postback_helpers import (
     SHOPIFY_SECRET,
     dumps,
@@ -290,3 +292,99 @@ async def test_pixel_tokens_are_hashed_and_never_kept_in_clear(
     r = await live.client.patch("/api/v1/shops/gen", headers=auth, json={"pixel": True})
     fresh = r.json()["pixel_token"]
     assert fresh and fresh not in str(await live.store.db.fetch_all("SELECT * FROM shops"))
+
+
+async def test_post_urls_are_web_urls(live: Running, auth: dict[str, str]) -> None:
+    """A post's url was any text up to 2,048 characters and the Insights page makes a
+    flagged post's url a link: ``javascript:`` was stored and shown as ``<a href=
+    "javascript:...">``. It now passes the destination rule (API, CSV import, CLI), and a
+    stored one is shown without the link."""
+    await _shop_and_code(live, auth)
+    r = await live.client.post(
+        "/api/v1/links",
+        headers=auth,
+        json={"destination": "https://shop.example.com/", "slug": "p1", "creator_id": "maya"},
+    )
+    assert r.status_code == 201
+    posted = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    post = {"creator_id": "maya", "platform": "tiktok", "format": "reel", "posted_at": posted}
+    for url in ("javascript:alert(document.domain)", "data:text/html,x", "//evil.example"):
+        r = await live.client.post("/api/v1/posts", headers=auth, json={**post, "url": url})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "url", (url, r.text)
+    csv = f"creator,platform,format,posted_at,url\nmaya,tiktok,reel,{posted},javascript:x\n"
+    r = await live.client.post("/api/v1/posts/import", headers=auth, content=csv.encode())
+    assert r.status_code == 200 and r.json()["errors"][0]["column"] == "url", r.text
+    good = "https://www.tiktok.com/@maya/video/1"
+    r = await live.client.post(
+        "/api/v1/posts", headers=auth, json={**post, "url": good, "link_id": "p1"}
+    )
+    assert r.status_code == 201 and r.json()["url"] == good
+    for _ in range(30):  # the post's link clicked by bots: the page flags it, with its url
+        assert (await live.client.get("/p1", headers={"user-agent": "Twitterbot/1.0"})).is_redirect
+    await live.flush()
+    await add_user(live, ADMIN, "admin")
+    assert (await login(live.client, ADMIN)).status_code == 303
+    assert f'href="{good}"' in (await live.client.get("/admin/insights")).text
+    # What the old rule let in, as a stored row: shown, never as a link.
+    await live.store.db.execute("UPDATE posts SET url = 'javascript:alert(1)'")
+    page = await live.client.get("/admin/insights")
+    assert page.status_code == 200 and 'href="javascript' not in page.text
+
+
+async def test_coupon_parameter_cannot_replace_the_click_id(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """A WooCommerce apply_code whose ``param`` was ``cl_cid`` sent shoppers to
+    ``...&cl_cid=<click>&cl_cid=MAYA15``: PHP reads the last value, so the shop saw the code
+    as the click id and the click was lost. A parameter the link sets itself is a 422."""
+    await _shop_and_code(live, auth)
+    link = {"destination": "https://shop.example.com/p", "creator_id": "maya"}
+    for param in ("cl_cid", "utm_source", "utm_content"):
+        r = await live.client.post(
+            "/api/v1/links",
+            headers=auth,
+            json={**link, "apply_code": {"kind": "woocommerce", "param": param}},
+        )
+        assert r.status_code == 422 and "apply_code.param" in r.text, (param, r.text)
+    r = await live.client.post(
+        "/api/v1/links",
+        headers=auth,
+        json={**link, "slug": "ok", "apply_code": {"kind": "woocommerce", "param": "coupon"}},
+    )
+    assert r.status_code == 201
+    location = (await live.client.get("/ok")).headers["location"]
+    assert location.count("cl_cid=") == 1 and location.endswith("&coupon=MAYA15")
+
+
+async def test_text_errors_name_their_field(live: Running, auth: dict[str, str]) -> None:
+    """A NUL or a lone surrogate, or a null for a column that cannot be empty, was refused
+    with ``"field": ""`` and a detail starting ": Value error, ...": which field?"""
+    r = await live.client.post(
+        "/api/v1/creators", headers=auth, json={"handle": "maya", "name": "a\x00b"}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "name", r.text
+    r = await live.client.post(
+        "/api/v1/campaigns", headers=auth, json={"name": "spring", "currency": "EU\x00"}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "currency", r.text
+    await live.client.post("/api/v1/creators", headers=auth, json={"handle": "maya"})
+    r = await live.client.patch("/api/v1/creators/maya", headers=auth, json={"handle": None})
+    assert r.status_code == 422 and r.json()["detail"] == "handle: Value error, cannot be null"
+
+
+def test_cli_refuses_text_that_is_not_utf8(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 in an argument (a Latin-1 terminal) reached the store as lone
+    surrogates and ended in a UnicodeEncodeError traceback (``tracker creator get $'\\xff'``,
+    ``token create``, ``link get``...). And ``token create`` took any name (5,000
+    characters) where the panel took 1 to 100: one rule now, for both."""
+    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'cli.db'}")
+    for args in ([b"creator", b"get", b"\xff"], [b"token", b"create", b"\xfe\xff"]):
+        out = subprocess.run(
+            [sys.executable, "-m", "tracker", *args],
+            cwd=ROOT, env=env, capture_output=True, timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 2 and b"Traceback" not in out.stderr, out.stderr
+        assert b"not valid Unicode" in out.stderr or b"lone surrogate" in out.stderr
+    out = run_cli(env, "token", "create", "x" * 101)
+    assert out.returncode == 1 and "name" in out.stderr and "Traceback" not in out.stderr
+    assert run_cli(env, "token", "create", "ci").returncode == 0
