@@ -25,7 +25,6 @@ from admin.charts import bar_chart
 from admin.security import SecurityHeaders
 from admin.tables import format_value
 from admin.web import HERE
-from tracker.core import money
 from tracker.reports import build as reports
 from tracker.reports.scoped import own_figures
 from tracker.state import AppState
@@ -92,7 +91,9 @@ def create_creator_pages(state: AppState) -> Starlette:
             commission=format_value(row.get("cost_commission_minor", 0), "money", currency),
             chart=chart,
             # each order in its own currency's digits (1500 JPY, not 15.00)
-            orders=[{**o, "net": money.major(int(o["net_minor"]), o["currency"])} for o in orders],
+            orders=[
+                {**o, "net": format_value(o["net_minor"], "money", o["currency"])} for o in orders
+            ],
         )
         response = HTMLResponse(html)
         response.headers["x-robots-tag"] = "noindex, nofollow"

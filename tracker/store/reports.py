@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from tracker.core import clock
-from tracker.store.base import StoreBase
+from tracker.store.base import StoreBase, money_sum
 from tracker.store.click_days import next_day, split_range
 from tracker.store.credits import PATH_TOUCHES_SQL, TOUCHES_SQL
 from tracker.store.engine import Row
@@ -301,8 +301,9 @@ class ReportQueries(StoreBase):
         """The commission the ledger owes on orders placed in [start, end): the sum of every
         entry (pending, approved, clawed back) per (creator, campaign, currency)."""
         return await self.db.fetch_all(
-            "SELECT creator_id, campaign_id, currency, CAST(SUM(amount_minor) AS BIGINT) "
-            "AS amount_minor FROM commission_entries WHERE placed_at >= ? AND placed_at < ? "
+            "SELECT creator_id, campaign_id, currency, "
+            f"{money_sum(self.db.dialect, 'amount_minor')} AS amount_minor "
+            "FROM commission_entries WHERE placed_at >= ? AND placed_at < ? "
             "GROUP BY creator_id, campaign_id, currency",
             (start, end),
         )
