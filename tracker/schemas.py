@@ -41,6 +41,17 @@ Timestamp = Annotated[datetime, AfterValidator(clock.in_range)]
 Day = Annotated[date, AfterValidator(clock.check_date)]
 
 
+def _not_before_start(value: date, info: ValidationInfo) -> date:
+    start = info.data.get("starts_on")
+    if isinstance(start, date) and value < start:
+        raise ValueError(f"the campaign ends before it starts ({start.isoformat()})")
+    return value
+
+
+#: A campaign's last day: not before its first (when both are given together).
+EndDay = Annotated[Day, AfterValidator(_not_before_start)]
+
+
 def _web_url(value: str) -> str:
     """A URL the panel shows as a link (a post's): the destination rule of
     ``tracker.links.rules`` (http(s) to a public host name; no ``javascript:``, no control
@@ -151,7 +162,7 @@ class CreatorPatch(Patch):
 class CampaignIn(Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     starts_on: Day | None = None
-    ends_on: Day | None = None
+    ends_on: EndDay | None = None
     budget_minor: int | None = Field(None, ge=0, le=10**15, description="Budget in minor units")
     currency: Currency = "USD"
     status: Status = "active"
@@ -161,7 +172,7 @@ class CampaignPatch(Patch):
     NOT_NULL = frozenset({"name", "currency", "status"})
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     starts_on: Day | None = None
-    ends_on: Day | None = None
+    ends_on: EndDay | None = None
     budget_minor: int | None = Field(None, ge=0, le=10**15)
     currency: Currency | None = None
     status: Status | None = None
@@ -358,7 +369,13 @@ def _whole_code_value(value: object) -> object:
     return value
 
 
-CodeValue = Annotated[int, BeforeValidator(_whole_code_value)]
+def _percent_at_most_100(value: int, info: ValidationInfo) -> int:
+    if info.data.get("value_type") == "percent" and value > 100:
+        raise ValueError("a percent off is at most 100")
+    return value
+
+
+CodeValue = Annotated[int, BeforeValidator(_whole_code_value), AfterValidator(_percent_at_most_100)]
 
 
 class CodeIn(Model):

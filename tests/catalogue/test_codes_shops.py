@@ -162,3 +162,44 @@ async def test_a_code_value_with_a_decimal_point_is_refused_not_read_as_cents(
     r = await live.client.get("/api/v1/codes.csv", headers=auth)
     row = next(csv.DictReader(io.StringIO(r.text)))
     assert (row["value"], row["currency"]) == ("10.00", "USD")  # people read major units
+
+
+async def test_a_percent_past_100_and_a_campaign_ending_before_it_starts_are_422(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """Both were stored (found by the hostile pass): a code 150% off, a campaign whose last
+    day comes before its first. Each is a 422 naming its field, and nothing is written."""
+    await creators(live, auth, "maya")
+    c = live.client
+    for body in (
+        {"code": "HALF150", "creator_id": "maya", "value_type": "percent", "value": 150},
+        {"creators": ["maya"], "value_type": "percent", "value": 101},
+    ):
+        url = "/api/v1/codes" + ("/bulk" if "creators" in body else "")
+        r = await c.post(url, headers=auth, json=body)
+        assert r.status_code == 422 and r.json()["detail"].startswith("value:"), r.text
+    r = await c.post(
+        "/api/v1/codes",
+        headers=auth,
+        json={"code": "FULL100", "creator_id": "maya", "value_type": "percent", "value": 100},
+    )
+    assert r.status_code == 201
+    r = await c.patch(
+        "/api/v1/codes/FULL100", headers=auth, json={"value_type": "percent", "value": 120}
+    )
+    assert r.status_code == 422
+    codes = (await c.get("/api/v1/codes", headers=auth)).json()["items"]
+    assert [(x["code"], x["value"]) for x in codes] == [("FULL100", 100)]
+    r = await c.post(
+        "/api/v1/campaigns",
+        headers=auth,
+        json={"name": "Spring", "starts_on": "2026-05-02", "ends_on": "2026-05-01"},
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("ends_on:"), r.text
+    assert (await c.get("/api/v1/campaigns", headers=auth)).json()["items"] == []
+    r = await c.post(
+        "/api/v1/campaigns",
+        headers=auth,
+        json={"name": "Spring", "starts_on": "2026-05-02", "ends_on": "2026-05-02"},
+    )
+    assert r.status_code == 201

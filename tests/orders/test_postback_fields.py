@@ -358,6 +358,7 @@ CASES: list[tuple[str, str, dict[str, Any], int]] = [
     ("ip: 5", "generic", _gen(ip=5), 422),
     ("total_minor: string", "generic", _gen(total_minor="12.00"), 422),
     ("landing_url: null", "generic", _gen(landing_url=None), 200),
+    ("order_id: 129 characters", "generic", _gen(order_id="o" * 129), 422),
 ]
 
 
@@ -400,6 +401,27 @@ async def test_landing_site_number_regression(shops: Shops) -> None:
         await shops.live.client.get(f"/api/v1/orders/{orders[0]['id']}", headers=shops.auth)
     ).json()
     assert detail["click_ids"] == [] and detail["codes"] == ["TENOFF"]
+
+
+@pytest.mark.anyio
+async def test_an_id_too_long_is_refused_not_cut(shops: Shops) -> None:
+    """Two orders whose 129-character ids share their first 128 characters were cut to one
+    id and merged into one order; now every source refuses an id past 128 (a 422 naming
+    it), and an id of exactly 128 is kept whole."""
+    long_a, long_b = "7" * 128 + "1", "7" * 128 + "2"
+    for source, key in (("shopify", "id"), ("woocommerce", "id")):
+        for n, oid in enumerate((long_a, long_b)):
+            data = (_shopify if source == "shopify" else _woo)(**{key: oid})
+            r = await shops.send(source, data, 900 + n)
+            assert r.status_code == 422 and key in r.json()["detail"], r.text
+    r = await shops.live.client.get(
+        f"/postbacks/pixel/demo?order_id={long_a}&amount=10&token={shops.pixel_token}"
+    )
+    assert r.status_code == 422 and "order_id" in r.text
+    assert await shops.orders() == []
+    r = await shops.send("shopify", _shopify(id="7" * 128), 910)
+    assert r.status_code == 200, r.text
+    assert [o["external_id"] for o in await shops.orders()] == ["7" * 128]
 
 
 @pytest.mark.anyio

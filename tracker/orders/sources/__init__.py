@@ -96,6 +96,17 @@ def text(value: Any, limit: int = 512) -> str | None:
     return out[:limit] or None
 
 
+#: The longest platform id (order, refund, customer) kept: a longer one is refused, never
+#: cut (two long ids sharing their first 128 characters would become one order).
+MAX_ID = 128
+
+
+def checked_id(value: str, name: str) -> str:
+    if len(value) > MAX_ID:
+        raise Unprocessable(f"{name}: an id of at most {MAX_ID} characters")
+    return value
+
+
 def items(value: Any) -> list[Any]:
     """A JSON array as a list; anything else (a hostile object, a string) as empty."""
     return value if isinstance(value, list) else []
@@ -131,10 +142,10 @@ class Fields:
         return None
 
     def ident(self, name: str, required: bool = True) -> str | None:
-        """A platform id: a JSON string or integer, as text (at most 128 characters)."""
+        """A platform id: a JSON string or integer, as text (``checked_id``)."""
         value = self.data.get(name)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()[:128]
+            return checked_id(str(value).strip(), f"{self.where}{name}")
         if value is None and not required:
             return None
         raise Unprocessable(f"{self.where}{name}: expected an id (a string or an integer)")

@@ -23,7 +23,7 @@ from tracker.core import clock
 from tracker.core.errors import Unauthorized, Unprocessable
 from tracker.core.money import currency_code
 from tracker.orders.model import Delivery, Order, Refund, query_param
-from tracker.orders.sources import Event, OrderEvent, header, load_json, obj
+from tracker.orders.sources import MAX_ID, Event, OrderEvent, header, load_json, obj
 from tracker.schemas import Timestamp
 
 Str64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -42,7 +42,7 @@ class OrderPayload(BaseModel):
     """The generic order: money in integer minor units of ``currency``."""
 
     model_config = ConfigDict(extra="ignore")
-    order_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    order_id: Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID)]
     order_number: Annotated[str, StringConstraints(max_length=64)] | None = None
     created_at: Timestamp
     updated_at: Timestamp | None = None

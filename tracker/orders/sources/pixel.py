@@ -16,7 +16,7 @@ from tracker.core import clock
 from tracker.core.errors import Unauthorized, Unprocessable
 from tracker.core.money import currency_code, to_minor
 from tracker.orders.model import Delivery, Order
-from tracker.orders.sources import Event, OrderEvent
+from tracker.orders.sources import Event, OrderEvent, checked_id
 
 #: A transparent 1x1 GIF, answered to every accepted pixel.
 GIF = bytes.fromhex(
@@ -57,9 +57,10 @@ def stored_query(raw_query: str) -> str:
 def parse(
     params: Mapping[str, str], codes: list[str], default_currency: str, raw_query: str
 ) -> Event:
-    order_id = (params.get("order_id") or "").strip()[:128]
+    order_id = (params.get("order_id") or "").strip()
     if not order_id:
         raise Unprocessable("order_id: required")
+    checked_id(order_id, "order_id")
     if params.get("amount") in (None, ""):
         raise Unprocessable("amount: required")
     currency = currency_code(params.get("currency") or default_currency)

@@ -16,6 +16,7 @@ from typing import Any
 from tracker.core.errors import Unprocessable
 from tracker.orders.model import Delivery, Order, Refund, is_survey_key, query_param
 from tracker.orders.sources import (
+    MAX_ID,
     Event,
     Fields,
     IgnoredEvent,
@@ -172,7 +173,11 @@ def parse(body: bytes, headers: Mapping[str, str], click_param: str) -> Event:
             PRIVACY_TOPICS[topic],
             delivery,
             f.obj("customer").text("email", 254),
-            [str(i)[:128] for i in ids if isinstance(i, int | str) and not isinstance(i, bool)],
+            [  # an id too long to be stored names no order of ours
+                str(i)
+                for i in ids
+                if isinstance(i, int | str) and not isinstance(i, bool) and len(str(i)) <= MAX_ID
+            ],
         )
     if topic == "refunds/create":
         if not f.given("order_id"):
