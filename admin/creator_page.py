@@ -3,7 +3,9 @@
 An admin makes a secret link per creator on the creator's admin page (shown once; only
 SHA-256 of the token is stored) and can revoke it at any time. The page shows only that
 creator's last 30 days: clicks, credited orders, attributed revenue and commission, from
-the same ``tracker.reports`` functions as the ROI tables. Brand-internal figures (fees,
+the same ``tracker.reports`` functions as the ROI tables, and the orders they won that were
+placed in those days (the latest 50; cancelled and refunded ones too, with their net and
+whether they count). Brand-internal figures (fees,
 ROI, other creators) are never on it. An unknown or revoked token is a plain 404, and the
 page is neither cached nor indexed nor sent as a referrer.
 """
@@ -32,6 +34,8 @@ from tracker.state import AppState
 from tracker.store import Store
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+#: the page lists at most this many of the range's orders, the latest
+ORDERS_SHOWN = 50
 
 
 def token_hash(token: str) -> str:
@@ -79,7 +83,14 @@ def create_creator_pages(state: AppState) -> Starlette:
             unit="clicks per day",
             title="Clicks per day",
         )
-        orders = await state.store.list_orders(creator_id=creator["id"], limit=50)
+        # the orders the creator won, placed in the page's range, newest first: one more
+        # than shown says whether there are more (read by index, never the whole history)
+        orders = await state.store.list_orders(
+            creator_id=creator["id"],
+            placed_from=params.start_at,
+            placed_before=params.end_at,
+            limit=ORDERS_SHOWN + 1,
+        )
         html = env.get_template("creator_public.html").render(
             creator=creator,
             start=params.start.isoformat(),
@@ -92,7 +103,12 @@ def create_creator_pages(state: AppState) -> Starlette:
             commission=format_value(row.get("cost_commission_minor", 0), "money", currency),
             chart=chart,
             # each order in its own currency's digits (1500 JPY, not 15.00)
-            orders=[{**o, "net": money.major(int(o["net_minor"]), o["currency"])} for o in orders],
+            orders=[
+                {**o, "net": money.major(int(o["net_minor"]), o["currency"])}
+                for o in orders[:ORDERS_SHOWN]
+            ],
+            more_orders=len(orders) > ORDERS_SHOWN,
+            orders_shown=ORDERS_SHOWN,
         )
         response = HTMLResponse(html)
         response.headers["x-robots-tag"] = "noindex, nofollow"
