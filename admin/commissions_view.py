@@ -19,6 +19,7 @@ from admin.tables import Column, Table
 from admin.web import PAGE_SIZE, Page, admin, form_dict, listing, query_with, read_form, redirect
 from tracker.catalogue.creators import tier_names
 from tracker.commissions import ledger
+from tracker.commissions.terms import wording
 from tracker.core import clock, money
 from tracker.core.errors import BadRequest, Rejected, Unprocessable
 from tracker.http.errors import status_of
@@ -125,12 +126,7 @@ def _present_rule(r: dict[str, Any]) -> dict[str, Any]:
         applies = f"@{r['creator_handle']}" + (
             f" on {r['campaign_name']}" if r["campaign_id"] else ""
         )
-    if r["fixed_minor"] is not None:
-        terms = (
-            f"{money.major(int(r['fixed_minor']), str(r['currency']))} {r['currency']} per order"
-        )
-    else:
-        terms = f"{int(r['rate_bp']) / 100:g}% of net revenue"
+    terms = wording(r["rate_bp"], r["fixed_minor"], r["currency"])
     until = r["effective_until"] or "open"
     return {**r, "applies": applies, "terms": terms, "period": f"{r['effective_from']} → {until}"}
 
@@ -142,7 +138,7 @@ def _present_cost_rule(r: dict[str, Any]) -> dict[str, Any]:
     return {
         **r,
         "applies": applies,
-        "terms": f"{int(r['rate_bp'] or 0) / 100:g}% of net revenue",
+        "terms": wording(r["rate_bp"], None, None),
         "period": f"{r['incurred_on']} → open",
     }
 

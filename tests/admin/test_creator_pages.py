@@ -83,6 +83,7 @@ async def test_creator_sees_only_their_own_data_and_revoked_link_404s(live: Runn
     # paid); the rate was entered after the order, so the ledger's backfill enters it
     assert 'id="kpi-commission">19.97<' in kpis, kpis
     assert "your discount code" in page.text
+    assert "on each credited order's net revenue" in kpis  # what the ledger pays on
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "<script" not in page.text and "style=" not in page.text
     other = await live.client.get(liam_url)
