@@ -165,7 +165,7 @@ async def test_yen_reports_read_in_yen_on_the_roi_page_and_the_creators_page(
             )
             assert r.status_code == 200, r.text
         roi = await live.client.get("/admin/reports")
-        assert "Unattributed: 1 orders (1,500 JPY)" in roi.text
+        assert "Unattributed: 1 order (1,500 JPY)" in roi.text  # one order, singular
         url = await make_page(live, token, maya["id"])
         live.client.cookies.clear()
         own = (await live.client.get(url)).text
