@@ -6,7 +6,9 @@ converted once per row, sums exact to the minor unit; hand-computed, both engine
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
+import io
 from typing import Any
 
 import pytest
@@ -167,7 +169,14 @@ async def test_scoped_rules_and_the_report_reads_the_ledger(settings: Settings) 
         assert camp == {"spring": 1500, "(none)": 1000 + 180 + 667}
         link = await report("link")
         assert [r["cost_minor"] for r in link["rows"]] == [None]  # links carry no cost
-        assert link["totals"]["cost_minor"] == 0
+        # ... so their total has none either: it read 0 (0.00 in the panel) while every row
+        # read none, as if the links had cost nothing; CPA, ROAS, ROI and band go with it
+        for k in ("cost_minor", "cpa_minor", "roas", "roi_pct", "band"):
+            assert link["totals"][k] is None, k
+        sheet = await c.get("/api/v1/reports/link.csv", headers=auth)
+        *link_rows, link_total = list(csv.DictReader(io.StringIO(sheet.text)))
+        assert link_total["label"] == "Total"
+        assert {r["cost_minor"] for r in link_rows} == {""} == {link_total["cost_minor"]}
 
         listed = await c.get("/api/v1/commissions/rules?scope=tier", headers=auth)
         assert sorted(r["tier"] for r in listed.json()["items"]) == ["micro", "mid", "nano"]
