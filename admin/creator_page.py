@@ -29,9 +29,11 @@ from admin.tables import format_value
 from admin.web import HERE
 from tracker.core import money
 from tracker.reports import build as reports
+from tracker.reports.params import Params
 from tracker.reports.scoped import own_figures
 from tracker.state import AppState
 from tracker.store import Store
+from tracker.store.engine import Row
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 #: the page lists at most this many of the range's orders, the latest
@@ -54,6 +56,17 @@ def _not_found() -> Response:
         "<!doctype html><title>Not found</title><p>This page does not exist or its link "
         "was revoked.</p>",
         status_code=404,
+    )
+
+
+async def _orders_of_range(store: Store, creator_id: str, params: Params) -> list[Row]:
+    """The orders the creator won placed in the page's range, newest first: one more than
+    the page shows, to say whether there are more (read by index, never the history)."""
+    return await store.list_orders(
+        creator_id=creator_id,
+        placed_from=params.start_at,
+        placed_before=params.end_at,
+        limit=ORDERS_SHOWN + 1,
     )
 
 
@@ -83,14 +96,7 @@ def create_creator_pages(state: AppState) -> Starlette:
             unit="clicks per day",
             title="Clicks per day",
         )
-        # the orders the creator won, placed in the page's range, newest first: one more
-        # than shown says whether there are more (read by index, never the whole history)
-        orders = await state.store.list_orders(
-            creator_id=creator["id"],
-            placed_from=params.start_at,
-            placed_before=params.end_at,
-            limit=ORDERS_SHOWN + 1,
-        )
+        orders = await _orders_of_range(state.store, creator["id"], params)
         html = env.get_template("creator_public.html").render(
             creator=creator,
             start=params.start.isoformat(),
