@@ -174,11 +174,10 @@ async def tokens(
 
 async def create_token(request: Request) -> Response:
     form = await read_form(request)
-    name = str(form.get("name") or "").strip()
-    if not name or len(name) > 100:
-        return await tokens(
-            request, form_error=Unprocessable("name: 1 to 100 characters"), status=422
-        )
+    try:
+        name = validate(schemas.TokenIn, {"name": str(form.get("name") or "")}).name
+    except Unprocessable as exc:
+        return await tokens(request, form_error=exc, status=422)
     _, token = await admin(request).store.create_token(name)
     # Shown once, in this response only (never in a URL, never stored in clear).
     return await tokens(request, new_token=token, status=201)

@@ -143,7 +143,7 @@ async def add_rule(request: Request) -> Response:
         "campaign_id": values.get("campaign") if scope in ("creator", "campaign") else None,
         "tier": values.get("tier") if scope == "tier" else None,
         "rate_percent": values.get("rate_percent"),
-        "currency": values.get("currency", "").upper() or None,
+        "currency": money.typed_currency(values.get("currency", "")) or None,
         "effective_from": values.get("effective_from"),
         "effective_until": values.get("effective_until"),
         "note": values.get("note", ""),
@@ -152,7 +152,7 @@ async def add_rule(request: Request) -> Response:
         if values.get("fixed"):
             if not data["currency"]:
                 raise Unprocessable("currency: required with a fixed amount")
-            data["fixed_minor"] = money.to_minor(values["fixed"], data["currency"])
+            data["fixed_minor"] = money.to_minor(values["fixed"], data["currency"], exact=True)
         model = validate(ledger.RuleIn, {k: v for k, v in data.items() if v not in (None, "")})
         await ledger.add_rule(a.store, model, a.settings.tiers)
     except Rejected as exc:

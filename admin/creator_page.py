@@ -27,7 +27,6 @@ from admin.charts import bar_chart
 from admin.security import SecurityHeaders
 from admin.tables import format_value
 from admin.web import HERE
-from tracker.core import money
 from tracker.reports import build as reports
 from tracker.reports.params import Params
 from tracker.reports.scoped import own_figures
@@ -110,7 +109,7 @@ def create_creator_pages(state: AppState) -> Starlette:
             chart=chart,
             # each order in its own currency's digits (1500 JPY, not 15.00)
             orders=[
-                {**o, "net": money.major(int(o["net_minor"]), o["currency"])}
+                {**o, "net": format_value(o["net_minor"], "money", o["currency"])}
                 for o in orders[:ORDERS_SHOWN]
             ],
             more_orders=len(orders) > ORDERS_SHOWN,

@@ -139,7 +139,7 @@ def _split(request: Request, currency: str) -> dict[str, int]:
     out = {}
     for k, v in request.query_params.items():
         if k.startswith("spend.") and v.strip():
-            amount = to_minor(v.strip(), currency)
+            amount = to_minor(v.strip(), currency, exact=True)
             if amount < 0:
                 raise Unprocessable(f"spend: {v.strip()[:32]!r} is negative")
             out[k.removeprefix("spend.")] = amount

@@ -46,7 +46,7 @@ from tracker.reports.costs import (
 from tracker.retention import purge
 from tracker.schemas import validate
 from tracker.serve import serve
-from tracker.setting_table import SETTINGS
+from tracker.setting_table import markdown_table
 from tracker.settings import Settings, with_served_address
 from tracker.store import Store, open_store
 from tracker.store.backup import BackupError, backup_sqlite
@@ -137,7 +137,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     async def go(store: Store, settings: Settings) -> None:
         if args.action == "create":
-            record, token = await store.create_token(args.name)
+            name = validate(schemas.TokenIn, {"name": args.name}).name
+            record, token = await store.create_token(name)
             print(token)
             print(
                 f"(token {record['id']} named {args.name!r}; shown once, stored hashed)",
@@ -369,11 +370,7 @@ def _major_row(row: dict[str, Any], currency: str) -> dict[str, Any]:
 
 def cmd_settings(args: argparse.Namespace) -> int:
     """Print every setting as the README's markdown table."""
-    print("| Setting | Default | What it does |")
-    print("|---|---|---|")
-    for s in SETTINGS:
-        default = "(none)" if s.default is None else f"`{s.default}`" if s.default else "(empty)"
-        print(f"| `{s.name}` | {default} | {s.help} |")
+    print(markdown_table())
     return 0
 
 
@@ -510,6 +507,9 @@ def _add_record_commands(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if bad := schemas.unstorable_argument(sys.argv[1:] if argv is None else argv):
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     result: int = args.fn(args)
     return result

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -25,6 +26,7 @@ from pydantic import (
 from tracker.catalogue.creators import Platform
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
+from tracker.links.rules import clean_destination
 
 Status = Literal["active", "disabled"]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -39,7 +41,22 @@ Timestamp = Annotated[datetime, AfterValidator(clock.in_range)]
 Day = Annotated[date, AfterValidator(clock.check_date)]
 
 
-def _clean_text(value: object) -> None:
+def _web_url(value: str) -> str:
+    """A URL the panel shows as a link (a post's): the destination rule of
+    ``tracker.links.rules`` (http(s) to a public host name; no ``javascript:``, no control
+    characters), without the allow-list, which names shops, not social networks."""
+    if not value:
+        return value
+    try:
+        return clean_destination(value)
+    except Unprocessable as exc:
+        raise ValueError(exc.reason.removeprefix("destination: ")) from None
+
+
+WebUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_web_url)]
+
+
+def storable_text(value: object) -> None:
     """Refuse text no engine can store: NUL (PostgreSQL) and lone surrogates (not UTF-8)."""
     if isinstance(value, str):
         if "\x00" in value:
@@ -50,21 +67,33 @@ def _clean_text(value: object) -> None:
             raise ValueError("text must be valid Unicode (lone surrogate)") from None
     elif isinstance(value, dict):
         for k, v in value.items():
-            _clean_text(k)
-            _clean_text(v)
+            storable_text(k)
+            storable_text(v)
     elif isinstance(value, list):
         for v in value:
-            _clean_text(v)
+            storable_text(v)
+
+
+def unstorable_argument(args: list[str]) -> str | None:
+    """The CLI's arguments through the same text rule, before any command reads one (bytes
+    that are not UTF-8 arrive as lone surrogates): why the first bad one is refused."""
+    for arg in args:
+        try:
+            storable_text(arg)
+        except ValueError as exc:
+            return f"argument {arg!r}: {exc}"
+    return None
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _storable_text(cls, data: object) -> object:
-        _clean_text(data)
-        return data
+    def _storable_text(cls, value: object) -> object:
+        """Per field, so the error names the field (``name: text cannot contain NUL``)."""
+        storable_text(value)
+        return value
 
 
 class Patch(Model):
@@ -73,12 +102,19 @@ class Patch(Model):
 
     NOT_NULL: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> Patch:
-        for name in sorted(self.model_fields_set & self.NOT_NULL):
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_null_for_required(cls, value: object, info: ValidationInfo) -> object:
+        """Per field, so the error names it (``handle: cannot be null``)."""
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise ValueError("cannot be null")
+        return value
+
+
+class TokenIn(Model):
+    """An API token's name (``tracker token create NAME``, the panel's Tokens page)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class CreatorIn(Model):
@@ -390,7 +426,7 @@ class PostIn(Model):
     platform: Platform
     format: PostFormat
     category: Annotated[str, StringConstraints(max_length=64)] = ""
-    url: Annotated[str, StringConstraints(max_length=2048)] = ""
+    url: WebUrl = ""
     posted_at: Timestamp
     likes: Count = 0
     comments: Count = 0

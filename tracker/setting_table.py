@@ -477,3 +477,12 @@ SETTINGS: tuple[Setting, ...] = (
         "comma-separated; empty string: the default. 'admin' is the panel and creator pages.",
     ),
 )
+
+
+def markdown_table() -> str:
+    """Every setting as the README's markdown table (``tracker settings``)."""
+    lines = ["| Setting | Default | What it does |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = "(none)" if s.default is None else f"`{s.default}`" if s.default else "(empty)"
+        lines.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines)

@@ -170,7 +170,7 @@ async def test_yen_reports_read_in_yen_on_the_roi_page_and_the_creators_page(
         live.client.cookies.clear()
         own = (await live.client.get(url)).text
         assert 'id="kpi-revenue">1,500<' in own
-        assert "1500 JPY" in own and "15.00" not in own
+        assert "1,500 JPY" in own and "15.00" not in own
 
 
 async def test_the_panel_link_forms_set_the_content_type_and_utm_term(live: Running) -> None:

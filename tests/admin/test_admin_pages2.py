@@ -3,10 +3,13 @@ PostgreSQL): what each page writes, what it refuses, and what it never shows twi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.admin.test_admin import csrf_of, logged_in
 from tests.conftest import Running
+from tracker.orders.sources.pixel import token_digest
 
 
 async def two_creators(live: Running) -> tuple[dict, dict]:
@@ -99,13 +102,14 @@ async def test_shop_secret_shown_once_rotation_and_deliveries(live: Running) -> 
     )
     assert r.status_code == 201, r.text
     secrets = await live.store.shop_secrets("main")
-    assert secrets and secrets["pixel_token"]
-    assert secrets and secrets["secret"] in r.text and secrets["pixel_token"] in r.text
+    shown = re.search(r'id="shop-pixel-token">([^<]+)<', r.text)
+    assert secrets and shown and secrets["pixel_token"] == token_digest(shown.group(1))
+    assert secrets["secret"] in r.text and secrets["pixel_token"] not in r.text  # hashed
     assert "/postbacks/woocommerce/main" in r.text
     shop = await live.store.get_shop("main")
     again = await live.client.get(f"/admin/shops/{shop['id']}")
     assert again.status_code == 200
-    assert secrets["secret"] not in again.text and secrets["pixel_token"] not in again.text
+    assert secrets["secret"] not in again.text and shown.group(1) not in again.text
     listing = await live.client.get("/admin/shops")
     assert secrets["secret"] not in listing.text and "/postbacks/woocommerce/main" in listing.text
     # Rotation: a new secret shown once; the old one is kept as the previous secret.

@@ -13,14 +13,15 @@ from tracker.store.engine import Row
 def budget_from_major(fields: dict[str, Any], currency: str) -> dict[str, Any]:
     """People type a budget in major units of the campaign's ``currency`` (1500.00 USD,
     150000 JPY) in the panel and the CLI (``budget``); the store and the JSON API keep
-    ``budget_minor``. Parsed by the one money rule; no budget typed: ``fields`` unchanged."""
+    ``budget_minor``. Parsed by the one money rule, exactly (what people type: more decimals
+    than the currency has are refused); no budget typed: ``fields`` unchanged."""
     out = dict(fields)
     budget = out.pop("budget", None)
     if budget in (None, ""):
         return out
     code = money.currency_code(currency)
     try:
-        out["budget_minor"] = money.to_minor(str(budget).replace(",", ""), code)
+        out["budget_minor"] = money.to_minor(str(budget).replace(",", ""), code, exact=True)
     except Unprocessable as exc:  # the money rule says "amount": name what was typed
         raise Unprocessable("budget" + exc.reason.removeprefix("amount")) from None
     return out

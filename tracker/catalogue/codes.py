@@ -130,7 +130,7 @@ def value_from_major(fields: dict[str, Any]) -> dict[str, Any]:
         raise Unprocessable("currency: required for a fixed value (e.g. --currency EUR)")
     currency = money.currency_code(out["currency"])
     out["currency"] = currency
-    out["value"] = money.to_minor(str(out["value"]).replace(",", ""), currency)
+    out["value"] = money.to_minor(str(out["value"]).replace(",", ""), currency, exact=True)
     return out
 
 

@@ -11,7 +11,7 @@ the pixel on or off only through the functions here.
 - The pixel (a GET with a bearer token in its URL, for shops that can only fire a URL on a
   thank-you page) is opt-in: on by default for generic shops, off for Shopify and
   WooCommerce (which sign their webhooks) unless asked for. Its token is shown once and can
-  be rotated or revoked; stored ``''`` means the pixel is off.
+  be rotated or revoked; only its SHA-256 is stored; stored ``''`` means the pixel is off.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
+from tracker.orders.sources.pixel import token_digest
 from tracker.store import Store
 from tracker.store.engine import Row
 
@@ -108,11 +109,12 @@ async def create(store: Store, data: dict[str, Any]) -> tuple[Row, dict[str, str
     pixel = data.pop("pixel", None)
     if pixel is None:
         pixel = platform == "generic"
-    data["pixel_token"] = new_pixel_token() if pixel else PIXEL_OFF
+    token = new_pixel_token() if pixel else PIXEL_OFF
+    data["pixel_token"] = token_digest(token) if token else PIXEL_OFF
     row = await store.create_shop(data)
     shown = {"secret": data["secret"]}
-    if pixel:
-        shown["pixel_token"] = data["pixel_token"]
+    if token:
+        shown["pixel_token"] = token
     return row, shown
 
 
@@ -131,7 +133,7 @@ async def set_pixel(store: Store, ref: str, enabled: bool) -> tuple[Row, str | N
     token is returned to be shown once; the old one stops working at once."""
     shop = await store.get_shop(ref)
     token = new_pixel_token() if enabled else PIXEL_OFF
-    row = await store.set_shop_pixel_token(shop["id"], token)
+    row = await store.set_shop_pixel_token(shop["id"], token_digest(token) if token else PIXEL_OFF)
     return row, token or None
 
 

@@ -40,6 +40,9 @@ _EXPONENTS = {
     **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
 }
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+#: A decimal as JSON, CSV and people write it, in ASCII digits: Decimal alone also takes
+#: "1_000", "٣" (Arabic-Indic three) and "Infinity".
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 MAX_MINOR = 10**15
 #: Checked before any arithmetic, so "1e999999" is refused instead of overflowing Decimal.
 _MAX_DIGITS = 15
@@ -47,29 +50,44 @@ _UNIT = Decimal(1)
 
 
 def currency_code(value: Any) -> str:
-    """' eur ' -> 'EUR'; anything but three letters (a number, null, 'EURO') is a 422."""
-    if not isinstance(value, str) or not _CURRENCY.match(value.strip().upper()):
+    """' eur ' -> 'EUR'; anything but three ASCII letters (a number, null, 'EURO', 'ﬀf',
+    whose upper case is 'FFF') is a 422."""
+    text = typed_currency(value) if isinstance(value, str) else ""
+    if not _CURRENCY.match(text):
         raise Unprocessable(f"currency: {value!r} is not an ISO 4217 code")
-    return value.strip().upper()
+    return text
 
 
-def to_minor(amount: Any, currency: str) -> int:
-    """'598.94' USD -> 59894; '1500' JPY -> 1500. Rejects NaN, inf and absurd values."""
+def typed_currency(text: str) -> str:
+    """What a person typed as a currency, upper-cased for the rule to check: ASCII only, as
+    'ﬀf'.upper() is 'FFF' (the rule then refuses what is left as typed)."""
+    return text.strip().upper() if text.isascii() else text
+
+
+def to_minor(amount: Any, currency: str, *, exact: bool = False) -> int:
+    """'598.94' USD -> 59894; '1500' JPY -> 1500. Rejects NaN, inf and absurd values. More
+    decimals than the currency has are rounded half to even (what a shop sends: a
+    WooCommerce store set to 3 decimals sends '12.345' USD), or with ``exact`` (what people
+    type: the CLI, the panel, CSV files) refused: '12.345' JPY is a typo, not 12 yen."""
     if amount is None or amount == "":
         return 0
     if isinstance(amount, bool):
         raise Unprocessable(f"amount: {amount!r} is not a number")
+    text = str(amount).strip()
+    if not _DECIMAL.fullmatch(text):
+        raise Unprocessable(f"amount: {amount!r} is not a number")
     try:
-        value = Decimal(str(amount).strip())
+        value = Decimal(text)
     except InvalidOperation:
         raise Unprocessable(f"amount: {amount!r} is not a number") from None
-    if not value.is_finite():
-        raise Unprocessable(f"amount: {amount!r} is not a number")
     if value.adjusted() > _MAX_DIGITS:
         raise Unprocessable(f"amount: {amount!r} is out of range")
     exp = exponent(currency)
+    scaled = value * 10**exp
+    if exact and scaled != scaled.to_integral_value():
+        raise Unprocessable(f"amount: {amount!r} has more than {exp} decimals for {currency}")
     # Half to even, written out although it is also Decimal's default rounding.
-    minor = int((value * 10**exp).quantize(_UNIT, rounding=ROUND_HALF_EVEN))  # pragma: no mutate
+    minor = int(scaled.quantize(_UNIT, rounding=ROUND_HALF_EVEN))  # pragma: no mutate
     if abs(minor) > MAX_MINOR:
         raise Unprocessable(f"amount: {amount!r} is out of range")
     return minor

@@ -84,7 +84,9 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
                 "campaign_id": args.campaign,
                 "tier": args.tier,
                 "rate_percent": args.rate_percent,
-                "fixed_minor": None if args.fixed is None else to_minor(args.fixed, args.currency),
+                "fixed_minor": None
+                if args.fixed is None
+                else to_minor(args.fixed, args.currency, exact=True),
                 "currency": args.currency,
                 "effective_from": args.effective_from,
                 "effective_until": args.effective_until,
@@ -118,7 +120,7 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
                 "reference": args.reference,
                 "amount_minor": None
                 if args.amount is None
-                else to_minor(args.amount, args.currency),
+                else to_minor(args.amount, args.currency, exact=True),
             }
             paid = schemas.validate(
                 ledger.PayoutIn, {k: v for k, v in data.items() if v is not None}

@@ -89,7 +89,7 @@ async def _pixel_hit(request: Request) -> Response:
             params,
             params.getlist("code"),
             shop["currency"],
-            request.url.query.replace(f"token={params.get('token', '')}", "token=***"),
+            request.url.query,
         )
     except Rejected as exc:
         ingest.remember_rejection(st, shop["slug"], "pixel", f"{status_of(exc)} {exc.reason}")

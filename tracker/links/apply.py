@@ -95,11 +95,15 @@ def split_template(template: str) -> tuple[str, ...]:
 
 
 def compile_apply(
-    spec: Mapping[str, Any] | None, check: Callable[[str], str] | None = None
+    spec: Mapping[str, Any] | None,
+    check: Callable[[str], str] | None = None,
+    taken: frozenset[str] = frozenset(),
 ) -> Apply | None:
     """A stored spec -> Apply (None for a plain link). ``check`` is the destination rule;
     with it, a template whose scheme or host holds a placeholder, or whose rendering the
-    rule refuses, raises Unprocessable."""
+    rule refuses, raises Unprocessable. ``taken``: the query names the redirect sets (UTM
+    fields, the click id); a WooCommerce ``param`` among them is refused, as the code would
+    come after ours in the URL and replace the click id the shop reads."""
     if not spec:
         return None
     kind = spec.get("kind")
@@ -110,6 +114,11 @@ def compile_apply(
         param = str(spec.get("param") or "coupon")
         if not _TOKEN.match(param):
             raise Unprocessable("apply_code.param: letters, digits, '-' or '_'")
+        if param in taken:
+            raise Unprocessable(
+                f"apply_code.param: {param!r} is a parameter the link sets itself "
+                "(UTM fields, the click id); name the coupon plugin's"
+            )
         return Apply(kind, code, param)
     if kind == "shopify":
         return Apply(kind, code)

@@ -109,7 +109,11 @@ async def reach_fields(
         if apply.get("kind") != "woocommerce":
             apply.pop("param", None)  # the URL-coupon parameter is WooCommerce's only
         apply["code"] = await _applied_code(store, apply.get("code"), creator_ref)
-        compile_apply(apply, lambda url: clean_destination(url, settings.allowed_hosts))
+        compile_apply(
+            apply,
+            lambda url: clean_destination(url, settings.allowed_hosts),
+            taken=frozenset((*UTM_FIELDS, settings.click_id_param)),
+        )
         data["apply_code"] = json.dumps(apply, separators=(",", ":"))
 
 

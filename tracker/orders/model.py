@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
+from tracker.core.money import MAX_MINOR
 
 
 def timestamp(value: Any, what: str) -> str:
@@ -68,9 +69,10 @@ class Order:
 
     def __post_init__(self) -> None:
         """The one check every source's order passes, whatever the platform sent: no
-        negative money; NUL (valid JSON, but PostgreSQL text cannot hold it) refused in the
-        order's identity (order and refund ids, which must match exactly on every replay)
-        and dropped from every other text, here rather than in each source."""
+        negative money, and refunds adding up to at most the money cap; NUL (valid JSON,
+        but PostgreSQL text cannot hold it) refused in the order's identity (order and
+        refund ids, which must match exactly on every replay) and dropped from every other
+        text, here rather than in each source."""
         ids = [str(self.external_id), *(r.external_id for r in self.refunds)]
         if any("\x00" in i for i in ids):
             raise Unprocessable("order: ids cannot contain NUL characters")
@@ -88,6 +90,8 @@ class Order:
         for r in self.refunds:
             if r.amount_minor < 0:
                 raise Unprocessable("refund amount: must not be negative")
+        if sum(r.amount_minor for r in self.refunds) > MAX_MINOR:
+            raise Unprocessable(f"refunds: add up to more than {MAX_MINOR} minor units")
         self.codes = _clean(self.codes)
         self.click_ids = _clean(self.click_ids)
         self.survey_answer = survey_text(self.survey_answer)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from tracker import schemas
 from tracker.core import clock
 from tracker.core.errors import NotFound, Rejected, Unprocessable
-from tracker.core.money import major, to_minor
+from tracker.core.money import MAX_MINOR, major, to_minor, typed_currency
 from tracker.reports import roi
 from tracker.store import Store
 from tracker.store.engine import Row
@@ -50,6 +50,8 @@ async def cost_row(store: Store, m: schemas.CostIn) -> dict[str, Any]:
         row["hours_centi"] = round(m.hours * 100)
         row["rate_minor"] = m.rate_minor
         row["amount_minor"] = round(m.hours * m.rate_minor)
+        if row["amount_minor"] > MAX_MINOR:  # each factor is in range; their product need not be
+            raise Unprocessable(f"hours: hours x hourly_rate is over {MAX_MINOR} minor units")
     return row
 
 
@@ -88,11 +90,14 @@ def _rows(body: bytes) -> list[dict[str, str]]:
     except UnicodeDecodeError:
         raise Unprocessable("CSV must be UTF-8") from None
     reader = csv.DictReader(io.StringIO(text))
-    rows = []
-    for i, row in enumerate(reader):
-        if i >= MAX_ROWS:
-            raise Unprocessable(f"at most {MAX_ROWS} rows per import")
-        rows.append({(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k})
+    rows: list[dict[str, str]] = []
+    try:
+        for i, row in enumerate(reader):
+            if i >= MAX_ROWS:
+                raise Unprocessable(f"at most {MAX_ROWS} rows per import")
+            rows.append({(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k})
+    except csv.Error as exc:  # a field over the csv module's 128 KiB: a 422, never a 500
+        raise Unprocessable(f"row {len(rows) + 1}: {exc}") from None
     if not rows:
         raise Unprocessable("CSV has a header but no rows")
     return rows
@@ -205,7 +210,7 @@ async def _import(
 
 
 async def _cost_from_csv(store: Store, raw: dict[str, Any]) -> dict[str, Any]:
-    currency = (raw.get("currency") or "USD").upper()
+    currency = typed_currency(raw.get("currency") or "USD")
     data = {
         "creator_id": raw.get("creator"),
         "campaign_id": raw.get("campaign"),
@@ -219,7 +224,7 @@ async def _cost_from_csv(store: Store, raw: dict[str, Any]) -> dict[str, Any]:
     for column, field in (("amount", "amount_minor"), ("hourly_rate", "rate_minor")):
         if raw.get(column) is not None:
             try:
-                data[field] = to_minor(raw[column], currency)
+                data[field] = to_minor(raw[column], currency, exact=True)
             except Rejected as exc:
                 raise Unprocessable(f"{column}: {exc.reason.removeprefix('amount: ')}") from None
     return await cost_row(

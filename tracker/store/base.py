@@ -30,6 +30,25 @@ def where(*conditions: tuple[str, Any]) -> tuple[str, list[Any]]:
     return " AND ".join(parts), params
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+def money_sum(dialect: str, expr: str) -> str:
+    """SQL for the sum of an integer money expression that never fails a read.
+
+    Each amount is capped where it enters (``tracker.core.money.MAX_MINOR``), but a sum of
+    many is not: 9,224 orders at the cap pass 2**63, where SQLite's ``SUM`` raises "integer
+    overflow" and PostgreSQL's ``CAST(... AS BIGINT)`` "bigint out of range", and every
+    report, the dashboard and the next postback of such an order would answer 500. Here the
+    sum saturates at the BIGINT limits instead: exact on PostgreSQL (``numeric``), exact on
+    SQLite below 2**53 minor units (``TOTAL`` adds in double precision; its ``CAST`` to
+    INTEGER saturates), always a BIGINT, 0 over no rows or only NULLs."""
+    if dialect == "postgres":
+        total = f"COALESCE(SUM({expr}), 0)"  # LEAST and GREATEST skip a NULL
+        return f"CAST(GREATEST(LEAST({total}, {BIGINT_MAX}), {-BIGINT_MAX}) AS BIGINT)"
+    return f"CAST(TOTAL({expr}) AS INTEGER)"
+
+
 #: Append to a ``LIKE ?`` whose pattern comes from ``like_contains``/``like_prefix``.
 LIKE_ESCAPE = " ESCAPE '\\'"
 

@@ -11,6 +11,7 @@ updated or deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from tracker.attribution.collab import FULL_BP, split_bp
@@ -19,7 +20,7 @@ from tracker.commissions.terms import Balance, Terms, pick, summarise
 from tracker.core import clock, ids
 from tracker.core.errors import Unprocessable
 from tracker.events import payloads
-from tracker.store.base import LIKE_ESCAPE, StoreBase, like_contains
+from tracker.store.base import LIKE_ESCAPE, StoreBase, like_contains, money_sum
 from tracker.store.engine import Conn, Row
 
 _ENTRY_COLUMNS = (
@@ -335,7 +336,8 @@ class CommissionQueries(StoreBase):
         return await self.db.fetch_all(
             "SELECT order_id, creator_id, currency FROM commission_entries "
             "WHERE bucket = 'pending' AND placed_at < ? "
-            "GROUP BY order_id, creator_id, currency HAVING SUM(amount_minor) <> 0 "
+            f"GROUP BY order_id, creator_id, currency HAVING {money_sum(self.db.dialect, 'amount_minor')} "
+            "<> 0 "
             "ORDER BY MIN(placed_at) LIMIT ?",
             (placed_before, limit),
         )
@@ -424,17 +426,27 @@ class CommissionQueries(StoreBase):
     async def commission_totals(self, start: str, end: str) -> list[Row]:
         """Per creator and currency: approved, reversed in [start, end); pending and approved
         to date at ``end``."""
+        total = partial(money_sum, self.db.dialect)
         return await self.db.fetch_all(
             "SELECT e.creator_id, c.handle, e.currency, "
-            "CAST(SUM(CASE WHEN e.kind = 'approval' AND e.bucket = 'approved' AND e.created_at >= ? "
-            "AND e.created_at < ? THEN e.amount_minor ELSE 0 END) AS BIGINT) AS approved, "
-            "CAST(SUM(CASE WHEN e.bucket = 'approved' AND e.kind <> 'approval' "
-            "AND e.created_at >= ? AND e.created_at < ? THEN e.amount_minor ELSE 0 END) AS BIGINT) "
-            "AS reversed, "
-            "CAST(SUM(CASE WHEN e.bucket = 'pending' AND e.created_at < ? THEN e.amount_minor "
-            "ELSE 0 END) AS BIGINT) AS pending, "
-            "CAST(SUM(CASE WHEN e.bucket = 'approved' AND e.created_at < ? THEN e.amount_minor "
-            "ELSE 0 END) AS BIGINT) AS approved_to_date "
+            + total(
+                "CASE WHEN e.kind = 'approval' AND e.bucket = 'approved' AND e.created_at >= ? "
+                "AND e.created_at < ? THEN e.amount_minor ELSE 0 END"
+            )
+            + " AS approved, "
+            + total(
+                "CASE WHEN e.bucket = 'approved' AND e.kind <> 'approval' "
+                "AND e.created_at >= ? AND e.created_at < ? THEN e.amount_minor ELSE 0 END"
+            )
+            + " AS reversed, "
+            + total(
+                "CASE WHEN e.bucket = 'pending' AND e.created_at < ? THEN e.amount_minor ELSE 0 END"
+            )
+            + " AS pending, "
+            + total(
+                "CASE WHEN e.bucket = 'approved' AND e.created_at < ? THEN e.amount_minor ELSE 0 END"
+            )
+            + " AS approved_to_date "
             "FROM commission_entries e LEFT JOIN creators c ON c.id = e.creator_id "
             "WHERE e.created_at < ? GROUP BY e.creator_id, c.handle, e.currency",
             (start, end, start, end, end, end, end),
@@ -443,8 +455,8 @@ class CommissionQueries(StoreBase):
     async def payout_totals(self, start: str, end: str) -> list[Row]:
         return await self.db.fetch_all(
             "SELECT creator_id, currency, "
-            "CAST(SUM(CASE WHEN paid_at >= ? THEN amount_minor ELSE 0 END) AS BIGINT) AS paid, "
-            "CAST(SUM(amount_minor) AS BIGINT) AS paid_to_date "
+            f"{money_sum(self.db.dialect, 'CASE WHEN paid_at >= ? THEN amount_minor ELSE 0 END')} "
+            f"AS paid, {money_sum(self.db.dialect, 'amount_minor')} AS paid_to_date "
             "FROM commission_payouts WHERE paid_at < ? GROUP BY creator_id, currency",
             (start, end),
         )

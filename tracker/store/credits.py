@@ -32,7 +32,7 @@ from tracker.attribution.order_credit import (
     kept_touches,
 )
 from tracker.core import clock
-from tracker.store.base import StoreBase
+from tracker.store.base import StoreBase, money_sum
 from tracker.store.engine import Conn, Row
 
 _TOUCHES = "FROM touches t JOIN orders o ON o.id = t.order_id "
@@ -274,7 +274,7 @@ class CreditQueries(StoreBase):
             f"SELECT {key} AS key{day}, "
             "SUM(CASE WHEN c.counted = 1 THEN c.share ELSE 0 END) AS orders, "
             "SUM(CASE WHEN c.counted = 1 AND c.new_customer = 1 THEN c.share ELSE 0 END) "
-            "AS new_customers, CAST(SUM(c.revenue_minor) AS BIGINT) AS revenue_minor "
+            f"AS new_customers, {money_sum(self.db.dialect, 'c.revenue_minor')} AS revenue_minor "
             f"FROM order_credits c {joins}WHERE {where} "
             f"GROUP BY {'1, 2' if daily else '1'}",
             (*kparams, *params),
@@ -321,7 +321,8 @@ class CreditQueries(StoreBase):
 
     def _later_sql(self, days: int) -> str:
         return (
-            "SELECT a.id AS order_id, lo.currency, CAST(SUM(lo.net_minor) AS BIGINT) AS net_minor "
+            f"SELECT a.id AS order_id, lo.currency, {money_sum(self.db.dialect, 'lo.net_minor')} "
+            "AS net_minor "
             f"FROM orders a JOIN orders lo ON {self._later_join(days)} "
             "WHERE a.placed_at >= ? AND a.placed_at < ? AND a.new_customer = 1 "
             "AND a.customer_hash IS NOT NULL GROUP BY a.id, lo.currency"

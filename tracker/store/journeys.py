@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tracker.core import clock, ids
 from tracker.core.errors import NotFound
-from tracker.store.base import StoreBase
+from tracker.store.base import StoreBase, money_sum
 from tracker.store.engine import Row
 from tracker.store.reports import tier_sql
 
@@ -189,7 +189,8 @@ class JourneyQueries(StoreBase):
     async def buyer_revenue(self, start: str, end: str) -> list[Row]:
         """Net revenue of counted orders in [start, end) per fingerprint and currency."""
         return await self.db.fetch_all(
-            "SELECT fingerprint, currency, SUM(net_minor) AS net_minor, COUNT(*) AS orders "
+            f"SELECT fingerprint, currency, {money_sum(self.db.dialect, 'net_minor')} AS net_minor, "
+            "COUNT(*) AS orders "
             "FROM orders WHERE counted = 1 AND fingerprint IS NOT NULL "
             "AND placed_at >= ? AND placed_at < ? GROUP BY fingerprint, currency",
             (start, end),

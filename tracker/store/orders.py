@@ -20,7 +20,7 @@ from tracker.attribution.touches import Fingerprint, Found, Matching, OrderSigna
 from tracker.core import clock, ids
 from tracker.orders.model import Delivery, Order, Refund
 from tracker.orders.net import counts, net_minor
-from tracker.store.base import StoreBase, is_unique_violation
+from tracker.store.base import StoreBase, is_unique_violation, money_sum
 from tracker.store.engine import Conn, Row
 
 #: Rows or keys per statement where an order's codes and touches are written or read in
@@ -270,7 +270,7 @@ class OrderQueries(StoreBase):
 
     async def _refunded(self, tx: Conn, shop_id: str, order_ext: str) -> int:
         row = await tx.fetch_one(
-            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM refunds "
+            f"SELECT {money_sum(self.db.dialect, 'amount_minor')} AS refunded FROM refunds "
             "WHERE shop_id = ? AND order_external_id = ?",
             (shop_id, order_ext),
         )
@@ -280,7 +280,7 @@ class OrderQueries(StoreBase):
         """Store refunded and net revenue (the rule: ``tracker.orders.net``)."""
         o = await tx.fetch_one(
             "SELECT o.total_minor, o.current_total_minor, o.status, "
-            "CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) AS refunded FROM orders o "
+            f"{money_sum(self.db.dialect, 'r.amount_minor')} AS refunded FROM orders o "
             "LEFT JOIN refunds r ON r.shop_id = o.shop_id AND r.order_external_id = o.external_id "
             "WHERE o.id = ? GROUP BY o.id, o.total_minor, o.current_total_minor, o.status",
             (order_id,),

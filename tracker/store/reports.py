@@ -13,11 +13,16 @@ from datetime import date, timedelta
 from typing import Any
 
 from tracker.core import clock
-from tracker.store.base import StoreBase
+from tracker.store.base import StoreBase, money_sum
 from tracker.store.click_days import next_day, split_range
 from tracker.store.credits import PATH_TOUCHES_SQL, TOUCHES_SQL
 from tracker.store.engine import Row
-from tracker.store.rollups import RECOUNT_COLUMNS, RECOUNT_REACH_COLUMNS
+from tracker.store.rollups import (
+    REACH_GRAIN,
+    REACH_GRAIN_COLUMNS,
+    RECOUNT_COLUMNS,
+    RECOUNT_REACH_COLUMNS,
+)
 
 #: Days or links per statement of the overlap's visitor read (parameters stay few).
 _CHUNK = 400
@@ -179,15 +184,27 @@ class ReportQueries(StoreBase):
         figures = (
             (RECOUNT_REACH_COLUMNS if reach else RECOUNT_COLUMNS) if distinct else CHEAP_COLUMNS
         )
+        grain = ""
         if not raw:
             figures = ", ".join(f"SUM(r.{f}) AS {f}" for f in _FACTS)
+        elif reach and distinct and self.db.dialect == "sqlite":
+            # Counted per key, day and reach grain (small distinct sets, as the seal counts),
+            # then summed per key: SQLite's distinct sets over a whole key's clicks (long
+            # concatenated keys) took 0.35-0.44 / 0.66-0.79 s CPU by country / variant for
+            # 137k raw clicks at 10M, this 0.29-0.36 s; PostgreSQL's plan for it was slower.
+            figures = REACH_GRAIN_COLUMNS
+            grain = f", {'' if daily else 'substr(c.at, 1, 10), '}{REACH_GRAIN}"
         col = "c.at" if raw else "r.day"
         filters = "".join(f"AND COALESCE({t}.{column}, '') = ? " for column, _ in where)
-        return await self.db.fetch_all(
+        sql = (
             f"SELECT {key} AS key{day}, {figures} FROM {source} {joins}"
-            f"WHERE {link_filter}{col} >= ? AND {col} < ? {filters}GROUP BY {group}",
-            (*params, *span, *(v for _, v in where)),
+            f"WHERE {link_filter}{col} >= ? AND {col} < ? {filters}GROUP BY {group}{grain}"
         )
+        if grain:
+            sums = ", ".join(f"SUM(x.{f}) AS {f}" for f in _FACTS)
+            day = ", x.day" if daily else ""
+            sql = f"SELECT x.key{day}, {sums} FROM ({sql}) x GROUP BY {group}"
+        return await self.db.fetch_all(sql, (*params, *span, *(v for _, v in where)))
 
     async def credited_touches(
         self,
@@ -284,8 +301,9 @@ class ReportQueries(StoreBase):
         """The commission the ledger owes on orders placed in [start, end): the sum of every
         entry (pending, approved, clawed back) per (creator, campaign, currency)."""
         return await self.db.fetch_all(
-            "SELECT creator_id, campaign_id, currency, CAST(SUM(amount_minor) AS BIGINT) "
-            "AS amount_minor FROM commission_entries WHERE placed_at >= ? AND placed_at < ? "
+            "SELECT creator_id, campaign_id, currency, "
+            f"{money_sum(self.db.dialect, 'amount_minor')} AS amount_minor "
+            "FROM commission_entries WHERE placed_at >= ? AND placed_at < ? "
             "GROUP BY creator_id, campaign_id, currency",
             (start, end),
         )

@@ -60,19 +60,28 @@ VISITOR_UPSERT = (
 
 _VISITOR_RETURNING = VISITOR_UPSERT + " RETURNING prev"
 
-#: A closed day's reach rows recounted from the raw clicks (params: day, day + 'U'): the
-#: report definitions (``RECOUNT_REACH_COLUMNS``) per (day, link, country, variant), and how many
-#: human clicks still have their fingerprint (0: the unique counts cannot be recounted).
-RECOUNT_REACH = (
-    "SELECT c.link_id, COALESCE(c.country, '') AS country, COALESCE(c.variant, '') AS variant, "
-    "MAX(c.creator_id) AS creator_id, COUNT(*) AS clicks, "
-    "SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END) AS human_clicks, "
+#: The reach roll-up's grain within a day: a visitor counts once per day, link, country and
+#: variant in the country and variant reports and filters.
+REACH_GRAIN = "c.link_id, COALESCE(c.country, ''), COALESCE(c.variant, '')"
+#: The report figures of raw clicks ``c`` grouped by at least ``REACH_GRAIN`` and the UTC
+#: day: each distinct count runs over one small group (a few clicks), never over a whole
+#: report key's (tens of thousands of long concatenated keys a day: issue 19, the open day).
+REACH_GRAIN_COLUMNS = (
+    "COUNT(*) AS clicks, SUM(CASE WHEN c.is_bot = 0 THEN 1 ELSE 0 END) AS human_clicks, "
     "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN COALESCE(c.fingerprint, c.id) || '|' || "
     "substr(c.at, 12, 2) END) AS unique_clicks, "
-    "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) AS unique_visitors, "
+    "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) AS unique_visitors"
+)
+
+#: A closed day's reach rows recounted from the raw clicks (params: day, day + 'U'): the
+#: report definitions (``REACH_GRAIN_COLUMNS``) per (day, link, country, variant), and how
+#: many human clicks still have their fingerprint (0: the unique counts cannot be recounted).
+RECOUNT_REACH = (
+    "SELECT c.link_id, COALESCE(c.country, '') AS country, COALESCE(c.variant, '') AS variant, "
+    f"MAX(c.creator_id) AS creator_id, {REACH_GRAIN_COLUMNS}, "
     "SUM(CASE WHEN c.is_bot = 0 AND c.fingerprint IS NOT NULL THEN 1 ELSE 0 END) AS kept_prints "
     "FROM clicks c WHERE c.at >= ? AND c.at < ? AND c.link_id IS NOT NULL "
-    "GROUP BY c.link_id, COALESCE(c.country, ''), COALESCE(c.variant, '')"
+    f"GROUP BY {REACH_GRAIN}"
 )
 
 
@@ -193,8 +202,9 @@ RECOUNT_COLUMNS = (
     "AS unique_visitors"
 )
 
-#: The same for the country and variant reports and filters: a visitor counts once per
-#: day, link, country and variant (the grain of ``click_reach_days``, which sums to it).
+#: The same for the country and variant reports and filters in one level (PostgreSQL's
+#: raw read): a visitor counts once per day, link, country and variant (the grain of
+#: ``click_reach_days``, which sums to it).
 RECOUNT_REACH_COLUMNS = RECOUNT_COLUMNS.replace(
     "c.link_id || '|' ||",
     "c.link_id || '|' || COALESCE(c.country, '') || '|' || COALESCE(c.variant, '') || '|' ||",

@@ -7,8 +7,10 @@ the same order id and amount is the same delivery; a different amount updates th
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode
 
 from tracker.core import clock
 from tracker.core.errors import Unauthorized, Unprocessable
@@ -21,16 +23,35 @@ GIF = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
 )
 _STATUSES = ("paid", "pending", "cancelled", "refunded")
+DIGEST = "sha256:"
 
 
-def verify(params: Mapping[str, str], token: str) -> None:
-    """``token`` is the shop's pixel token, '' when the shop has no pixel (the default for
-    Shopify and WooCommerce shops): then every request is refused."""
-    if not token:
+def token_digest(token: str) -> str:
+    """How a pixel token is stored: its SHA-256 (a random 192-bit token needs no slow
+    hash), so the shops table holds no usable token, like the API's."""
+    return DIGEST + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def verify(params: Mapping[str, str], stored: str) -> None:
+    """``stored`` is the shop's pixel token digest ('' when the shop has no pixel, the
+    default for Shopify and WooCommerce shops: then every request is refused; a token
+    stored in clear before digests still verifies until it is rotated)."""
+    if not stored:
         raise Unauthorized("this shop does not accept the pixel (turn it on for the shop)")
     given = params.get("token", "")
-    if not given or not hmac.compare_digest(given.encode(), token.encode()):
+    if stored.startswith(DIGEST):
+        given = token_digest(given)
+    if not params.get("token") or not hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), stored.encode()
+    ):
         raise Unauthorized("pixel token missing or wrong")
+
+
+def stored_query(raw_query: str) -> str:
+    """The request's query as kept for audit: parsed, so its ``token`` is masked however
+    the shop encoded it (``%5F`` for ``_`` is the same token to the parser)."""
+    pairs = parse_qsl(raw_query, keep_blank_values=True)
+    return urlencode([(k, "***" if k == "token" else v) for k, v in pairs], safe="*:")[:4096]
 
 
 def parse(
@@ -63,4 +84,4 @@ def parse(
         click_ids=[params["click_id"]] if params.get("click_id") else [],
     )
     key = f"pixel:{order_id}:{amount}:{currency}:{status}"
-    return OrderEvent(order, Delivery("pixel", [key], "pixel", raw_query[:4096]))
+    return OrderEvent(order, Delivery("pixel", [key], "pixel", stored_query(raw_query)))
