@@ -18,6 +18,8 @@ def test_budget_from_major_units_of_the_campaigns_currency() -> None:
     assert budget_from_major({"budget": "12.345"}, "KWD")["budget_minor"] == 12345  # 3 digits
     assert budget_from_major({"name": "S"}, "USD") == {"name": "S"}  # none typed: unchanged
     assert budget_from_major({"budget": ""}, "USD") == {}
+    with pytest.raises(Unprocessable, match=r"^budget: '12.345' has more than 2 decimals"):
+        budget_from_major({"budget": "12.345"}, "USD")  # a typo, never rounded to 12.34
     with pytest.raises(Unprocessable, match=r"^budget: 'lots' is not a number$"):
         budget_from_major({"budget": "lots"}, "USD")
     with pytest.raises(Unprocessable, match="currency"):
