@@ -20,13 +20,13 @@ from admin.tables import Column, Table, format_value
 from admin.web import admin, form_dict, listing, read_form, redirect
 from tracker import schemas
 from tracker.catalogue import campaigns as campaigns_of
-from tracker.core import money
 from tracker.core.errors import Conflict, Rejected, Unprocessable
 from tracker.http.errors import status_of
 from tracker.schemas import validate
 from tracker.store.panel_catalogue import CAMPAIGN_STATES
 
-CAMPAIGN_FIELDS = tuple(schemas.CampaignIn.model_fields)
+#: the form's fields: the model's, money under the name people type it in (``budget``)
+CAMPAIGN_FIELDS = tuple(f.removesuffix("_minor") for f in schemas.CampaignIn.model_fields)
 CAMPAIGN_COLUMNS = [
     Column("name", "Name"),
     Column("dates", "Dates"),
@@ -133,12 +133,7 @@ async def create_campaign(request: Request) -> Response:
 def _money_field(values: dict[str, str]) -> dict[str, Any]:
     """The form asks for a budget in major units of the campaign's currency (12.50 USD,
     1500 JPY); the store keeps minor units. Parsed by the one money rule."""
-    out: dict[str, Any] = dict(values)
-    budget = out.pop("budget", None) or out.pop("budget_minor", None)
-    if budget:
-        currency = money.currency_code(out.get("currency") or "USD")
-        out["budget_minor"] = money.to_minor(budget.replace(",", ""), currency, exact=True)
-    return out
+    return campaigns_of.budget_from_major(values, values.get("currency") or "USD")
 
 
 # -- API tokens -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from admin.tables import Column, Table
 from admin.web import PAGE_SIZE, Page, admin, form_dict, listing, query_with, read_form, redirect
 from tracker.catalogue.creators import tier_names
 from tracker.commissions import ledger
+from tracker.commissions.terms import wording
 from tracker.core import clock, money
 from tracker.core.errors import BadRequest, Rejected, Unprocessable
 from tracker.http.errors import status_of
@@ -88,13 +89,16 @@ async def commissions_page(
     scope = qp.get("scope", "") if qp.get("scope") in ("creator", "campaign", "tier") else ""
     rule_number = int(qp["rpage"]) if qp.get("rpage", "").isdigit() else 1
     rule_number = max(1, min(rule_number, 10**6))
+    offset = (rule_number - 1) * PAGE_SIZE
     rules = await a.store.list_commission_rules(
-        scope=scope or None, q=rule_q, limit=PAGE_SIZE, offset=(rule_number - 1) * PAGE_SIZE
+        scope=scope or None, q=rule_q, source="rule", limit=PAGE_SIZE, offset=offset
     )
-    rule_total = await a.store.count_commission_rules(scope=scope or None, q=rule_q)
+    rule_total = await a.store.count_commission_rules(scope=scope or None, q=rule_q, source="rule")
     # commission rates entered as costs are creator rules too (README: Commissions): shown
-    # here, so the page never says "no rule" while an order earns on one
-    cost_rules, cost_rule_total = await a.store.panel_costs(kind="commission", limit=PAGE_SIZE)
+    # in their own table (they end on the Costs page, not here), from the same read as the
+    # API's and the CLI's list, so the page never says "no rule" while an order earns on one
+    cost_rules = await a.store.list_commission_rules(source="cost", limit=PAGE_SIZE)
+    cost_rule_total = await a.store.count_commission_rules(source="cost")
     return ls.answer(
         table,
         "statement.csv",
@@ -107,7 +111,7 @@ async def commissions_page(
         rule_page=Page(rule_number, PAGE_SIZE, rule_total),
         rule_filters={"rq": rule_q, "scope": scope},
         rule_pager=lambda n: query_with(request, rpage=n),
-        cost_rules=[_present_cost_rule(r) for r in cost_rules],
+        cost_rules=[_present_rule(r) for r in cost_rules],
         cost_rule_total=cost_rule_total,
         campaigns=await a.store.list_campaigns(limit=500),
         tiers=tier_names(a.settings.tiers),
@@ -125,26 +129,9 @@ def _present_rule(r: dict[str, Any]) -> dict[str, Any]:
         applies = f"@{r['creator_handle']}" + (
             f" on {r['campaign_name']}" if r["campaign_id"] else ""
         )
-    if r["fixed_minor"] is not None:
-        terms = (
-            f"{money.major(int(r['fixed_minor']), str(r['currency']))} {r['currency']} per order"
-        )
-    else:
-        terms = f"{int(r['rate_bp']) / 100:g}% of net revenue"
+    terms = wording(r["rate_bp"], r["fixed_minor"], r["currency"])
     until = r["effective_until"] or "open"
     return {**r, "applies": applies, "terms": terms, "period": f"{r['effective_from']} → {until}"}
-
-
-def _present_cost_rule(r: dict[str, Any]) -> dict[str, Any]:
-    """A ``kind=commission`` cost as the rule it is: the creator's (on its campaign when it
-    names one), from its date, open-ended."""
-    applies = f"@{r['creator_handle']}" + (f" on {r['campaign_name']}" if r["campaign_id"] else "")
-    return {
-        **r,
-        "applies": applies,
-        "terms": f"{int(r['rate_bp'] or 0) / 100:g}% of net revenue",
-        "period": f"{r['incurred_on']} → open",
-    }
 
 
 async def add_rule(request: Request) -> Response:

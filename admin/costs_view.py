@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from admin.tables import Column, Table
 from admin.web import admin, form_dict, listing, read_form, redirect
+from tracker.commissions.terms import wording
 from tracker.core import money
 from tracker.core.errors import Rejected, Unprocessable
 from tracker.http.errors import status_of
@@ -112,7 +113,7 @@ def present_cost(r: dict[str, Any], settings: Any) -> dict[str, Any]:
     currency = r["currency"]
     detail = ""
     if r["kind"] == "commission":
-        detail = f"{(r.get('rate_bp') or 0) / 100:g} % of attributed revenue"
+        detail = wording(r.get("rate_bp"), None, None)  # what the commissions ledger pays
     elif r["kind"] == "labor":
         rate = money.major(int(r.get("rate_minor") or 0), currency)
         detail = f"{(r.get('hours_centi') or 0) / 100:g} h x {rate}"

@@ -3,7 +3,9 @@
 An admin makes a secret link per creator on the creator's admin page (shown once; only
 SHA-256 of the token is stored) and can revoke it at any time. The page shows only that
 creator's last 30 days: clicks, credited orders, attributed revenue and commission, from
-the same ``tracker.reports`` functions as the ROI tables. Brand-internal figures (fees,
+the same ``tracker.reports`` functions as the ROI tables, and the orders they won that were
+placed in those days (the latest 50; cancelled and refunded ones too, with their net and
+whether they count). Brand-internal figures (fees,
 ROI, other creators) are never on it. An unknown or revoked token is a plain 404, and the
 page is neither cached nor indexed nor sent as a referrer.
 """
@@ -26,11 +28,15 @@ from admin.security import SecurityHeaders
 from admin.tables import format_value
 from admin.web import HERE
 from tracker.reports import build as reports
+from tracker.reports.params import Params
 from tracker.reports.scoped import own_figures
 from tracker.state import AppState
 from tracker.store import Store
+from tracker.store.engine import Row
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+#: the page lists at most this many of the range's orders, the latest
+ORDERS_SHOWN = 50
 
 
 def token_hash(token: str) -> str:
@@ -49,6 +55,17 @@ def _not_found() -> Response:
         "<!doctype html><title>Not found</title><p>This page does not exist or its link "
         "was revoked.</p>",
         status_code=404,
+    )
+
+
+async def _orders_of_range(store: Store, creator_id: str, params: Params) -> list[Row]:
+    """The orders the creator won placed in the page's range, newest first: one more than
+    the page shows, to say whether there are more (read by index, never the history)."""
+    return await store.list_orders(
+        creator_id=creator_id,
+        placed_from=params.start_at,
+        placed_before=params.end_at,
+        limit=ORDERS_SHOWN + 1,
     )
 
 
@@ -78,7 +95,7 @@ def create_creator_pages(state: AppState) -> Starlette:
             unit="clicks per day",
             title="Clicks per day",
         )
-        orders = await state.store.list_orders(creator_id=creator["id"], limit=50)
+        orders = await _orders_of_range(state.store, creator["id"], params)
         html = env.get_template("creator_public.html").render(
             creator=creator,
             start=params.start.isoformat(),
@@ -92,8 +109,11 @@ def create_creator_pages(state: AppState) -> Starlette:
             chart=chart,
             # each order in its own currency's digits (1500 JPY, not 15.00)
             orders=[
-                {**o, "net": format_value(o["net_minor"], "money", o["currency"])} for o in orders
+                {**o, "net": format_value(o["net_minor"], "money", o["currency"])}
+                for o in orders[:ORDERS_SHOWN]
             ],
+            more_orders=len(orders) > ORDERS_SHOWN,
+            orders_shown=ORDERS_SHOWN,
         )
         response = HTMLResponse(html)
         response.headers["x-robots-tag"] = "noindex, nofollow"

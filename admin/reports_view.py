@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from admin.charts import bar_chart
 from admin.tables import Column, Table, csv_response, format_value
-from admin.web import PAGE_SIZE, Page, admin, page_number, query_with, render
+from admin.web import PAGE_SIZE, Page, admin, page_number, quantity, query_with, render
 from tracker.core import money
 
 DIMENSION_LABELS = {
@@ -107,7 +107,7 @@ def table_for(
     un = result.get("unattributed") or {}
     if un.get("orders"):
         notes.append(
-            f"Unattributed: {un['orders']} orders "
+            f"Unattributed: {quantity(un['orders'], 'order')} "
             f"({format_value(un.get('revenue_minor', 0), 'money', currency)} {currency})"
             " credited to no creator; not in the rows above."
         )

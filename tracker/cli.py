@@ -1,7 +1,8 @@
 """The ``tracker`` command: serve, migrate, tokens, the catalogue, webhooks and commissions.
 
 Catalogue sub-commands take their options from the same pydantic models as the API, so
-the CLI and the API accept exactly the same fields with the same validation."""
+the CLI and the API accept exactly the same fields with the same validation (the records:
+``tracker/catalogue/commands.py``); money is typed in major units (``--budget 1500.00``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,13 @@ from pydantic import BaseModel, ValidationError
 from tracker import guests, schemas
 from tracker.attribution import commands as credit_commands
 from tracker.attribution.credit import MODELS
-from tracker.catalogue import campaigns, codes, creators
-from tracker.catalogue import shops as shop_of
+from tracker.catalogue import codes
+from tracker.catalogue.commands import KINDS
 from tracker.clicks import commands as rollup_commands
 from tracker.core import money
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
 from tracker.events import commands as event_commands
-from tracker.links import service as catalogue
 from tracker.orders.rematch import rematch
 from tracker.reports import build as reports
 from tracker.reports import commands as insight_commands
@@ -95,17 +94,25 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> None:
 
 
 def _add_model_options(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None:
+    """One option per field. Money is typed in major units with a currency (README: one
+    money convention): a field ``X_minor`` is the option ``--X`` (``--budget 1500.00``),
+    converted by the record's own rule (``Kind.typed``)."""
     for name, field in model.model_fields.items():
-        flag = "--" + name.replace("_", "-")
+        dest, help_text = name, field.description
+        if name.endswith("_minor"):
+            dest = name.removesuffix("_minor")
+            help_text = f"{dest} in major units of the currency, e.g. 1500.00 (API: {name})"
+        flag = "--" + dest.replace("_", "-")
         if name in ("creator_id", "campaign_id"):
             flag = "--" + name.removesuffix("_id")
         flag_only = field.annotation is bool or field.annotation == (bool | None)  # --x/--no-x
         action = argparse.BooleanOptionalAction if flag_only else "store"
-        parser.add_argument(flag, dest=name, action=action, default=None, help=field.description)
+        parser.add_argument(flag, dest=dest, action=action, default=None, help=help_text)
 
 
 def _model_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
-    return {k: getattr(args, k) for k in model.model_fields if getattr(args, k, None) is not None}
+    names = [k.removesuffix("_minor") for k in model.model_fields]  # budget_minor: --budget
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -147,93 +154,6 @@ def cmd_token(args: argparse.Namespace) -> int:
         print("error: a NAME is required", file=sys.stderr)
         return 2
     return _run(go)
-
-
-@dataclass(frozen=True)
-class Kind:
-    """How the CLI creates, lists, reads and updates one kind of record."""
-
-    create_model: type[BaseModel]
-    patch_model: type[BaseModel]
-    columns: list[str]
-    create: Callable[[Store, Settings, dict[str, Any], set[str]], Awaitable[dict[str, Any]]]
-    list: Callable[[Store, int], Awaitable[list[dict[str, Any]]]]
-    get: Callable[[Store, str], Awaitable[dict[str, Any]]]
-    update: Callable[[Store, Settings, str, dict[str, Any]], Awaitable[dict[str, Any]]]
-    present: Callable[[dict[str, Any], Settings], dict[str, Any]] = lambda row, _: row
-
-
-async def _shop_shown(settings: Settings, made: Awaitable[tuple[Any, dict[str, str]]]) -> Any:
-    """A created or updated shop, with the secrets shown once (``catalogue/shops.py``)."""
-    out, shown = await made
-    if shown:
-        print(f"shown once, keep them: {' and '.join(shown)}", file=sys.stderr)
-    return {**shop_of.present(out, settings.base_url, settings.secret_grace_hours), **shown}
-
-
-async def _update_link(
-    store: Store, settings: Settings, ref: str, f: dict[str, Any]
-) -> dict[str, Any]:
-    return (await catalogue.update_link(store, settings, ref, f))[1]
-
-
-async def _update_code(
-    store: Store, settings: Settings, ref: str, f: dict[str, Any]
-) -> dict[str, Any]:
-    return await store.update_code(ref, await store.resolve_creator_campaign(f))
-
-
-KINDS: dict[str, Kind] = {
-    "creator": Kind(
-        schemas.CreatorIn,
-        schemas.CreatorPatch,
-        ["id", "handle", "platform", "followers", "tier", "status"],
-        lambda st, _s, row, _g: st.create_creator(row),
-        lambda st, n: st.list_creators(limit=n),
-        lambda st, ref: st.get_creator(ref),
-        lambda st, _s, ref, f: st.update_creator(ref, f),
-        creators.present,
-    ),
-    "campaign": Kind(
-        schemas.CampaignIn,
-        schemas.CampaignPatch,
-        ["id", "name", "currency", "status"],
-        lambda st, _s, row, _g: st.create_campaign(row),
-        lambda st, n: st.list_campaigns(limit=n),
-        lambda st, ref: st.get_campaign(ref),
-        lambda st, _s, ref, f: st.update_campaign(ref, f),
-        campaigns.present,
-    ),
-    "link": Kind(
-        schemas.LinkIn,
-        schemas.LinkPatch,
-        ["id", "slug", "creator_id", "status", "destination"],
-        catalogue.create_link,
-        lambda st, n: st.list_links(limit=n),
-        lambda st, ref: st.get_link(ref),
-        _update_link,
-        catalogue.present,
-    ),
-    "shop": Kind(
-        schemas.ShopIn,
-        schemas.ShopPatch,
-        ["id", "slug", "platform", "currency", "status"],
-        lambda st, s, row, _g: _shop_shown(s, shop_of.create(st, row)),
-        lambda st, n: st.list_shops(limit=n),
-        lambda st, ref: st.get_shop(ref),
-        lambda st, s, ref, f: _shop_shown(s, shop_of.update(st, ref, f)),
-        lambda row, s: shop_of.present(row, s.base_url, s.secret_grace_hours),
-    ),
-    "code": Kind(
-        schemas.CodeIn,
-        schemas.CodePatch,
-        ["code", "creator_handle", "campaign_name", "value_type", "value", "status"],
-        lambda st, _s, row, _g: codes.create_code(st, row),
-        lambda st, n: st.list_codes(limit=n),
-        lambda st, ref: st.get_code(ref),
-        _update_code,
-    ),
-}
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -311,9 +231,7 @@ def cmd_resource(args: argparse.Namespace) -> int:
 
     async def go(store: Store, settings: Settings) -> None:
         if args.action == "create":
-            data = _model_args(args, kind.create_model)
-            if args.kind == "code":
-                data = codes.value_from_major(data)
+            data = await kind.typed(store, _model_args(args, kind.create_model), "")
             model = validate(kind.create_model, data)
             row = schemas.to_row(model)
             _print(
@@ -332,7 +250,8 @@ def cmd_resource(args: argparse.Namespace) -> int:
                     "status": "disabled" if args.action == "disable" else "active"
                 }
             else:
-                model = validate(kind.patch_model, _model_args(args, kind.patch_model))
+                data = await kind.typed(store, _model_args(args, kind.patch_model), args.ref)
+                model = validate(kind.patch_model, data)
                 fields = schemas.to_row(model, only_set=True)
             _print(kind.present(await kind.update(store, settings, args.ref, fields), settings))
 

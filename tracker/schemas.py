@@ -420,8 +420,9 @@ Count = Annotated[int, Field(ge=0, le=10**13)]
 
 
 class CostIn(Model):
-    """fee / product: amount_minor. commission: rate_percent of attributed net revenue
-    (computed in reports). labor: hours x rate_minor."""
+    """fee / product: amount_minor. commission: rate_percent of each credited order's net
+    revenue (a commissions-ledger rule from its date; the ledger computes it). labor: hours
+    x rate_minor."""
 
     creator_id: Ref
     campaign_id: Ref | None = None

@@ -3,8 +3,11 @@ sessions, CSRF, throttling, roles, security headers, and the pages' writes."""
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -686,6 +689,29 @@ async def test_roi_page_model_range_sort_and_csv(live: Running) -> None:
         assert (
             await live.client.get(f"/admin/reports?dimension={dimension}")
         ).status_code == 200, dimension
+    # A fee on alpha: the creator table's total cost is the sum of its rows'; links carry no
+    # cost, so the link table's total cost reads as its rows do (was 0.00 under rows of —)
+    alpha = await live.store.get_creator("alpha")
+    today = datetime.now(UTC).date().isoformat()
+    await live.store.add_cost(
+        {"creator_id": alpha["id"], "kind": "fee", "amount_minor": 12345, "currency": "USD",
+         "incurred_on": today, "note": ""}
+    )  # fmt: skip
+    by_creator = await live.client.get("/admin/reports?dimension=creator&format=csv")
+    sheet = list(csv.DictReader(io.StringIO(by_creator.text)))
+    assert [r["Cost (USD)"] for r in sheet] == ["123.45", "0.00", "123.45"]  # alpha, beta, Total
+    for fmt in ("&format=csv", ""):
+        by_link = await live.client.get("/admin/reports?dimension=link" + fmt)
+        if fmt:
+            sheet = list(csv.DictReader(io.StringIO(by_link.text)))
+            assert sheet[-1]["Link"] == "Total" and len(sheet) == 3, sheet
+            assert {r["Cost (USD)"] for r in sheet} == {"—"}, sheet
+        else:
+            head = by_link.text[by_link.text.index("<thead>") : by_link.text.index("</thead>")]
+            heads = [h.strip() for h in re.findall(r">([^<>]+)</a>", head)]
+            foot = by_link.text[by_link.text.index("<tfoot>") : by_link.text.index("</tfoot>")]
+            cells = re.findall(r"<td[^>]*>([^<]*)</td>", foot)
+            assert cells[heads.index("Cost (USD)")] == "—", (heads, cells)
     dash = (await live.client.get("/admin/")).text
     assert 'id="portfolio"' in dash and "Creators by ROI band" in dash
     assert dash.count('<svg class="chart"') == 3  # clicks, orders, revenue

@@ -8,6 +8,7 @@ pydantic wording, no "no rule" while an order earns, no 15.00 for 1500 JPY)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,7 +74,15 @@ async def test_a_commission_rate_entered_as_a_cost_is_listed_with_the_rules(
     assert "the commission rates entered as costs (below) apply" in page.text
     table = page.text[page.text.index('id="cost-rules-table"') :]
     table = table[: table.index("</table>")]
-    assert "@maya" in table and "10% of net revenue" in table and "2020-01-01 → open" in table
+    assert "@maya" in table and "2020-01-01 → open" in table
+    assert "10% of each credited order's net revenue" in html.unescape(table)
+    # The creator's page and the costs list say the same: what the ledger pays (10 % of the
+    # order's net after its refund, 199.65 of 598.94: 19.97), not "of attributed revenue"
+    # (the ledger does not follow the attribution model).
+    for path in (f"/admin/creators/{maya['id']}", "/admin/costs"):
+        text = html.unescape((await live.client.get(path)).text)
+        assert "10% of each credited order's net revenue" in text, path
+        assert "of attributed revenue" not in text, path
 
 
 async def test_codes_file_holds_a_fixed_value_as_the_panel_shows_it(
@@ -156,7 +165,7 @@ async def test_yen_reports_read_in_yen_on_the_roi_page_and_the_creators_page(
             )
             assert r.status_code == 200, r.text
         roi = await live.client.get("/admin/reports")
-        assert "Unattributed: 1 orders (1,500 JPY)" in roi.text
+        assert "Unattributed: 1 order (1,500 JPY)" in roi.text  # one order, singular
         url = await make_page(live, token, maya["id"])
         live.client.cookies.clear()
         own = (await live.client.get(url)).text

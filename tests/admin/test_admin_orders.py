@@ -64,7 +64,7 @@ async def test_unknown_code_is_assigned_and_its_orders_reattributed(live: Runnin
     )
     assert r.status_code == 303, r.text
     after = await live.client.get(r.headers["location"])
-    assert "2 of 2 orders that carried" in after.text
+    assert "Now with a creator: 2 of the 2 orders that carried" in after.text
 
     maya = await live.store.get_creator("maya")
     orders = {o["order_number"]: o for o in await live.store.list_orders()}

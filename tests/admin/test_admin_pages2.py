@@ -285,7 +285,7 @@ async def test_cost_form_and_csv_imports_with_row_errors(live: Running) -> None:
         data={"csrf": token, "kind": "costs", "action": "preview"},
         files={"file": ("c.csv", good.encode(), "text/csv")},
     )
-    assert r.status_code == 200 and "2 row(s), all valid" in r.text
+    assert r.status_code == 200 and "2 rows, all valid" in r.text
     assert len(await live.store.list_costs()) == 1  # a preview writes nothing
     r = await live.client.post(
         "/admin/costs/import",

@@ -290,3 +290,34 @@ def test_roi_table_from_report_result() -> None:
     asc = table_for(result, "creator", sort="clicks", descending=False)
     assert [r["label"] for r in asc.rows] == ["@zed", "@mia"]
     assert [c.key for c in table_for(result, "tier").columns][:2] == ["label", "clicks"]
+
+
+# -- a count in words ----------------------------------------------------------------------
+def test_quantity_says_one_order_and_two_orders() -> None:
+    from admin.web import quantity
+
+    assert quantity(1, "order") == "1 order"
+    assert quantity(0, "order") == "0 orders"
+    assert quantity(2, "click") == "2 clicks"
+    assert quantity(1500, "creator") == "1,500 creators"
+    assert quantity("1", "row") == "1 row"  # a query parameter, as the template has it
+    assert quantity(3, "entry", "entries") == "3 entries"
+    assert quantity(1, "entry", "entries") == "1 entry"
+
+
+def test_templates_print_every_count_with_its_noun_through_quantity() -> None:
+    """A number printed before a noun goes through the ``quantity`` filter ('1 orders', '2
+    row(s)' were on the panel): no template prints ``{{ n }} orders`` or ``row(s)``."""
+    nouns = r"(orders?|clicks?|creators?|rows?|codes?|links?|days?|minutes?|visitors?|periods?)"
+    bare = re.compile(r"\}\}\s*(?:</\w+>\s*)*" + nouns + r"\b")
+    root = Path(__file__).resolve().parents[2] / "admin" / "templates"
+    found = []
+    for path in sorted(root.glob("*.html")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            for m in re.finditer(r"\{\{[^}]*\}\}[^{]*", line):
+                # a label such as "5+" keeps its own plural ({{ 's' if level != 1 }})
+                own_plural = line[m.end() :].startswith("{{ 's' if")
+                text = m.group(0)
+                if (bare.match(text[text.index("}}") :]) and not own_plural) or "(s)" in text:
+                    found.append(f"{path.name}:{n}: {text[:80]}")
+    assert not found, "\n".join(found)

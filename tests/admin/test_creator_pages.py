@@ -83,13 +83,14 @@ async def test_creator_sees_only_their_own_data_and_revoked_link_404s(live: Runn
     # paid); the rate was entered after the order, so the ledger's backfill enters it
     assert 'id="kpi-commission">19.97<' in kpis, kpis
     assert "your discount code" in page.text
+    assert "on each credited order's net revenue" in kpis  # what the ledger pays on
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "<script" not in page.text and "style=" not in page.text
     other = await live.client.get(liam_url)
     assert other.status_code == 200
     assert "@liam" in other.text and "maya" not in other.text
     assert 'id="kpi-clicks">7<' in other.text and "199.65" not in other.text
-    assert "No order yet" in other.text
+    assert "No order in these days" in other.text
 
     for bad in ("/c/" + raw[:-1] + ("A" if raw[-1] != "A" else "B"), "/c/short"):
         assert (await live.client.get(bad)).status_code == 404, bad
@@ -131,3 +132,50 @@ async def test_viewer_cannot_make_or_revoke_creator_pages(live: Running) -> None
     assert (await live.client.post(f"/admin/creators/{maya['id']}/page")).status_code == 403
     [still] = await live.store.list_creator_pages(maya["id"])
     assert still["revoked_at"] is None
+
+
+@pytest.mark.anyio
+async def test_own_page_lists_the_orders_of_its_range_and_says_how_they_count(
+    live: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page says "last 30 days": it lists the orders the creator won placed in those
+    days (an older one is left out), a cancelled one marked as not counted, and says when
+    there are more than it shows (at most ``ORDERS_SHOWN``, newest first)."""
+    from datetime import UTC, datetime, timedelta
+
+    from admin import creator_page
+    from tests.postback_helpers import dumps, shopify_headers, shopify_order
+
+    token = await logged_in(live)
+    maya, _ = await two_creators(live)
+    await shopify_order_for(live, maya)  # placed now, paid (part-refunded): 199.65 USD
+
+    async def order(oid: int, days_ago: int, **changes: object) -> None:
+        at = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
+        body = dumps(shopify_order(id=oid, name=f"#{oid}", created_at=at, **changes))
+        r = await live.client.post(
+            "/postbacks/shopify/demo", content=body, headers=shopify_headers(body)
+        )
+        assert r.status_code == 200, r.text
+
+    await order(5001, 2, cancelled_at=datetime.now(UTC).isoformat(), cancel_reason="customer")
+    await order(5002, 45)  # before the page's 30 days
+    url = await make_page(live, token, maya["id"])
+    live.client.cookies.clear()
+
+    page = (await live.client.get(url)).text
+    table = page[page.find('id="creator-orders"') : page.find("</table>")]
+    assert table.count("<tr>") == 3, table  # header, the paid order, the cancelled one
+    assert (datetime.now(UTC) - timedelta(days=45)).date().isoformat() not in table
+    assert "cancelled (not counted)" in table and "0.00 USD" in table
+    assert "partially refunded<" in table and "199.65 USD" in table
+    scope = page[page.find('id="creator-orders-scope"') :]
+    scope = scope[: scope.find("</p>")]
+    assert "placed " in scope and "Cancelled and refunded orders are listed too" in scope
+    assert "of more" not in scope
+
+    monkeypatch.setattr(creator_page, "ORDERS_SHOWN", 1)
+    page = (await live.client.get(url)).text
+    table = page[page.find('id="creator-orders"') : page.find("</table>")]
+    assert table.count("<tr>") == 2 and "199.65 USD" in table  # the newest
+    assert "the latest 1 of more" in page

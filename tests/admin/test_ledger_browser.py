@@ -89,7 +89,7 @@ def test_tier_rule_far_flag_and_statement_in_the_browser(
     form.locator("input[name=rate_percent]").fill("10")
     form.locator("button[type=submit]").click()
     expect(page.locator("#rules-table")).to_contain_text("tier nano")
-    expect(page.locator("#rules-table")).to_contain_text("10% of net revenue")
+    expect(page.locator("#rules-table")).to_contain_text("10% of each credited order's net revenue")
     [rule] = api.get("/api/v1/commissions/rules").json()["items"]
     assert (rule["scope"], rule["tier"], rule["rate_bp"]) == ("tier", "nano", 1000)
 

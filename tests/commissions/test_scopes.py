@@ -6,13 +6,18 @@ converted once per row, sums exact to the minor unit; hand-computed, both engine
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
+import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.admin.test_admin import logged_in
 from tests.commissions.test_commissions import entries
-from tests.conftest import running
+from tests.conftest import Running, run_cli, running, server_env
 from tests.events_helpers import Shop, fast
 from tracker.commissions.terms import Terms, pick
 from tracker.core import clock
@@ -167,7 +172,14 @@ async def test_scoped_rules_and_the_report_reads_the_ledger(settings: Settings) 
         assert camp == {"spring": 1500, "(none)": 1000 + 180 + 667}
         link = await report("link")
         assert [r["cost_minor"] for r in link["rows"]] == [None]  # links carry no cost
-        assert link["totals"]["cost_minor"] == 0
+        # ... so their total has none either: it read 0 (0.00 in the panel) while every row
+        # read none, as if the links had cost nothing; CPA, ROAS, ROI and band go with it
+        for k in ("cost_minor", "cpa_minor", "roas", "roi_pct", "band"):
+            assert link["totals"][k] is None, k
+        sheet = await c.get("/api/v1/reports/link.csv", headers=auth)
+        *link_rows, link_total = list(csv.DictReader(io.StringIO(sheet.text)))
+        assert link_total["label"] == "Total"
+        assert {r["cost_minor"] for r in link_rows} == {""} == {link_total["cost_minor"]}
 
         listed = await c.get("/api/v1/commissions/rules?scope=tier", headers=auth)
         assert sorted(r["tier"] for r in listed.json()["items"]) == ["micro", "mid", "nano"]
@@ -259,3 +271,60 @@ async def test_ending_a_rule_hands_later_orders_to_the_next_rule(settings: Setti
         page = await c.get("/admin/commissions")
         assert "1970-01-01 → 2026-11-12" in page.text
         assert [e["amount_minor"] for e in await entries(live, auth, order=on_day)] == [750]
+
+
+async def test_every_rules_list_holds_the_commission_rates_entered_as_costs(
+    live: Running, auth: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    """The panel's Commissions page lists a commission rate entered as a cost (5d919a2);
+    the API's and the CLI's rule lists left it out. One read (``list_commission_rules``)
+    gives all three the same rules, each with its source; the ledger applies both."""
+    await live.store.create_creator({"handle": "maya", "platform": "instagram"})
+    r = await live.client.post(
+        "/api/v1/commissions/rules", headers=auth, json={"tier": "micro", "rate_percent": 10}
+    )
+    assert r.status_code == 201, r.text
+    rule_id = r.json()["id"]
+    cost = {"creator_id": "maya", "kind": "commission", "rate_percent": 12.5,
+            "incurred_on": "2026-03-01", "note": "spring deal"}  # fmt: skip
+    r = await live.client.post("/api/v1/costs", headers=auth, json=cost)
+    assert r.status_code == 201, r.text
+    cost_id = r.json()["id"]
+    fee = {"creator_id": "maya", "kind": "fee", "amount_minor": 5000, "incurred_on": "2026-03-01"}
+    assert (await live.client.post("/api/v1/costs", headers=auth, json=fee)).status_code == 201
+
+    def shape(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [
+            (i["id"], i["source"], i["scope"], i["rate_bp"], i["effective_from"]) for i in items
+        ]
+
+    want = [(cost_id, "cost", "creator", 1250, "2026-03-01"), (rule_id, "rule", "tier", 1000)]
+    listed = (await live.client.get("/api/v1/commissions/rules", headers=auth)).json()["items"]
+    assert [s[:4] for s in shape(listed)] == [w[:4] for w in want]  # the fee is no rule
+    assert listed[0]["creator_handle"] == "maya" and listed[0]["note"] == "spring deal"
+    for query, ids in (
+        ("?source=cost", [cost_id]),
+        ("?source=rule", [rule_id]),
+        ("?creator=maya", [cost_id, rule_id]),  # every rule that can apply to maya
+        ("?scope=tier", [rule_id]),
+        ("?q=spring", [cost_id]),
+    ):
+        r = await live.client.get("/api/v1/commissions/rules" + query, headers=auth)
+        assert [i["id"] for i in r.json()["items"]] == ids, query
+    bad = await live.client.get("/api/v1/commissions/rules?source=fee", headers=auth)
+    assert bad.status_code == 400 and "source: rule or cost" in bad.text
+
+    env = server_env(tmp_path, settings.database_url)
+    out = run_cli(env, "commissions", "rules")
+    assert out.returncode == 0, out.stderr
+    assert shape(json.loads(out.stdout)) == shape(listed)
+    out = run_cli(env, "commissions", "rules", "--creator", "maya")
+    assert [i["id"] for i in json.loads(out.stdout)] == [cost_id, rule_id]
+
+    await logged_in(live)
+    page = (await live.client.get("/admin/commissions")).text
+    rules_table = page[page.index('id="rules-table"') : page.index('id="cost-rules-table"')]
+    costs_table = page[page.index('id="cost-rules-table"') :]
+    costs_table = costs_table[: costs_table.index("</table>")]
+    assert f'id="rule-{rule_id}"' in rules_table and "tier micro" in rules_table
+    assert "@maya" in costs_table and "12.5%" in costs_table and "2026-03-01 → open" in costs_table

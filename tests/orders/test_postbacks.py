@@ -645,3 +645,37 @@ async def test_an_order_with_thousands_of_codes_is_matched_in_chunks(world: Worl
     matched = [t for t in o["touches"] if t["matched"]]
     assert [t["code"] for t in matched] == ["bob10"]
     assert await world.count("touches") == 2601
+
+
+async def test_shopify_code_from_either_discount_field_counts_once(world: World) -> None:
+    """Shopify sends a code in both ``discount_codes`` and ``discount_applications``: each
+    is read (the ``code`` of every entry; an automatic discount has none), a code found in
+    only one of them is a code touch all the same, and one in both is one touch."""
+    now = datetime.now(UTC).isoformat()
+    cases = (
+        ("C-1", [{"code": "TENOFF", "amount": "10.00"}], [], world.maya),
+        ("C-2", [], [{"type": "discount_code", "code": "BOB10", "value": "10.0"}], world.bob),
+        (
+            "C-3",
+            [{"code": "TENOFF"}],
+            [{"type": "discount_code", "code": "TENOFF"}, {"type": "automatic", "title": "Sale"}],
+            world.maya,
+        ),
+    )
+    for oid, in_codes, in_applications, creator in cases:
+        data = shopify_order(id=oid, created_at=now, discount_codes=in_codes,
+                             discount_applications=in_applications)  # fmt: skip
+        assert (await world.shopify(data)).status_code == 200
+        o = await world.order(oid)
+        assert (o["creator_id"], o["winning_signal"]) == (creator, "code"), oid
+        assert [t["code"] for t in o["touches"]] == [(in_codes or in_applications)[0]["code"]]
+    # compared as sent: one code in two letter cases is two touches, of the same creator
+    data = shopify_order(id="C-4", created_at=now, discount_codes=[{"code": "tenoff"}],
+                         discount_applications=[{"type": "discount_code", "code": "TENOFF"}])  # fmt: skip
+    assert (await world.shopify(data)).status_code == 200
+    o = await world.order("C-4")
+    assert sorted((t["code"], t["creator_id"]) for t in o["touches"]) == [
+        ("TENOFF", world.maya),
+        ("tenoff", world.maya),
+    ]
+    assert o["creator_id"] == world.maya

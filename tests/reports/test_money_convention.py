@@ -4,7 +4,9 @@ as the file names it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +111,46 @@ async def test_panel_cost_form_names_the_column(live: Running) -> None:
     assert (code["value"], code["currency"]) == (500, "EUR")
     page = await live.client.get("/admin/codes")
     assert "5.00 EUR" in page.text
+
+
+def test_cli_campaign_budget_is_typed_in_major_units(tmp_path: Path, database_url: str) -> None:
+    """``--budget 1500.00`` in the campaign's currency (was ``--budget-minor 150000``, the
+    CLI's only money option in minor units); the JSON API keeps ``budget_minor``."""
+    env = server_env(tmp_path, database_url)
+
+    def cli(*args: str) -> dict[str, Any]:
+        out = run_cli(env, "campaign", *args)
+        assert out.returncode == 0, out.stderr
+        made: dict[str, Any] = json.loads(out.stdout)
+        return made
+
+    spring = cli("create", "--name", "Spring", "--budget", "1500.00")
+    assert (spring["budget_minor"], spring["currency"], spring["budget"]) == (
+        150000,
+        "USD",
+        "1500.00",
+    )
+    tokyo = cli("create", "--name", "Tokyo", "--currency", "JPY", "--budget", "150,000")
+    assert (tokyo["budget_minor"], tokyo["budget"]) == (150000, "150000")  # JPY: no minor unit
+    # an update reads the campaign's own currency when none is given
+    assert cli("update", "Tokyo", "--budget", "200000")["budget_minor"] == 200000
+    assert cli("update", "Spring", "--budget", "99.99")["budget_minor"] == 9999
+    eur = cli("update", "Spring", "--currency", "EUR", "--budget", "12.50")
+    assert (eur["budget_minor"], eur["currency"]) == (1250, "EUR")
+    bad = run_cli(env, "campaign", "create", "--name", "Bad", "--budget", "lots")
+    assert bad.returncode == 1 and bad.stderr.strip() == "error: budget: 'lots' is not a number"
+    gone = run_cli(env, "campaign", "create", "--name", "Old", "--budget-minor", "150000")
+    assert gone.returncode == 2 and "--budget-minor" in gone.stderr
+    listed = run_cli(env, "campaign", "list").stdout.splitlines()
+    assert listed[0].split() == ["id", "name", "budget", "currency", "status"]
+    assert any(line.split()[1:4] == ["Tokyo", "200000", "JPY"] for line in listed[1:])
+
+
+async def test_panel_campaign_budget_in_major_units_by_the_same_rule(live: Running) -> None:
+    token = await logged_in(live)
+    form = {"csrf": token, "name": "Tokyo", "currency": "JPY", "budget": "150,000"}
+    r = await live.client.post("/admin/campaigns", data=form)
+    assert r.status_code == 303, r.text
+    assert (await live.store.get_campaign("Tokyo"))["budget_minor"] == 150000
+    r = await live.client.post("/admin/campaigns", data={**form, "name": "Bad", "budget": "lots"})
+    assert r.status_code == 422 and "budget: &#39;lots&#39; is not a number" in r.text

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.core import money
+
 
 @dataclass(frozen=True)
 class Terms:
@@ -37,6 +39,16 @@ class Terms:
             return int(self.fixed_minor), self.currency or order_currency
         rate = int(self.rate_bp or 0)
         return (net_minor * rate + 5_000) // 10_000, order_currency
+
+
+def wording(rate_bp: int | None, fixed_minor: int | None, currency: str | None) -> str:
+    """What a rule (or a commission rate entered as a cost) pays, in the words of what
+    ``Terms.earn`` computes: a rate of each credited order's net revenue (after refunds;
+    a cancelled or fully refunded order earns nothing), or a fixed amount per credited
+    order. Not a share of the attributed revenue: the ledger does not follow the model."""
+    if fixed_minor is not None:
+        return f"{money.major(int(fixed_minor), str(currency))} {currency} per credited order"
+    return f"{int(rate_bp or 0) / 100:g}% of each credited order's net revenue"
 
 
 SCOPES = ("creator", "campaign", "tier")

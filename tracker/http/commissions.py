@@ -52,12 +52,20 @@ def _day(request: Request, name: str) -> date | None:
 
 
 SCOPE = {"type": "string", "enum": ["creator", "campaign", "tier"]}
+SOURCE = {"type": "string", "enum": ["rule", "cost"]}
 
 
 @doc(
     get=Op(
-        "Commission rules (with creator: every rule that can apply to that creator)",
-        query=(*PAGE, Param("creator"), Param("scope", SCOPE), Param("q")),
+        "Commission rules, and the commission rates entered as costs (source: cost) the "
+        "ledger applies as creator rules (with creator: every rule that can apply to them)",
+        query=(
+            *PAGE,
+            Param("creator"),
+            Param("scope", SCOPE),
+            Param("source", SOURCE, "rule: the commission rules only; cost: the costs only"),
+            Param("q"),
+        ),
     ),
     post=Op(
         "Add a commission rule (rate or fixed per order) for a creator, a campaign or a tier",
@@ -74,9 +82,17 @@ async def rules(request: Request) -> Response:
         scope = q.get("scope") or None
         if scope not in (None, "creator", "campaign", "tier"):
             raise BadRequest("scope: creator, campaign or tier")
+        source = q.get("source") or None
+        if source not in (None, "rule", "cost"):
+            raise BadRequest("source: rule or cost")
         limit, offset = page_args(request)
         items = await st.store.list_commission_rules(
-            creator, scope=scope, q=(q.get("q") or "")[:100], limit=limit, offset=offset
+            creator,
+            scope=scope,
+            q=(q.get("q") or "")[:100],
+            source=source,
+            limit=limit,
+            offset=offset,
         )
         return JSONResponse({"items": items, "limit": limit, "offset": offset})
     model = schemas.validate(ledger.RuleIn, await read_json(request, st.settings.max_body_bytes))

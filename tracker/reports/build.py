@@ -295,7 +295,7 @@ async def build(
         "end": p.end.isoformat(),
         "lookback": {"click_days": p.click_days, "fingerprint_days": p.fingerprint_days},
         "rows": out,
-        "totals": _finish("total", summed, "total", facts, p),
+        "totals": _finish("total", summed, dimension, facts, p, total=True),
         "unconverted_currencies": sorted(missing),
         "unattributed": _unattributed(facts, p),
         **({"data_driven": paths.describe(facts.fit, _labels(facts))} if facts.fit else {}),
@@ -443,12 +443,20 @@ def _label(key: str | None, dimension: str, facts: Facts) -> str:
 
 
 def _finish(
-    key: str | None, row: dict[str, Any], dimension: str, facts: Facts, p: Params
+    key: str | None,
+    row: dict[str, Any],
+    dimension: str,
+    facts: Facts,
+    p: Params,
+    *,
+    total: bool = False,
 ) -> dict[str, Any]:
+    """A row (``total``: the totals row of ``dimension``'s report) with its derived
+    metrics; a dimension without costs has none in its rows and none in its total."""
     money = {k: round(v) for k, v in row.items() if k.endswith("_minor")}
     out = roi.derive({**row, **money})
-    out.update(key=key, label="Total" if dimension == "total" else _label(key, dimension, facts))
-    if dimension == "creator" and key in facts.creators:
+    out.update(key=key, label="Total" if total else _label(key, dimension, facts))
+    if not total and dimension == "creator" and key in facts.creators:
         creator = facts.creators[key]
         out.update(
             tier=tier_for(int(creator["followers"]), p.tiers),
@@ -458,7 +466,7 @@ def _finish(
         )
     if dimension in NO_COST:
         for k in ("cost_minor", "cpa_minor", "roas", "roi_pct", "band"):
-            out[k] = None  # a link has no cost of its own
+            out[k] = None  # a link has no cost of its own, nor do all of them together
     return out
 
 

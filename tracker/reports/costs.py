@@ -126,7 +126,7 @@ COST_HELP = {
     "kind": "fee | product | commission | labor",
     "amount": "fee or product: amount in major units, e.g. 12.50",
     "currency": "ISO 4217 code (default USD)",
-    "rate_percent": "commission: percent of attributed net revenue, e.g. 10",
+    "rate_percent": "commission: percent of each credited order's net revenue, e.g. 10",
     "hours": "labor: hours worked",
     "hourly_rate": "labor: rate per hour in major units",
     "date": "when it was incurred, YYYY-MM-DD",

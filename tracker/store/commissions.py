@@ -29,6 +29,18 @@ _ENTRY_COLUMNS = (
 )
 
 
+#: The rules the ledger applies as one table ``r``: the commission rules, then the commission
+#: rates entered as costs as the creator rules they are (``_rules_for`` reads the same).
+_RULES = (
+    "(SELECT id, 'rule' AS source, scope, creator_id, campaign_id, tier, rate_bp, "
+    "fixed_minor, currency, effective_from, effective_until, note, created_at "
+    "FROM commission_rules UNION ALL "
+    "SELECT id, 'cost', 'creator', creator_id, campaign_id, NULL, rate_bp, NULL, NULL, "
+    "incurred_on, NULL, note, created_at FROM costs "
+    "WHERE kind = 'commission' AND rate_bp IS NOT NULL) r"
+)
+
+
 @dataclass(frozen=True)
 class _Line:
     """Whose entry, in which currency, on what terms, for which order."""
@@ -67,27 +79,37 @@ class CommissionQueries(StoreBase):
         *,
         scope: str | None = None,
         q: str = "",
+        source: str | None = None,
         limit: int = 1000,
         offset: int = 0,
     ) -> list[Row]:
-        """Rules with the creator's handle and the campaign's name; ``creator_id``: the rules
-        that can apply to that creator (their own, every campaign and tier rule)."""
-        where, params = self._rule_filters(creator_id, scope, q)
+        """Every rule the ledger applies, with the creator's handle and the campaign's name:
+        the commission rules (``source`` 'rule') and the commission rates entered as costs
+        (``source`` 'cost': a creator rule from its date, open-ended; its id is the cost's).
+        The panel, the API and the CLI list from here. ``creator_id``: the rules that can
+        apply to that creator (their own, every campaign and tier rule); ``source``: one
+        kind only."""
+        where, params = self._rule_filters(creator_id, scope, q, source)
         return await self.db.fetch_all(
-            "SELECT r.*, c.handle AS creator_handle, p.name AS campaign_name "
-            "FROM commission_rules r LEFT JOIN creators c ON c.id = r.creator_id "
+            f"SELECT r.*, c.handle AS creator_handle, p.name AS campaign_name FROM {_RULES} "
+            "LEFT JOIN creators c ON c.id = r.creator_id "
             f"LEFT JOIN campaigns p ON p.id = r.campaign_id WHERE {where} "
-            "ORDER BY r.scope, r.tier, c.handle, p.name, r.effective_from, r.created_at "
+            "ORDER BY r.scope, r.tier, c.handle, p.name, r.effective_from, r.created_at, r.id "
             "LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
 
     async def count_commission_rules(
-        self, creator_id: str | None = None, *, scope: str | None = None, q: str = ""
+        self,
+        creator_id: str | None = None,
+        *,
+        scope: str | None = None,
+        q: str = "",
+        source: str | None = None,
     ) -> int:
-        where, params = self._rule_filters(creator_id, scope, q)
+        where, params = self._rule_filters(creator_id, scope, q, source)
         row = await self.db.fetch_one(
-            "SELECT COUNT(*) AS n FROM commission_rules r LEFT JOIN creators c ON "
+            f"SELECT COUNT(*) AS n FROM {_RULES} LEFT JOIN creators c ON "
             "c.id = r.creator_id LEFT JOIN campaigns p ON p.id = r.campaign_id "
             f"WHERE {where}",
             params,
@@ -96,9 +118,12 @@ class CommissionQueries(StoreBase):
 
     @staticmethod
     def _rule_filters(
-        creator_id: str | None, scope: str | None, q: str
+        creator_id: str | None, scope: str | None, q: str, source: str | None = None
     ) -> tuple[str, tuple[Any, ...]]:
         where, params = ["1 = 1"], []
+        if source:
+            where.append("r.source = ?")
+            params.append(source)
         if creator_id:
             where.append("(r.creator_id = ? OR r.creator_id IS NULL)")
             params.append(creator_id)

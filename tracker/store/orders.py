@@ -434,9 +434,14 @@ class OrderQueries(StoreBase):
         shop_id: str | None = None,
         creator_id: str | None = None,
         unattributed: bool = False,
+        placed_from: str | None = None,
+        placed_before: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Row]:
+        """Orders newest first. ``placed_from`` / ``placed_before``: placed in [from, before)
+        (UTC ISO); with ``creator_id`` the read walks ``orders_creator (creator_id,
+        placed_at)`` backwards and stops at ``limit``, whatever the creator's history."""
         where, params = ["1 = 1"], []
         if shop_id:
             where.append("o.shop_id = ?")
@@ -446,10 +451,16 @@ class OrderQueries(StoreBase):
             params.append(creator_id)
         if unattributed:
             where.append("o.creator_id IS NULL")
+        if placed_from:
+            where.append("o.placed_at >= ?")
+            params.append(placed_from)
+        if placed_before:
+            where.append("o.placed_at < ?")
+            params.append(placed_before)
         return await self.db.fetch_all(
             "SELECT o.id, s.slug AS shop, o.external_id, o.order_number, o.placed_at, o.currency, "
-            "o.total_minor, o.refunded_minor, o.net_minor, o.status, o.creator_id, o.method, "
-            "o.new_customer FROM orders o JOIN shops s ON s.id = o.shop_id "
+            "o.total_minor, o.refunded_minor, o.net_minor, o.status, o.counted, o.creator_id, "
+            "o.method, o.new_customer FROM orders o JOIN shops s ON s.id = o.shop_id "
             f"WHERE {' AND '.join(where)} ORDER BY o.placed_at DESC, o.id LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
