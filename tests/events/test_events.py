@@ -4,8 +4,12 @@ disable, event order per order, on both engines."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -238,3 +242,58 @@ async def test_code_leak_flagged_once_per_week(settings: Settings) -> None:
         assert data["without_click_pct"] == 100.0
         later = clock.now() + 8 * 86400
         assert await publish_leaks(live.store, live.state.settings, now=later) == 1
+
+
+def _resolver(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[list[str]]]) -> list[str]:
+    """The loop's getaddrinfo (which httpx's connections use too) answering each name in
+    ``answers`` with its next list of addresses, the last one from then on; other names as
+    the system would. Returns the names looked up, in order."""
+    real = asyncio.BaseEventLoop.getaddrinfo
+    asked: list[str] = []
+
+    async def fake(self: Any, host: Any, port: Any, *args: Any, **kw: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host  # anyio passes IDNA bytes
+        if name not in answers:
+            return await real(self, host, port, *args, **kw)
+        asked.append(name)
+        ips = answers[name][min(asked.count(name), len(answers[name])) - 1]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in ips]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", fake)
+    return asked
+
+
+async def test_a_rebinding_name_is_never_connected_to_an_address_not_checked(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name answers a public address to the worker's check and 127.0.0.1 to
+    any later lookup. The worker connects to the address it checked (unreachable here), so
+    the server's own network is never reached: the local receiver gets nothing."""
+    asked = _resolver(monkeypatch, {"hooks.rebind.example": [["93.184.215.14"], ["127.0.0.1"]]})
+    strict = fast(settings, webhook_allow_private=False, webhook_timeout_seconds=0.5)
+    async with Receiver() as rx, running(strict) as live:
+        shop = await Shop.make(live)
+        await shop.endpoint(f"http://hooks.rebind.example:{rx.port}/hook")
+        await shop.order("R-1")
+        deadline = time.monotonic() + 20
+        while live.state.events.attempts < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert live.state.events.attempts >= 2  # a first attempt and a retry, both refused
+    assert rx.hits == []
+    assert asked.count("hooks.rebind.example") == live.state.events.attempts  # one per attempt
+
+
+async def test_a_named_endpoint_keeps_its_host_and_falls_back_to_its_next_address(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The address connected to is the one resolved, but the receiver sees the endpoint's
+    own name in Host; an address that refuses the connection (nothing listens on 127.0.0.2)
+    is followed by the next one the name resolved to."""
+    _resolver(monkeypatch, {"hooks.local.example": [["127.0.0.2", "127.0.0.1"]]})
+    async with Receiver() as rx, running(fast(settings)) as live:
+        shop = await Shop.make(live)
+        ep = await shop.endpoint(f"http://hooks.local.example:{rx.port}/hook")
+        await shop.order("H-1")
+        await rx.wait(lambda r: len(r.ok()) == 1)
+    assert rx.hits[0].headers["host"] == f"hooks.local.example:{rx.port}"
+    assert verify(ep["secret"], rx.hits[0])["type"] == "order.attributed"

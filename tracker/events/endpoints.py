@@ -3,7 +3,10 @@
 An endpoint URL is absolute http(s), without credentials, at most 2,048 characters. Unless
 ``TRACKER_WEBHOOK_ALLOW_PRIVATE`` is on, the worker refuses to deliver to an address that
 resolves to a loopback, private, link-local or otherwise non-public IP (checked at every
-attempt, so a DNS change cannot turn an endpoint against the server's own network).
+attempt, so a DNS change cannot turn an endpoint against the server's own network), and
+connects to the address it checked (``Target``): the host is resolved once per attempt, so
+a name that answers a public address to the check and a private one to the connection (DNS
+rebinding) reaches nothing it should not.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import asyncio
 import ipaddress
 import json
 import socket
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, StringConstraints
 
@@ -59,19 +63,40 @@ def check_types(types: list[str]) -> list[str]:
     return sorted(set(types))
 
 
-async def public_address(url: str) -> str | None:
-    """Why delivering to ``url`` is refused (a non-public address), or None when it is fine."""
-    host = urlsplit(url).hostname or ""
-    port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+@dataclass(frozen=True)
+class Target:
+    """Where one attempt connects: ``urls`` name the checked addresses themselves, to try in
+    turn while one refuses the connection (IPv4 first, as a server without an IPv6 route
+    needs); ``host`` (the Host header) and ``sni`` (TLS server name and certificate check)
+    keep the endpoint's."""
+
+    urls: tuple[str, ...]
+    host: str
+    sni: str | None
+
+
+async def resolve(url: str, *, allow_private: bool) -> Target | str:
+    """The address to deliver ``url`` to, or why delivering is refused: it cannot be
+    resolved, or (unless ``allow_private``) any of its addresses is not public."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         return f"cannot resolve {host}: {exc}"
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not ip.is_global:
-            return f"{host} resolves to a non-public address"
-    return None
+    ips = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not ips:
+        return f"cannot resolve {host}"
+    if not allow_private and any(not ip.is_global for ip in ips):
+        return f"{host} resolves to a non-public address"
+    urls = []
+    for ip in sorted(dict.fromkeys(ips), key=lambda ip: ip.version):
+        literal = f"[{ip}]" if ip.version == 6 else str(ip)
+        netloc = f"{literal}:{parts.port}" if parts.port else literal
+        urls.append(urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")))
+    named = parts.netloc.rpartition("@")[2]  # no credentials: check_url refuses them
+    return Target(tuple(urls), named, host if parts.scheme == "https" else None)
 
 
 def new_row(url: str, description: str, types: list[str]) -> tuple[dict[str, Any], str]:

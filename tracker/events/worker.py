@@ -27,7 +27,7 @@ import httpx
 
 from tracker.core import clock
 from tracker.events import signing
-from tracker.events.endpoints import public_address
+from tracker.events.endpoints import resolve
 from tracker.settings import Settings
 from tracker.store.engine import Row
 from tracker.store.events import Outcome
@@ -106,23 +106,37 @@ class EventWorker:
                     log.error("recording a webhook attempt failed: %r", r)
         return len(batch)
 
+    async def _post(
+        self, urls: tuple[str, ...], body: bytes, headers: dict[str, str], sni: Any
+    ) -> httpx.Response:
+        """POST to each address in turn while the connection is refused or unreachable."""
+        for url in urls[:-1]:
+            try:
+                return await self._client.post(url, content=body, headers=headers, extensions=sni)
+            except httpx.ConnectError:
+                continue
+        return await self._client.post(urls[-1], content=body, headers=headers, extensions=sni)
+
     async def _attempt(self, d: Row) -> None:
         started = time.perf_counter()
         code: int | None = None
         error = ""
-        refused = None if self.settings.webhook_allow_private else await public_address(d["url"])
-        if refused:
-            error = f"refused: {refused}"
+        target = await resolve(d["url"], allow_private=self.settings.webhook_allow_private)
+        if isinstance(target, str):
+            error = f"refused: {target}"
         else:
             body = d["payload"]
             headers = signing.headers(
                 d["secret"], d["event_id"], body, datetime.fromtimestamp(self.now(), UTC)
             )
+            headers["Host"] = target.host
+            sni = {"sni_hostname": target.sni} if target.sni else None
             try:
                 # One deadline for the whole attempt (httpx's timeout is per read), so a
-                # slow-dripping receiver can never outlive the lease.
+                # slow-dripping receiver can never outlive the lease. The checked address
+                # itself is connected to (endpoints.resolve: no second lookup).
                 r = await asyncio.wait_for(
-                    self._client.post(d["url"], content=body.encode(), headers=headers),
+                    self._post(target.urls, body.encode(), headers, sni),
                     self.settings.webhook_timeout_seconds,
                 )
                 code = r.status_code
