@@ -92,9 +92,12 @@ def _day(query: dict[str, str], name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"{name}: expected a date as YYYY-MM-DD, got {raw[:32]!r}") from None
+    if not clock.MIN_DATE <= day < clock.MAX_DATE:  # before any arithmetic on it
+        raise BadRequest(f"{name}: must be {clock.RANGE_TEXT}, got {raw[:32]!r}")
+    return day
 
 
 def _number(query: dict[str, str], name: str, kind: type[Any], default: Any) -> Any:
