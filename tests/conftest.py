@@ -152,6 +152,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         pool.checkin(schema)
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``database_url`` shared by the tests of one module: for a data set built once per
+    module, where the tests only read it (or add what the others do not look at)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module") / "tracker.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    pool: SchemaPool = request.getfixturevalue("schema_pool")
+    schema = pool.checkout()
+    try:
+        yield pool.schema_url(schema)
+    finally:
+        pool.checkin(schema)
+
+
 def make_settings(tmp_path: Path, database_url: str, **env: str) -> Settings:
     environ = {
         "TRACKER_DATA_DIR": str(tmp_path),
