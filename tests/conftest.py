@@ -1,8 +1,13 @@
 """Fixtures: the real app over httpx, a real SQLite file and (when configured) a real PostgreSQL.
 
 Store and end-to-end fixtures are parametrised over both engines. PostgreSQL runs use
-``TRACKER_TEST_POSTGRES_URL``; each test gets its own schema, dropped afterwards. Without
-the variable the PostgreSQL cases are skipped with a visible reason (CI always sets it).
+``TRACKER_TEST_POSTGRES_URL``. Without the variable the PostgreSQL cases are skipped with a
+visible reason (CI always sets it).
+
+``database_url`` gives each test a migrated database of its own, clean, without running
+every migration again for each test (tests/databases.py: a copied SQLite file; a pool of
+PostgreSQL schemas emptied between tests). ``pg_schema_url`` gives a fresh, unmigrated
+PostgreSQL schema, for tests of the migrations themselves.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,8 +30,10 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from tests.databases import SchemaPool
 from tracker.app import create_app
 from tracker.settings import SETTINGS, Settings
+from tracker.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -80,7 +88,8 @@ def _psql(sql: str) -> None:
 
 @pytest.fixture
 def pg_schema_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    """A fresh, empty PostgreSQL schema for one test (no migration applied), dropped
+    afterwards. Most tests want ``database_url`` (migrated, each engine)."""
     if not PG_URL:
         pytest.skip("PostgreSQL tests need TRACKER_TEST_POSTGRES_URL (CI sets it)")
     schema = "t_" + secrets.token_hex(6)
@@ -91,12 +100,75 @@ def pg_schema_url() -> Iterator[str]:
         _psql(f"DROP SCHEMA {schema} CASCADE")
 
 
+async def _migrate(tmp: Path, url: str) -> None:
+    """What a test's first ``open_store`` did to an empty database: every migration, then
+    the stored credit in line with the test settings."""
+    store = await open_store(make_settings(tmp, url))
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied, built once per session."""
+    import asyncio
+
+    tmp = tmp_path_factory.mktemp("template")
+    path = tmp / "tracker.db"
+    asyncio.run(_migrate(tmp, f"sqlite:///{path}"))
+    assert not Path(f"{path}-wal").exists()  # closed cleanly: the file alone is the database
+    return path
+
+
+@pytest.fixture(scope="session")
+def schema_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaPool]:
+    """Migrated PostgreSQL schemas, emptied between tests (tests/databases.py)."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need TRACKER_TEST_POSTGRES_URL (CI sets it)")
+    tmp = tmp_path_factory.mktemp("schemas")
+    pool = SchemaPool(PG_URL, lambda url: _migrate(tmp, url))
+    try:
+        yield pool
+    finally:
+        pool.close()
+        _SUMMARY.append(
+            f"PostgreSQL test schemas: {pool.created} migrated, {pool.reused} reused, "
+            f"{pool.discarded} dropped (changed by their test)"
+        )
+
+
 @pytest.fixture(params=ENGINES)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of this test's own, clean, on each engine (module docstring)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tracker.db'}"
-    url: str = request.getfixturevalue("pg_schema_url")
-    return url
+        path = tmp_path / "tracker.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    pool: SchemaPool = request.getfixturevalue("schema_pool")
+    schema = pool.checkout()
+    try:
+        yield pool.schema_url(schema)
+    finally:
+        pool.checkin(schema)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``database_url`` shared by the tests of one module: for a data set built once per
+    module, where the tests only read it (or add what the others do not look at)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module") / "tracker.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    pool: SchemaPool = request.getfixturevalue("schema_pool")
+    schema = pool.checkout()
+    try:
+        yield pool.schema_url(schema)
+    finally:
+        pool.checkin(schema)
 
 
 def make_settings(tmp_path: Path, database_url: str, **env: str) -> Settings:
@@ -305,6 +377,12 @@ DOCUMENTED_SKIPS: dict[str, bool] = {
     "wrk is not installed": not CI,
 }
 _SKIPPED: list[tuple[str, str]] = []
+_SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in _SUMMARY:
+        terminalreporter.write_line(line)
 
 
 def skip_reason(report: pytest.TestReport) -> str:

@@ -146,12 +146,13 @@ def test_walk_the_analysis_pages(demo_server: Server, chromium: object, size: st
     context = chromium.new_context(  # type: ignore[attr-defined]
         viewport={"width": width, "height": height}, bypass_csp=True
     )
+    # axe-core in every page the context opens (compiled once, not sent again per page)
+    context.add_init_script(script=AXE.read_text())
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     log_in(page, demo_server.url)
     refs = _refs(demo_server)
-    axe = AXE.read_text()
     problems: list[str] = []
     for name, path in PAGES:
         response = page.goto(demo_server.url + path.format(**refs))
@@ -168,10 +169,9 @@ def test_walk_the_analysis_pages(demo_server: Server, chromium: object, size: st
                 problems.append(f"{name}: navigation runs {m['navOverflow']} px under log-out")
             if m["cutTables"]:
                 problems.append(f"{name}: {m['cutTables']} table(s) cut at 1366 px")
-        page.add_script_tag(content=axe)
         serious = page.evaluate(AXE_RUN)
         problems += [f"{name}: accessibility: {v}" for v in serious]
-        shot(page, f"16-{size}-{name}")
+        shot(page, f"16-{size}-{name}", jpeg=True)
     context.close()
     assert not errors, errors
     assert not problems, json.dumps(problems, indent=1)

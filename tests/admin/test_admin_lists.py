@@ -7,12 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.admin.test_admin import logged_in
-from tests.conftest import Running
+from tests.conftest import Running, make_settings, running
 from tracker import demo
 
 pytestmark = pytest.mark.anyio
@@ -30,11 +31,22 @@ def _csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-@pytest.fixture
-async def demo_live(live: Running) -> Running:
-    await demo.load(live.app, creators=60, orders=200)
-    await logged_in(live)
-    return live
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"  # module-wide, so the demo app below lives across the module's tests
+
+
+@pytest.fixture(scope="module")
+async def demo_live(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
+    """The demo portfolio, loaded once for the module: the tests read it (one adds an
+    expired link that no other test counts)."""
+    settings = make_settings(tmp_path_factory.mktemp("lists"), module_database_url)
+    async with running(settings) as live:
+        await demo.load(live.app, creators=60, orders=200)
+        await logged_in(live)
+        yield live
 
 
 LISTS = [

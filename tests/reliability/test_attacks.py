@@ -180,7 +180,8 @@ def _write_db(database_url: str, *statements: str) -> None:
         base, _, query = database_url.partition("?search_path=")
         conn = await asyncpg.connect(base)
         try:
-            await conn.execute(f"SET search_path TO {query}")
+            if query:
+                await conn.execute(f"SET search_path TO {query}")
             for sql in statements:
                 await conn.execute(sql)
         finally:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server, free_port, server_env
+from tests.reliability.loadgen import flood
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +79,13 @@ def test_sigterm_loses_no_click(tmp_path: Path, server_kind: str) -> None:
     srv = Server(env, free_port(), tmp_path / "server.log").start()
     try:
         srv.cli("link", "create", "--destination", "https://shop.example.com/", "--slug", "go")
-        ids = asyncio.run(_flood(f"{srv.url}/go", 2000))
+        # raw keep-alive sockets (tests/reliability/loadgen.py): 2,000 clicks in about a
+        # second, so most are still queued in memory when SIGTERM comes
+        flooded = asyncio.run(
+            flood(srv.port, ["/go", "/go?utm_term=t"], conns=32, max_requests=2000, seconds=60)
+        )
+        ids = list(flooded.acks)
+        assert flooded.statuses == {302: 2000} and flooded.errors == 0, flooded.statuses
     finally:
         code = srv.stop()
     assert code in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown; granian 0
