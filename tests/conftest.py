@@ -139,8 +139,13 @@ def schema_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaPool
 @pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated database of this test's own, clean, on each engine (module docstring)."""
+    yield from _migrated_database(request, tmp_path)
+
+
+def _migrated_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """A copy of the migrated SQLite file in ``directory``, or a schema from the pool."""
     if request.param == "sqlite":
-        path = tmp_path / "tracker.db"
+        path = directory / "tracker.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
@@ -158,17 +163,7 @@ def module_database_url(
 ) -> Iterator[str]:
     """``database_url`` shared by the tests of one module: for a data set built once per
     module, where the tests only read it (or add what the others do not look at)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("module") / "tracker.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    pool: SchemaPool = request.getfixturevalue("schema_pool")
-    schema = pool.checkout()
-    try:
-        yield pool.schema_url(schema)
-    finally:
-        pool.checkin(schema)
+    yield from _migrated_database(request, tmp_path_factory.mktemp("module"))
 
 
 def make_settings(tmp_path: Path, database_url: str, **env: str) -> Settings:
