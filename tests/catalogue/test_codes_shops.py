@@ -203,3 +203,36 @@ async def test_a_percent_past_100_and_a_campaign_ending_before_it_starts_are_422
         json={"name": "Spring", "starts_on": "2026-05-02", "ends_on": "2026-05-02"},
     )
     assert r.status_code == 201
+
+
+async def test_an_empty_campaign_or_creator_reference_is_no_reference_not_a_500(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """A form's blank choice ('') names no campaign: stored as none, and a patch with ''
+    clears it (it was written as '' and failed the foreign key: a 500)."""
+    await creators(live, auth, "maya")
+    c = live.client
+    await c.post("/api/v1/campaigns", headers=auth, json={"name": "Spring"})
+    r = await c.post(
+        "/api/v1/codes",
+        headers=auth,
+        json={"code": "Y0", "creator_id": "maya", "campaign_id": "", "value": 0},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["campaign_id"] is None
+    r = await c.patch("/api/v1/codes/Y0", headers=auth, json={"campaign_id": "spring"})
+    assert r.status_code == 200 and r.json()["campaign_id"]
+    r = await c.patch("/api/v1/codes/Y0", headers=auth, json={"campaign_id": ""})
+    assert r.status_code == 200 and r.json()["campaign_id"] is None
+    r = await c.post(
+        "/api/v1/links",
+        headers=auth,
+        json={"destination": "https://shop.example.com/", "creator_id": "", "campaign_id": ""},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["creator_id"] is None and r.json()["campaign_id"] is None
+    slug = r.json()["slug"]
+    r = await c.patch(f"/api/v1/links/{slug}", headers=auth, json={"campaign_id": "spring"})
+    assert r.status_code == 200 and r.json()["campaign_id"]
+    r = await c.patch(f"/api/v1/links/{slug}", headers=auth, json={"campaign_id": ""})
+    assert r.status_code == 200 and r.json()["campaign_id"] is None

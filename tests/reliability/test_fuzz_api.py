@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -50,7 +51,7 @@ COVERED: dict[str, set[str]] = {}  # engine -> test items (one per operation) th
 def fuzz_target(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Server, dict[str, str]]]:
+) -> Iterator[tuple[Server, dict[str, str], requests.Session]]:
     tmp = tmp_path_factory.mktemp("fuzz")
     schema_name = ""
     if request.param == "sqlite":
@@ -70,7 +71,8 @@ def fuzz_target(
         srv.cli("creator", "create", "--handle", "fuzzer")
         srv.cli("campaign", "create", "--name", "fuzz")
         srv.cli("link", "create", "--slug", "fuzz", "--destination", "https://shop.example.com/")
-        yield srv, {"Authorization": f"Bearer {token}"}
+        with requests.Session() as session:  # one keep-alive connection, as a client would
+            yield srv, {"Authorization": f"Bearer {token}"}, session
     finally:
         srv.stop()
         if schema_name:
@@ -85,14 +87,16 @@ def fuzz_target(
 )
 def test_api_fuzz(
     case: schemathesis.Case,
-    fuzz_target: tuple[Server, dict[str, str]],
+    fuzz_target: tuple[Server, dict[str, str], requests.Session],
     request: pytest.FixtureRequest,
 ) -> None:
-    srv, auth = fuzz_target
+    srv, auth, session = fuzz_target
     engine = request.node.callspec.params["fuzz_target"]
     CASES[engine] = CASES.get(engine, 0) + 1
     COVERED[engine].add(request.node.nodeid)
-    case.call_and_validate(base_url=srv.url, headers=auth, checks=CHECKS, timeout=30)
+    case.call_and_validate(
+        base_url=srv.url, session=session, headers=auth, checks=CHECKS, timeout=30
+    )
 
 
 def test_fuzz_case_count(

@@ -78,10 +78,14 @@ class CatalogueQueries(StoreBase):
         return row
 
     async def resolve_creator_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
-        """``creator_id`` / ``campaign_id`` given by id, handle or name -> ids (422 if unknown)."""
+        """``creator_id`` / ``campaign_id`` given by id, handle or name -> ids (422 if unknown).
+        An empty reference is no reference (None): a form's blank choice, or a patch clearing
+        it; never stored as '' (it would name no row and fail the foreign key)."""
         out = dict(data)
         for key, getter in (("creator_id", self.get_creator), ("campaign_id", self.get_campaign)):
-            if out.get(key):
+            if key in out and not out[key]:
+                out[key] = None
+            elif out.get(key):
                 try:
                     out[key] = (await getter(out[key]))["id"]
                 except NotFound as exc:
@@ -100,19 +104,9 @@ class CatalogueQueries(StoreBase):
         return await self._update("campaigns", campaign["id"], fields, "campaign")
 
     # -- links ------------------------------------------------------------------------------
-    async def _resolve_refs(self, data: dict[str, Any]) -> dict[str, Any]:
-        out = dict(data)
-        for key, getter in (("creator_id", self.get_creator), ("campaign_id", self.get_campaign)):
-            if out.get(key):
-                try:
-                    out[key] = (await getter(out[key]))["id"]
-                except NotFound as exc:
-                    raise Unprocessable(f"{key}: {exc.reason}") from None
-        return out
-
     async def create_link(self, data: dict[str, Any]) -> Row:
         now = clock.now_iso()
-        data = await self._resolve_refs(data)
+        data = await self.resolve_creator_campaign(data)
         row = {"id": ids.new_id("ln"), **data, "created_at": now, "updated_at": now}
         await self._insert("links", row, f"slug {data['slug']!r}")
         return await self.get_link(row["id"])
@@ -156,5 +150,5 @@ class CatalogueQueries(StoreBase):
 
     async def update_link(self, ref: str, fields: dict[str, Any]) -> Row:
         link = await self.get_link(ref)
-        fields = await self._resolve_refs(fields)
+        fields = await self.resolve_creator_campaign(fields)
         return await self._update("links", link["id"], fields, "link")
