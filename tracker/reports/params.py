@@ -26,6 +26,10 @@ _VARIANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
 _LINK_ID = re.compile(r"^ln_[A-Za-z0-9]{1,40}$")
 #: The longest range a report covers, start to end.
 MAX_SPAN_DAYS = 3660
+#: The days a report may start or end on: the stored range but its last day, as a report
+#: reads up to the midnight after its end.
+LAST_DAY = clock.MAX_DATE - timedelta(days=1)
+RANGE_TEXT = f"between {clock.MIN_DATE.isoformat()} and {LAST_DAY.isoformat()} (UTC)"
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,8 @@ def query_date(query: dict[str, str], name: str) -> date | None:
         day = date.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"{name}: expected a date as YYYY-MM-DD, got {raw[:32]!r}") from None
-    if not clock.MIN_DATE <= day < clock.MAX_DATE:  # before any arithmetic on it
-        raise BadRequest(f"{name}: must be {clock.RANGE_TEXT}, got {raw[:32]!r}")
+    if not clock.MIN_DATE <= day <= LAST_DAY:  # before any arithmetic on it
+        raise BadRequest(f"{name}: must be {RANGE_TEXT}, got {raw[:32]!r}")
     return day
 
 
@@ -130,8 +134,8 @@ def params_from(query: dict[str, str], settings: Settings) -> Params:
     model = query.get("model") or settings.attribution_model
     if model not in MODELS:
         raise BadRequest(f"model: one of {', '.join(MODELS)}")
-    if start < clock.MIN_DATE or end >= clock.MAX_DATE:
-        raise BadRequest(f"start and end must be {clock.RANGE_TEXT}")
+    if start < clock.MIN_DATE or end > LAST_DAY:
+        raise BadRequest(f"start and end must be {RANGE_TEXT}")
     if start > end or (end - start).days > MAX_SPAN_DAYS:
         raise BadRequest("start must be on or before end, at most 10 years apart")
     if not (0 < half <= 365 and 0 <= click_days <= 365 and 0 <= fp_days <= 365):
