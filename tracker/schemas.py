@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -32,6 +33,10 @@ Status = Literal["active", "disabled"]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Handle = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$")]
 Short = Annotated[str, StringConstraints(max_length=200)]
+#: Money in JSON: integer minor units of its currency, a JSON integer and nothing else, in
+#: every ``*_minor`` field (API bodies and the generic postback). "12.00", 12.0, "12" and
+#: true are refused: "12.00" read as 12 minor units is 0.12, a hundredth of what was meant.
+Minor = Annotated[int, Strict()]
 Utm = Annotated[str, StringConstraints(max_length=200)] | None
 CodeText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
@@ -163,7 +168,7 @@ class CampaignIn(Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     starts_on: Day | None = None
     ends_on: EndDay | None = None
-    budget_minor: int | None = Field(None, ge=0, le=10**15, description="Budget in minor units")
+    budget_minor: Minor | None = Field(None, ge=0, le=10**15, description="Budget in minor units")
     currency: Currency = "USD"
     status: Status = "active"
 
@@ -173,7 +178,7 @@ class CampaignPatch(Patch):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     starts_on: Day | None = None
     ends_on: EndDay | None = None
-    budget_minor: int | None = Field(None, ge=0, le=10**15)
+    budget_minor: Minor | None = Field(None, ge=0, le=10**15)
     currency: Currency | None = None
     status: Status | None = None
 
@@ -427,11 +432,11 @@ class CostIn(Model):
     creator_id: Ref
     campaign_id: Ref | None = None
     kind: CostKind
-    amount_minor: int | None = Field(None, ge=0, le=10**15)
+    amount_minor: Minor | None = Field(None, ge=0, le=10**15)
     currency: Currency = "USD"
     rate_percent: float | None = Field(None, ge=0, le=100)
     hours: float | None = Field(None, ge=0, le=100_000)
-    rate_minor: int | None = Field(None, ge=0, le=10**12)
+    rate_minor: Minor | None = Field(None, ge=0, le=10**12)
     incurred_on: Day
     note: Annotated[str, StringConstraints(max_length=500)] = ""
 

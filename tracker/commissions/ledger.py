@@ -18,7 +18,7 @@ from tracker.core import clock
 from tracker.core.errors import Unprocessable
 from tracker.core.periodic import PeriodicJob
 from tracker.events.leaks import publish_leaks
-from tracker.schemas import Model
+from tracker.schemas import Minor, Model
 from tracker.settings import Settings
 from tracker.store.engine import Row
 
@@ -173,7 +173,7 @@ class RuleIn(Model):
     campaign_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     tier: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
     rate_percent: Decimal | None = Field(None, ge=0, le=100, decimal_places=2)
-    fixed_minor: int | None = Field(None, ge=0, le=10**12)
+    fixed_minor: Minor | None = Field(None, ge=0, le=10**12)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     effective_from: date | None = None
     effective_until: date | None = None
@@ -190,7 +190,7 @@ class PayoutIn(Model):
     creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     reference: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    amount_minor: int | None = Field(None, ge=1, le=10**15)
+    amount_minor: Minor | None = Field(None, ge=1, le=10**15)
 
 
 def _scope(m: RuleIn, tiers: Tiers) -> str:
