@@ -32,6 +32,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from tests.databases import SchemaPool
 from tracker.app import create_app
+from tracker.core import clock, ids
 from tracker.settings import SETTINGS, Settings
 from tracker.store import open_store
 
@@ -201,6 +202,24 @@ class Running:
     async def token(self) -> dict[str, str]:
         _, token = await self.store.create_token("test")
         return {"Authorization": f"Bearer {token}"}
+
+    async def past_click(self, slug: str, at: float, **headers: str) -> str:
+        """A click on ``slug`` stored at ``at`` (epoch seconds) from this client's address,
+        as the redirect would have built it then; its click id. Orders more than a day
+        ahead of the clock are refused, so a test moves its clicks back instead."""
+        link = await self.store.get_link(slug)
+        scope = {
+            "method": "GET",
+            "client": ("203.0.113.7", 5555),
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+        click_id = ids.click_id(at)
+        row = list(
+            self.state.capture.row(scope, slug, link["id"], link["creator_id"], click_id, at)
+        )
+        row[1] = clock.iso(at)  # the writer stamps the time as text when it commits
+        await self.store.insert_clicks([self.state.capture.complete(tuple(row))])
+        return click_id
 
 
 @contextlib.asynccontextmanager

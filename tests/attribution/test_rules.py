@@ -292,10 +292,11 @@ async def test_bot_and_prefetch_clicks_never_win_by_fingerprint(shop: Shop) -> N
 async def test_click_older_than_the_lookback_does_not_win(shop: Shop) -> None:
     """Mutant 4 (click-id lookback ignored): a click 31 days before the order is kept as an
     unmatched touch and wins nothing; 29 days before, it wins."""
-    cid = await shop.click("maya")
     now = datetime.now(UTC)
     for oid, days in ((1, 31), (2, 29)):
-        at = iso(now + timedelta(days=days))
+        ago = (now - timedelta(days=days)).timestamp()
+        cid = await shop.live.past_click("maya", ago, **{"user-agent": IPHONE})
+        at = iso(now)
         await shop.shopify(
             no_signal(id=oid, landing_site=f"/?cl_cid={cid}", created_at=at, updated_at=at)
         )
@@ -312,13 +313,13 @@ async def test_click_older_than_the_lookback_does_not_win(shop: Shop) -> None:
 @pytest.mark.anyio
 async def test_report_lookback_excludes_older_clicks(shop: Shop) -> None:
     """The report's own click_days narrows the stored lookback at read time."""
-    cid = await shop.click("maya")
-    at = iso(datetime.now(UTC) + timedelta(days=3))
+    three_days_ago = (datetime.now(UTC) - timedelta(days=3)).timestamp()
+    cid = await shop.live.past_click("maya", three_days_ago, **{"user-agent": IPHONE})
+    at = iso(datetime.now(UTC))
     await shop.shopify(no_signal(landing_site=f"/?cl_cid={cid}", created_at=at, updated_at=at))
-    end = (datetime.now(UTC) + timedelta(days=5)).date().isoformat()
-    wide = await shop.report(click_days="4", end=end)
+    wide = await shop.report(click_days="4")
     assert wide["by"]["maya"]["orders"] == 1
-    narrow = await shop.report(click_days="2", end=end)
+    narrow = await shop.report(click_days="2")
     assert narrow["by"].get("maya", {}).get("orders", 0) == 0
     assert narrow["totals"]["orders"] == 0
 

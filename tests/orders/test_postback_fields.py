@@ -15,7 +15,7 @@ import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -436,3 +436,36 @@ async def test_pixel_hostile_values_are_422(shops: Shops, query: str) -> None:
     r = await shops.live.client.get(f"{url}&token={shops.pixel_token}")
     assert r.status_code == 422, r.text
     assert await shops.orders() == []
+
+
+@pytest.mark.anyio
+async def test_an_order_time_far_in_the_future_is_refused(shops: Shops) -> None:
+    """A signed order updated "9999-12-31" (a shop's clock or template gone wrong) was
+    stored, and every later update of it, a cancellation included, was "stale" and
+    ignored: the order counted its revenue for ever (hostile pass, third). An order time
+    or update time more than a day ahead of the server's clock is a 422 naming it, and
+    nothing is stored; up to a day ahead (a time zone sent as UTC) is accepted."""
+    ahead = datetime.now(UTC) + timedelta(days=2)
+    soon = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    far = "9999-12-31T00:00:00Z"
+    cases = [
+        ("shopify", _shopify(updated_at=far), "updated"),
+        ("shopify", _shopify(created_at=ahead.isoformat(), updated_at=far), "placed"),
+        ("woocommerce", _woo(date_modified_gmt="9999-12-31T00:00:00"), "updated"),
+        ("woocommerce", _woo(date_created_gmt=ahead.strftime("%Y-%m-%dT%H:%M:%S")), "placed"),
+        ("generic", _gen(updated_at=far), "updated"),
+        ("generic", _gen(created_at=ahead.isoformat(), updated_at=None), "placed"),
+    ]
+    for n, (source, data, what) in enumerate(cases):
+        r = await shops.send(source, _unique(source, data, 800 + n), 800 + n)
+        assert r.status_code == 422, (source, data.get("updated_at"), r.text)
+        assert what in r.json()["detail"] and "future" in r.json()["detail"], r.text
+    assert await shops.orders() == []
+    now = datetime.now(UTC).isoformat()
+    r = await shops.send("generic", _gen(order_id="soon", created_at=now, updated_at=now), 850)
+    assert r.status_code == 200, r.text
+    later = _gen(order_id="soon", created_at=now, updated_at=soon, status="cancelled")
+    r = await shops.send("generic", later, 851)
+    assert r.status_code == 200 and r.json()["status"] == "updated", r.text
+    (order,) = await shops.orders()
+    assert order["status"] == "cancelled"

@@ -163,15 +163,18 @@ async def test_fingerprint_only(world: World) -> None:
 
 
 async def test_fingerprint_outside_lookback_does_not_count(world: World) -> None:
-    await world.click("bob", **{"accept-language": "en-US"})
-    later = (datetime.now(UTC) + timedelta(days=8)).isoformat()
+    eight_days_ago = datetime.now(UTC) - timedelta(days=8)
+    await world.live.past_click(
+        "bob", eight_days_ago.timestamp(), **{"user-agent": IPHONE, "accept-language": "en-US"}
+    )
+    now = datetime.now(UTC).isoformat()
     data = shopify_order(
         discount_codes=[],
         discount_applications=[],
         browser_ip="203.0.113.99",
         client_details={"user_agent": IPHONE, "accept_language": "en-US"},
-        created_at=later,
-        updated_at=later,
+        created_at=now,
+        updated_at=now,
     )
     await world.shopify(data)
     o = await world.order()

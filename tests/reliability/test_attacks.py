@@ -44,6 +44,7 @@ from tests.postback_helpers import (
     woo_headers,
 )
 from tracker.clicks.orphans import MAX_SLUGS_PER_HOUR
+from tracker.core import clock
 from tracker.http.accesslog import ServerLogRedaction, redact_target
 from tracker.retention import scrub_stored_bodies
 
@@ -124,8 +125,13 @@ async def test_hostile_times_in_signed_postbacks_are_422(
             headers=generic_headers(gen, s["gen"]["secret"], f"m-{value}"),
         )
         assert r.status_code == 422, (value, r.text)
-    # Year 9999 inside the range: accepted, and every read of it works (lookbacks saturate).
+    # Year 9999 is inside the range but more than a day ahead of the clock: refused (stored,
+    # every later update of the order was "stale"); a day ahead is accepted and readable.
     body = dumps(shopify_order(created_at="9999-06-01T00:00:00Z"))
+    r = await c.post("/postbacks/shopify/demo", content=body, headers=shopify_headers(body))
+    assert r.status_code == 422 and "future" in r.text, r.text
+    soon = clock.iso(clock.now() + 20 * 3600)
+    body = dumps(shopify_order(created_at=soon, updated_at=soon))
     r = await c.post("/postbacks/shopify/demo", content=body, headers=shopify_headers(body))
     assert r.status_code == 200, r.text
     orders = (await c.get("/api/v1/orders", headers=auth)).json()["items"]

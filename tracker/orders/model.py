@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracker.core import clock
 from tracker.core.errors import Unprocessable
 from tracker.core.money import MAX_MINOR
+
+#: How far ahead of the server's clock an order's times may be: a time zone sent as UTC is
+#: hours off; a time days ahead is a clock or template gone wrong, and stored it would make
+#: every later update of the order (a cancellation) look out of date, so it is refused.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 def timestamp(value: Any, what: str) -> str:
@@ -92,6 +98,10 @@ class Order:
                 raise Unprocessable("refund amount: must not be negative")
         if sum(r.amount_minor for r in self.refunds) > MAX_MINOR:
             raise Unprocessable(f"refunds: add up to more than {MAX_MINOR} minor units")
+        limit = clock.shift(clock.now_iso(), FUTURE_TOLERANCE)
+        for what, at in (("placed", self.placed_at), ("updated", self.updated_at)):
+            if at > limit:
+                raise Unprocessable(f"order {what} at {at}: more than a day in the future")
         self.codes = _clean(self.codes)
         self.click_ids = _clean(self.click_ids)
         self.survey_answer = survey_text(self.survey_answer)
