@@ -484,6 +484,40 @@ async def test_woocommerce_coupon_click_and_refund(world: World) -> None:
     assert o["status"] == "refunded" and o["refunded_minor"] == 2935 and o["net_minor"] == 0
 
 
+async def test_woocommerce_delete_before_create_keeps_the_order_cancelled(world: World) -> None:
+    """WooCommerce's order.deleted carries only the id. Delivered before the order's own
+    order.created (a queue's retry, two workers), it was answered "cancelled" and
+    forgotten, and the order then arrived and counted its revenue (hostile pass, third).
+    The deletion is remembered: an order last modified before it arrives cancelled; one
+    modified after it (restored from the bin) is the order as sent."""
+    c, secret = world.live.client, world.woo_secret
+    then = datetime.now(UTC) - timedelta(minutes=5)
+    for oid in (727, 728):
+        gone = dumps({"id": oid})
+        r = await c.post(
+            "/postbacks/woocommerce/woo",
+            content=gone,
+            headers=woo_headers(gone, secret, "order.deleted"),
+        )
+        assert r.status_code == 200 and r.json() == {"status": "cancelled", "order_id": None}
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    for oid, modified in ((727, then), (728, after)):
+        data = json.loads(WOO_BODY)
+        stamp = modified.replace(microsecond=0).isoformat().replace("+00:00", "")
+        data.update(id=oid, date_created_gmt=then.replace(microsecond=0).isoformat()[:19],
+                    date_modified_gmt=stamp)  # fmt: skip
+        body = dumps(data)
+        r = await c.post(
+            "/postbacks/woocommerce/woo",
+            content=body,
+            headers=woo_headers(body, secret, "order.created"),
+        )
+        assert r.status_code == 200 and r.json()["status"] == "created", r.text
+    deleted, restored = await world.order("727", "woo"), await world.order("728", "woo")
+    assert (deleted["status"], deleted["net_minor"]) == ("cancelled", 0)
+    assert (restored["status"], restored["net_minor"]) == ("paid", 2935)
+
+
 async def test_woocommerce_ping(world: World) -> None:
     r = await world.live.client.post(
         "/postbacks/woocommerce/woo",

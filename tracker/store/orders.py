@@ -159,6 +159,8 @@ class OrderQueries(StoreBase):
     ) -> dict[str, Any]:
         async def job(tx: Conn) -> dict[str, Any]:
             await self._claim(tx, shop["id"], delivery, order.external_id, "accepted")
+            if delivery.source == "woocommerce":  # its order.deleted carries only the id
+                await self._deleted_before(tx, shop["id"], order)
             await self._merge_refunds(
                 tx, shop["id"], order.external_id, order.refunds, order.currency
             )
@@ -192,6 +194,18 @@ class OrderQueries(StoreBase):
             }
 
         return await self._grouped(job, f"{shop['id']}|{order.external_id}")
+
+    async def _deleted_before(self, tx: Conn, shop_id: str, order: Order) -> None:
+        """A deletion received before this copy of the order was last modified (WooCommerce
+        may deliver order.deleted before order.created): the order is cancelled, as the
+        deletion left it. A copy modified after it (restored from the bin) stands."""
+        row = await tx.fetch_one(
+            "SELECT MAX(received_at) AS at FROM deliveries "
+            "WHERE shop_id = ? AND order_external_id = ? AND outcome = 'cancelled'",
+            (shop_id, order.external_id),
+        )
+        if row and row["at"] and order.updated_at <= row["at"] and order.status != "cancelled":
+            order.status, order.cancelled_at = "cancelled", row["at"]
 
     async def _grouped(
         self, job: Callable[[Conn], Awaitable[dict[str, Any]]], key: str | None = None
