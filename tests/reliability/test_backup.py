@@ -81,3 +81,17 @@ def test_backup_refuses_postgres_with_guidance(tmp_path: Path) -> None:
     env = server_env(tmp_path, "postgresql://postgres@127.0.0.1:1/none")
     out = run_cli(env, "backup", str(tmp_path / "x.db"))
     assert out.returncode == 2 and "pg_dump" in out.stderr
+
+
+def test_backup_to_a_path_it_cannot_write_is_an_error_line(tmp_path: Path) -> None:
+    """``tracker backup /no/such/dir/x.db`` ended in a sqlite3 traceback ("unable to open
+    database file"); a path in a missing directory, or a directory, is one error line and
+    exit 1, and nothing is left behind (hostile pass, third)."""
+    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert run_cli(env, "migrate").returncode == 0
+    for dest in (tmp_path / "missing" / "x.db", tmp_path):
+        out = run_cli(env, "backup", str(dest))
+        assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.startswith("error: "), out.stderr
+    assert not (tmp_path / "missing").exists()
+    assert not list(tmp_path.glob("*.partial"))

@@ -42,6 +42,9 @@ def _backup(source: Path, dest: Path) -> dict[str, int]:
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         finally:
             dst.close()
+    except sqlite3.Error as exc:  # a path it cannot write, a full disk: one error line
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"cannot write {dest}: {exc}") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
