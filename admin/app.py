@@ -136,6 +136,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/links", G(pages.create_link), methods=["POST"]),
         Route("/links/{ref:str}/status", G(pages.set_link_status), methods=["POST"]),
         Route("/links/{ref:str}", G(link_page.link_page), methods=["GET"]),
+        Route("/links/{ref:str}", G(link_page.update_link), methods=["POST"]),
         Route("/links/{ref:str}/targeting", G(link_page.edit_targeting), methods=["POST"]),
         Route("/tokens", G(catalogue_lists.tokens), methods=["GET"]),
         Route("/tokens", G(catalogue_lists.create_token), methods=["POST"]),
