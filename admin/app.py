@@ -132,6 +132,8 @@ def create_admin(state: AppState) -> Starlette:
         Route("/creator-pages/{ref:str}/revoke", G(pages.revoke_creator_page), methods=["POST"]),
         Route("/campaigns", G(catalogue_lists.campaigns), methods=["GET"]),
         Route("/campaigns", G(catalogue_lists.create_campaign), methods=["POST"]),
+        Route("/campaigns/{ref:str}", G(catalogue_lists.campaign_page), methods=["GET"]),
+        Route("/campaigns/{ref:str}", G(catalogue_lists.update_campaign), methods=["POST"]),
         Route("/links", G(pages.links), methods=["GET"]),
         Route("/links", G(pages.create_link), methods=["POST"]),
         Route("/links/{ref:str}/status", G(pages.set_link_status), methods=["POST"]),

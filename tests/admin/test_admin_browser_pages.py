@@ -34,8 +34,9 @@ PAGES = [
     ("creators", "/admin/creators"),
     ("creator", "/admin/creators/{creator}"),
     ("campaigns", "/admin/campaigns"),
+    ("campaign", "/admin/campaigns/{campaign}"),  # its edit form
     ("links", "/admin/links"),
-    ("link", "/admin/links/{link}"),  # the targeting editor's forms
+    ("link", "/admin/links/{link}"),  # its edit form and the targeting editor's forms
     ("codes", "/admin/codes"),
     ("costs", "/admin/costs"),
     ("orders", "/admin/orders"),
@@ -133,9 +134,10 @@ def _refs(server: Server) -> dict[str, str]:
         (link,) = db.execute(
             "SELECT id FROM links ORDER BY targeting IS NULL, created_at LIMIT 1"
         ).fetchone()
+        (campaign,) = db.execute("SELECT id FROM campaigns ORDER BY name_key LIMIT 1").fetchone()
     finally:
         db.close()
-    return {"order": order, "creator": creator, "link": link}
+    return {"order": order, "creator": creator, "link": link, "campaign": campaign}
 
 
 @pytest.mark.parametrize("size", list(SIZES))
