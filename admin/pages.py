@@ -42,8 +42,16 @@ def clicks_chart(rows: list[dict[str, Any]], title: str) -> Markup:
     return bar_chart(
         days,
         [
-            ("clicks (all)", [by_day.get(d, {}).get("clicks", 0) for d in days], "bar-all"),
-            ("human clicks", [by_day.get(d, {}).get("human_clicks", 0) for d in days], "bar-human"),
+            (
+                ("click (all)", "clicks (all)"),
+                [by_day.get(d, {}).get("clicks", 0) for d in days],
+                "bar-all",
+            ),
+            (
+                ("human click", "human clicks"),
+                [by_day.get(d, {}).get("human_clicks", 0) for d in days],
+                "bar-human",
+            ),
         ],
         unit="clicks per day",
         title=title,
