@@ -24,12 +24,23 @@ from pydantic import (
 )
 
 from tracker.catalogue.creators import Platform
-from tracker.core import clock
+from tracker.core import clock, money
 from tracker.core.errors import Unprocessable
 from tracker.links.rules import clean_destination
 
 Status = Literal["active", "disabled"]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+#: Three letters, what a shop or the ledger holds (``money.currency_code``'s rule).
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _chosen(value: str) -> str:
+    if value not in money.CURRENCIES:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency")
+    return value
+
+
+#: A currency people choose (budgets, costs, codes, shops, rules): ``money.CURRENCIES``.
+Currency = Annotated[CurrencyCode, AfterValidator(_chosen)]
 Handle = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$")]
 Short = Annotated[str, StringConstraints(max_length=200)]
 Utm = Annotated[str, StringConstraints(max_length=200)] | None
