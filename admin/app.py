@@ -136,6 +136,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/campaigns/{ref:str}", G(catalogue_lists.update_campaign), methods=["POST"]),
         Route("/links", G(pages.links), methods=["GET"]),
         Route("/links", G(pages.create_link), methods=["POST"]),
+        Route("/links/bulk", G(pages.bulk_links), methods=["POST"]),
         Route("/links/{ref:str}/status", G(pages.set_link_status), methods=["POST"]),
         Route("/links/{ref:str}", G(link_page.link_page), methods=["GET"]),
         Route("/links/{ref:str}", G(link_page.update_link), methods=["POST"]),

@@ -397,6 +397,32 @@ async def create_link(request: Request) -> Response:
     return redirect(request, "/links", msg="link_created")
 
 
+BULK_LINK_FIELDS = ("destination", "campaign_id", "content_type", "utm_term", "title")
+
+
+async def bulk_links(request: Request) -> Response:
+    """One link per creator (the handles typed, else every active creator), all or nothing;
+    then the list of that campaign's links, whose CSV export holds them."""
+    a = admin(request)
+    form = await read_form(request)
+    values: dict[str, Any] = form_dict(form, BULK_LINK_FIELDS)
+    raw = str(form.get("creators") or "")
+    handles = [h.strip().lstrip("@") for h in raw.replace(",", "\n").splitlines() if h.strip()]
+    if handles:
+        values["creators"] = handles
+    try:
+        model = validate(schemas.LinkBulk, values)
+        rows = await catalogue.bulk_create(a.store, a.settings, schemas.to_row(model))
+    except (Unprocessable, Conflict) as exc:
+        shown = {**values, "creators": raw, "bulk": "1"}
+        return await links(request, form_error=exc, form_values=shown)
+    a.state.cache.invalidate(*(r["slug"] for r in rows))
+    campaign = rows[0].get("campaign_id") or ""
+    return redirect(
+        request, f"/links?campaign={campaign}" if campaign else "/links", msg="links_created"
+    )
+
+
 async def set_link_status(request: Request) -> Response:
     """Disable or re-enable a link; the redirect follows at once on this node."""
     a = admin(request)

@@ -32,6 +32,7 @@ MESSAGES = {
     "revoked": "Token revoked.",
     "logged_out": "You are logged out.",
     "link_created": "Link created.",
+    "links_created": "Links created, one per creator: listed below (Export CSV for all).",
     "code_assigned": "Code assigned; the orders that carried it were matched again.",
 }
 
@@ -170,7 +171,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def redirect(request: Request, path: str, **query: str) -> Response:
-    url = base(request) + path + (("?" + urlencode(query)) if query else "")
+    sep = "&" if "?" in path else "?"
+    url = base(request) + path + ((sep + urlencode(query)) if query else "")
     return RedirectResponse(url, status_code=303)
 
 

@@ -320,6 +320,28 @@ class LinkPatch(Patch):
     apply_code: JsonApplyCode = None
 
 
+class LinkBulk(Model):
+    """One new link per creator to the same destination (a campaign's launch)."""
+
+    destination: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="http(s) URL of the shop page; checked against TRACKER_ALLOWED_HOSTS"
+    )
+    creators: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=5000,
+        description="Creator ids or handles; absent: every active creator",
+    )
+    campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="Campaign id or name"
+    )
+    utm_term: Utm = None
+    utm_override: bool = Field(False, description="Replace utm_* already in the destination")
+    content_type: Annotated[str, StringConstraints(max_length=32)] = ""
+    title: Short = ""
+    expires_at: Timestamp | None = None
+
+
 def to_row(model: BaseModel, *, only_set: bool = False) -> dict[str, object]:
     """Model -> store row: dates and times as ISO text, booleans as 0/1."""
     data = model.model_dump(exclude_unset=only_set)
