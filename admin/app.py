@@ -158,6 +158,8 @@ def create_admin(state: AppState) -> Starlette:
         Route("/codes.csv", G(commerce.codes_csv), methods=["GET"]),
         Route("/codes/bulk", G(commerce.bulk_codes), methods=["POST"]),
         Route("/codes/{ref:str}/status", G(commerce.set_code_status), methods=["POST"]),
+        Route("/codes/{ref:str}", G(commerce.code_page), methods=["GET"]),
+        Route("/codes/{ref:str}", G(commerce.update_code), methods=["POST"]),
         Route("/orders", G(orders_view.orders_page), methods=["GET"]),
         Route("/orders/assign-code", G(orders_view.assign_code), methods=["POST"]),
         Route("/orders/{ref:str}", G(orders_view.order_detail), methods=["GET"]),

@@ -38,6 +38,7 @@ PAGES = [
     ("links", "/admin/links"),
     ("link", "/admin/links/{link}"),  # its edit form and the targeting editor's forms
     ("codes", "/admin/codes"),
+    ("code", "/admin/codes/{code}"),  # its edit form
     ("costs", "/admin/costs"),
     ("orders", "/admin/orders"),
     ("orders-unattributed", "/admin/orders?unattributed=1"),
@@ -135,9 +136,10 @@ def _refs(server: Server) -> dict[str, str]:
             "SELECT id FROM links ORDER BY targeting IS NULL, created_at LIMIT 1"
         ).fetchone()
         (campaign,) = db.execute("SELECT id FROM campaigns ORDER BY name_key LIMIT 1").fetchone()
+        (code,) = db.execute("SELECT id FROM codes ORDER BY code_key LIMIT 1").fetchone()
     finally:
         db.close()
-    return {"order": order, "creator": creator, "link": link, "campaign": campaign}
+    return {"order": order, "creator": creator, "link": link, "campaign": campaign, "code": code}
 
 
 @pytest.mark.parametrize("size", list(SIZES))
