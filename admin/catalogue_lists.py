@@ -9,7 +9,7 @@ Tokens: search by name, status filter; a new token is shown once, in the POST's 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -22,6 +22,7 @@ from tracker import schemas
 from tracker.catalogue import campaigns as campaigns_of
 from tracker.core.errors import Conflict, Rejected, Unprocessable
 from tracker.http.errors import status_of
+from tracker.reports.params import query_date, start_within
 from tracker.schemas import validate
 from tracker.store.panel_catalogue import CAMPAIGN_STATES
 
@@ -70,7 +71,9 @@ async def campaigns(
     starts = [c["starts_on"] for c in await a.store.list_campaigns(limit=100_000)]
     query = {k: v for k, v in request.query_params.items() if k in ("start", "end", "model")}
     if not query.get("start") and any(starts):  # budgets are spent since the campaigns began
-        query["start"] = min(min(s for s in starts if s), today)
+        first = date.fromisoformat(min(s for s in starts if s))
+        end = query_date(query, "end") or datetime.now(UTC).date()
+        query["start"] = start_within(first, end).isoformat()
     money_rows = await reports_view.campaign_money(request, query)
     counts = await a.store.campaign_link_counts()
     rows = [_campaign_row(c, money_rows, counts, today) for c in items]

@@ -29,7 +29,7 @@ from admin.web import (
     render,
 )
 from tracker.attribution import credit
-from tracker.core import money
+from tracker.core import clock, money
 from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
 from tracker.http.errors import status_of
 from tracker.orders import triage
@@ -59,9 +59,10 @@ MODEL_LABELS = {
 
 
 def _date(raw: str) -> str:
+    """A typed day within the stored range, or "" (no filter)."""
     try:
-        return date.fromisoformat(raw.strip()[:10]).isoformat()
-    except ValueError:
+        return clock.check_date(date.fromisoformat(raw.strip()[:10])).isoformat()
+    except ValueError:  # TimeOutOfRange too
         return ""
 
 
@@ -78,9 +79,8 @@ async def _filters(request: Request) -> tuple[dict[str, str], dict[str, Any]]:
         "method": shown["method"] if shown["method"] in METHODS else "",
         "unattributed": shown["unattributed"] in ("1", "on", "true"),
         "start": shown["start"],
-        "end": (date.fromisoformat(shown["end"]) + timedelta(days=1)).isoformat()
-        if shown["end"]
-        else "",
+        # the midnight after the last day, saturating at the end of the range (9999-12-31)
+        "end": clock.shift(f"{shown['end']}T00:00:00Z", timedelta(days=1)) if shown["end"] else "",
         "q": shown["q"],
         "code": shown["code"],
     }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from tracker.clicks import commands as rollup_commands
 from tracker.core import money
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
+from tracker.core.terminal import print_json, print_table
 from tracker.events import commands as event_commands
 from tracker.links import service as links
 from tracker.orders.rematch import rematch
@@ -80,20 +80,6 @@ def _run(fn: Callable[[Store, Settings], Awaitable[Any]], *, migrate: bool = Tru
     return 0
 
 
-def _print(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
-
-
-def _table(rows: list[dict[str, Any]], cols: list[str]) -> None:
-    widths = {
-        c: max([len(c), *(len("" if r.get(c) is None else str(r.get(c))) for r in rows)])
-        for c in cols
-    }
-    print("  ".join(c.ljust(widths[c]) for c in cols))
-    for r in rows:
-        print("  ".join(("" if r.get(c) is None else str(r.get(c))).ljust(widths[c]) for c in cols))
-
-
 def _add_model_options(parser: argparse.ArgumentParser, model: type[BaseModel]) -> None:
     """One option per field. Money is typed in major units with a currency (README: one
     money convention): a field ``X_minor`` is the option ``--X`` (``--budget 1500.00``),
@@ -146,7 +132,7 @@ def cmd_token(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         elif args.action == "list":
-            _table(await store.list_tokens(), ["id", "name", "created_at", "revoked_at"])
+            print_table(await store.list_tokens(), ["id", "name", "created_at", "revoked_at"])
         else:
             await store.revoke_token(args.name)
             print(f"revoked {args.name}")
@@ -235,16 +221,16 @@ def cmd_resource(args: argparse.Namespace) -> int:
             data = await kind.typed(store, _model_args(args, kind.create_model), "")
             model = validate(kind.create_model, data)
             row = schemas.to_row(model)
-            _print(
+            print_json(
                 kind.present(
                     await kind.create(store, settings, row, model.model_fields_set), settings
                 )
             )
         elif args.action == "list":
             rows = await kind.list(store, args.limit)
-            _table([kind.present(r, settings) for r in rows], kind.columns)
+            print_table([kind.present(r, settings) for r in rows], kind.columns)
         elif args.action == "get":
-            _print(kind.present(await kind.get(store, args.ref), settings))
+            print_json(kind.present(await kind.get(store, args.ref), settings))
         else:
             if args.action in ("disable", "enable"):
                 fields: dict[str, Any] = {
@@ -254,7 +240,7 @@ def cmd_resource(args: argparse.Namespace) -> int:
                 data = await kind.typed(store, _model_args(args, kind.patch_model), args.ref)
                 model = validate(kind.patch_model, data)
                 fields = schemas.to_row(model, only_set=True)
-            _print(kind.present(await kind.update(store, settings, args.ref, fields), settings))
+            print_json(kind.present(await kind.update(store, settings, args.ref, fields), settings))
 
     return _run(go)
 
@@ -272,7 +258,7 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
             spec["creators"] = [c.strip() for c in str(spec["creators"]).split(",") if c.strip()]
         model = validate(schemas.CodeBulk, spec)
         made = await codes.bulk_generate(store, model.model_dump())
-        _table(made, ["code", "creator_id", "campaign_id"])
+        print_table(made, ["code", "creator_id", "campaign_id"])
 
     return _run(go)
 
@@ -286,7 +272,7 @@ def cmd_links_bulk(args: argparse.Namespace) -> int:
             spec["creators"] = [c.strip() for c in str(spec["creators"]).split(",") if c.strip()]
         model = validate(schemas.LinkBulk, spec)
         made = await links.bulk_create(store, settings, schemas.to_row(model))
-        _table([links.present(r, settings) for r in made], ["short_url", "creator_id", "slug"])
+        print_table([links.present(r, settings) for r in made], ["short_url", "creator_id", "slug"])
 
     return _run(go)
 
@@ -315,13 +301,15 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
     """tracker cost|post add ... (the API's fields) and tracker cost|post list."""
     if args.action == "list":
         if args.record == "cost":
-            _table(
+            print_table(
                 [present_cost(r) for r in await store.list_costs()],
                 ["id", "creator_id", "kind", "amount", "currency", "rate_bp", "incurred_on"],
             )
         else:
             rows = [present_post(r) for r in await store.list_posts()]
-            _table(rows, ["id", "creator_id", "platform", "format", "posted_at", "engagement_rate"])
+            print_table(
+                rows, ["id", "creator_id", "platform", "format", "posted_at", "engagement_rate"]
+            )
         return
     if args.record == "cost":
         fields = {c: getattr(args, c) for c in COST_COLUMNS if getattr(args, c) is not None}
@@ -330,11 +318,11 @@ async def _cost_or_post(store: Store, args: argparse.Namespace) -> None:
         except ValidationError as exc:
             column, message = column_error(exc)
             raise Unprocessable(f"--{column.replace('_', '-')}: {message}") from None
-        _print(present_cost(await store.add_cost(row)))
+        print_json(present_cost(await store.add_cost(row)))
         return
     values = validate(schemas.PostIn, _model_args(args, schemas.PostIn))
     made = await store.add_posts([await post_row(store, values)])
-    _print({"id": made[0]})
+    print_json({"id": made[0]})
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -354,7 +342,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"{args.dimension} report {data['start']}..{data['end']}, model {data['model']}, "
                 f"money in {currency}"
             )
-            _table(
+            print_table(
                 rows,
                 [
                     "label",

@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -24,9 +25,18 @@ from pydantic import (
 )
 
 from tracker.catalogue.creators import Platform
-from tracker.core import clock, money
+from tracker.core import clock, ids, money
 from tracker.core.errors import Unprocessable
 from tracker.links.rules import clean_destination
+
+
+def _not_an_id(value: str) -> str:
+    """A natural key (handle, campaign name, slug, code) never has a record id's shape:
+    records are read by either in one query, so it would answer for another record."""
+    if ids.looks_like_id(value.lstrip("@")):
+        raise ValueError("has the shape of a record id (xx_ and 22 letters or digits)")
+    return value
+
 
 Status = Literal["active", "disabled"]
 #: Three letters, what a shop or the ledger holds (``money.currency_code``'s rule).
@@ -41,11 +51,28 @@ def _chosen(value: str) -> str:
 
 #: A currency people choose (budgets, costs, codes, shops, rules): ``money.CURRENCIES``.
 Currency = Annotated[CurrencyCode, AfterValidator(_chosen)]
-Handle = Annotated[str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$")]
+Handle = Annotated[
+    str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$"), AfterValidator(_not_an_id)
+]
 Short = Annotated[str, StringConstraints(max_length=200)]
+#: Money in JSON: integer minor units of its currency, a JSON integer and nothing else, in
+#: every ``*_minor`` field (API bodies and the generic postback). "12.00", 12.0, "12" and
+#: true are refused: "12.00" read as 12 minor units is 0.12, a hundredth of what was meant.
+Minor = Annotated[int, Strict()]
 Utm = Annotated[str, StringConstraints(max_length=200)] | None
-CodeText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")]
-Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+CodeText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$"),
+    AfterValidator(_not_an_id),
+]
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
+    AfterValidator(_not_an_id),
+]
+CampaignName = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_an_id)
+]
 #: Every time and date at a boundary: the one range rule of ``tracker.core.clock``
 #: (1970-01-01..9999-12-31 once in UTC), so whatever is accepted is stored and read back.
 Timestamp = Annotated[datetime, AfterValidator(clock.in_range)]
@@ -171,20 +198,20 @@ class CreatorPatch(Patch):
 
 
 class CampaignIn(Model):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: CampaignName
     starts_on: Day | None = None
     ends_on: EndDay | None = None
-    budget_minor: int | None = Field(None, ge=0, le=10**15, description="Budget in minor units")
+    budget_minor: Minor | None = Field(None, ge=0, le=10**15, description="Budget in minor units")
     currency: Currency = "USD"
     status: Status = "active"
 
 
 class CampaignPatch(Patch):
     NOT_NULL = frozenset({"name", "currency", "status"})
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    name: CampaignName | None = None
     starts_on: Day | None = None
     ends_on: EndDay | None = None
-    budget_minor: int | None = Field(None, ge=0, le=10**15)
+    budget_minor: Minor | None = Field(None, ge=0, le=10**15)
     currency: Currency | None = None
     status: Status | None = None
 
@@ -460,11 +487,11 @@ class CostIn(Model):
     creator_id: Ref
     campaign_id: Ref | None = None
     kind: CostKind
-    amount_minor: int | None = Field(None, ge=0, le=10**15)
+    amount_minor: Minor | None = Field(None, ge=0, le=10**15)
     currency: Currency = "USD"
     rate_percent: float | None = Field(None, ge=0, le=100)
     hours: float | None = Field(None, ge=0, le=100_000)
-    rate_minor: int | None = Field(None, ge=0, le=10**12)
+    rate_minor: Minor | None = Field(None, ge=0, le=10**12)
     incurred_on: Day
     note: Annotated[str, StringConstraints(max_length=500)] = ""
 

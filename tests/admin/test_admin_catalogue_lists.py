@@ -94,3 +94,32 @@ async def test_campaigns_shops_and_tokens_page_search_and_export(live: Running) 
     assert not any(h["token_hash"] in listed for h in hashes)
     bad = await client.get("/admin/campaigns?state=nonsense&page=999999999")
     assert bad.status_code == 200
+
+
+async def test_campaigns_page_opens_with_campaigns_older_than_the_report_range(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """A campaign the API accepts (1970-01-01 to 9999-12-31, or one started in 2010) never
+    turns the campaigns page into a 400: its spend is read over the longest range a report
+    covers (hostile pass, third: the page's derived start was 2010, past the 10-year cap)."""
+    client = live.client
+    await logged_in(live)
+    for name, starts, ends in (
+        ("always-on", "2010-01-01", None),
+        ("forever", "1970-01-01", "9999-12-31"),
+    ):
+        r = await client.post(
+            "/api/v1/campaigns",
+            headers=auth,
+            json={"name": name, "starts_on": starts, "ends_on": ends, "budget_minor": 100_000},
+        )
+        assert r.status_code == 201, r.text
+    page = await client.get("/admin/campaigns")
+    assert page.status_code == 200, page.text[-500:]
+    assert "always-on" in page.text and "forever" in page.text
+    csv_file = await client.get("/admin/campaigns?format=csv")
+    assert csv_file.status_code == 200
+    assert {r["Name"] for r in _csv(csv_file.text)} == {"always-on", "forever"}
+    # a chosen end before every campaign's start: still the page, over an empty range
+    early = await client.get("/admin/campaigns?end=2000-01-01")
+    assert early.status_code == 200, early.text[-500:]

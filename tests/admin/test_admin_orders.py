@@ -150,3 +150,27 @@ async def test_orders_list_filters_paginates_and_exports_what_it_shows(live: Run
     r = await live.client.get("/admin/orders?creator=@ghost")
     assert r.status_code == 404 and "ghost" in r.text
     assert csrf_of(r.text)
+
+
+async def test_orders_list_at_the_ends_of_the_time_range(live: Running) -> None:
+    """An order placed on 9999-12-31 is accepted and stored; filtering the list up to that
+    day (``end=9999-12-31``) was a 500 (the day after it overflowed), and a start before
+    1970 must not be one either (hostile pass, third)."""
+    await _setup(live)
+    await logged_in(live)
+    c = live.client
+    for order_id, placed in ((9001, "9999-12-31T23:59:59Z"), (9002, "1970-01-01T00:00:00Z")):
+        body = dumps(shopify_order(id=order_id, name=f"#{order_id}", created_at=placed,
+                                   updated_at=placed))  # fmt: skip
+        r = await c.post("/postbacks/shopify/demo", content=body, headers=shopify_headers(body))
+        assert r.status_code == 200, r.text
+    for query, shown in (
+        ("end=9999-12-31", {"#9001", "#9002"}),
+        ("start=9999-12-31&end=9999-12-31", {"#9001"}),
+        ("start=1970-01-01&end=1970-01-01", {"#9002"}),
+        ("start=0001-01-01&end=0001-01-01", {"#9001", "#9002"}),  # out of range: no filter
+    ):
+        page = await c.get(f"/admin/orders?{query}&format=csv")
+        assert page.status_code == 200, (query, page.text[-300:])
+        rows = list(csv.DictReader(io.StringIO(page.text)))
+        assert {r["Order"] for r in rows} == shown, query

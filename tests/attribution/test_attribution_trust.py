@@ -459,6 +459,23 @@ async def test_explanation_agrees_with_a_click_outside_the_lookback(shops: Shops
     assert "no known creator" not in o["explanation"]
 
 
+async def test_explanation_of_a_click_made_after_the_order(shops: Shops) -> None:
+    """A click stamped hours after its order (a shop sending local time as UTC) was
+    explained as "click outside the 30-day lookback": the manager widened a lookback that
+    was never the reason (hostile pass, third)."""
+    live = shops.live
+    link = await live.store.db.fetch_one("SELECT * FROM links WHERE slug = 'maya'")
+    now = _click_row(live, "maya", link, "192.0.2.9", clock.now())
+    await live.store.insert_clicks([now])
+    placed = clock.iso(clock.now() - 3 * 3600)
+    await shops.generic(order_id="early", total_minor=100, click_id=now[0], created_at=placed)
+    o = await shops.order("early", "gen")
+    (touch,) = o["touches"]
+    assert touch["note"] == "click made more than 1 hour after the order" and not touch["matched"]
+    assert "click made more than 1 hour after the order" in o["explanation"]
+    assert "lookback" not in o["explanation"]
+
+
 async def test_one_row_for_no_content_type(shops: Shops) -> None:
     c, auth = shops.live.client, shops.auth
     for slug, extra in (

@@ -236,3 +236,49 @@ async def test_an_empty_campaign_or_creator_reference_is_no_reference_not_a_500(
     assert r.status_code == 200 and r.json()["campaign_id"]
     r = await c.patch(f"/api/v1/links/{slug}", headers=auth, json={"campaign_id": ""})
     assert r.status_code == 200 and r.json()["campaign_id"] is None
+
+
+async def test_a_natural_key_shaped_like_a_record_id_is_refused(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """Records are addressed by id or natural key (``WHERE id = ? OR handle_key = ?``): a
+    handle, campaign name, slug or code made of another record's id answered to both, so
+    ``GET /creators/cr_...`` (and an update or a code's creator) reached either record
+    (hostile pass, third). A natural key shaped like an id (``xx_`` and 22 letters or
+    digits, any case) is a 422, on create and on update, and nothing is stored."""
+    c = live.client
+    bob = (await c.post("/api/v1/creators", headers=auth, json={"handle": "bob"})).json()
+    camp = (await c.post("/api/v1/campaigns", headers=auth, json={"name": "spring"})).json()
+    link = await c.post(
+        "/api/v1/links",
+        headers=auth,
+        json={"destination": "https://shop.example.com/", "slug": "bob"},
+    )
+    code = await c.post("/api/v1/codes", headers=auth, json={"code": "BOB15", "creator_id": "bob"})
+    assert link.status_code == 201 and code.status_code == 201, (link.text, code.text)
+    ln, dc = link.json()["id"], code.json()["id"]
+    before = {
+        path: (await c.get(path, headers=auth)).json()
+        for path in ("/api/v1/creators", "/api/v1/campaigns", "/api/v1/links", "/api/v1/codes")
+    }
+    attempts = [
+        ("post", "/api/v1/creators", {"handle": bob["id"]}, "handle"),
+        ("post", "/api/v1/creators", {"handle": "@" + bob["id"].upper()}, "handle"),
+        ("patch", "/api/v1/creators/bob", {"handle": bob["id"].lower()}, "handle"),
+        ("post", "/api/v1/campaigns", {"name": camp["id"]}, "name"),
+        ("patch", "/api/v1/campaigns/spring", {"name": camp["id"].upper()}, "name"),
+        ("post", "/api/v1/links", {"destination": "https://shop.example.com/", "slug": ln}, "slug"),
+        ("patch", "/api/v1/links/bob", {"slug": ln}, "slug"),
+        ("post", "/api/v1/codes", {"code": dc, "creator_id": "bob"}, "code"),
+        ("post", "/api/v1/codes", {"code": dc.upper(), "creator_id": "bob"}, "code"),
+    ]
+    for method, path, body, field in attempts:
+        r = await c.request(method, path, headers=auth, json=body)
+        assert r.status_code == 422, (path, body, r.text)
+        assert r.json()["errors"][0]["field"] == field, r.text
+    for path, items in before.items():
+        assert (await c.get(path, headers=auth)).json() == items, path
+    assert (await c.get(f"/api/v1/creators/{bob['id']}", headers=auth)).json()["handle"] == "bob"
+    # an id-like text that is not an id's shape stays a fine natural key
+    r = await c.post("/api/v1/creators", headers=auth, json={"handle": "cr_maya"})
+    assert r.status_code == 201, r.text

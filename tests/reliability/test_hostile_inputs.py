@@ -455,3 +455,35 @@ def test_cli_refuses_text_that_is_not_utf8(tmp_path: Path) -> None:
     out = run_cli(env, "token", "create", "x" * 101)
     assert out.returncode == 1 and "name" in out.stderr and "Traceback" not in out.stderr
     assert run_cli(env, "token", "create", "ci").returncode == 0
+
+
+def test_cli_output_never_carries_terminal_controls(tmp_path: Path) -> None:
+    """A campaign name, a token name or a creator's name is any text the API takes: ESC
+    sequences (clear the screen, retitle the window), BEL, CR, C1 controls (U+009B is a
+    CSI) and bidirectional overrides reached the operator's terminal as they were through
+    ``tracker campaign list``, ``tracker report campaign`` (tables) and ``creator get``
+    (JSON: C1 and bidi characters). The CLI shows them escaped (hostile pass, third)."""
+    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'cli.db'}")
+    hostile = "\x1b[2J\x1b]0;owned\x07\r\x9b31m\u202eexe.txt\u2028x"
+    for args in (
+        ("campaign", "create", "--name", "spring" + hostile),
+        ("creator", "create", "--handle", "maya", "--name", hostile),
+        ("token", "create", "ci" + hostile),
+    ):
+        out = run_cli(env, *args)
+        assert out.returncode == 0, out.stderr
+    for args in (
+        ("campaign", "list"),
+        ("token", "list"),
+        ("report", "campaign"),
+        ("creator", "get", "maya"),
+        ("creator", "list"),
+    ):
+        out = run_cli(env, *args)
+        assert out.returncode == 0, out.stderr
+        for char in "\x1b\x07\r\x9b\u202e\u2028":
+            assert char not in out.stdout, (args, char, out.stdout)
+    shown = run_cli(env, "campaign", "list").stdout
+    assert "spring\\u001b[2J\\u001b]0;owned\\u0007\\u000d\\u009b31m\\u202eexe.txt\\u2028x" in shown
+    as_json = json.loads(run_cli(env, "creator", "get", "maya").stdout)
+    assert as_json["name"] == hostile  # the JSON still reads back as what was stored

@@ -154,3 +154,37 @@ async def test_panel_campaign_budget_in_major_units_by_the_same_rule(live: Runni
     assert (await live.store.get_campaign("Tokyo"))["budget_minor"] == 150000
     r = await live.client.post("/admin/campaigns", data={**form, "name": "Bad", "budget": "lots"})
     assert r.status_code == 422 and "budget: &#39;lots&#39; is not a number" in r.text
+
+
+@pytest.mark.parametrize("given", ["1500.00", 1500.0, "1500", True])
+async def test_minor_units_in_json_are_json_integers(
+    live: Running, auth: dict[str, str], given: Any
+) -> None:
+    """Every ``*_minor`` field of the API takes a JSON integer and nothing else: "1500.00"
+    was read as 1500 minor units (15.00, a hundredth of what was meant), 1500.0 and "1500"
+    as 1500, true as 1; the generic postback's rule, now the one rule (hostile pass, third)."""
+    c = live.client
+    assert (await c.post("/api/v1/creators", headers=auth, json={"handle": "maya"})).is_success
+    sent = {
+        "/api/v1/campaigns": {"name": "spring", "budget_minor": given},
+        "/api/v1/costs": {
+            "creator_id": "maya", "kind": "fee", "amount_minor": given, "incurred_on": "2026-03-01"
+        },
+        "/api/v1/commissions/rules": {"creator_id": "maya", "fixed_minor": given, "currency": "USD"},
+        "/api/v1/commissions/payouts": {
+            "creator_id": "maya", "currency": "USD", "reference": "p1", "amount_minor": given
+        },
+    }  # fmt: skip
+    labor = {"creator_id": "maya", "kind": "labor", "hours": 2, "rate_minor": given}
+    sent["/api/v1/costs?labor"] = {**labor, "incurred_on": "2026-03-01"}
+    for path, body in sent.items():
+        r = await c.post(path.partition("?")[0], headers=auth, json=body)
+        assert r.status_code == 422, (path, r.text)
+        field = next(k for k in body if k.endswith("_minor"))
+        assert r.json()["errors"][0]["field"] == field, (path, r.text)
+    campaign = await c.post("/api/v1/campaigns", headers=auth, json={"name": "a"})
+    r = await c.patch("/api/v1/campaigns/a", headers=auth, json={"budget_minor": given})
+    assert campaign.status_code == 201 and r.status_code == 422, r.text
+    assert (await live.store.list_costs()) == []
+    r = await c.post("/api/v1/campaigns", headers=auth, json={"name": "b", "budget_minor": 150000})
+    assert r.status_code == 201 and r.json()["budget_minor"] == 150000

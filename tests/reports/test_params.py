@@ -21,6 +21,10 @@ from tracker.reports.params import params_from
         ({"click_days": "7d"}, "click_days: expected a whole number of days, got '7d'"),
         ({"fingerprint_days": "1.5"}, "fingerprint_days: expected a whole number of days"),
         ({"half_life_days": "week"}, "half_life_days: expected a number of days, got 'week'"),
+        # the last stored day cannot end a report (its end is the next midnight): the message
+        # said "must be between 1970-01-01 and 9999-12-31, got '9999-12-31'" (hostile pass)
+        ({"end": "9999-12-31"}, "end: must be between 1970-01-01 and 9999-12-30 (UTC)"),
+        ({"start": "1969-12-31"}, "start: must be between 1970-01-01 and 9999-12-30 (UTC)"),
     ],
 )
 def test_a_bad_parameter_is_named(tmp_path: Path, query: dict[str, str], message: str) -> None:

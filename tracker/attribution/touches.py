@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _MIN_TEXT = "1970-01-01T00:00:00.000000Z"  # clock.MIN, stored form
 FUTURE_SKEW = timedelta(hours=1)  # a click stamped slightly after the order still counts
+_SKEW_TEXT = "1 hour"
 MAX_FINGERPRINT_TOUCHES = 10  # kept as touches (the latest ones)
 MAX_CANDIDATES = 50  # read, to count the distinct addresses behind one fingerprint
 
@@ -159,7 +160,9 @@ def click_touch(click_id: str, row: Row | None, placed_at: str, m: Matching) -> 
     if row is None:
         return Touch("click", placed_at, click_id=click_id, matched=False, note="unknown click id")
     inside = within_lookback("click", row["at"], placed_at, m.click_days, m.fingerprint_days)
-    if not inside:
+    if not inside and row["at"] > latest(placed_at):
+        matched, note = False, f"click made more than {_SKEW_TEXT} after the order"
+    elif not inside:
         matched, note = False, f"click outside the {m.click_days}-day lookback"
     else:
         matched = row["creator_id"] is not None

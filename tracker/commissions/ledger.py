@@ -18,7 +18,7 @@ from tracker.core import clock
 from tracker.core.errors import Unprocessable
 from tracker.core.periodic import PeriodicJob
 from tracker.events.leaks import publish_leaks
-from tracker.schemas import Currency, CurrencyCode, Day, Model
+from tracker.schemas import Currency, CurrencyCode, Day, Minor, Model
 from tracker.settings import Settings
 from tracker.store.engine import Row
 
@@ -173,7 +173,7 @@ class RuleIn(Model):
     campaign_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     tier: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
     rate_percent: Decimal | None = Field(None, ge=0, le=100, decimal_places=2)
-    fixed_minor: int | None = Field(None, ge=0, le=10**12)
+    fixed_minor: Minor | None = Field(None, ge=0, le=10**12)
     currency: Currency | None = None
     effective_from: Day | None = None
     effective_until: Day | None = None
@@ -190,7 +190,7 @@ class PayoutIn(Model):
     creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     currency: CurrencyCode  # any the ledger holds (an order's, as its shop sent it)
     reference: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    amount_minor: int | None = Field(None, ge=1, le=10**15)
+    amount_minor: Minor | None = Field(None, ge=1, le=10**15)
 
 
 def _scope(m: RuleIn, tiers: Tiers) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import time
 
 import shortuuid
@@ -62,6 +63,15 @@ def _encode(value: int, width: int) -> str:
 
 _click_ids = _ClickIds()
 os.register_at_fork(after_in_child=_click_ids.forget)
+
+
+#: A record id's shape (``new_id``), in any case: records are read by id or natural key in
+#: one query, so a handle, name, slug or code of this shape would answer to both.
+_ID_SHAPE = re.compile(r"^[a-z]{2,3}_[a-z0-9]{22}$", re.IGNORECASE)
+
+
+def looks_like_id(text: str) -> bool:
+    return _ID_SHAPE.match(text) is not None
 
 
 def new_id(prefix: str) -> str:

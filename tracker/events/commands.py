@@ -8,7 +8,6 @@ line and returns the exit code), so this module never imports the CLI.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -20,14 +19,11 @@ from tracker.core import clock
 from tracker.core.csvfile import to_csv
 from tracker.core.errors import Unprocessable
 from tracker.core.money import to_minor
+from tracker.core.terminal import print_json
 from tracker.events import endpoints
 from tracker.settings import Settings
 
 Runner = Callable[[Callable[[Any, Settings], Awaitable[Any]]], int]
-
-
-def _print(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
 
 
 def _webhooks(args: argparse.Namespace, run: Runner) -> int:
@@ -40,22 +36,22 @@ def _webhooks(args: argparse.Namespace, run: Runner) -> int:
                 {"url": args.url, "description": args.description or "", "event_types": types},
             )
             out = await endpoints.create(store, settings, created)
-            _print(out)
+            print_json(out)
             print("(the secret is shown once: keep it to verify signatures)", file=sys.stderr)
         elif a == "list":
-            _print([endpoints.present(r) for r in await store.list_endpoints(1000, 0)])
+            print_json([endpoints.present(r) for r in await store.list_endpoints(1000, 0)])
         elif a == "deliveries":
-            _print(
+            print_json(
                 await store.endpoint_deliveries(args.ref, status=args.status, limit=100, offset=0)
             )
         elif a == "attempts":
-            _print(await store.endpoint_attempts(args.ref, 100, 0))
+            print_json(await store.endpoint_attempts(args.ref, 100, 0))
         elif a == "replay":
             print(f"queued {await store.replay(args.ref, args.event)}")
         elif a in ("enable", "disable", "rotate"):
             patch = {"rotate_secret": True} if a == "rotate" else {"status": f"{a}d"}
             patched = schemas.validate(endpoints.EndpointPatch, patch)
-            _print(await endpoints.update(store, settings, args.ref, patched))
+            print_json(await endpoints.update(store, settings, args.ref, patched))
         elif a == "delete":
             await store.delete_endpoint(args.ref)
             print(f"deleted {args.ref}")
@@ -93,16 +89,16 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
                 "note": args.note,
             }
             rule = schemas.validate(ledger.RuleIn, {k: v for k, v in data.items() if v is not None})
-            _print(await ledger.add_rule(store, rule, settings.tiers))
+            print_json(await ledger.add_rule(store, rule, settings.tiers))
         elif a == "rules":
             creator = (await store.get_creator(args.creator))["id"] if args.creator else None
-            _print(await store.list_commission_rules(creator))
+            print_json(await store.list_commission_rules(creator))
         elif a == "approve":
             done = await ledger.approve_due(store, settings)
             print(f"approved {len(done)}")
         elif a == "end":
             last = schemas.validate(ledger.RuleEnd, {"effective_until": args.until})
-            _print(await ledger.end_rule(store, args.rule, last))
+            print_json(await ledger.end_rule(store, args.rule, last))
         elif a == "backfill":
             print(f"{await ledger.backfill(store)} orders entered in the ledger")
         elif a == "statement":
@@ -112,7 +108,7 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
                 cols = ledger.STATEMENT_COLUMNS
                 sys.stdout.write(to_csv(cols, ([r[c] for c in cols] for r in rows)))
             else:
-                _print(rows)
+                print_json(rows)
         elif a == "pay":
             data = {
                 "creator_id": args.creator,
@@ -125,7 +121,7 @@ def _commissions(args: argparse.Namespace, run: Runner) -> int:
             paid = schemas.validate(
                 ledger.PayoutIn, {k: v for k, v in data.items() if v is not None}
             )
-            _print(await ledger.payout(store, paid))
+            print_json(await ledger.payout(store, paid))
 
     return run(go)
 

@@ -8,7 +8,6 @@ API); collaboration shares are typed in percent (``maya=60``) and stored in basi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -17,15 +16,12 @@ from typing import Any
 
 from tracker.attribution.credit import MODELS
 from tracker.core.errors import Unprocessable
+from tracker.core.terminal import print_json
 from tracker.reports import build as reports
 from tracker.reports import collabs, exposure, paths, survey
 from tracker.settings import Settings
 
 Runner = Callable[[Callable[[Any, Settings], Awaitable[Any]]], int]
-
-
-def _print(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
 
 
 def say_fallback(report: dict[str, Any]) -> None:
@@ -56,13 +52,13 @@ def _insights(args: argparse.Namespace, run: Runner) -> int:
             p = replace(p, model="data_driven")
             fit, creators = await reports.data_driven_fit(store, p)
             labels = {k: str(v.get("handle", k)) for k, v in creators.items()}
-            _print(paths.describe(fit, labels, top=500))
+            print_json(paths.describe(fit, labels, top=500))
         elif args.what == "exposure":
-            _print(await exposure.report(store, p))
+            print_json(await exposure.report(store, p))
         elif args.what == "survey":
-            _print(await survey.report(store, p, settings.survey_min_score))
+            print_json(await survey.report(store, p, settings.survey_min_score))
         else:
-            _print(await collabs.report(store, settings, p))
+            print_json(await collabs.report(store, settings, p))
 
     return run(go)
 
@@ -71,12 +67,12 @@ def _collabs(args: argparse.Namespace, run: Runner) -> int:
     async def go(store: Any, settings: Settings) -> None:
         if args.action == "add":
             shares = [share_bp(s) for s in args.share or []]
-            _print(await collabs.create(store, args.name, args.link, args.code, shares))
+            print_json(await collabs.create(store, args.name, args.link, args.code, shares))
         elif args.action == "list":
-            _print(await store.list_collabs())
+            print_json(await store.list_collabs())
         elif args.action == "edit":
             shares = [share_bp(s) for s in args.share or []]
-            _print(await collabs.edit(store, args.ref, shares))
+            print_json(await collabs.edit(store, args.ref, shares))
         else:
             await collabs.delete(store, args.ref)
             print(f"deleted {args.ref}")

@@ -24,6 +24,12 @@ NONE = "none"
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _VARIANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
 _LINK_ID = re.compile(r"^ln_[A-Za-z0-9]{1,40}$")
+#: The longest range a report covers, start to end.
+MAX_SPAN_DAYS = 3660
+#: The days a report may start or end on: the stored range but its last day, as a report
+#: reads up to the midnight after its end.
+LAST_DAY = clock.MAX_DATE - timedelta(days=1)
+RANGE_TEXT = f"between {clock.MIN_DATE.isoformat()} and {LAST_DAY.isoformat()} (UTC)"
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def filters_from(query: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _day(query: dict[str, str], name: str) -> date | None:
+def query_date(query: dict[str, str], name: str) -> date | None:
     raw = (query.get(name) or "").strip()
     if not raw:
         return None
@@ -95,8 +101,8 @@ def _day(query: dict[str, str], name: str) -> date | None:
         day = date.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"{name}: expected a date as YYYY-MM-DD, got {raw[:32]!r}") from None
-    if not clock.MIN_DATE <= day < clock.MAX_DATE:  # before any arithmetic on it
-        raise BadRequest(f"{name}: must be {clock.RANGE_TEXT}, got {raw[:32]!r}")
+    if not clock.MIN_DATE <= day <= LAST_DAY:  # before any arithmetic on it
+        raise BadRequest(f"{name}: must be {RANGE_TEXT}, got {raw[:32]!r}")
     return day
 
 
@@ -111,20 +117,26 @@ def _number(query: dict[str, str], name: str, kind: type[Any], default: Any) -> 
         raise BadRequest(f"{name}: expected {what} of days, got {raw[:32]!r}") from None
 
 
+def start_within(first: date, end: date) -> date:
+    """A start derived from the data (a campaign's first day) moved into the range a report
+    ending on ``end`` accepts: at most ``MAX_SPAN_DAYS`` before it, never after it."""
+    return min(max(first, end - timedelta(days=MAX_SPAN_DAYS), clock.MIN_DATE), end)
+
+
 def params_from(query: dict[str, str], settings: Settings) -> Params:
     """Query string -> Params, with the settings' defaults; BadRequest with a reason."""
     today = datetime.now(UTC).date()
-    end = _day(query, "end") or today
-    start = _day(query, "start") or end - timedelta(days=29)
+    end = query_date(query, "end") or today
+    start = query_date(query, "start") or end - timedelta(days=29)
     half = _number(query, "half_life_days", float, settings.half_life_days)
     click_days = _number(query, "click_days", int, settings.lookback_click_days)
     fp_days = _number(query, "fingerprint_days", int, settings.lookback_fingerprint_days)
     model = query.get("model") or settings.attribution_model
     if model not in MODELS:
         raise BadRequest(f"model: one of {', '.join(MODELS)}")
-    if start < clock.MIN_DATE or end >= clock.MAX_DATE:
-        raise BadRequest(f"start and end must be {clock.RANGE_TEXT}")
-    if start > end or (end - start).days > 3660:
+    if start < clock.MIN_DATE or end > LAST_DAY:
+        raise BadRequest(f"start and end must be {RANGE_TEXT}")
+    if start > end or (end - start).days > MAX_SPAN_DAYS:
         raise BadRequest("start must be on or before end, at most 10 years apart")
     if not (0 < half <= 365 and 0 <= click_days <= 365 and 0 <= fp_days <= 365):
         raise BadRequest("half_life_days 1..365, click_days and fingerprint_days 0..365")

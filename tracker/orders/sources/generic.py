@@ -24,17 +24,17 @@ from tracker.core.errors import Unauthorized, Unprocessable
 from tracker.core.money import currency_code
 from tracker.orders.model import Delivery, Order, Refund, query_param
 from tracker.orders.sources import MAX_ID, Event, OrderEvent, header, load_json, obj
-from tracker.schemas import Timestamp
+from tracker.schemas import Minor, Timestamp
 
 Str64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-# strict: "12.00" as total_minor must not be read as 12 minor units (0.12) but refused
-Minor = Annotated[int, Field(ge=0, le=10**15, strict=True)]
+#: the one money rule of JSON bodies (``tracker.schemas.Minor``), with the money cap
+Amount = Annotated[Minor, Field(ge=0, le=10**15)]
 
 
 class RefundPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: Str64
-    amount_minor: Minor
+    amount_minor: Amount
     created_at: Timestamp | None = None
 
 
@@ -47,9 +47,9 @@ class OrderPayload(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    total_minor: Minor
-    subtotal_minor: Minor | None = None
-    discount_minor: Minor = 0
+    total_minor: Amount
+    subtotal_minor: Amount | None = None
+    discount_minor: Amount = 0
     status: Literal["pending", "paid", "cancelled", "refunded", "partially_refunded"] = "paid"
     discount_codes: list[Str64] = Field(default_factory=list, max_length=20)
     click_id: Str64 | None = None
