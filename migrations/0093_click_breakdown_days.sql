@@ -1,0 +1,42 @@
+-- Clicks per (closed UTC day, link) broken down by device, OS, browser and referrer host:
+-- what ``GET /api/v1/reports/breakdown`` and the panel's Audience page read for sealed days.
+--
+-- The reach roll-up's twin (migration 0092), sealed with it: the reach job
+-- (tracker/clicks/reach.py) recounts a closed day's rows of both tables from its raw
+-- clicks in one transaction and records the day once in click_reach_sealed; a click batch
+-- holding a late click of a closed day deletes that seal (the writer is unchanged), so the
+-- job recounts both. Reads take sealed days from here and every other day (today, days not
+-- sealed yet, a range's partial edges) from the raw clicks. The click write pays nothing.
+--
+-- One row per (dimension, day, link, value); dimension is one of device, os, browser,
+-- referrer (the clicks' device, os, browser and referrer_host); value is '' where the
+-- click has none (no referrer, an empty user agent's OS; reads turn '' into NULL, shown
+-- "(none)"). Keyed by dimension first: a report reads one dimension's days as one range.
+-- creator_id is the creator of the row's clicks. The figures are the report definitions
+-- (as click_reach_days'), per (day, link, dimension, value):
+--   clicks           every click, bots and previewers included
+--   human_clicks     clicks with is_bot = 0
+--   unique_clicks    human clicks, one per fingerprint per clock hour (a human click with
+--                    no fingerprint counts once on its own)
+--   unique_visitors  distinct fingerprints among the human clicks
+-- Summed over a range's days and links they are exactly what a count of the raw clicks
+-- grouped by the dimension gives (a visitor once per day, link and value).
+CREATE TABLE click_breakdown_days (
+    dimension TEXT NOT NULL,
+    day TEXT NOT NULL,
+    link_id TEXT NOT NULL,
+    value TEXT NOT NULL DEFAULT '',
+    creator_id TEXT,
+    clicks BIGINT NOT NULL DEFAULT 0,
+    human_clicks BIGINT NOT NULL DEFAULT 0,
+    unique_clicks BIGINT NOT NULL DEFAULT 0,
+    unique_visitors BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX click_breakdown_days_key ON click_breakdown_days (dimension, day, link_id, value);
+
+-- Days sealed before this table have no rows in it: unseal those that still hold raw
+-- clicks, so the reach job recounts them (both tables). Days whose raw clicks retention
+-- already deleted keep their reach rows and seal, and have no breakdown.
+DELETE FROM click_reach_sealed WHERE day >= (
+    SELECT substr(MIN(at), 1, 10) FROM clicks WHERE link_id IS NOT NULL
+);
