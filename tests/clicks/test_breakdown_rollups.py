@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Running
+from tests.clicks.test_rollups import _migrate_until
+from tests.conftest import ENGINES, Running, make_settings
 from tracker.clicks import commands, reach
 from tracker.core import clock
+from tracker.store import open_store
+from tracker.store.engine import CLICK_COLUMNS
 
 pytestmark = pytest.mark.anyio
 
@@ -107,6 +111,12 @@ async def test_hand_computed_breakdown(live: Running) -> None:
     ]
     assert [r for r in await _stored(live) if r[0] == D and r[2] == "device"] == sorted(d_device)
     assert (D1, l2, "os", "", ana, 1, 0, 0, 0) in await _stored(live)  # none kept as ''
+    totals = await store.db.fetch_all(
+        "SELECT value, clicks, human_clicks, unique_clicks, unique_visitors "
+        "FROM click_breakdown_totals WHERE day = ? AND dimension = 'device' ORDER BY value",
+        (D,),
+    )  # the portfolio's rows: the link rows summed (what an unfiltered breakdown reads)
+    assert [tuple(r.values()) for r in totals] == [("desktop", 1, 1, 1, 0), ("mobile", 4, 3, 2, 2)]
     assert await commands.check(store) == []  # the sealed rows equal a recount
 
     # Filters: a creator, a campaign (its links' clicks), a link.
@@ -156,6 +166,12 @@ async def test_hand_computed_breakdown(live: Running) -> None:
     assert [d["figure"] for d in await commands.check(store)] == [
         f"human_clicks in (referrer, {tt})"
     ]
+    await commands.rebuild(store)
+    assert await commands.check(store) == []
+    await store.db.execute("UPDATE click_breakdown_totals SET clicks = 9 WHERE day = ?", (D1,))
+    assert {(d["link_id"], d["figure"][:6]) for d in await commands.check(store)} == {
+        ("", "clicks")
+    }
     await commands.rebuild(store)
     assert await commands.check(store) == []
     # Raw clicks deleted by retention: the sealed days' breakdown stays.
@@ -235,3 +251,50 @@ async def test_breakdowns_raw_and_sealed_equal_the_definition(live: Running) -> 
     assert await reach.seal_due(store) == 3
     assert {span: await figures(span) for span in (whole, part)} == raw
     assert await commands.check(store) == []
+
+
+@pytest.fixture(params=ENGINES)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database (no migration applied), each engine."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    url: str = request.getfixturevalue("pg_schema_url")
+    return url
+
+
+async def test_the_migration_unseals_the_days_it_has_no_rows_for(
+    tmp_path: Path, empty_url: str
+) -> None:
+    """A store sealed before 0093: the days still holding raw clicks are unsealed, so the
+    reach job seals them again with their breakdown; a day whose raw clicks retention
+    deleted keeps its seal and its reach rows."""
+    settings = make_settings(tmp_path, empty_url)
+    await _migrate_until(settings, tmp_path, "0092")
+    store = await open_store(settings, migrate=False)
+    try:
+        await store.db.execute("DELETE FROM click_reach_sealed")  # none yet; for clarity
+        rows = [
+            click(f"m{i}", f"{day}T10:00:00.000000Z", "ln_x", "cr_x", "A", INSTAGRAM, "t.co")
+            for i, day in enumerate((D, D1, D2))
+        ]
+        async with store.db.transaction() as tx:  # as 0092's writer stored them
+            for r in rows:
+                marks = ", ".join("?" for _ in r)
+                await tx.execute(f"INSERT INTO clicks ({', '.join(CLICK_COLUMNS)}) VALUES ({marks})", r)  # fmt: skip
+            for day in (D, D1, D2):
+                await tx.execute(
+                    "INSERT INTO click_days (day, link_id, creator_id, clicks, human_clicks, "
+                    "unique_clicks, unique_visitors, last_at) VALUES (?, 'ln_x', 'cr_x', 1, 1, 1, 1, ?)",
+                    (day, f"{day}T10:00:00.000000Z"),
+                )  # fmt: skip
+                await tx.execute(
+                    "INSERT INTO click_reach_sealed (day, sealed_at) VALUES (?, 'then')", (day,)
+                )
+            await tx.execute("DELETE FROM clicks WHERE at < ?", (D1,))  # retention took D
+        assert await store.migrate() == ["0093"]
+        assert await store.sealed_reach_days(D, "2026-03-13") == {D}
+        assert await reach.seal_due(store) == 2
+        got = await store.click_facts("referrer", f"{D1}{Z}", f"2026-03-13{Z}", ())
+        assert [(r["key"], r["clicks"]) for r in got] == [("t.co", 2)]
+    finally:
+        await store.close()

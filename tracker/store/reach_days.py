@@ -1,8 +1,9 @@
 """The reach roll-ups, sealed together a closed UTC day at a time by the reach job
 (``tracker/clicks/reach.py``): ``click_reach_days`` (migration 0092: the report figures per
-day, link, country and variant) and ``click_breakdown_days`` (migration 0093: per day,
-link, and device, OS, browser or referrer host). One seal (``click_reach_sealed``) covers
-both; a click batch holding a late click of a closed day unseals it
+day, link, country and variant), ``click_breakdown_days`` (migration 0093: per day, link,
+and device, OS, browser or referrer host) and ``click_breakdown_totals`` (the latter summed
+over the links: the whole portfolio's breakdown). One seal (``click_reach_sealed``) covers
+them all; a click batch holding a late click of a closed day unseals it
 (``tracker/store/rollups.py``). Reads take sealed days from them, other days from the raw
 clicks (``tracker/store/reports.py``)."""
 
@@ -31,15 +32,18 @@ _CHUNK = 100
 
 @dataclass(frozen=True)
 class _Rollup:
-    """One sealed roll-up: its table, its key within a day, its recount (params: day,
-    day + 'U', ``repeat`` times) and its rows of one day (``day_rows``, param: the day:
-    the breakdown's key starts with the dimension, so a day is one seek per dimension)."""
+    """One sealed roll-up: its table, its key within a day (and whether its rows name
+    their creator), its recount (params: day, day + 'U', ``repeat`` times; none: summed
+    from another's rows) and its rows of one day (``day_rows``, param: the day: the
+    portfolio's breakdown is keyed by dimension first, so a day is one seek per
+    dimension)."""
 
     table: str
     key: tuple[str, ...]
-    recount: str
+    recount: str = ""
     repeat: int = 1
     dimensions: tuple[str, ...] = ()
+    creator: bool = True
 
     @property
     def day_rows(self) -> str:
@@ -53,16 +57,27 @@ class _Rollup:
         return await conn.fetch_all(self.recount, (day, day + "U") * self.repeat)
 
 
-_ROLLUPS = (
-    _Rollup("click_reach_days", ("link_id", "country", "variant"), RECOUNT_REACH),
-    _Rollup(
-        "click_breakdown_days",
-        ("link_id", "dimension", "value"),
-        RECOUNT_BREAKDOWN,
-        len(BREAKDOWNS),
-        tuple(BREAKDOWNS),
-    ),
+_REACH = _Rollup("click_reach_days", ("link_id", "country", "variant"), RECOUNT_REACH)
+_LINKS = _Rollup(
+    "click_breakdown_days", ("link_id", "dimension", "value"), RECOUNT_BREAKDOWN, len(BREAKDOWNS)
+)  # a day's rows by its index on the day
+_TOTALS = _Rollup(
+    "click_breakdown_totals", ("dimension", "value"), dimensions=tuple(BREAKDOWNS), creator=False
 )
+
+
+def _summed(rows: list[Row]) -> list[Row]:
+    """Breakdown rows per link -> per (dimension, value) over the links: the portfolio's
+    (a visitor once per day, link and value, as the rows count them)."""
+    out: dict[tuple[Any, ...], Row] = {}
+    for r in rows:
+        key = _TOTALS.key_of(r)
+        if key not in out:
+            out[key] = {"dimension": key[0], "value": key[1], "kept_prints": 0}
+            out[key].update(dict.fromkeys(FIGURES, 0))
+        for f in (*FIGURES, "kept_prints"):
+            out[key][f] += int(r[f] or 0)
+    return list(out.values())
 
 
 class ReachDayQueries(StoreBase):
@@ -86,7 +101,7 @@ class ReachDayQueries(StoreBase):
         meanwhile. On PostgreSQL it locks ``click_reach_sealed``, which a click batch
         unseals late days in, so a batch and a seal take turns. False when the day was
         sealed already."""
-        fresh = [await rollup.fresh(self.db, day) for rollup in _ROLLUPS]
+        fresh = [await _REACH.fresh(self.db, day), await _LINKS.fresh(self.db, day)]
         async with self.db.transaction() as tx:
             if self.db.dialect == "postgres":
                 await tx.execute("LOCK TABLE click_reach_sealed IN EXCLUSIVE MODE")
@@ -97,26 +112,29 @@ class ReachDayQueries(StoreBase):
                 (day, day + "U"),
             )
             if now is None or int(now["n"]) != sum(int(r["clicks"]) for r in fresh[0]):
-                fresh = [await rollup.fresh(tx, day) for rollup in _ROLLUPS]
+                fresh = [await _REACH.fresh(tx, day), await _LINKS.fresh(tx, day)]
             await self._write_reach_day(tx, day, fresh)
         return True
 
     async def recount_reach_day(self, tx: Conn, day: str) -> None:
-        """Inside ``tx`` (``tracker rollups rebuild``): the day's rows of both reach
+        """Inside ``tx`` (``tracker rollups rebuild``): the day's rows of the reach
         roll-ups recounted and sealed when the day is closed, else unsealed."""
         if day < closed_before(clock.now()):
-            await self._write_reach_day(tx, day, [await r.fresh(tx, day) for r in _ROLLUPS])
+            fresh = [await _REACH.fresh(tx, day), await _LINKS.fresh(tx, day)]
+            await self._write_reach_day(tx, day, fresh)
             return
-        for rollup in _ROLLUPS:
+        for rollup in (_REACH, _LINKS, _TOTALS):
             await tx.execute(f"DELETE FROM {rollup.table} WHERE {rollup.day_rows}", (day,))
         await tx.execute("DELETE FROM click_reach_sealed WHERE day = ?", (day,))
 
     async def _write_reach_day(self, tx: Conn, day: str, fresh: list[list[Row]]) -> None:
-        """Replace the day's rows of each roll-up with its ``fresh`` rows and seal the day
-        (a row whose fingerprints retention erased keeps its unique counts:
-        ``keep_erased_uniques``)."""
-        for rollup, rows in zip(_ROLLUPS, fresh, strict=True):
-            await _replace_day(tx, rollup, day, rows)
+        """Replace the day's rows of the reach and breakdown roll-ups with their ``fresh``
+        rows, and the portfolio's breakdown with their sums, and seal the day (a row whose
+        fingerprints retention erased keeps its unique counts: ``keep_erased_uniques``)."""
+        reach, links = fresh
+        await _replace_day(tx, _REACH, day, reach)
+        await _replace_day(tx, _LINKS, day, links)  # the kept unique counts in, then summed
+        await _replace_day(tx, _TOTALS, day, _summed(links))
         await tx.execute("DELETE FROM click_reach_sealed WHERE day = ?", (day,))
         await tx.execute(
             "INSERT INTO click_reach_sealed (day, sealed_at) VALUES (?, ?)",
@@ -131,21 +149,27 @@ class ReachDayQueries(StoreBase):
         return {str(r["day"]) for r in rows}
 
     async def check_reach_day(self, day: str) -> list[dict[str, Any]]:
-        """Where a sealed day's rows of either reach roll-up differ from a recount (its
-        figure names the key: ``clicks in (DE, -)`` for a country and no variant, ``clicks
-        in (referrer, -)`` for no referrer); unique counts only while the row's
-        fingerprints are kept. An unsealed day is never read, so not checked."""
+        """Where a sealed day's rows of a reach roll-up differ from a recount (its figure
+        names the key: ``clicks in (DE, -)`` for a country and no variant, ``clicks in
+        (referrer, -)`` for no referrer; the portfolio's rows have the link id ''); unique
+        counts only while the row's fingerprints are kept. An unsealed day is never read,
+        so not checked."""
         if not await self.db.fetch_one("SELECT 1 FROM click_reach_sealed WHERE day = ?", (day,)):
             return []
+        links = await _LINKS.fresh(self.db, day)
+        recounts = [await _REACH.fresh(self.db, day), links, _summed(links)]
         out: list[dict[str, Any]] = []
-        for rollup in _ROLLUPS:
+        for rollup, rows in zip((_REACH, _LINKS, _TOTALS), recounts, strict=True):
             stored = {
                 rollup.key_of(r): r
                 for r in await self.db.fetch_all(
                     f"SELECT * FROM {rollup.table} WHERE {rollup.day_rows}", (day,)
                 )
             }
-            fresh = {rollup.key_of(r): r for r in await rollup.fresh(self.db, day)}
+            fresh = {rollup.key_of(r): r for r in rows}
+            if not rollup.creator:  # the portfolio's rows: no link of their own
+                stored = {("", *k): r for k, r in stored.items()}
+                fresh = {("", *k): r for k, r in fresh.items()}
             out += differences(
                 day,
                 stored,
@@ -165,12 +189,13 @@ async def _replace_day(tx: Conn, rollup: _Rollup, day: str, fresh: list[Row]) ->
         )
     }
     await tx.execute(f"DELETE FROM {rollup.table} WHERE {rollup.day_rows}", (day,))
-    columns = ("day", *rollup.key, "creator_id", *FIGURES)
+    columns = ("day", *rollup.key, *(("creator_id",) if rollup.creator else ()), *FIGURES)
     one = f"({', '.join('?' for _ in columns)})"
     values = []
     for r in fresh:
         keep_erased_uniques(r, old.get(rollup.key_of(r)))
-        values.append((day, *rollup.key_of(r), r["creator_id"], *(int(r[f] or 0) for f in FIGURES)))
+        creator = (r["creator_id"],) if rollup.creator else ()
+        values.append((day, *rollup.key_of(r), *creator, *(int(r[f] or 0) for f in FIGURES)))
     for i in range(0, len(values), _CHUNK):
         chunk = values[i : i + _CHUNK]
         await tx.execute(

@@ -83,13 +83,15 @@ REACH_ONLY = ("country", "variant")
 
 
 def _filters(t: str, where: tuple[tuple[str, str], ...]) -> str:
-    """The SQL of the click filters on ``t`` (the clicks or a roll-up), a ? each."""
-    return "".join(
-        f"AND {t}.link_id IN (SELECT cl.id FROM links cl WHERE cl.campaign_id = ?) "
-        if column == "campaign_id"
-        else f"AND COALESCE({t}.{column}, '') = ? "
-        for column, _ in where
-    )
+    """The SQL of the click filters on ``t`` (the clicks or a roll-up), a ? each: a link or
+    creator by plain equality (an index of the breakdown roll-up serves it), a campaign by
+    its links, a country or variant with '' for none."""
+    sql = {
+        "campaign_id": f"AND {t}.link_id IN (SELECT cl.id FROM links cl WHERE cl.campaign_id = ?) ",
+        "link_id": f"AND {t}.link_id = ? ",
+        "creator_id": f"AND {t}.creator_id = ? ",
+    }
+    return "".join(sql.get(column, f"AND COALESCE({t}.{column}, '') = ? ") for column, _ in where)
 
 
 def tier_sql(tiers: tuple[tuple[str, int], ...]) -> tuple[str, list[Any]]:
@@ -151,9 +153,9 @@ class ReportQueries(StoreBase):
         reach = dimension in REACH_ONLY or any(column in REACH_ONLY for column, _ in where)
         if reach and dimension in BREAKDOWNS:
             raise ValueError(f"no country or variant filter on a {dimension} breakdown")
-        spans, edges = await self._sources(dimension, reach, start, end)
-        parts: list[Row] = []
         mine = (("creator_id", creator_id),) if creator_id else ()
+        spans, edges = await self._sources(dimension, reach, start, end, bool(where or mine))
+        parts: list[Row] = []
         for rollup, span in spans:
             parts += await self._facts(rollup, dimension, span, tiers, daily, (*where, *mine))
         for edge in edges:
@@ -177,17 +179,20 @@ class ReportQueries(StoreBase):
         return list(merged.values())
 
     async def _sources(
-        self, dimension: str, reach: bool, start: str, end: str
+        self, dimension: str, reach: bool, start: str, end: str, filtered: bool
     ) -> tuple[list[tuple[str, tuple[str, str]]], list[tuple[str, str]]]:
         """[start, end) -> (roll-up, span of days) pairs and the instant ranges read raw:
         whole days from ``click_days``, or for a reach dimension or filter or a breakdown
-        its roll-up's sealed days (the other days raw), the partial edges raw."""
+        its roll-up's sealed days (the other days raw), the partial edges raw; a
+        breakdown of every click (not ``filtered``) from the portfolio's rows."""
         days, edges = split_range(start, end)
         if not days:
             return [], edges
         if not (reach or dimension in BREAKDOWNS):
             return [("click_days r", days)], edges
-        rollup = "click_breakdown_days r" if dimension in BREAKDOWNS else "click_reach_days r"
+        rollup = "click_reach_days r"
+        if dimension in BREAKDOWNS:  # the portfolio's own rows when the clicks are all
+            rollup = "click_breakdown_days r" if filtered else "click_breakdown_totals r"
         runs = _runs(days, await self.sealed_reach_days(*days))  # type: ignore[attr-defined]
         return [(rollup, run) for run, kept in runs if kept], edges + [
             run for run, kept in runs if not kept
