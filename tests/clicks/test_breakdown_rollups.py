@@ -1,4 +1,4 @@
-"""The breakdown roll-up (``click_breakdown_days``, migration 0093): clicks per closed day,
+"""The breakdown roll-up (``click_breakdown_days``, migration 0094): clicks per closed day,
 link, and device, OS, browser or referrer host, sealed with the reach roll-up by the reach
 job, on both engines.
 
@@ -265,7 +265,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def test_the_migration_unseals_the_days_it_has_no_rows_for(
     tmp_path: Path, empty_url: str
 ) -> None:
-    """A store sealed before 0093: the days still holding raw clicks are unsealed, so the
+    """A store sealed before 0094: the days still holding raw clicks are unsealed, so the
     reach job seals them again with their breakdown; a day whose raw clicks retention
     deleted keeps its seal and its reach rows."""
     settings = make_settings(tmp_path, empty_url)
@@ -291,7 +291,7 @@ async def test_the_migration_unseals_the_days_it_has_no_rows_for(
                     "INSERT INTO click_reach_sealed (day, sealed_at) VALUES (?, 'then')", (day,)
                 )
             await tx.execute("DELETE FROM clicks WHERE at < ?", (D1,))  # retention took D
-        assert await store.migrate() == ["0093"]
+        assert (await store.migrate())[-1] == "0094"
         assert await store.sealed_reach_days(D, "2026-03-13") == {D}
         assert await reach.seal_due(store) == 2
         got = await store.click_facts("referrer", f"{D1}{Z}", f"2026-03-13{Z}", ())

@@ -1,6 +1,6 @@
 """The reach roll-ups, sealed together a closed UTC day at a time by the reach job
 (``tracker/clicks/reach.py``): ``click_reach_days`` (migration 0092: the report figures per
-day, link, country and variant), ``click_breakdown_days`` (migration 0093: per day, link,
+day, link, country and variant), ``click_breakdown_days`` (migration 0094: per day, link,
 and device, OS, browser or referrer host) and ``click_breakdown_totals`` (the latter summed
 over the links: the whole portfolio's breakdown). One seal (``click_reach_sealed``) covers
 them all; a click batch holding a late click of a closed day unseals it

@@ -73,7 +73,7 @@ REACH_GRAIN_COLUMNS = (
     "COUNT(DISTINCT CASE WHEN c.is_bot = 0 THEN c.fingerprint END) AS unique_visitors"
 )
 
-#: The breakdown roll-up's dimensions (``click_breakdown_days``, migration 0093) and the
+#: The breakdown roll-up's dimensions (``click_breakdown_days``, migration 0094) and the
 #: click column each reads: a visitor counts once per day, link and value in a breakdown.
 BREAKDOWNS = {
     "device": "c.device",

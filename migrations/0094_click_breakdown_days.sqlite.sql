@@ -1,4 +1,4 @@
--- SQLite's copy of 0093_click_breakdown_days.sql: the roll-up WITHOUT ROWID (as 0092).
+-- SQLite's copy of 0094_click_breakdown_days.sql: the roll-up WITHOUT ROWID (as 0092).
 --
 -- Clicks per (closed UTC day, link) broken down by device, OS, browser and referrer host:
 -- what ``GET /api/v1/reports/breakdown`` and the panel's Audience page read for sealed days.
