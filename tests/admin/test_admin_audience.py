@@ -66,6 +66,11 @@ async def test_audience_page_matches_the_api(live: Running) -> None:
     campaign = (await live.store.list_campaigns(limit=1))[0]
     page = await client.get(f"/admin/campaigns/{campaign['id']}")
     assert f'/admin/audience?campaign_id={campaign["id"]}"' in page.text
+    link = (await live.store.list_links(limit=1))[0]
+    page = await client.get(f"/admin/links/{link['id']}")
+    assert f'/admin/audience?link_id={link["id"]}"' in page.text
+    one = await client.get(f"/admin/audience?link_id={link['id']}")
+    assert f"Clicks of /{link['slug']}," in one.text
     unknown = await client.get("/admin/audience?creator_id=nobody")
     assert unknown.status_code == 404
     bad = await client.get("/admin/audience?start=2026-13-01")
