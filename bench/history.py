@@ -343,7 +343,7 @@ def pages(handles: list[str]) -> list[str]:
         "/admin/reports", "/admin/reports?start=" + (datetime.now(UTC).date() - timedelta(days=89)).isoformat(),
         "/admin/reports?format=csv", "/admin/portfolio", "/admin/portfolio/overlap",
         "/admin/portfolio/leaks", "/admin/portfolio/advice", "/admin/audience",
-        f"/admin/audience?creator_id={first}",
+        "/admin/audience?by=referrer", f"/admin/audience?creator_id={first}",
     ]  # fmt: skip
 
 

@@ -140,8 +140,8 @@ class ReportQueries(StoreBase):
         same definitions: ``click_days`` (per link; the ``link_id`` and ``campaign_id``
         filters), or for a country or variant dimension or filter ``click_reach_days`` for
         its sealed days, for a device, os, browser or referrer dimension (``BREAKDOWNS``:
-        no country or variant filter) ``click_breakdown_days`` (the days not sealed yet
-        from the raw clicks too).
+        no country or variant filter) ``click_breakdown_days`` or, unfiltered,
+        ``click_breakdown_totals`` (the days not sealed yet from the raw clicks too).
 
         ``distinct=False`` reports the two unique columns as 0 (callers that show neither);
         ``unique_clicks=False`` reports unique clicks as 0 (the panel's ROI table shows
@@ -208,9 +208,10 @@ class ReportQueries(StoreBase):
         where: tuple[tuple[str, str], ...] = (),
         distinct: bool = True,
     ) -> list[Row]:
-        """One range's facts from a roll-up (``click_days r``, ``click_reach_days r`` or
-        ``click_breakdown_days r``, a span of days) or the raw clicks (``clicks c``, a span
-        of instants); ``where``: the click filters the source keeps, and ``creator_id``."""
+        """One range's facts from a roll-up (``click_days r``, ``click_reach_days r``,
+        ``click_breakdown_days r`` or ``click_breakdown_totals r``, a span of days) or the
+        raw clicks (``clicks c``, a span of instants); ``where``: the click filters the
+        source keeps, and ``creator_id``."""
         raw = source.startswith("clicks")
         t = "c" if raw else "r"
         key, params = _key(dimension, raw, tiers)
@@ -220,7 +221,7 @@ class ReportQueries(StoreBase):
         # are never deleted, so the links join is needed only for link attributes.
         joins, link_filter = "", f"{t}.link_id IS NOT NULL AND "
         if not raw and dimension in BREAKDOWNS:
-            link_filter = "r.dimension = ? AND "  # the roll-up's rows all have a link
+            link_filter = "r.dimension = ? AND "  # the roll-ups' rows all have a link
         if dimension in ("campaign", "content_type"):
             joins, link_filter = f"JOIN links l ON l.id = {t}.link_id ", ""
         if dimension in ("tier", "platform", "category"):
