@@ -2,10 +2,10 @@
 -- what ``GET /api/v1/reports/breakdown`` and the panel's Audience page read for sealed days.
 --
 -- The reach roll-up's twin (migration 0092), sealed with it: the reach job
--- (tracker/clicks/reach.py) recounts a closed day's rows of both tables from its raw
--- clicks in one transaction and records the day once in click_reach_sealed; a click batch
--- holding a late click of a closed day deletes that seal (the writer is unchanged), so the
--- job recounts both. Reads take sealed days from here and every other day (today, days not
+-- (tracker/clicks/reach.py) recounts a closed day's rows of click_reach_days and of the
+-- two tables below from its raw clicks in one transaction and records the day once in
+-- click_reach_sealed; a click batch holding a late click of a closed day deletes that seal
+-- (the writer is unchanged), so the job recounts all three. Reads take sealed days from here and every other day (today, days not
 -- sealed yet, a range's partial edges) from the raw clicks. The click write pays nothing.
 --
 -- One row per (dimension, day, link, value); dimension is one of device, os, browser,
