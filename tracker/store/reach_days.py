@@ -33,15 +33,14 @@ _CHUNK = 100
 @dataclass(frozen=True)
 class _Rollup:
     """One sealed roll-up: its table, its key within a day (and whether its rows name
-    their creator), its recount (params: day, day + 'U', ``repeat`` times; none: summed
-    from another's rows) and its rows of one day (``day_rows``, param: the day: the
+    their creator), its recount (statements run in turn, params: day, day + 'U'; none:
+    summed from another's rows) and its rows of one day (``day_rows``, param: the day: the
     portfolio's breakdown is keyed by dimension first, so a day is one seek per
     dimension)."""
 
     table: str
     key: tuple[str, ...]
-    recount: str = ""
-    repeat: int = 1
+    recount: tuple[str, ...] = ()
     dimensions: tuple[str, ...] = ()
     creator: bool = True
 
@@ -54,12 +53,12 @@ class _Rollup:
         return tuple(r[k] for k in self.key)
 
     async def fresh(self, conn: Conn, day: str) -> list[Row]:
-        return await conn.fetch_all(self.recount, (day, day + "U") * self.repeat)
+        return [r for sql in self.recount for r in await conn.fetch_all(sql, (day, day + "U"))]
 
 
-_REACH = _Rollup("click_reach_days", ("link_id", "country", "variant"), RECOUNT_REACH)
+_REACH = _Rollup("click_reach_days", ("link_id", "country", "variant"), (RECOUNT_REACH,))
 _LINKS = _Rollup(
-    "click_breakdown_days", ("link_id", "dimension", "value"), RECOUNT_BREAKDOWN, len(BREAKDOWNS)
+    "click_breakdown_days", ("link_id", "dimension", "value"), RECOUNT_BREAKDOWN
 )  # a day's rows by its index on the day
 _TOTALS = _Rollup(
     "click_breakdown_totals", ("dimension", "value"), dimensions=tuple(BREAKDOWNS), creator=False
