@@ -93,13 +93,14 @@ class ReachDayQueries(StoreBase):
         return [str(r["day"]) for r in rows]
 
     async def seal_reach_day(self, day: str) -> bool:
-        """Recount a closed day's rows of both reach roll-ups from its raw clicks and seal
+        """Recount a closed day's rows of the reach roll-ups from its raw clicks and seal
         it. The counts are read outside any write transaction (the SQLite click writer does
         not wait for them); the rows are written in one short transaction, which counts the
         day's clicks again first and recounts inside it should a late click have come in
-        meanwhile. On PostgreSQL it locks ``click_reach_sealed``, which a click batch
-        unseals late days in, so a batch and a seal take turns. False when the day was
-        sealed already."""
+        meanwhile (before any of the recount's statements: each counts all the day's
+        clicks). On PostgreSQL it locks ``click_reach_sealed``, which a click batch unseals
+        late days in, so a batch and a seal take turns. False when the day was sealed
+        already."""
         fresh = [await _REACH.fresh(self.db, day), await _LINKS.fresh(self.db, day)]
         async with self.db.transaction() as tx:
             if self.db.dialect == "postgres":
@@ -110,7 +111,8 @@ class ReachDayQueries(StoreBase):
                 "SELECT COUNT(*) AS n FROM clicks WHERE at >= ? AND at < ? AND link_id IS NOT NULL",
                 (day, day + "U"),
             )
-            if now is None or int(now["n"]) != sum(int(r["clicks"]) for r in fresh[0]):
+            n = int(now["n"]) if now else -1
+            if [sum(int(r["clicks"]) for r in rows) for rows in fresh] != [n, n * len(BREAKDOWNS)]:
                 fresh = [await _REACH.fresh(tx, day), await _LINKS.fresh(tx, day)]
             await self._write_reach_day(tx, day, fresh)
         return True
