@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from admin import (
+    audience_view,
     auth,
     catalogue_lists,
     commerce,
@@ -150,6 +151,7 @@ def create_admin(state: AppState) -> Starlette:
         Route("/settings", G(pages.settings_page), methods=["GET"]),
         Route("/portfolio", G(portfolio_view.overview_page), methods=["GET"]),
         Route("/reach", G(reach_view.reach_page), methods=["GET"]),
+        Route("/audience", G(audience_view.audience_page), methods=["GET"]),
         Route("/portfolio/overlap", G(portfolio_view.overlap_page), methods=["GET"]),
         Route("/portfolio/leaks", G(portfolio_view.leaks_page), methods=["GET"]),
         Route("/portfolio/advice", G(portfolio_view.advice_page), methods=["GET"]),

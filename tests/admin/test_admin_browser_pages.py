@@ -49,6 +49,7 @@ PAGES = [
     ("leaks", "/admin/portfolio/leaks"),
     ("advice", "/admin/portfolio/advice"),
     ("reach", "/admin/reach"),
+    ("audience", "/admin/audience?creator_id={creator}"),
     ("insights-engagement", "/admin/insights"),
     ("insights-scores", "/admin/insights/scores"),
     ("insights-timing", "/admin/insights/timing?by=platform"),
