@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from admin import reports_view
 from admin.tables import Column, Table, format_value
-from admin.web import admin, form_dict, listing, read_form, redirect, render
+from admin.web import admin, form_dict, listing, read_form, redirect, render, sent_fields
 from tracker import schemas
 from tracker.catalogue import campaigns as campaigns_of
 from tracker.core.errors import Conflict, Rejected, Unprocessable
@@ -167,7 +167,7 @@ async def update_campaign(request: Request) -> Response:
     a = admin(request)
     c = await a.store.get_campaign(request.path_params["ref"])
     form = await read_form(request)
-    values = {n: str(form.get(n) or "").strip() for n in CAMPAIGN_FIELDS}
+    values = sent_fields(form, CAMPAIGN_FIELDS)
     try:
         fields: dict[str, Any] = {k: v or None for k, v in values.items() if k != "budget"}
         if values["budget"]:

@@ -22,11 +22,13 @@ from admin.web import (
     admin,
     base,
     form_dict,
+    handles_of,
     page_number,
     query_with,
     read_form,
     redirect,
     render,
+    sent_fields,
 )
 from tracker import schemas
 from tracker.catalogue import codes
@@ -109,7 +111,7 @@ async def bulk_codes(request: Request) -> Response:
     form = await read_form(request)
     values: dict[str, Any] = form_dict(form, BULK_FIELDS)
     raw = str(form.get("creators") or "")
-    handles = [h.strip().lstrip("@") for h in raw.replace(",", "\n").splitlines() if h.strip()]
+    handles = handles_of(raw)
     if handles:
         values["creators"] = handles
     try:
@@ -156,10 +158,7 @@ async def update_code(request: Request) -> Response:
     a = admin(request)
     code = await a.store.get_code(request.path_params["ref"])
     form = await read_form(request)
-    values = {
-        k: str(form.get(k) or "").strip()
-        for k in ("campaign_id", "value_type", "value", "currency", "status")
-    }
+    values = sent_fields(form, ("campaign_id", "value_type", "value", "currency", "status"))
     try:
         fields: dict[str, Any] = {k: v or None for k, v in values.items()}
         model = validate(schemas.CodePatch, codes.value_from_major(fields))

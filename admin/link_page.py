@@ -19,7 +19,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.web import admin, read_form, redirect, render
+from admin.web import admin, read_form, redirect, render, sent_fields
 from tracker import schemas
 from tracker.core import clock
 from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
@@ -167,7 +167,7 @@ async def edit_targeting(request: Request) -> Response:
 
 def edit_values(form: Any) -> dict[str, Any]:
     """The edit form -> a ``LinkPatch`` body: every field is sent, so an emptied one clears."""
-    values: dict[str, Any] = {n: str(form.get(n) or "").strip() for n in EDIT_FIELDS}
+    values: dict[str, Any] = dict(sent_fields(form, EDIT_FIELDS))
     for name in EDIT_FIELDS:
         if not values[name] and name not in (*schemas.LinkPatch.NOT_NULL, "destination"):
             values[name] = None

@@ -20,7 +20,16 @@ from starlette.responses import Response
 from admin import costs_view, creator_page, reports_view
 from admin.charts import bar_chart, day_range
 from admin.tables import Column, Table, format_value
-from admin.web import CSV_MAX, admin, form_dict, listing, read_form, redirect, render
+from admin.web import (
+    CSV_MAX,
+    admin,
+    form_dict,
+    handles_of,
+    listing,
+    read_form,
+    redirect,
+    render,
+)
 from tracker import schemas
 from tracker.catalogue.creators import PLATFORMS, tier_for, tier_names, tier_range
 from tracker.core import clock
@@ -407,7 +416,7 @@ async def bulk_links(request: Request) -> Response:
     form = await read_form(request)
     values: dict[str, Any] = form_dict(form, BULK_LINK_FIELDS)
     raw = str(form.get("creators") or "")
-    handles = [h.strip().lstrip("@") for h in raw.replace(",", "\n").splitlines() if h.strip()]
+    handles = handles_of(raw)
     if handles:
         values["creators"] = handles
     try:

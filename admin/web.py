@@ -142,6 +142,17 @@ def check_url(request: Request) -> None:
         raise BadRequest("the URL contains a NUL character")
 
 
+def sent_fields(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Every named field of an edit form, stripped: '' where it was emptied (the caller
+    clears that value), unlike ``form_dict``'s "empty means the default"."""
+    return {n: str(form.get(n) or "").strip() for n in names}
+
+
+def handles_of(text: str) -> list[str]:
+    """Creators typed one per line or comma-separated, with or without their '@'."""
+    return [h.strip().lstrip("@") for h in text.replace(",", "\n").splitlines() if h.strip()]
+
+
 def form_dict(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, str]:
     """The named text fields that were filled in (empty means 'use the default')."""
     out = {}
