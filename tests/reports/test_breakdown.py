@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.clicks.test_breakdown_rollups import INSTAGRAM, MAC, click
-from tests.conftest import Running
+from tests.conftest import Running, run_cli, server_env
 from tracker.clicks import reach
 
 pytestmark = pytest.mark.anyio
@@ -171,3 +173,23 @@ async def test_hostile_parameters(
 async def test_breakdown_needs_a_token(live: Running) -> None:
     r = await live.client.get("/api/v1/reports/breakdown?by=device")
     assert r.status_code == 401
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_breakdown(tmp_path: Path, database_url: str) -> None:
+    """``tracker insights breakdown``: the API's JSON (or CSV) of the same breakdown."""
+    env = server_env(tmp_path, database_url)
+    assert run_cli(env, "demo", "--creators", "4", "--orders", "10").returncode == 0
+    handle = run_cli(env, "creator", "list").stdout.splitlines()[1].split()[1]
+    out = run_cli(env, "insights", "breakdown", "--by", "browser", "--creator", handle)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["by"] == "browser" and report["creator_id"].startswith("cr_")
+    assert sum(r["clicks"] for r in report["rows"]) == report["totals"]["clicks"] > 0
+    table = run_cli(env, "insights", "breakdown", "--by", "os", "--csv")
+    lines = list(csv.reader(io.StringIO(table.stdout)))
+    assert lines[0] == ["by", "key", "label", *FIGURES, "human_share_pct"]
+    assert lines[-1][2] == "Total"
+    bad = run_cli(env, "insights", "breakdown", "--creator", "nobody")
+    assert bad.returncode == 1 and "no such creator 'nobody'" in bad.stderr

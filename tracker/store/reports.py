@@ -82,12 +82,17 @@ CHEAP_COLUMNS = (
 REACH_ONLY = ("country", "variant")
 
 
-def _filters(t: str, where: tuple[tuple[str, str], ...]) -> str:
+def _filters(t: str, where: tuple[tuple[str, str], ...], dialect: str) -> str:
     """The SQL of the click filters on ``t`` (the clicks or a roll-up), a ? each: a link or
     creator by plain equality (an index of the breakdown roll-up serves it), a campaign by
-    its links, a country or variant with '' for none."""
+    its links (PostgreSQL: as an array, so the roll-up's key is sought once per link; an
+    IN subquery was a hash join over the whole range, 655 ms against 30 ms for 125 links
+    over 60 days of 2,500 links), a country or variant with '' for none."""
+    links = "SELECT cl.id FROM links cl WHERE cl.campaign_id = ?"
     sql = {
-        "campaign_id": f"AND {t}.link_id IN (SELECT cl.id FROM links cl WHERE cl.campaign_id = ?) ",
+        "campaign_id": f"AND {t}.link_id = ANY(ARRAY({links})) "
+        if dialect == "postgres"
+        else f"AND {t}.link_id IN ({links}) ",
         "link_id": f"AND {t}.link_id = ? ",
         "creator_id": f"AND {t}.creator_id = ? ",
     }
@@ -245,7 +250,7 @@ class ReportQueries(StoreBase):
             grain = f", {'' if daily else 'substr(c.at, 1, 10), '}"
             grain += REACH_GRAIN if reach else "c.link_id"
         col = "c.at" if raw else "r.day"
-        filters = _filters(t, where)
+        filters = _filters(t, where, self.db.dialect)
         sql = (
             f"SELECT {key} AS key{day}, {figures} FROM {source} {joins}"
             f"WHERE {link_filter}{col} >= ? AND {col} < ? {filters}GROUP BY {group}{grain}"
