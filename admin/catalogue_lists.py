@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from admin import reports_view
 from admin.tables import Column, Table, format_value
-from admin.web import admin, form_dict, listing, read_form, redirect
+from admin.web import admin, form_dict, listing, read_form, redirect, render, sent_fields
 from tracker import schemas
 from tracker.catalogue import campaigns as campaigns_of
 from tracker.core.errors import Conflict, Rejected, Unprocessable
@@ -133,7 +133,55 @@ async def create_campaign(request: Request) -> Response:
     return redirect(request, "/campaigns", msg="created")
 
 
-def _money_field(values: dict[str, str]) -> dict[str, Any]:
+async def campaign_page(
+    request: Request,
+    *,
+    form_error: Rejected | None = None,
+    form_values: dict[str, str] | None = None,
+) -> Response:
+    """A campaign's facts and its edit form (its money is on the Campaigns list)."""
+    a = admin(request)
+    c = await a.store.get_campaign(request.path_params["ref"])
+    today = datetime.now(UTC).date().isoformat()
+    budget = c.get("budget_minor")
+    shown = {
+        **c,
+        "state": campaigns_of.state(c, today),
+        "budget": format_value(budget, "money", c["currency"]) if budget is not None else "",
+        "links": (await a.store.campaign_link_counts()).get(c["id"], 0),
+    }
+    return render(
+        request,
+        "campaign.html",
+        status=status_of(form_error) if form_error else 200,
+        active="campaigns",
+        campaign=shown,
+        form_error=form_error,
+        form=form_values or {},
+    )
+
+
+async def update_campaign(request: Request) -> Response:
+    """Every field is sent: an emptied date or budget clears it. Through ``CampaignPatch``
+    and the one money rule, as the API and the CLI; a refused form changes nothing."""
+    a = admin(request)
+    c = await a.store.get_campaign(request.path_params["ref"])
+    form = await read_form(request)
+    values = sent_fields(form, CAMPAIGN_FIELDS)
+    try:
+        fields: dict[str, Any] = {k: v or None for k, v in values.items() if k != "budget"}
+        if values["budget"]:
+            fields = _money_field({**fields, "budget": values["budget"]})
+        else:
+            fields["budget_minor"] = None
+        model = validate(schemas.CampaignPatch, fields)
+        await a.store.update_campaign(c["id"], schemas.to_row(model, only_set=True))
+    except (Unprocessable, Conflict) as exc:
+        return await campaign_page(request, form_error=exc, form_values={**values, "edit": "1"})
+    return redirect(request, f"/campaigns/{c['id']}", msg="saved")
+
+
+def _money_field(values: dict[str, Any]) -> dict[str, Any]:
     """The form asks for a budget in major units of the campaign's currency (12.50 USD,
     1500 JPY); the store keeps minor units. Parsed by the one money rule."""
     return campaigns_of.budget_from_major(values, values.get("currency") or "USD")

@@ -12,6 +12,8 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
+from admin.web import quantity
+
 TICKS = 4
 
 
@@ -35,9 +37,15 @@ def _fmt(v: float) -> str:
     return f"{int(v):,}" if v == int(v) else f"{v:,.1f}"
 
 
+def _amount(v: float, name: str | tuple[str, str]) -> str:
+    if isinstance(name, tuple):
+        return quantity(v, *name)
+    return f"{_fmt(v)} {name}"
+
+
 def bar_chart(
     labels: Sequence[str],
-    series: Sequence[tuple[str, Sequence[float], str]],
+    series: Sequence[tuple[str | tuple[str, str], Sequence[float], str]],
     *,
     unit: str,
     title: str,
@@ -46,7 +54,8 @@ def bar_chart(
 ) -> Markup:
     """Grouped-over bars: each series drawn over the previous (e.g. all clicks, then human).
 
-    ``series`` is [(name, values, css class)], values aligned with ``labels`` (ISO days).
+    ``series`` is [(name, values, css class)], values aligned with ``labels`` (ISO days); a
+    name of counted things is (singular, plural), so a bar's tooltip reads "1 order".
     """
     # long: one SVG drawn top to bottom (grid, bars, labels, axes); split, it reads worse
     left, right, top, bottom = 56, 12, 16, 44
@@ -83,7 +92,7 @@ def bar_chart(
             parts.append(
                 f'<rect class="{escape(css)}" x="{x:.1f}" y="{y:.1f}" '
                 f'width="{bar_w:.1f}" height="{h:.1f}"><title>'
-                f"{escape(labels[i])}: {_fmt(v)} {escape(name)}</title></rect>"
+                f"{escape(labels[i])}: {escape(_amount(v, name))}</title></rect>"
             )
     every = max(1, math.ceil(n / 8))
     for i, label in enumerate(labels):

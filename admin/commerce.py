@@ -22,11 +22,13 @@ from admin.web import (
     admin,
     base,
     form_dict,
+    handles_of,
     page_number,
     query_with,
     read_form,
     redirect,
     render,
+    sent_fields,
 )
 from tracker import schemas
 from tracker.catalogue import codes
@@ -109,7 +111,7 @@ async def bulk_codes(request: Request) -> Response:
     form = await read_form(request)
     values: dict[str, Any] = form_dict(form, BULK_FIELDS)
     raw = str(form.get("creators") or "")
-    handles = [h.strip().lstrip("@") for h in raw.replace(",", "\n").splitlines() if h.strip()]
+    handles = handles_of(raw)
     if handles:
         values["creators"] = handles
     try:
@@ -119,6 +121,52 @@ async def bulk_codes(request: Request) -> Response:
         err = exc if not isinstance(exc, NotFound) else Unprocessable(f"creators: {exc.reason}")
         return await codes_page(request, bulk_error=err, form_values=values, status=status_of(err))
     return await codes_page(request, created=rows, status=201)
+
+
+async def code_page(
+    request: Request, *, form_error: Rejected | None = None, form: dict[str, Any] | None = None
+) -> Response:
+    """A code's facts and its edit form: campaign, value and status (its text and creator
+    stay: orders were matched by them)."""
+    a = admin(request)
+    code = await a.store.get_code(request.path_params["ref"])
+    creator = await a.store.get_creator(code["creator_id"])
+    value = code.get("value")
+    shown = {
+        **code,
+        "value_text": value_text(code),
+        "value": money.major(int(value), code.get("currency") or "USD")
+        if value is not None and code.get("value_type") == "fixed"
+        else ("" if value is None else str(value)),
+    }
+    return render(
+        request,
+        "code.html",
+        status=status_of(form_error) if form_error else 200,
+        active="codes",
+        code=shown,
+        creator=creator,
+        campaigns=await a.store.list_campaigns(limit=500),
+        form_error=form_error,
+        form=form or {},
+    )
+
+
+async def update_code(request: Request) -> Response:
+    """Every field is sent: an emptied campaign, value type or value clears it. Through
+    ``CodePatch`` and the code's money rule, as the API and the CLI."""
+    a = admin(request)
+    code = await a.store.get_code(request.path_params["ref"])
+    form = await read_form(request)
+    values = sent_fields(form, ("campaign_id", "value_type", "value", "currency", "status"))
+    try:
+        fields: dict[str, Any] = {k: v or None for k, v in values.items()}
+        model = validate(schemas.CodePatch, codes.value_from_major(fields))
+        changed = await a.store.resolve_creator_campaign(schemas.to_row(model, only_set=True))
+        await a.store.update_code(code["id"], changed)
+    except (Unprocessable, Conflict) as exc:
+        return await code_page(request, form_error=exc, form={**values, "edit": "1"})
+    return redirect(request, f"/codes/{code['id']}", msg="saved")
 
 
 async def set_code_status(request: Request) -> Response:

@@ -89,8 +89,8 @@ def create_creator_pages(state: AppState) -> Starlette:
         chart = bar_chart(
             labels,
             [
-                ("clicks (all)", [d["clicks"] for d in days], "bar-all"),
-                ("human clicks", [d["human_clicks"] for d in days], "bar-human"),
+                (("click (all)", "clicks (all)"), [d["clicks"] for d in days], "bar-all"),
+                (("human click", "human clicks"), [d["human_clicks"] for d in days], "bar-human"),
             ],
             unit="clicks per day",
             title="Clicks per day",

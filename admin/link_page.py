@@ -1,4 +1,5 @@
-"""A link's own page: what it is, and an editor for its targeting rules and A/B variants.
+"""A link's own page: what it is, a form to edit it, and an editor for its targeting rules
+and A/B variants.
 
 The editor adds or removes one rule or variant at a time. Whatever the form holds becomes
 the link's whole ``targeting`` object and goes through the API's own path
@@ -18,16 +19,31 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.web import admin, read_form, redirect, render
+from admin.web import admin, read_form, redirect, render, sent_fields
 from tracker import schemas
 from tracker.core import clock
-from tracker.core.errors import NotFound, Rejected, Unprocessable
+from tracker.core.errors import Conflict, NotFound, Rejected, Unprocessable
 from tracker.http.errors import status_of
 from tracker.links import service as catalogue
 from tracker.links.targeting import DEVICES, OSES
 from tracker.schemas import validate
 
 RULE_FIELDS = ("name", "destination", "country", "language", "query_name", "query_value")
+#: The edit form's fields; an emptied one clears the link's value (None), except those that
+#: cannot be empty (title and content type become ''; an empty destination is refused).
+EDIT_FIELDS = (
+    "destination",
+    "title",
+    "campaign_id",
+    "content_type",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "expires_at",
+    "status",
+)
 VARIANT_FIELDS = ("name", "destination", "weight")
 
 
@@ -48,6 +64,10 @@ async def link_page(
         status=status,
         active="links",
         link=link,
+        campaign=await a.store.get_campaign(link["campaign_id"])
+        if link.get("campaign_id")
+        else None,
+        campaigns=await a.store.list_campaigns(limit=500),
         creator=creator,
         state=catalogue.link_state(link, clock.now_iso()),
         rules=[{**r, "conditions": describe(r["when"])} for r in spec.get("rules") or ()],
@@ -140,6 +160,37 @@ async def edit_targeting(request: Request) -> Response:
     except Unprocessable as exc:
         return await link_page(
             request, form_error=exc, form={**values, "action": action}, status=status_of(exc)
+        )
+    a.state.cache.invalidate(before["slug"], after["slug"])
+    return redirect(request, f"/links/{after['id']}", msg="saved")
+
+
+def edit_values(form: Any) -> dict[str, Any]:
+    """The edit form -> a ``LinkPatch`` body: every field is sent, so an emptied one clears."""
+    values: dict[str, Any] = dict(sent_fields(form, EDIT_FIELDS))
+    for name in EDIT_FIELDS:
+        if not values[name] and name not in (*schemas.LinkPatch.NOT_NULL, "destination"):
+            values[name] = None
+    values["utm_override"] = bool(form.get("utm_override"))
+    return values
+
+
+async def update_link(request: Request) -> Response:
+    """Edit a link's destination, title, campaign, UTM fields, expiry and status through the
+    API's own path (``LinkPatch``, ``update_link``: the destination rule, the campaign's
+    existence); a refused form changes nothing and is shown again with the reason."""
+    a = admin(request)
+    link = await a.store.get_link(request.path_params["ref"])
+    values = edit_values(await read_form(request))
+    try:
+        model = validate(schemas.LinkPatch, values)
+        before, after = await catalogue.update_link(
+            a.store, a.settings, link["id"], schemas.to_row(model, only_set=True)
+        )
+    except (Unprocessable, Conflict) as exc:
+        shown = {k: ("" if v is None else v) for k, v in values.items()}
+        return await link_page(
+            request, form_error=exc, form={**shown, "action": "edit"}, status=status_of(exc)
         )
     a.state.cache.invalidate(before["slug"], after["slug"])
     return redirect(request, f"/links/{after['id']}", msg="saved")

@@ -20,7 +20,16 @@ from starlette.responses import Response
 from admin import costs_view, creator_page, reports_view
 from admin.charts import bar_chart, day_range
 from admin.tables import Column, Table, format_value
-from admin.web import CSV_MAX, admin, form_dict, listing, read_form, redirect, render
+from admin.web import (
+    CSV_MAX,
+    admin,
+    form_dict,
+    handles_of,
+    listing,
+    read_form,
+    redirect,
+    render,
+)
 from tracker import schemas
 from tracker.catalogue.creators import PLATFORMS, tier_for, tier_names, tier_range
 from tracker.core import clock
@@ -42,8 +51,16 @@ def clicks_chart(rows: list[dict[str, Any]], title: str) -> Markup:
     return bar_chart(
         days,
         [
-            ("clicks (all)", [by_day.get(d, {}).get("clicks", 0) for d in days], "bar-all"),
-            ("human clicks", [by_day.get(d, {}).get("human_clicks", 0) for d in days], "bar-human"),
+            (
+                ("click (all)", "clicks (all)"),
+                [by_day.get(d, {}).get("clicks", 0) for d in days],
+                "bar-all",
+            ),
+            (
+                ("human click", "human clicks"),
+                [by_day.get(d, {}).get("human_clicks", 0) for d in days],
+                "bar-human",
+            ),
         ],
         unit="clicks per day",
         title=title,
@@ -387,6 +404,32 @@ async def create_link(request: Request) -> Response:
     if back == "creator" and link.get("creator_id"):
         return redirect(request, f"/creators/{link['creator_id']}", msg="link_created")
     return redirect(request, "/links", msg="link_created")
+
+
+BULK_LINK_FIELDS = ("destination", "campaign_id", "content_type", "utm_term", "title")
+
+
+async def bulk_links(request: Request) -> Response:
+    """One link per creator (the handles typed, else every active creator), all or nothing;
+    then the list of that campaign's links, whose CSV export holds them."""
+    a = admin(request)
+    form = await read_form(request)
+    values: dict[str, Any] = form_dict(form, BULK_LINK_FIELDS)
+    raw = str(form.get("creators") or "")
+    handles = handles_of(raw)
+    if handles:
+        values["creators"] = handles
+    try:
+        model = validate(schemas.LinkBulk, values)
+        rows = await catalogue.bulk_create(a.store, a.settings, schemas.to_row(model))
+    except (Unprocessable, Conflict) as exc:
+        shown = {**values, "creators": raw, "bulk": "1"}
+        return await links(request, form_error=exc, form_values=shown)
+    a.state.cache.invalidate(*(r["slug"] for r in rows))
+    campaign = rows[0].get("campaign_id") or ""
+    return redirect(
+        request, f"/links?campaign={campaign}" if campaign else "/links", msg="links_created"
+    )
 
 
 async def set_link_status(request: Request) -> Response:

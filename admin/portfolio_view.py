@@ -28,6 +28,7 @@ SECTIONS = (
     ("leaks", "Code leaks", "/portfolio/leaks"),
     ("advice", "Recommendations", "/portfolio/advice"),
     ("reach", "Reach", "/reach"),
+    ("audience", "Audience", "/audience"),  # admin/audience_view.py
     ("insights", "Insights", "/insights"),  # admin/insights_view.py (issue 20)
     ("journeys", "Journeys", "/journeys"),  # admin/journeys_view.py (issue 20)
 )

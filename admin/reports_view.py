@@ -202,7 +202,7 @@ async def portfolio(request: Request) -> dict[str, Any] | None:
     currency = result["currency"]
     orders_chart = bar_chart(
         labels,
-        [("orders (credited)", [d["orders"] for d in days], "bar-human")],
+        [(("order (credited)", "orders (credited)"), [d["orders"] for d in days], "bar-human")],
         unit="orders per day",
         title="Credited orders per day",
     )

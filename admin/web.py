@@ -32,6 +32,7 @@ MESSAGES = {
     "revoked": "Token revoked.",
     "logged_out": "You are logged out.",
     "link_created": "Link created.",
+    "links_created": "Links created, one per creator: listed below (Export CSV for all).",
     "code_assigned": "Code assigned; the orders that carried it were matched again.",
 }
 
@@ -141,6 +142,17 @@ def check_url(request: Request) -> None:
         raise BadRequest("the URL contains a NUL character")
 
 
+def sent_fields(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Every named field of an edit form, stripped: '' where it was emptied (the caller
+    clears that value), unlike ``form_dict``'s "empty means the default"."""
+    return {n: str(form.get(n) or "").strip() for n in names}
+
+
+def handles_of(text: str) -> list[str]:
+    """Creators typed one per line or comma-separated, with or without their '@'."""
+    return [h.strip().lstrip("@") for h in text.replace(",", "\n").splitlines() if h.strip()]
+
+
 def form_dict(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, str]:
     """The named text fields that were filled in (empty means 'use the default')."""
     out = {}
@@ -170,7 +182,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def redirect(request: Request, path: str, **query: str) -> Response:
-    url = base(request) + path + (("?" + urlencode(query)) if query else "")
+    sep = "&" if "?" in path else "?"
+    url = base(request) + path + ((sep + urlencode(query)) if query else "")
     return RedirectResponse(url, status_code=303)
 
 

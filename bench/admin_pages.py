@@ -66,6 +66,8 @@ PAGES = [
     "/admin/portfolio/leaks",
     "/admin/portfolio/advice",
     "/admin/reach",
+    "/admin/audience",
+    "/admin/audience?creator_id={top}",
     "/admin/insights",
     "/admin/insights/scores",
     "/admin/insights/timing",

@@ -49,6 +49,18 @@ from tracker.store import Store  # noqa: E402
 from tracker.store.engine import CLICK_COLUMNS  # noqa: E402
 
 COUNTRIES = ("US", "US", "US", "GB", "DE", "FR", "CA", "AU", "NL", "ES")
+#: (device, os, browser) of a visitor, fixed by their fingerprint; mostly in-app browsers.
+AGENTS = (
+    ("mobile", "iOS", "Instagram"), ("mobile", "iOS", "Instagram"), ("mobile", "Android", "TikTok"),
+    ("mobile", "iOS", "Mobile Safari"), ("mobile", "Android", "Chrome Mobile"),
+    ("desktop", "Windows", "Chrome"), ("desktop", "Mac OS X", "Safari"),
+    ("tablet", "iOS", "Mobile Safari"),
+)  # fmt: skip
+#: A click's referrer host (None: none sent), drawn per click.
+REFERRERS = (
+    "l.instagram.com", "l.instagram.com", "www.tiktok.com", None, None, "t.co",
+    "www.youtube.com", "l.facebook.com", "www.google.com", "out.reddit.com",
+)  # fmt: skip
 from tracker.clicks import reach  # noqa: E402
 from tracker.store.rollups import _group  # noqa: E402
 
@@ -87,6 +99,9 @@ def day_clicks(
             if len(recent) < 50_000:
                 recent.append((link["id"], fp))
         bot = rng.random() < 0.08
+        device, os_, browser = (
+            ("bot", "Other", "FacebookBot") if bot else AGENTS[int(fp[3], 16) % 8]
+        )
         rows.append(
             (
                 f"ck_{rng.getrandbits(96):024x}",
@@ -95,13 +110,13 @@ def day_clicks(
                 link["id"],
                 link["creator_id"],
                 fp if keep_prints else None,
-                "mobile",
-                "iOS",
-                "Instagram",
+                device,
+                os_,
+                browser,
                 int(bot),
                 "previewer:facebookexternalhit" if bot else None,
                 0,
-                "l.instagram.com",
+                REFERRERS[rng.randrange(len(REFERRERS))],
                 None,
                 "GET",
                 None,
@@ -255,6 +270,7 @@ def show(name: str, seconds: float) -> None:
 
 
 async def time_reports(store: Store, settings: Any, runs: int) -> list[tuple[str, float]]:
+    from tracker.reports import breakdown
     from tracker.reports import build as reports
 
     today = datetime.now(UTC).date()
@@ -272,6 +288,15 @@ async def time_reports(store: Store, settings: Any, runs: int) -> list[tuple[str
             out.append(
                 (f"report {dimension:12s} {model:10s} {span} days", statistics.median(times[1:]))
             )
+            show(*out[-1])
+        for by in breakdown.BY:  # clicks by device, OS, browser, referrer: the portfolio's
+            b = await breakdown.breakdown_from(store, settings, {"start": start, "by": by})
+            times = []
+            for _ in range(runs + 1):
+                t0 = time.perf_counter()
+                await breakdown.build(store, b)
+                times.append(time.perf_counter() - t0)
+            out.append((f"report breakdown {by:10s} {span} days", statistics.median(times[1:])))
             show(*out[-1])
     return out
 
@@ -317,7 +342,8 @@ def pages(handles: list[str]) -> list[str]:
         "/admin/shops", "/admin/costs", "/admin/orders", "/admin/orders?unattributed=1",
         "/admin/reports", "/admin/reports?start=" + (datetime.now(UTC).date() - timedelta(days=89)).isoformat(),
         "/admin/reports?format=csv", "/admin/portfolio", "/admin/portfolio/overlap",
-        "/admin/portfolio/leaks", "/admin/portfolio/advice",
+        "/admin/portfolio/leaks", "/admin/portfolio/advice", "/admin/audience",
+        "/admin/audience?by=referrer", f"/admin/audience?creator_id={first}",
     ]  # fmt: skip
 
 

@@ -135,5 +135,6 @@ def test_history_bench_generates_and_times_every_page(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "page /admin/portfolio/advice" in proc.stdout and "targets met" in proc.stdout
     assert "report country" in proc.stdout and "report variant" in proc.stdout
+    assert "report breakdown referrer" in proc.stdout and "page /admin/audience" in proc.stdout
     # the closed days are sealed as the reach job would (yesterday from 01:00 UTC)
     assert re.search(r"reach: [45] days sealed", proc.stderr), proc.stderr[-2000:]

@@ -36,11 +36,26 @@ def test_defaults(tmp_path: Path) -> None:
         ({"TRACKER_SECRET_KEY": "short"}, "at least 32"),
         ({"TRACKER_ENV": "production"}, "required"),
         ({"TRACKER_SQLITE_SYNCHRONOUS": "off"}, "bad value"),
+        ({"TRACKER_REPORTING_CURRENCY": "ZZZ"}, "ISO 4217 currency"),
+        ({"TRACKER_FX_RATES": "EUR=1.1,E1R=2"}, "expected CODE=positive number"),
     ],
 )
 def test_bad_settings(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({"TRACKER_DATA_DIR": str(tmp_path), **env})
+
+
+def test_fx_rates_take_any_code_a_shop_may_send(tmp_path: Path) -> None:
+    """The reporting currency is chosen (ISO 4217's list); a rate is for whatever a shop's
+    orders come in, listed or not, so it takes any three letters."""
+    s = Settings.from_env(
+        {
+            "TRACKER_DATA_DIR": str(tmp_path),
+            "TRACKER_REPORTING_CURRENCY": " eur ",
+            "TRACKER_FX_RATES": "usd=0.9,CLF=40",
+        }
+    )
+    assert s.reporting_currency == "EUR" and s.fx_rates == {"USD": 0.9, "CLF": 40.0}
 
 
 def test_test_variables_are_ignored(tmp_path: Path) -> None:

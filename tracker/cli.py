@@ -27,6 +27,7 @@ from tracker.core.csvfile import to_csv
 from tracker.core.errors import Rejected, SettingsError, Unprocessable
 from tracker.core.terminal import print_json, print_table
 from tracker.events import commands as event_commands
+from tracker.links import service as links
 from tracker.orders.rematch import rematch
 from tracker.reports import build as reports
 from tracker.reports import commands as insight_commands
@@ -262,6 +263,20 @@ def cmd_codes_extra(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def cmd_links_bulk(args: argparse.Namespace) -> int:
+    """link bulk: one link per creator (--creators a,b or every active one) to one page."""
+
+    async def go(store: Store, settings: Settings) -> None:
+        spec = _model_args(args, schemas.LinkBulk)
+        if spec.get("creators"):
+            spec["creators"] = [c.strip() for c in str(spec["creators"]).split(",") if c.strip()]
+        model = validate(schemas.LinkBulk, spec)
+        made = await links.bulk_create(store, settings, schemas.to_row(model))
+        print_table([links.present(r, settings) for r in made], ["short_url", "creator_id", "slug"])
+
+    return _run(go)
+
+
 def cmd_import_csv(args: argparse.Namespace) -> int:
     """tracker cost import FILE | tracker post import FILE: all rows or none."""
 
@@ -487,6 +502,10 @@ def _add_record_commands(sub: Any) -> None:
         u.add_argument("ref")
         _add_model_options(u, spec.patch_model)
         p.set_defaults(fn=cmd_resource, kind=name)
+        if name == "link":
+            b = ksub.add_parser("bulk", help="one link per creator (--creators a,b or all)")
+            _add_model_options(b, schemas.LinkBulk)
+            b.set_defaults(fn=cmd_links_bulk)
         if name == "code":
             b = ksub.add_parser("bulk", help="one code per creator (--creators a,b or all)")
             _add_model_options(b, schemas.CodeBulk)

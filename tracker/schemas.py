@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from tracker.catalogue.creators import Platform
-from tracker.core import clock, ids
+from tracker.core import clock, ids, money
 from tracker.core.errors import Unprocessable
 from tracker.links.rules import clean_destination
 
@@ -39,7 +39,18 @@ def _not_an_id(value: str) -> str:
 
 
 Status = Literal["active", "disabled"]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+#: Three letters, what a shop or the ledger holds (``money.currency_code``'s rule).
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _chosen(value: str) -> str:
+    if value not in money.CURRENCIES:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency")
+    return value
+
+
+#: A currency people choose (budgets, costs, codes, shops, rules): ``money.CURRENCIES``.
+Currency = Annotated[CurrencyCode, AfterValidator(_chosen)]
 Handle = Annotated[
     str, StringConstraints(pattern=r"^@?[A-Za-z0-9._-]{1,64}$"), AfterValidator(_not_an_id)
 ]
@@ -334,6 +345,28 @@ class LinkPatch(Patch):
     expires_at: Timestamp | None = None
     targeting: JsonTargeting = None
     apply_code: JsonApplyCode = None
+
+
+class LinkBulk(Model):
+    """One new link per creator to the same destination (a campaign's launch)."""
+
+    destination: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="http(s) URL of the shop page; checked against TRACKER_ALLOWED_HOSTS"
+    )
+    creators: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=5000,
+        description="Creator ids or handles; absent: every active creator",
+    )
+    campaign_id: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="Campaign id or name"
+    )
+    utm_term: Utm = None
+    utm_override: bool = Field(False, description="Replace utm_* already in the destination")
+    content_type: Annotated[str, StringConstraints(max_length=32)] = ""
+    title: Short = ""
+    expires_at: Timestamp | None = None
 
 
 def to_row(model: BaseModel, *, only_set: bool = False) -> dict[str, object]:

@@ -34,9 +34,11 @@ PAGES = [
     ("creators", "/admin/creators"),
     ("creator", "/admin/creators/{creator}"),
     ("campaigns", "/admin/campaigns"),
+    ("campaign", "/admin/campaigns/{campaign}"),  # its edit form
     ("links", "/admin/links"),
-    ("link", "/admin/links/{link}"),  # the targeting editor's forms
+    ("link", "/admin/links/{link}"),  # its edit form and the targeting editor's forms
     ("codes", "/admin/codes"),
+    ("code", "/admin/codes/{code}"),  # its edit form
     ("costs", "/admin/costs"),
     ("orders", "/admin/orders"),
     ("orders-unattributed", "/admin/orders?unattributed=1"),
@@ -47,6 +49,7 @@ PAGES = [
     ("leaks", "/admin/portfolio/leaks"),
     ("advice", "/admin/portfolio/advice"),
     ("reach", "/admin/reach"),
+    ("audience", "/admin/audience?creator_id={creator}"),
     ("insights-engagement", "/admin/insights"),
     ("insights-scores", "/admin/insights/scores"),
     ("insights-timing", "/admin/insights/timing?by=platform"),
@@ -133,9 +136,11 @@ def _refs(server: Server) -> dict[str, str]:
         (link,) = db.execute(
             "SELECT id FROM links ORDER BY targeting IS NULL, created_at LIMIT 1"
         ).fetchone()
+        (campaign,) = db.execute("SELECT id FROM campaigns ORDER BY name_key LIMIT 1").fetchone()
+        (code,) = db.execute("SELECT id FROM codes ORDER BY code_key LIMIT 1").fetchone()
     finally:
         db.close()
-    return {"order": order, "creator": creator, "link": link}
+    return {"order": order, "creator": creator, "link": link, "campaign": campaign, "code": code}
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -92,6 +92,23 @@ def test_chart_has_axes_units_and_escapes_labels() -> None:
     assert len(re.findall(r"<rect ", svg)) == 2
 
 
+def test_a_bar_of_counted_things_reads_in_words() -> None:
+    svg = str(
+        bar_chart(
+            ["2026-11-01", "2026-11-02", "2026-11-03"],
+            [(("order (credited)", "orders (credited)"), [1, 2, 1500], "bar-human")],
+            unit="orders per day",
+            title="Orders",
+        )
+    )
+    tips = re.findall(r"<title>([^<]+)</title></rect>", svg)
+    assert tips == [
+        "2026-11-01: 1 order (credited)",
+        "2026-11-02: 2 orders (credited)",
+        "2026-11-03: 1,500 orders (credited)",
+    ]
+
+
 def test_empty_chart_draws() -> None:
     assert "<svg" in bar_chart([], [("x", [], "bar-all")], unit="u", title="t")
 

@@ -314,3 +314,46 @@ async def test_generated_orders_ledger_sums_to_commission_on_current_net(
         assert sum(line["pending_minor"] + line["balance_minor"] for line in st) == sum(
             e["amount_minor"] for e in rows
         )
+
+
+async def test_rule_dates_outside_the_stored_range_are_422_and_its_ends_are_usable(
+    settings: Settings,
+) -> None:
+    """A rule's dates are in the one date range (``schemas.Day``): outside it a 422, on
+    create and on patch; its ends are accepted, and an order still earns under them."""
+    async with running(fast(settings)) as live:
+        shop = await Shop.make(live)
+        c, auth = live.client, shop.auth
+        for dates in (
+            {"effective_from": "0001-01-01"},
+            {"effective_from": "1969-12-31"},
+            {"effective_until": "10000-01-01"},
+        ):
+            r = await c.post(
+                "/api/v1/commissions/rules",
+                headers=auth,
+                json={"creator_id": "maya", "rate_percent": "10", **dates},
+            )
+            assert r.status_code == 422, (dates, r.text)
+        r = await c.post(
+            "/api/v1/commissions/rules",
+            headers=auth,
+            json={
+                "creator_id": "maya",
+                "rate_percent": "10",
+                "effective_from": "1970-01-01",
+                "effective_until": "9999-12-31",
+            },
+        )
+        assert r.status_code == 201, r.text
+        rule = r.json()["id"]
+        r = await c.patch(
+            f"/api/v1/commissions/rules/{rule}",
+            headers=auth,
+            json={"effective_until": "0001-01-01"},
+        )
+        assert r.status_code == 422, r.text
+        order = (await shop.order("M-9", total_minor=10000))["order_id"]
+        r = await c.get(f"/api/v1/commissions?order={order}", headers=auth)
+        assert r.status_code == 200 and r.json()["items"], r.text
+        assert (await c.get("/api/v1/commissions/statement", headers=auth)).status_code == 200

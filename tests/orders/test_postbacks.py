@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -591,6 +594,25 @@ async def test_generic_rotation_and_tolerance(world: World) -> None:
         headers=generic_headers(bad, world.gen_secret, "msg_b"),
     )
     assert r.status_code == 422 and "total_minor" in r.json()["detail"]
+
+
+async def test_a_generic_body_that_is_not_utf8_is_422_even_when_signed(world: World) -> None:
+    """Signed over its bytes as the Standard Webhooks spec says, a body that is not UTF-8 is
+    named for what it is (it was a 401, "signature does not match"), and stores nothing."""
+    body = generic_body().replace(b'"G-1"', b'"G-\xff"')
+    assert b"\xff" in body
+    at = str(int(datetime.now(UTC).timestamp()))
+    key = base64.b64decode(world.gen_secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"msg_u.{at}.".encode() + body, hashlib.sha256).digest()
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": "msg_u",
+        "webhook-timestamp": at,
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+    }
+    r = await world.live.client.post("/postbacks/generic/gen", content=body, headers=headers)
+    assert r.status_code == 422 and "UTF-8" in r.json()["detail"], r.text
+    assert await world.count("orders") == 0
 
 
 async def test_pixel(world: World) -> None:

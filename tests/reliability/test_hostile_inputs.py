@@ -221,6 +221,73 @@ async def test_typed_amounts_keep_to_their_currency(live: Running, auth: dict[st
     assert (stored["currency"], stored["total_minor"]) == ("JPY", 12)
 
 
+async def test_a_chosen_currency_is_an_iso_4217_one_a_shops_is_any_three_letters(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """A currency "ZZZ" passed as a budget's, a cost's, a shop's, a code's or a rule's currency (three
+    letters were the whole rule) and made a row no report could total with anything. People's
+    choices now come from ISO 4217 (``money.CURRENCIES``); what a shop sends is kept as sent,
+    so an order in a currency we do not list is never lost."""
+    await _shop_and_code(live, auth)
+    c = live.client
+    refused = [
+        ("/api/v1/campaigns", {"name": "Z", "currency": "ZZZ", "budget_minor": 100}),
+        (
+            "/api/v1/costs",
+            {
+                "creator_id": "maya",
+                "kind": "fee",
+                "amount_minor": 5,
+                "currency": "ZZZ",
+                "incurred_on": "2026-11-01",
+            },
+        ),
+        ("/api/v1/shops", {"slug": "z", "platform": "generic", "currency": "XTS"}),
+        (
+            "/api/v1/codes",
+            {
+                "code": "ZED10",
+                "creator_id": "maya",
+                "value_type": "fixed",
+                "value": 100,
+                "currency": "ZZZ",
+            },
+        ),
+        (
+            "/api/v1/commissions/rules",
+            {"creator_id": "maya", "fixed_minor": 100, "currency": "ZZZ"},
+        ),
+    ]
+    for path, body in refused:
+        r = await c.post(path, headers=auth, json=body)
+        assert r.status_code == 422 and "ISO 4217" in r.text, (path, r.status_code, r.text)
+    r = await c.post(
+        "/api/v1/costs/import",
+        headers=auth,
+        content=b"creator,kind,amount,currency,date\nmaya,fee,5,zzz,2026-11-01\n",
+    )
+    assert r.json()["errors"][0]["column"] == "currency", r.text
+    assert (await c.get("/api/v1/costs", headers=auth)).json()["items"] == []
+    r = await c.post(
+        "/api/v1/campaigns",
+        headers=auth,
+        json={"name": "Yen", "currency": "JPY", "budget_minor": 5},
+    )
+    assert r.status_code == 201, r.text
+    r = await c.post(
+        "/api/v1/shops",
+        headers=auth,
+        json={"slug": "demo", "platform": "shopify", "secret": SHOPIFY_SECRET},
+    )
+    order = {k: v for k, v in shopify_order(id=4244).items() if not k.endswith("_set")}
+    order |= {"currency": "ZZZ"}
+    body = dumps(order)
+    r = await c.post("/postbacks/shopify/demo", content=body, headers=shopify_headers(body))
+    assert r.status_code == 200, r.text
+    stored = (await c.get(f"/api/v1/orders/{r.json()['order_id']}", headers=auth)).json()
+    assert stored["currency"] == "ZZZ"
+
+
 async def test_csv_import_with_a_huge_field_is_a_422(live: Running, auth: dict[str, str]) -> None:
     """A field over the csv module's 128 KiB limit raised csv.Error: a 500 (and a traceback
     in ``tracker cost import``). It is a 422 naming the row; nothing is written."""

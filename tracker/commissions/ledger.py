@@ -18,7 +18,7 @@ from tracker.core import clock
 from tracker.core.errors import Unprocessable
 from tracker.core.periodic import PeriodicJob
 from tracker.events.leaks import publish_leaks
-from tracker.schemas import Minor, Model
+from tracker.schemas import Currency, CurrencyCode, Day, Minor, Model
 from tracker.settings import Settings
 from tracker.store.engine import Row
 
@@ -174,21 +174,21 @@ class RuleIn(Model):
     tier: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
     rate_percent: Decimal | None = Field(None, ge=0, le=100, decimal_places=2)
     fixed_minor: Minor | None = Field(None, ge=0, le=10**12)
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
-    effective_from: date | None = None
-    effective_until: date | None = None
+    currency: Currency | None = None
+    effective_from: Day | None = None
+    effective_until: Day | None = None
     note: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
 class RuleEnd(Model):
     """A rule's last day (inclusive, the order's UTC day)."""
 
-    effective_until: date
+    effective_until: Day
 
 
 class PayoutIn(Model):
     creator_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    currency: CurrencyCode  # any the ledger holds (an order's, as its shop sent it)
     reference: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     amount_minor: Minor | None = Field(None, ge=1, le=10**15)
 

@@ -7,6 +7,8 @@ import ipaddress
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from tracker.core import money
+
 
 def boolean(raw: str) -> bool:
     low = raw.strip().lower()
@@ -92,9 +94,10 @@ def param_name(raw: str) -> str:
 
 
 def currency(raw: str) -> str:
+    """A currency the operator chooses: one of ``money.CURRENCIES`` (the typed rule)."""
     value = raw.strip().upper()
-    if len(value) != 3 or not value.isalpha():
-        raise ValueError("expected an ISO 4217 code such as USD")
+    if value not in money.CURRENCIES:
+        raise ValueError("expected an ISO 4217 currency such as USD")
     return value
 
 
@@ -107,7 +110,10 @@ def rates(raw: str) -> dict[str, float]:
         value = float(rate) if sep else 0.0
         if not sep or value <= 0 or value != value or value == float("inf"):
             raise ValueError(f"{part.strip()!r}: expected CODE=positive number")
-        out[currency(code)] = value
+        code = code.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():  # any a shop may send
+            raise ValueError(f"{part.strip()!r}: expected CODE=positive number")
+        out[code] = value
     return out
 
 

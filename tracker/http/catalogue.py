@@ -160,6 +160,19 @@ def resource_routes(res: Resource) -> list[Route]:
     ]
 
 
+@doc(post=Op("Make one link per creator to one destination", body=schemas.LinkBulk, ok=(201,)))
+async def link_bulk(request: Request) -> Response:
+    await authenticate(request)
+    st = state(request)
+    model = schemas.validate(schemas.LinkBulk, await read_json(request, st.settings.max_body_bytes))
+    rows = await links.bulk_create(st.store, st.settings, schemas.to_row(model))
+    st.cache.invalidate(*(r["slug"] for r in rows))
+    return JSONResponse(
+        {"items": [links.present(r, st.settings) for r in rows], "created": len(rows)},
+        status_code=201,
+    )
+
+
 @doc(get=Op("Click counts of a link"))
 async def link_stats(request: Request) -> Response:
     await authenticate(request)
@@ -202,6 +215,7 @@ def routes() -> list[Route]:
     out: list[Route] = []
     for res in RESOURCES:
         out.extend(resource_routes(res))
+    out.append(Route("/links/bulk", link_bulk, methods=["POST"]))
     out.append(Route("/links/{ref:str}/stats", link_stats, methods=["GET"]))
     out.append(Route("/clicks", list_clicks, methods=["GET"]))
     return out

@@ -18,8 +18,8 @@ from tracker.attribution.credit import MODELS
 from tracker.core.errors import BadRequest, NotFound
 from tracker.http.common import authenticate, csv_response, page_args, read_body, read_json, state
 from tracker.http.openapi import PAGE, Op, Param, doc
+from tracker.reports import breakdown, engagement, portfolio
 from tracker.reports import build as reports
-from tracker.reports import engagement, portfolio
 from tracker.reports.costs import cost_row, import_costs, import_posts, post_row, present_post
 
 _DAYS = {"type": "integer", "minimum": 0, "maximum": 365}
@@ -48,6 +48,15 @@ REPORT_QUERY = (
         {"type": "string", "pattern": "^ln_[A-Za-z0-9]{1,40}$"},
         "only this link's clicks and credit (with dimension=variant: its A/B split)",
     ),
+)
+#: A breakdown's parameters: the reports' dates and link, by what, whose clicks.
+BREAKDOWN_QUERY = (
+    Param(
+        "by", {"type": "string", "enum": list(breakdown.BY)}, "what to break clicks down by", True
+    ),
+    *(p for p in REPORT_QUERY if p.name in ("start", "end", "link_id")),
+    Param("creator_id", description="only this creator's clicks (id or handle)"),
+    Param("campaign_id", description="only the clicks of this campaign's links (id or name)"),
 )
 EXCLUDE_FLAGGED = Param(
     "exclude_flagged",
@@ -100,6 +109,36 @@ async def report(request: Request) -> Response:
 async def report_csv(request: Request) -> Response:
     await authenticate(request)
     return csv_of(await _report(request))
+
+
+async def _breakdown(request: Request) -> dict[str, Any]:
+    await authenticate(request)
+    st = state(request)
+    b = await breakdown.breakdown_from(st.store, st.settings, dict(request.query_params))
+    return await breakdown.build(st.store, b)
+
+
+@doc(
+    get=Op(
+        "Clicks by device, OS, browser or referrer host (of a creator, campaign or link)",
+        query=BREAKDOWN_QUERY,
+    )
+)
+async def breakdown_report(request: Request) -> Response:
+    return JSONResponse(await _breakdown(request))
+
+
+@doc(
+    get=Op(
+        "Clicks by device, OS, browser or referrer host as CSV: the rows and totals of the JSON",
+        query=BREAKDOWN_QUERY,
+        media="text/csv",
+    )
+)
+async def breakdown_csv(request: Request) -> Response:
+    report = await _breakdown(request)
+    name = f"breakdown-{report['by']}-{report['start']}-{report['end']}.csv"
+    return csv_response(breakdown.CSV_COLUMNS, breakdown.csv_rows(report), name)
 
 
 @doc(
@@ -243,6 +282,8 @@ def routes() -> list[Route]:
         Route("/reports/daily", series, methods=["GET"]),
         Route("/reports/code-leaks", leaks, methods=["GET"]),
         Route("/reports/recommendations", advice, methods=["GET"]),
+        Route("/reports/breakdown.csv", breakdown_csv, methods=["GET"]),
+        Route("/reports/breakdown", breakdown_report, methods=["GET"]),
         Route("/reports/{dimension:str}.csv", report_csv, methods=["GET"]),  # before the JSON one
         Route("/reports/{dimension:str}", report, methods=["GET"]),
         Route("/costs", costs, methods=["GET", "POST"]),

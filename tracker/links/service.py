@@ -65,6 +65,52 @@ async def create_link(
     raise Conflict("could not generate a free slug; try again")
 
 
+async def bulk_create(store: Store, settings: Settings, spec: dict[str, Any]) -> list[Row]:
+    """One link per creator (``spec["creators"]``, else every active creator) to one
+    destination, each with the usual UTM defaults for its creator and the campaign; all or
+    nothing. Slugs are generated; a clash with an existing slug draws them all again."""
+    if spec.get("creators"):
+        creators = [await _creator(store, ref) for ref in spec["creators"]]
+    else:
+        creators = await store.list_creators(status="active", limit=100_000)
+    if not creators:
+        raise Unprocessable("creators: no creators to make links for")
+    if len({c["id"] for c in creators}) != len(creators):
+        raise Unprocessable("creators: a creator is named twice")
+    common = await store.resolve_creator_campaign({"campaign_id": spec.get("campaign_id")})
+    base = {
+        "destination": clean_destination(spec["destination"], settings.allowed_hosts),
+        "campaign_id": common["campaign_id"],
+        "utm_term": spec.get("utm_term") or None,
+        "utm_override": int(bool(spec.get("utm_override"))),
+        "content_type": spec.get("content_type") or "",
+        "title": spec.get("title") or "",
+        "expires_at": spec.get("expires_at"),
+    }
+    rows = []
+    for creator in creators:
+        row = {**base, "creator_id": creator["id"]}
+        rows.append({**row, **await utm_defaults(store, row)})
+    for attempt in range(5):
+        slugs: set[str] = set()
+        while len(slugs) < len(rows):
+            slugs.add(ids.slug(7 + attempt // 2))
+        try:
+            return await store.create_links(
+                [{**r, "slug": s} for r, s in zip(rows, sorted(slugs), strict=True)]
+            )
+        except Conflict:
+            continue
+    raise Conflict("could not generate free slugs; try again")
+
+
+async def _creator(store: Store, ref: str) -> Row:
+    try:
+        return await store.get_creator(ref.lstrip("@"))
+    except NotFound as exc:
+        raise Unprocessable(f"creators: {exc.reason}") from None
+
+
 async def update_link(
     store: Store, settings: Settings, ref: str, fields: dict[str, Any]
 ) -> tuple[Row, Row]:

@@ -1,4 +1,5 @@
-"""``tracker insights ...`` and ``tracker collabs ...`` (issue 20): the same services as the API.
+"""``tracker insights ...`` (issue 20; ``breakdown``: clicks by device, OS, browser or
+referrer) and ``tracker collabs ...``: the same services as the API.
 
 Joined to ``tracker/cli.py`` by one call (``add_commands``) that hands over the CLI's runner,
 as ``tracker/events/commands.py`` does. Reports print JSON (money in minor units, as the
@@ -15,10 +16,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tracker.attribution.credit import MODELS
+from tracker.core.csvfile import to_csv
 from tracker.core.errors import Unprocessable
 from tracker.core.terminal import print_json
+from tracker.reports import breakdown, collabs, exposure, paths, survey
 from tracker.reports import build as reports
-from tracker.reports import collabs, exposure, paths, survey
 from tracker.settings import Settings
 
 Runner = Callable[[Callable[[Any, Settings], Awaitable[Any]]], int]
@@ -48,7 +50,18 @@ def _insights(args: argparse.Namespace, run: Runner) -> int:
     async def go(store: Any, settings: Settings) -> None:
         query = {k: v for k in ("start", "end", "model") if (v := getattr(args, k, None))}
         p = reports.params_from(query, settings)
-        if args.what == "data-driven":
+        if args.what == "breakdown":
+            refs = {"creator_id": args.creator, "campaign_id": args.campaign}
+            refs |= {"link_id": args.link, "by": args.by}
+            b = await breakdown.breakdown_from(
+                store, settings, {**query, **{k: v for k, v in refs.items() if v}}
+            )
+            report = await breakdown.build(store, b)
+            if args.csv:
+                sys.stdout.write(to_csv(breakdown.CSV_COLUMNS, breakdown.csv_rows(report)))
+            else:
+                print_json(report)
+        elif args.what == "data-driven":
             p = replace(p, model="data_driven")
             fit, creators = await reports.data_driven_fit(store, p)
             labels = {k: str(v.get("handle", k)) for k, v in creators.items()}
@@ -82,12 +95,18 @@ def _collabs(args: argparse.Namespace, run: Runner) -> int:
 
 def add_commands(sub: Any, run: Runner) -> None:
     p = sub.add_parser(
-        "insights", help="portfolio insights as JSON: data-driven | exposure | survey | collabs"
+        "insights",
+        help="portfolio insights as JSON: data-driven | exposure | survey | collabs | breakdown",
     )
-    p.add_argument("what", choices=["data-driven", "exposure", "survey", "collabs"])
+    p.add_argument("what", choices=["data-driven", "exposure", "survey", "collabs", "breakdown"])
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: 29 days before --end)")
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: today)")
     p.add_argument("--model", choices=MODELS, help="attribution model (collabs)")
+    p.add_argument("--by", choices=breakdown.BY, default="device", help="breakdown: by what")
+    p.add_argument("--creator", help="breakdown: one creator's clicks (handle or id)")
+    p.add_argument("--campaign", help="breakdown: one campaign's links' clicks (name or id)")
+    p.add_argument("--link", help="breakdown: one link's clicks (ln_...)")
+    p.add_argument("--csv", action="store_true", help="breakdown: the API's CSV")
     p.set_defaults(fn=lambda args: _insights(args, run))
 
     p = sub.add_parser("collabs", help="collaborations: add NAME | list | edit REF | delete REF")

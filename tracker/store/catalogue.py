@@ -111,6 +111,14 @@ class CatalogueQueries(StoreBase):
         await self._insert("links", row, f"slug {data['slug']!r}")
         return await self.get_link(row["id"])
 
+    async def create_links(self, rows: list[dict[str, Any]]) -> list[Row]:
+        """Links whose references are already ids, all or nothing (``links.bulk_create``)."""
+        now = clock.now_iso()
+        made = await self._insert_all(
+            "links", "ln", [{**r, "updated_at": now} for r in rows], "a link with that slug"
+        )
+        return [await self.get_link(link_id) for link_id in made]
+
     async def get_link(self, ref: str) -> Row:
         row = await self.db.fetch_one("SELECT * FROM links WHERE id = ? OR slug = ?", (ref, ref))
         if row is None:

@@ -73,7 +73,8 @@ class ClickDayQueries(StoreBase):
         async with self.db.transaction() as tx:
             if self.db.dialect == "postgres":
                 await tx.execute(
-                    "LOCK TABLE click_days, click_visitors, click_reach_days IN EXCLUSIVE MODE"
+                    "LOCK TABLE click_days, click_visitors, click_reach_days, click_breakdown_days, "
+                    "click_breakdown_totals IN EXCLUSIVE MODE"
                 )
             old = {
                 r["link_id"]: r

@@ -1,0 +1,1 @@
+-- PostgreSQL only (0093_delivery_body_lz4.postgres.sql): SQLite stores the body as is.
