@@ -180,6 +180,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.file == "-":
             counts = await export_store(store.db, sys.stdout)
         else:
+            if os.path.lexists(args.file) and not os.path.isfile(args.file):
+                # the file is written beside it and renamed over it: a device or a socket
+                # (/dev/null as root) would be replaced by a plain file
+                raise OSError(f"{args.file} exists and is not a regular file (- for stdout)")
             partial = args.file + ".partial"
             try:
                 with open(partial, "w", encoding="utf-8") as fh:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -351,3 +352,20 @@ async def test_concurrent_migrate_on_fresh_postgres(
         await store.close()
     assert sorted(r["version"] for r in rows) == [m.version for m in discover("postgres")]
     figures("concurrent `tracker migrate` processes on one fresh schema", len(procs))
+
+
+def test_export_never_replaces_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    """The export is written beside its path and renamed over it: pointed at a device, a
+    directory or a symlink to one (``tracker export /dev/null`` as root), that rename
+    replaced it with a plain file. Refused with one line; nothing is replaced."""
+    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'source.db'}")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "to-dir"
+    link.symlink_to(tmp_path)
+    for target in (fifo, tmp_path, link):
+        out = run_cli(env, "export", str(target))
+        assert out.returncode == 1, (target, out.stderr)
+        assert "not a regular file" in out.stderr and "Traceback" not in out.stderr
+    assert fifo.is_fifo() and link.is_symlink() and tmp_path.is_dir()
+    assert not list(tmp_path.glob("*.partial"))
