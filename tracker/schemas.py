@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
@@ -489,8 +490,10 @@ class CostIn(Model):
     kind: CostKind
     amount_minor: Minor | None = Field(None, ge=0, le=10**15)
     currency: Currency = "USD"
-    rate_percent: float | None = Field(None, ge=0, le=100)
-    hours: float | None = Field(None, ge=0, le=100_000)
+    # Exact as typed, to the hundredth (12.5%, 7.25 h); more decimals are refused, never
+    # rounded away (12.345% was stored as 12.34%, 0.001 h as nothing).
+    rate_percent: Decimal | None = Field(None, ge=0, le=100, decimal_places=2)
+    hours: Decimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
     rate_minor: Minor | None = Field(None, ge=0, le=10**12)
     incurred_on: Day
     note: Annotated[str, StringConstraints(max_length=500)] = ""

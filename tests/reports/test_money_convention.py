@@ -86,6 +86,49 @@ async def test_csv_errors_name_the_column_as_the_file_does(live: Running) -> Non
         assert "^" not in message and "pattern" not in message
 
 
+async def test_a_rate_or_hours_past_the_hundredth_is_refused_not_rounded(
+    live: Running, auth: dict[str, str]
+) -> None:
+    """12.345% was stored as 12.34% and 0.001 h as no hours at all, without a word: the
+    stored cost was not what was typed. Refused now, naming the column; to the hundredth
+    the value is kept exactly."""
+    await live.store.create_creator({"handle": "maya"})
+    body = (
+        b"creator,kind,rate_percent,hours,hourly_rate,currency,date\n"
+        b"maya,commission,12.345,,,USD,2026-03-01\n"
+        b"maya,labor,,0.001,60.00,USD,2026-03-01\n"
+    )
+    result = await costs.import_costs(live.store, body, dry_run=True)
+    got = {e["row"]: e["column"] for e in result["errors"]}
+    assert got == {1: "rate_percent", 2: "hours"}, result
+    for bad in (
+        {"kind": "commission", "rate_percent": 12.345},
+        {"kind": "labor", "hours": "0.001", "rate_minor": 6000},
+    ):
+        r = await live.client.post(
+            "/api/v1/costs",
+            headers=auth,
+            json={"creator_id": "maya", "incurred_on": "2026-03-01", **bad},
+        )
+        assert r.status_code == 422, (bad, r.text)
+    r = await live.client.post(
+        "/api/v1/costs",
+        headers=auth,
+        json={
+            "creator_id": "maya",
+            "incurred_on": "2026-03-01",
+            "kind": "labor",
+            "hours": 7.25,
+            "rate_minor": 1999,
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["amount_minor"] == 14493  # 7.25 x 19.99 = 144.9275 -> 144.93
+    assert (await live.client.get("/api/v1/costs", headers=auth)).json()["items"][0][
+        "hours_centi"
+    ] == 725
+
+
 async def test_panel_cost_form_names_the_column(live: Running) -> None:
     await live.store.create_creator({"handle": "maya"})
     csrf = await logged_in(live)
