@@ -30,11 +30,19 @@ def test_currency_codes(value: str, code: str) -> None:
     assert currency_code(value) == code
 
 
-@pytest.mark.parametrize("value", [None, "", "EURO", "E1R", 840, ["EUR"], "€"])
+@pytest.mark.parametrize("value", ["EURO", "E1R", 840, ["EUR"], "€"])
 def test_bad_currency_codes(value: object) -> None:
     with pytest.raises(Unprocessable) as exc:
         currency_code(value)
     assert exc.value.reason == f"currency: {value!r} is not an ISO 4217 code"
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_a_missing_currency_is_named_required(value: object) -> None:
+    """It read "currency: None is not an ISO 4217 code"."""
+    with pytest.raises(Unprocessable) as exc:
+        currency_code(value)
+    assert exc.value.reason == "currency: required, an ISO 4217 code such as USD"
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,8 @@ _UNIT = Decimal(1)
 def currency_code(value: Any) -> str:
     """' eur ' -> 'EUR'; anything but three ASCII letters (a number, null, 'EURO', 'ﬀf',
     whose upper case is 'FFF') is a 422."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise Unprocessable("currency: required, an ISO 4217 code such as USD")
     text = typed_currency(value) if isinstance(value, str) else ""
     if not _CURRENCY.match(text):
         raise Unprocessable(f"currency: {value!r} is not an ISO 4217 code")
