@@ -200,6 +200,10 @@ async def test_oversized_body_413(live: Running, auth: dict[str, str]) -> None:
 async def test_bad_paging(live: Running, auth: dict[str, str]) -> None:
     assert (await live.client.get("/api/v1/links?limit=abc", headers=auth)).status_code == 400
     assert (await live.client.get("/api/v1/links?limit=0", headers=auth)).status_code == 400
+    r = await live.client.get("/api/v1/links?offset=10000000000", headers=auth)
+    assert r.status_code == 400 and "offset: a whole number 0..1000000000" in r.text  # named
+    r = await live.client.get("/api/v1/links?limit=\u0663", headers=auth)  # an Arabic-Indic 3
+    assert r.status_code == 400 and "limit:" in r.text
 
 
 async def test_link_stats_and_clicks(live: Running, auth: dict[str, str]) -> None:

@@ -61,14 +61,10 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def page_args(request: Request) -> tuple[int, int]:
-    try:
-        limit = int(request.query_params.get("limit", "100"))
-        offset = int(request.query_params.get("offset", "0"))
-    except ValueError:
-        raise BadRequest("limit and offset must be integers") from None
-    if not (1 <= limit <= MAX_LIMIT and 0 <= offset <= 10**9):
-        raise BadRequest(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
-    return limit, offset
+    """``limit`` (1..MAX_LIMIT, default 100) and ``offset`` (0..10**9), each named in its
+    error by the one whole-number rule (``query_int``)."""
+    limit = query_int(request, "limit", 100, 1, MAX_LIMIT)
+    return limit, query_int(request, "offset", 0, 0, 10**9)
 
 
 def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
