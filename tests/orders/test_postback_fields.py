@@ -439,6 +439,20 @@ async def test_pixel_hostile_values_are_422(shops: Shops, query: str) -> None:
 
 
 @pytest.mark.anyio
+async def test_a_pixel_field_given_twice_is_422_not_its_last_value(shops: Shops) -> None:
+    """``amount=1&amount=1000000`` was read as its last value (a page template filling a
+    field twice, or a tampered URL): ambiguous, so refused; ``code`` may repeat (several
+    discount codes on one order)."""
+    base = f"/postbacks/pixel/demo?token={shops.pixel_token}"
+    for query in ("order_id=P1&amount=1&amount=1000000", "order_id=P1&order_id=P2&amount=5"):
+        r = await shops.live.client.get(f"{base}&{query}")
+        assert r.status_code == 422 and "more than once" in r.text, (query, r.text)
+    assert await shops.orders() == []
+    r = await shops.live.client.get(f"{base}&order_id=P3&amount=5&code=A1&code=B2")
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.anyio
 async def test_an_order_time_far_in_the_future_is_refused(shops: Shops) -> None:
     """A signed order updated "9999-12-31" (a shop's clock or template gone wrong) was
     stored, and every later update of it, a cancellation included, was "stale" and

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import Counter
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
@@ -57,6 +58,10 @@ def stored_query(raw_query: str) -> str:
 def parse(
     params: Mapping[str, str], codes: list[str], default_currency: str, raw_query: str
 ) -> Event:
+    counts = Counter(k for k, _ in parse_qsl(raw_query, keep_blank_values=True))
+    twice = sorted(k for k, n in counts.items() if n > 1 and k != "code")
+    if twice:  # which one the shop meant is not ours to guess (only codes may repeat)
+        raise Unprocessable(f"{twice[0]}: given more than once")
     order_id = (params.get("order_id") or "").strip()
     if not order_id:
         raise Unprocessable("order_id: required")
