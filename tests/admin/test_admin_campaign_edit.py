@@ -98,3 +98,14 @@ async def test_viewer_and_missing_csrf_are_refused(live: Running) -> None:
     r = await live.client.post(url, data=FORM)
     assert r.status_code == 403 and "CSRF" in r.text
     assert await live.store.get_campaign(str(c["id"])) == before
+
+
+async def test_the_page_links_to_its_links_and_codes(live: Running) -> None:
+    """From a campaign's page to its links and to its codes (only the links were linked)."""
+    await logged_in(live)
+    c = await _campaign(live)
+    page = await live.client.get(f"/admin/campaigns/{c['id']}")
+    assert f'href="/admin/links?campaign={c["id"]}"' in page.text
+    assert f'href="/admin/codes?campaign={c["id"]}"' in page.text
+    codes = await live.client.get(f"/admin/codes?campaign={c['id']}")
+    assert codes.status_code == 200

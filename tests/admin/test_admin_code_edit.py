@@ -102,3 +102,12 @@ async def test_viewer_and_missing_csrf_are_refused(live: Running) -> None:
     r = await live.client.post(url, data=FORM)
     assert r.status_code == 403 and "CSRF" in r.text
     assert await live.store.get_code(code["id"]) == before
+
+
+async def test_the_page_names_its_campaign_with_a_link(live: Running) -> None:
+    """The code's facts say which campaign it belongs to (only its edit form did)."""
+    await logged_in(live)
+    code, campaign = await _code(live)
+    page = await live.client.get(f"/admin/codes/{code['id']}")
+    facts = page.text.split('id="code-facts"')[1].split("</dl>")[0]
+    assert f'<a href="/admin/campaigns/{campaign["id"]}">Spring</a>' in facts

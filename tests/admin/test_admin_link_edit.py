@@ -118,3 +118,11 @@ async def test_viewer_and_missing_csrf_are_refused(live: Running) -> None:
     r = await live.client.post(url, data=FORM)
     assert r.status_code == 403 and "CSRF" in r.text
     assert await live.store.get_link(link["id"]) == before
+
+
+async def test_the_page_links_to_its_campaign(live: Running) -> None:
+    """A link's campaign is a link to the campaign's page (it was plain text)."""
+    await logged_in(live)
+    link, campaign = await _link(live)
+    page = await live.client.get(f"/admin/links/{link['id']}")
+    assert f'<a href="/admin/campaigns/{campaign["id"]}">Spring</a>' in page.text
