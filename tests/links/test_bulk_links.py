@@ -80,7 +80,7 @@ async def test_all_or_nothing_with_the_single_links_refusals(
     bad = [
         ({"destination": "javascript:alert(1)"}, "only absolute http"),
         ({"destination": DEST, "creators": ["maya", "ghost"]}, "ghost"),
-        ({"destination": DEST, "creators": ["maya", "@maya"]}, "twice"),
+        ({"destination": DEST, "creators": ["maya", "@maya"]}, "@maya is named twice"),
         ({"destination": DEST, "creators": []}, "creators"),
         ({"destination": DEST, "campaign_id": "nope"}, "campaign_id"),
         ({"destination": DEST, "expires_at": "10000-01-01T00:00:00Z"}, "expires_at"),
