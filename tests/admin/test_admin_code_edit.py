@@ -111,3 +111,5 @@ async def test_the_page_names_its_campaign_with_a_link(live: Running) -> None:
     page = await live.client.get(f"/admin/codes/{code['id']}")
     facts = page.text.split('id="code-facts"')[1].split("</dl>")[0]
     assert f'<a href="/admin/campaigns/{campaign["id"]}">Spring</a>' in facts
+    listing = await live.client.get("/admin/codes")
+    assert f'<a href="/admin/campaigns/{campaign["id"]}">Spring</a>' in listing.text
