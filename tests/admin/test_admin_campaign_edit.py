@@ -138,3 +138,18 @@ async def test_a_currency_typed_in_lower_case_is_read_as_its_code(live: Running)
     assert r.status_code == 422 and "not an ISO 4217 currency" in r.text
     page = await live.client.get(f"/admin/campaigns/{c['id']}")
     assert 'pattern="[A-Z]{3}"' not in page.text  # the browser lets it through to be read
+
+
+async def test_a_refusal_reads_as_words(live: Running) -> None:
+    """The reason shown is the rule's sentence, without pydantic's "Value error, " before it
+    ("ends_on: Value error, the campaign ends before it starts")."""
+    token = await logged_in(live)
+    c = await _campaign(live)
+    r = await live.client.post(
+        f"/admin/campaigns/{c['id']}",
+        data={**FORM, "ends_on": "2027-01-01", "currency": "ZZZ", "csrf": token},
+    )
+    assert r.status_code == 422
+    assert "ends_on: the campaign ends before it starts" in r.text
+    assert "currency: &#39;ZZZ&#39; is not an ISO 4217 currency" in r.text
+    assert "Value error" not in r.text
