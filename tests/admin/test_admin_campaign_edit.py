@@ -142,7 +142,7 @@ async def test_a_currency_typed_in_lower_case_is_read_as_its_code(live: Running)
 
 async def test_a_refusal_reads_as_words(live: Running) -> None:
     """The reason shown is the rule's sentence, without pydantic's "Value error, " before it
-    ("ends_on: Value error, the campaign ends before it starts")."""
+    ("ends_on: Value error, the campaign ends before it starts"), each reason once."""
     token = await logged_in(live)
     c = await _campaign(live)
     r = await live.client.post(
@@ -153,3 +153,4 @@ async def test_a_refusal_reads_as_words(live: Running) -> None:
     assert "ends_on: the campaign ends before it starts" in r.text
     assert "currency: &#39;ZZZ&#39; is not an ISO 4217 currency" in r.text
     assert "Value error" not in r.text
+    assert r.text.count("ends before it starts") == 1  # not the headline and the list again
