@@ -102,7 +102,9 @@ def test_cli_link_bulk(server) -> None:  # type: ignore[no-untyped-def]
         "link", "bulk", "--destination", DEST, "--campaign", "spring", "--creators", "maya,bob"
     )
     lines = out.splitlines()
-    assert lines[0].split() == ["short_url", "creator_id", "slug"] and len(lines) == 3
+    # each creator by handle, as the links are handed out (it printed creator ids)
+    assert lines[0].split() == ["short_url", "creator", "slug"] and len(lines) == 3
+    assert sorted(line.split()[1] for line in lines[1:]) == ["@bob", "@maya"]
     listed = server.cli("link", "list")
     assert listed.count("shop.example.com/spring") == 2
 
