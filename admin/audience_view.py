@@ -13,6 +13,7 @@ Every number is ``tracker.reports.breakdown``, the same as ``/api/v1/reports/bre
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -109,6 +110,7 @@ async def audience_page(request: Request) -> Response:
         chart=_chart(report),
         csv_url=query_with(request, format="csv", by=b.by),
         whose=await _whose(a.store, b),
+        api_query=urlencode({"by": b.by, "start": b.params.start, "end": b.params.end, **typed}),
         filters=typed,
         query_with=lambda **kw: query_with(request, **kw),
     )
