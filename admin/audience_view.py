@@ -13,6 +13,7 @@ Every number is ``tracker.reports.breakdown``, the same as ``/api/v1/reports/bre
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +23,9 @@ from admin.portfolio_view import section_context
 from admin.tables import Column, Table, csv_response
 from admin.web import admin, query_with, render
 from tracker.core.errors import NotFound
+from tracker.http.errors import status_of
 from tracker.reports import breakdown
+from tracker.reports.params import params_from
 
 TITLES = {
     "device": "Devices",
@@ -73,7 +76,20 @@ async def audience_page(request: Request) -> Response:
     a = admin(request)
     query = {k: v for k, v in request.query_params.items() if k in QUERY_KEYS}
     query["by"] = query.get("by") or breakdown.BY[0]
-    b = await breakdown.breakdown_from(a.store, a.settings, query)
+    typed = {k: v for k, v in query.items() if k in ("creator_id", "campaign_id", "link_id")}
+    try:
+        b = await breakdown.breakdown_from(a.store, a.settings, query)
+    except NotFound as exc:  # a creator or campaign mistyped in the filters: said in the form
+        p = params_from(query, a.settings)
+        return render(
+            request,
+            "audience.html",
+            status=status_of(exc),
+            **section_context(request, "audience", p),
+            by=query["by"],
+            filters=typed,
+            filter_error=exc,
+        )
     report = await breakdown.build(a.store, b)
     sort = request.query_params.get("sort", "")
     table = table_for(report, sort, request.query_params.get("dir", "desc") != "asc")
@@ -94,7 +110,8 @@ async def audience_page(request: Request) -> Response:
         chart=_chart(report),
         csv_url=query_with(request, format="csv", by=b.by),
         whose=await _whose(a.store, b),
-        filters={k: v for k, v in query.items() if k in ("creator_id", "campaign_id", "link_id")},
+        api_query=urlencode({"by": b.by, "start": b.params.start, "end": b.params.end, **typed}),
+        filters=typed,
         query_with=lambda **kw: query_with(request, **kw),
     )
 

@@ -28,25 +28,30 @@ from tracker.store.panel_catalogue import CAMPAIGN_STATES
 
 #: the form's fields: the model's, money under the name people type it in (``budget``)
 CAMPAIGN_FIELDS = tuple(f.removesuffix("_minor") for f in schemas.CampaignIn.model_fields)
-CAMPAIGN_COLUMNS = [
-    Column("name", "Name"),
-    Column("dates", "Dates"),
-    Column("state", "State"),
-    Column("budget_text", "Budget", "amount"),
-    Column("spend", "Spend", "amount"),
-    Column("used", "Budget used", "amount"),
-    Column("orders", "Orders", "amount"),
-    Column("revenue", "Revenue", "amount"),
-    Column("roas", "ROAS", "amount"),
-    Column("roi", "ROI", "amount"),
-    Column("links", "Links", "int"),
-]
 TOKEN_COLUMNS = [
     Column("name", "Name"),
     Column("created", "Created (UTC)"),
     Column("last_used", "Last used (UTC)"),
     Column("status", "Status"),
 ]
+
+
+def campaign_columns(currency: str) -> list[Column]:
+    """The campaigns table's columns, the page's header and the CSV's: spend and revenue in
+    the report's currency, named in their header; a budget names its own in each cell."""
+    return [
+        Column("name", "Name"),
+        Column("dates", "Dates"),
+        Column("state", "State"),
+        Column("budget_text", "Budget", "amount"),
+        Column("spend", f"Spend ({currency})", "amount"),
+        Column("used", "Budget used", "amount"),
+        Column("orders", "Orders", "amount"),
+        Column("revenue", f"Revenue ({currency})", "amount"),
+        Column("roas", "ROAS", "amount"),
+        Column("roi", "ROI", "amount"),
+        Column("links", "Links", "int"),
+    ]
 
 
 # -- campaigns ------------------------------------------------------------------------------
@@ -77,13 +82,15 @@ async def campaigns(
     money_rows = await reports_view.campaign_money(request, query)
     counts = await a.store.campaign_link_counts()
     rows = [_campaign_row(c, money_rows, counts, today) for c in items]
+    columns = campaign_columns(money_rows["currency"])
     return ls.answer(
-        Table(CAMPAIGN_COLUMNS, rows, currency=money_rows["currency"]),
+        Table(columns, rows, currency=money_rows["currency"]),
         "campaigns.csv",
         "campaigns.html",
         total,
         status=status_of(form_error) if form_error else 200,
         active="campaigns",
+        columns=columns,
         report=money_rows,
         range_extra={k: v for k, v in ls.filters.items() if v},
         states=CAMPAIGN_STATES,

@@ -146,6 +146,9 @@ async def code_page(
         active="codes",
         code=shown,
         creator=creator,
+        campaign=await a.store.get_campaign(code["campaign_id"])
+        if code.get("campaign_id")
+        else None,
         campaigns=await a.store.list_campaigns(limit=500),
         form_error=form_error,
         form=form or {},

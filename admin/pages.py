@@ -411,7 +411,7 @@ BULK_LINK_FIELDS = ("destination", "campaign_id", "content_type", "utm_term", "t
 
 async def bulk_links(request: Request) -> Response:
     """One link per creator (the handles typed, else every active creator), all or nothing;
-    then the list of that campaign's links, whose CSV export holds them."""
+    then the list of the campaign's links to that page, whose CSV export holds them."""
     a = admin(request)
     form = await read_form(request)
     values: dict[str, Any] = form_dict(form, BULK_LINK_FIELDS)
@@ -426,10 +426,10 @@ async def bulk_links(request: Request) -> Response:
         shown = {**values, "creators": raw, "bulk": "1"}
         return await links(request, form_error=exc, form_values=shown)
     a.state.cache.invalidate(*(r["slug"] for r in rows))
-    campaign = rows[0].get("campaign_id") or ""
-    return redirect(
-        request, f"/links?campaign={campaign}" if campaign else "/links", msg="links_created"
-    )
+    # the links just made: those of the campaign (if any) to the page (the list's search
+    # keeps 100 characters: a longer page's start)
+    made = {"campaign": rows[0].get("campaign_id") or "", "q": rows[0]["destination"][:100]}
+    return redirect(request, "/links", **{k: v for k, v in made.items() if v}, msg="links_created")
 
 
 async def set_link_status(request: Request) -> Response:

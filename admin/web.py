@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.sessions import Session, Sessions
 from admin.tables import Table, csv_response
+from tracker.core import money
 from tracker.core.errors import BadRequest, PayloadTooLarge
 from tracker.state import AppState
 from tracker.store import Store
@@ -142,10 +143,17 @@ def check_url(request: Request) -> None:
         raise BadRequest("the URL contains a NUL character")
 
 
+def _typed(name: str, value: str) -> str:
+    """A field as typed, stripped; a currency upper-cased as people type it ("eur" is EUR:
+    ``money.typed_currency``), the ISO 4217 rule then checking what is left."""
+    value = value.strip()
+    return money.typed_currency(value) if name == "currency" else value
+
+
 def sent_fields(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, str]:
     """Every named field of an edit form, stripped: '' where it was emptied (the caller
     clears that value), unlike ``form_dict``'s "empty means the default"."""
-    return {n: str(form.get(n) or "").strip() for n in names}
+    return {n: _typed(n, str(form.get(n) or "")) for n in names}
 
 
 def handles_of(text: str) -> list[str]:
@@ -159,7 +167,7 @@ def form_dict(form: FormData, names: list[str] | tuple[str, ...]) -> dict[str, s
     for name in names:
         value = form.get(name)
         if isinstance(value, str) and value.strip():
-            out[name] = value.strip()
+            out[name] = _typed(name, value)
     return out
 
 

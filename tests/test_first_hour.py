@@ -148,6 +148,16 @@ async def _check_demo(live: Running) -> None:
         if t["code"] == demo.UNKNOWN_CODE
     ]
     assert welcome, "some unattributed orders carry the unknown code"
+    # the Audience page reads the demo's clicks as it would read real ones: the user agents'
+    # device, OS and browser as the click capture describes them (the demo said "pc", and
+    # "Chrome Mobile WebView" for a made-up TikTok agent)
+    auth = await live.token()
+    keys = {}
+    for by in ("device", "browser"):
+        r = await live.client.get(f"/api/v1/reports/breakdown?by={by}", headers=auth)
+        keys[by] = {row["key"] for row in r.json()["rows"]}
+    assert keys["device"] == {"mobile", "desktop", "bot"}
+    assert {"Instagram", "TikTok", "Chrome", "Safari"} <= keys["browser"]
 
 
 def test_readme_commands_paste_into_zsh_and_bash() -> None:

@@ -276,7 +276,12 @@ def cmd_links_bulk(args: argparse.Namespace) -> int:
             spec["creators"] = [c.strip() for c in str(spec["creators"]).split(",") if c.strip()]
         model = validate(schemas.LinkBulk, spec)
         made = await links.bulk_create(store, settings, schemas.to_row(model))
-        print_table([links.present(r, settings) for r in made], ["short_url", "creator_id", "slug"])
+        handles = {c["id"]: f"@{c['handle']}" for c in await store.list_creators(limit=10**6)}
+        shown = [
+            {**links.present(r, settings), "creator": handles.get(r["creator_id"], r["creator_id"])}
+            for r in made
+        ]
+        print_table(shown, ["short_url", "creator", "slug"])
 
     return _run(go)
 

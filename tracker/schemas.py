@@ -524,8 +524,12 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        errors = [  # a rule's own sentence, without pydantic's "Value error, " before it
+            {
+                "field": ".".join(str(p) for p in e["loc"]),
+                "message": e["msg"].removeprefix("Value error, "),
+            }
+            for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "", "message": "invalid"}
         raise Unprocessable(f"{first['field']}: {first['message']}", details=errors) from None

@@ -77,3 +77,31 @@ async def test_audience_page_matches_the_api(live: Running) -> None:
     assert unknown.status_code == 404
     bad = await client.get("/admin/audience?start=2026-13-01")
     assert bad.status_code == 400
+
+
+async def test_an_unknown_creator_or_campaign_comes_back_in_the_form(live: Running) -> None:
+    """A handle or campaign mistyped in the page's filters is said on the page, the form
+    holding what was typed (it was the bare 404 page: the form and the range were lost)."""
+    await logged_in(live)
+    for field in ("creator_id", "campaign_id"):
+        r = await live.client.get(f"/admin/audience?by=os&start=2026-10-01&{field}=nobody")
+        assert r.status_code == 404
+        assert 'role="alert"' in r.text and "nobody" in r.text
+        assert f'name="{field}" value="nobody"' in r.text
+        assert 'name="start" value="2026-10-01"' in r.text and 'name="by" value="os"' in r.text
+        assert 'id="breakdown-os"' not in r.text  # no figures of someone else
+
+
+async def test_the_api_call_named_on_the_page_is_the_page_s(live: Running) -> None:
+    """ "The same numbers as /api/v1/reports/breakdown?..." names the page's own range and
+    filters (it named ?by=os alone: the portfolio's last 30 days, not this creator's)."""
+    await logged_in(live)
+    await live.store.create_creator({"handle": "maya", "platform": "tiktok"})
+    r = await live.client.get(
+        "/admin/audience?by=os&start=2026-10-01&end=2026-10-31&creator_id=maya"
+    )
+    assert r.status_code == 200
+    assert (
+        "<code>/api/v1/reports/breakdown?by=os&amp;start=2026-10-01&amp;end=2026-10-31"
+        "&amp;creator_id=maya</code>"
+    ) in r.text

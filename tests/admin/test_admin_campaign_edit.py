@@ -98,3 +98,59 @@ async def test_viewer_and_missing_csrf_are_refused(live: Running) -> None:
     r = await live.client.post(url, data=FORM)
     assert r.status_code == 403 and "CSRF" in r.text
     assert await live.store.get_campaign(str(c["id"])) == before
+
+
+async def test_the_page_links_to_its_links_and_codes(live: Running) -> None:
+    """From a campaign's page to its links and to its codes (only the links were linked)."""
+    await logged_in(live)
+    c = await _campaign(live)
+    page = await live.client.get(f"/admin/campaigns/{c['id']}")
+    assert f'href="/admin/links?campaign={c["id"]}"' in page.text
+    assert f'href="/admin/codes?campaign={c["id"]}"' in page.text
+    codes = await live.client.get(f"/admin/codes?campaign={c['id']}")
+    assert codes.status_code == 200
+
+
+async def test_a_currency_typed_in_lower_case_is_read_as_its_code(live: Running) -> None:
+    """Every panel form reads a typed currency as the codes, costs and commission forms did
+    ("eur" is EUR); the campaign and shop forms answered "String should match pattern
+    '^[A-Z]{3}$'". A code that is not ISO 4217 is still refused, in words."""
+    token = await logged_in(live)
+    c = await _campaign(live)
+    r = await live.client.post(
+        f"/admin/campaigns/{c['id']}", data={**FORM, "currency": " eur ", "csrf": token}
+    )
+    assert r.status_code == 303, r.text
+    assert (await live.store.get_campaign(str(c["id"])))["currency"] == "EUR"
+    r = await live.client.post(
+        "/admin/campaigns", data={"name": "Autumn", "currency": "jpy", "csrf": token}
+    )
+    assert r.status_code == 303, r.text
+    assert (await live.store.get_campaign("autumn"))["currency"] == "JPY"
+    r = await live.client.post(
+        "/admin/shops",
+        data={"slug": "eu", "name": "EU", "platform": "shopify", "currency": "eur", "csrf": token},
+    )
+    assert r.status_code == 201 and (await live.store.get_shop("eu"))["currency"] == "EUR"
+    r = await live.client.post(
+        "/admin/campaigns", data={"name": "Z", "currency": "zzz", "csrf": token}
+    )
+    assert r.status_code == 422 and "not an ISO 4217 currency" in r.text
+    page = await live.client.get(f"/admin/campaigns/{c['id']}")
+    assert 'pattern="[A-Z]{3}"' not in page.text  # the browser lets it through to be read
+
+
+async def test_a_refusal_reads_as_words(live: Running) -> None:
+    """The reason shown is the rule's sentence, without pydantic's "Value error, " before it
+    ("ends_on: Value error, the campaign ends before it starts"), each reason once."""
+    token = await logged_in(live)
+    c = await _campaign(live)
+    r = await live.client.post(
+        f"/admin/campaigns/{c['id']}",
+        data={**FORM, "ends_on": "2027-01-01", "currency": "ZZZ", "csrf": token},
+    )
+    assert r.status_code == 422
+    assert "ends_on: the campaign ends before it starts" in r.text
+    assert "currency: &#39;ZZZ&#39; is not an ISO 4217 currency" in r.text
+    assert "Value error" not in r.text
+    assert r.text.count("ends before it starts") == 1  # not the headline and the list again

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -123,3 +124,26 @@ async def test_campaigns_page_opens_with_campaigns_older_than_the_report_range(
     # a chosen end before every campaign's start: still the page, over an empty range
     early = await client.get("/admin/campaigns?end=2000-01-01")
     assert early.status_code == 200, early.text[-500:]
+
+
+async def test_campaigns_csv_is_the_page_s_table_with_the_currency(live: Running) -> None:
+    """The CSV holds the table's header and cells, money columns naming their currency as
+    on the page ("Spend (USD)": the CSV said "Spend", a number without its currency; its
+    dates read "a to b", the page "a, dash, b")."""
+    await live.store.create_campaign(
+        {"name": "spring", "starts_on": "2026-03-01", "budget_minor": 100_000}
+    )
+    await logged_in(live)
+    page = await live.client.get("/admin/campaigns")
+    table = page.text.split('id="campaigns-table"')[1].split("</table>")[0]
+    thead, tbody = table.split("</thead>")
+
+    def texts(html: str) -> list[str]:
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", html, re.S)
+        return [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cells]
+
+    csv_rows = list(
+        csv.reader(io.StringIO((await live.client.get("/admin/campaigns?format=csv")).text))
+    )
+    assert "Spend (USD)" in texts(thead)
+    assert csv_rows == [texts(thead), texts(tbody)]

@@ -70,7 +70,7 @@ async def test_the_panel_refuses_what_the_api_refuses_and_changes_nothing(live: 
     before = await live.store.get_code(code["id"])
     bad = [
         ({"value": "12.345"}, "value"),  # more decimals than EUR has
-        ({"currency": ""}, "currency"),  # a fixed value needs one
+        ({"currency": ""}, "currency: required for a fixed value"),  # not a CLI flag
         ({"currency": "ZZZ"}, "currency"),
         ({"value_type": "percent", "value": "101", "currency": ""}, "100"),
         ({"value_type": "percent", "value": "1.5", "currency": ""}, "whole number"),
@@ -84,7 +84,7 @@ async def test_the_panel_refuses_what_the_api_refuses_and_changes_nothing(live: 
         )
         assert r.status_code == 422, (change, r.status_code)
         assert words in r.text, (change, words)
-        assert 'role="alert"' in r.text
+        assert 'role="alert"' in r.text and "--currency" not in r.text
         assert await live.store.get_code(code["id"]) == before, change
     assert (await live.client.get("/admin/codes/nope")).status_code == 404
 
@@ -102,3 +102,14 @@ async def test_viewer_and_missing_csrf_are_refused(live: Running) -> None:
     r = await live.client.post(url, data=FORM)
     assert r.status_code == 403 and "CSRF" in r.text
     assert await live.store.get_code(code["id"]) == before
+
+
+async def test_the_page_names_its_campaign_with_a_link(live: Running) -> None:
+    """The code's facts say which campaign it belongs to (only its edit form did)."""
+    await logged_in(live)
+    code, campaign = await _code(live)
+    page = await live.client.get(f"/admin/codes/{code['id']}")
+    facts = page.text.split('id="code-facts"')[1].split("</dl>")[0]
+    assert f'<a href="/admin/campaigns/{campaign["id"]}">Spring</a>' in facts
+    listing = await live.client.get("/admin/codes")
+    assert f'<a href="/admin/campaigns/{campaign["id"]}">Spring</a>' in listing.text

@@ -80,7 +80,7 @@ async def test_all_or_nothing_with_the_single_links_refusals(
     bad = [
         ({"destination": "javascript:alert(1)"}, "only absolute http"),
         ({"destination": DEST, "creators": ["maya", "ghost"]}, "ghost"),
-        ({"destination": DEST, "creators": ["maya", "@maya"]}, "twice"),
+        ({"destination": DEST, "creators": ["maya", "@maya"]}, "@maya is named twice"),
         ({"destination": DEST, "creators": []}, "creators"),
         ({"destination": DEST, "campaign_id": "nope"}, "campaign_id"),
         ({"destination": DEST, "expires_at": "10000-01-01T00:00:00Z"}, "expires_at"),
@@ -102,7 +102,9 @@ def test_cli_link_bulk(server) -> None:  # type: ignore[no-untyped-def]
         "link", "bulk", "--destination", DEST, "--campaign", "spring", "--creators", "maya,bob"
     )
     lines = out.splitlines()
-    assert lines[0].split() == ["short_url", "creator_id", "slug"] and len(lines) == 3
+    # each creator by handle, as the links are handed out (it printed creator ids)
+    assert lines[0].split() == ["short_url", "creator", "slug"] and len(lines) == 3
+    assert sorted(line.split()[1] for line in lines[1:]) == ["@bob", "@maya"]
     listed = server.cli("link", "list")
     assert listed.count("shop.example.com/spring") == 2
 
@@ -126,9 +128,12 @@ async def test_the_links_page_makes_them_and_refuses_what_the_api_refuses(live: 
         data={"destination": DEST, "campaign_id": campaign["id"], "csrf": token},
     )
     assert r.status_code == 303, r.text
-    assert r.headers["location"].endswith(
-        f"/admin/links?campaign={campaign['id']}&msg=links_created"
-    )
+    to = urlsplit(r.headers["location"])
+    assert to.path == "/admin/links" and parse_qs(to.query) == {
+        "campaign": [campaign["id"]],
+        "q": [DEST],
+        "msg": ["links_created"],
+    }
     listing = await live.client.get(r.headers["location"])
     assert listing.text.count("shop.example.com/spring") >= 2 and "Links created" in listing.text
 
@@ -144,3 +149,27 @@ async def test_viewer_and_missing_csrf_are_refused(live: Running) -> None:
     assert r.status_code == 403
     r = await live.client.post("/admin/links/bulk", data={"destination": DEST})
     assert r.status_code == 403 and "CSRF" in r.text
+
+
+async def test_the_list_shown_after_holds_the_links_just_made(live: Running) -> None:
+    """After the Links page's bulk form, the list (and its CSV, "each creator their short
+    link") holds the links just made: those of its campaign to its page. It listed every
+    link of the campaign, or of the whole portfolio without one."""
+    token = await logged_in(live)
+    for handle in ("maya", "bob"):
+        await live.store.create_creator({"handle": handle, "platform": "tiktok"})
+    campaign = await live.store.create_campaign({"name": "Spring", "name_key": "spring"})
+    for slug, campaign_id in (("older", campaign["id"]), ("other", None)):
+        await live.store.create_link(
+            {"slug": slug, "campaign_id": campaign_id, "destination": "https://shop.example.com/x"}
+        )
+    for campaign_id, page in (("", "https://shop.example.com/a"), (campaign["id"], DEST)):
+        r = await live.client.post(
+            "/admin/links/bulk",
+            data={"destination": page, "campaign_id": campaign_id, "csrf": token},
+        )
+        assert r.status_code == 303, r.text
+        listing = await live.client.get(r.headers["location"])
+        assert "Links created" in listing.text
+        rows = (await live.client.get(r.headers["location"] + "&format=csv")).text.splitlines()
+        assert len(rows) == 3 and all(page in row for row in rows[1:]), rows

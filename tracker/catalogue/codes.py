@@ -127,7 +127,7 @@ def value_from_major(fields: dict[str, Any]) -> dict[str, Any]:
     if out.get("value") in (None, "") or out.get("value_type") != "fixed":
         return out
     if not out.get("currency"):
-        raise Unprocessable("currency: required for a fixed value (e.g. --currency EUR)")
+        raise Unprocessable("currency: required for a fixed value (EUR, USD...)")
     currency = money.currency_code(out["currency"])
     out["currency"] = currency
     out["value"] = money.to_minor(str(out["value"]).replace(",", ""), currency, exact=True)

@@ -14,6 +14,7 @@ The store must hold no creators yet (it never mixes demo rows into real data).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import sys
@@ -28,6 +29,7 @@ from tracker.app import create_app
 from tracker.catalogue import codes as code_service
 from tracker.catalogue import shops as shop_service
 from tracker.catalogue.creators import PLATFORMS
+from tracker.clicks import agents
 from tracker.core import clock, ids
 from tracker.core.errors import Conflict, Rejected
 from tracker.demo import postbacks
@@ -91,53 +93,32 @@ LAST = [
     "kitchen",
     "journey",
 ]
+#: Shoppers' browsers; their device, OS and browser are read as the click capture reads
+#: them (``agents.describe``), so the Audience page shows the demo as it shows real clicks.
 USER_AGENTS = (
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Mobile/15E148 Instagram 326.0.3.30.91 (iPhone14,5; iOS 17_4; "
-        "en_US; en; scale=3.00; 1170x2532; 585336364)",
-        "mobile",
-        "iOS",
-        "Instagram",
-    ),
-    (
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Version/4.0 Chrome/122.0.6261.119 Mobile Safari/537.36 "
-        "trill_330403 JsSdk/1.0 NetType/WIFI Channel/googleplay AppName/musical_ly",
-        "mobile",
-        "Android",
-        "TikTok",
-    ),
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.3 Mobile/15E148 Safari/604.1",
-        "mobile",
-        "iOS",
-        "Mobile Safari",
-    ),
-    (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/123.0.0.0 Safari/537.36",
-        "pc",
-        "Windows",
-        "Chrome",
-    ),
-    (
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like "
-        "Gecko) Version/17.4 Safari/605.1.15",
-        "pc",
-        "Mac OS X",
-        "Safari",
-    ),
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 Instagram 326.0.3.30.91 (iPhone14,5; iOS 17_4; "
+    "en_US; en; scale=3.00; 1170x2532; 585336364)",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/122.0.6261.119 Mobile Safari/537.36 "
+    "musical_ly_2023403030 JsSdk/1.0 NetType/WIFI Channel/googleplay AppName/musical_ly "
+    "app_version/34.3.3 ByteLocale/en BytedanceWebview/d8a21c6",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_3_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.3 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/123.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.4 Safari/605.1.15",
 )
-BOT = ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "bot")
+BOT = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
+_describe = functools.cache(agents.describe)
 LANGS = ("en-US,en;q=0.9", "en-GB,en;q=0.8", "de-DE,de;q=0.9,en;q=0.5", "fr-FR,fr;q=0.9")
 
 
 @dataclass
 class Visitor:
     ip: str
-    ua: tuple[str, str, str, str]
+    ua: str
     lang: str
     fingerprint: str
     email: str
@@ -299,7 +280,7 @@ async def _clicks(
         ip = f"{rng.randrange(11, 220)}.{rng.randrange(256)}.{rng.randrange(256)}.{i % 250 + 1}"
         lang = rng.choice(LANGS)
         visitors.append(
-            Visitor(ip, ua, lang, state.capture.fingerprint(ip, ua[0]), f"shopper{i}@demo.test")
+            Visitor(ip, ua, lang, state.capture.fingerprint(ip, ua), f"shopper{i}@demo.test")
         )
     rows = []
     span = (now - start).total_seconds()
@@ -310,11 +291,11 @@ async def _clicks(
             v.clicks.append((cid, at, link["creator_id"]))
             tags = (state.capture.ip_tag(v.ip), state.capture.lang_tag(v.lang))
             country = state.capture.countries.from_address(v.ip)  # the real lookup
-            rows.append(_click_row(cid, at, link, v.fingerprint, v.ua, False) + tags + (country,))
+            rows.append(_click_row(cid, at, link, v.fingerprint, v.ua) + tags + (country,))
     for _ in range(len(rows) // 12):  # link previews and crawlers: redirected, not counted
         link = rng.choice(live)
         at = start + timedelta(seconds=rng.random() * span)
-        bot = _click_row(ids.click_id(), at, link, None, (BOT[0], "bot", "", ""), True)
+        bot = _click_row(ids.click_id(), at, link, None, BOT)
         rows.append((*bot, None, None))
     rows.sort(key=lambda r: r[1])
     for i in range(0, len(rows), 5000):
@@ -330,8 +311,9 @@ def _subscriber(rng: random.Random, i: int) -> Visitor:
 
 
 def _click_row(
-    cid: str, at: datetime, link: dict[str, Any], fp: str | None, ua: tuple[str, ...], bot: bool
+    cid: str, at: datetime, link: dict[str, Any], fp: str | None, ua: str
 ) -> tuple[Any, ...]:
+    device, os_, browser, bot_reason = _describe(ua)
     return (
         cid,
         clock.to_iso(at),
@@ -339,13 +321,13 @@ def _click_row(
         link["id"],
         link["creator_id"],
         fp,
-        ua[1],
-        ua[2],
-        ua[3],
-        int(bot),
-        "previewer" if bot else None,
+        device,
+        os_,
+        browser,
+        int(bot_reason is not None),
+        bot_reason,
         0,
-        "instagram.com" if not bot else None,
+        "instagram.com" if bot_reason is None else None,
         None,
         "GET",
     )

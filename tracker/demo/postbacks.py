@@ -57,7 +57,7 @@ def _shopify(
         "browser_ip": v.ip,
         "client_details": {
             "browser_ip": v.ip,
-            "user_agent": v.ua[0],
+            "user_agent": v.ua,
             "accept_language": v.lang,
         },
         "customer": {"email": v.email, "orders_count": 1 if o["new"] else 3},
@@ -108,7 +108,7 @@ def _woocommerce(
         "meta_data": ([{"key": f"_{param}", "value": o["click_id"]}] if o["click_id"] else [])
         + ([{"key": "hdyhau", "value": o["survey"]}] if o.get("survey") else []),
         "customer_ip_address": v.ip,
-        "customer_user_agent": v.ua[0],
+        "customer_user_agent": v.ua,
         "billing": {"email": v.email},
         "refunds": [{"id": 9000 + o["n"], "total": f"-{_money(o['refund'])}"}]
         if o["refund"]
@@ -142,7 +142,7 @@ def _generic(
         "discount_codes": o["codes"],
         "click_id": o["click_id"],
         "ip": v.ip,
-        "user_agent": v.ua[0],
+        "user_agent": v.ua,
         "accept_language": v.lang,
         "customer_email": v.email,
         "new_customer": o["new"],

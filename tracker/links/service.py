@@ -75,8 +75,11 @@ async def bulk_create(store: Store, settings: Settings, spec: dict[str, Any]) ->
         creators = await store.list_creators(status="active", limit=100_000)
     if not creators:
         raise Unprocessable("creators: no creators to make links for")
-    if len({c["id"] for c in creators}) != len(creators):
-        raise Unprocessable("creators: a creator is named twice")
+    seen: set[str] = set()
+    for creator in creators:
+        if creator["id"] in seen:
+            raise Unprocessable(f"creators: @{creator['handle']} is named twice")
+        seen.add(creator["id"])
     common = await store.resolve_creator_campaign({"campaign_id": spec.get("campaign_id")})
     base = {
         "destination": clean_destination(spec["destination"], settings.allowed_hosts),
